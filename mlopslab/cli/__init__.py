@@ -1,0 +1,73 @@
+"""The `mlopslab` command line. Every command takes --lab; most take --json."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlopslab import __version__
+from mlopslab.core.errors import MlopslabError
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+class Group(click.Group):
+    """Turns MlopslabError into a one-line message, a hint and the error's exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except MlopslabError as e:
+            click.secho(f"error: {e.message}", fg="red", err=True)
+            if e.hint:
+                click.echo(f"hint: {e.hint}", err=True)
+            sys.exit(e.exit_code)
+
+
+@click.group(cls=Group, context_settings=CONTEXT)
+@click.version_option(__version__, prog_name="mlopslab")
+@click.option("--lab", "lab_path", type=click.Path(file_okay=False), envvar="MLOPSLAB_LAB",
+              help="The lab folder (default: $MLOPSLAB_LAB, else the nearest one above here).")
+@click.pass_context
+def cli(ctx: click.Context, lab_path: str | None) -> None:
+    """mlopslab: reproducible recipe runs on Ray, tracked in a local DuckDB lab."""
+    ctx.obj = {"lab_path": lab_path}
+
+
+def lab_of(ctx: click.Context) -> Any:
+    from mlopslab.lab import find_lab
+
+    return find_lab(ctx.find_root().obj.get("lab_path"))
+
+
+@cli.command()
+@click.argument("path", type=click.Path(file_okay=False), default=".")
+@click.option("--name", help="Lab name (default: the folder name).")
+@click.option("--ray-address", default="", help="Use this Ray cluster instead of a local one.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def init(path: str, name: str | None, ray_address: str, as_json: bool) -> None:
+    """Make a lab in PATH: config file, store, artifact store and example recipes."""
+    from mlopslab.cli.output import print_json
+    from mlopslab.lab import init_lab
+
+    lab = init_lab(Path(path), name, ray_address)
+    recipes = sorted(p.name for p in lab.recipes.iterdir())
+    if as_json:
+        print_json({"lab": str(lab.root), "config": str(lab.root / "mlopslab.toml"),
+                    "recipes": recipes})
+        return
+    click.echo(f"made lab '{lab.config.lab.name}' in {lab.root}")
+    click.echo(f"  config   {lab.root / 'mlopslab.toml'}")
+    click.echo(f"  recipes  {', '.join(recipes)}")
+    click.echo(f"next: cd {path} && mlopslab run recipes/{recipes[0]}")
+
+
+def main() -> None:
+    cli(prog_name="mlopslab")
+
+
+# the subcommands register themselves on `cli`
+from mlopslab.cli import demo, lab_cmd, run_cmd, runs_cmd  # noqa: E402, F401, I001

@@ -1,0 +1,109 @@
+"""The lab's configuration file, `mlopslab.toml`: one pydantic model, loaded once.
+
+Every field carries its documentation; `render_config` writes the file with each
+field's description as a comment, so the file a user edits documents itself.
+"""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from mlopslab.core.errors import ConfigError
+
+CONFIG_FILE = "mlopslab.toml"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class LabSection(_Section):
+    """[lab]: who this lab is."""
+
+    name: str = Field("lab", description="Name shown in the CLI and TUI.")
+    default_project: str = Field(
+        "default", description="Project a run belongs to when --project is not given."
+    )
+
+
+class RaySection(_Section):
+    """[ray]: where runs execute."""
+
+    address: str = Field(
+        "",
+        description="Address (host:port) of an existing Ray cluster. Empty: the lab service "
+        "starts a local cluster on 127.0.0.1 with token authentication.",
+    )
+    num_cpus: int = Field(0, ge=0, description="CPUs the local cluster offers (0: all cores).")
+    num_gpus: float = Field(
+        -1,
+        description="GPUs the local cluster advertises (-1: the GPUs NVML finds; a number "
+        "> 0 on a machine without GPUs advertises logical GPUs for testing).",
+    )
+    port: int = Field(0, ge=0, le=65535, description="GCS port of the local cluster (0: any free).")
+
+
+class ServiceSection(_Section):
+    """[service]: the lab service that owns the store."""
+
+    flush_interval_ms: int = Field(
+        20, ge=1, le=5000,
+        description="How long the service gathers writes into one transaction (group commit).",
+    )
+    max_batch_rows: int = Field(
+        100_000, ge=1, description="Most rows written in one transaction."
+    )
+    supervise_interval_s: float = Field(
+        1.0, gt=0, description="How often the service checks that running runs' processes live."
+    )
+
+
+class LabConfig(_Section):
+    lab: LabSection = LabSection()
+    ray: RaySection = RaySection()
+    service: ServiceSection = ServiceSection()
+
+
+def load_config(lab_root: Path) -> LabConfig:
+    """Read and validate `lab_root/mlopslab.toml`."""
+    file = lab_root / CONFIG_FILE
+    try:
+        raw = tomllib.loads(file.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: missing", "run `mlopslab init` to make a lab") from None
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"{file}: not valid TOML: {e}") from e
+    try:
+        return LabConfig.model_validate(raw)
+    except ValidationError as e:
+        where = "; ".join(
+            f"{'.'.join(map(str, i['loc']))}: {i['msg']}" for i in e.errors()
+        )
+        raise ConfigError(f"{file}: {where}", "see the comments in the file") from e
+
+
+def render_config(config: LabConfig) -> str:
+    """The config as TOML with every field's description as a comment above it."""
+    lines = [
+        "# mlopslab lab configuration. Every field is optional; the values below are",
+        "# the defaults unless `mlopslab init` chose them. Docs: README.md#configuration",
+    ]
+    for section_name, section in config:
+        lines += ["", f"# {type(section).__doc__}", f"[{section_name}]"]
+        for field_name, info in type(section).model_fields.items():
+            lines.append(f"# {info.description}")
+            lines.append(f"{field_name} = {_toml_value(getattr(section, field_name))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(str(value))

@@ -1,0 +1,21 @@
+"""Durations written as `90s`, `30m`, `2h`, `1h30m` or a plain number of seconds."""
+
+from __future__ import annotations
+
+import re
+
+_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in `text`; raise ValueError with the accepted forms otherwise."""
+    text = text.strip().lower()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    parts = _PART.findall(text)
+    if not parts or "".join(n + u for n, u in parts) != text:
+        raise ValueError(f"'{text}' is not a duration (expected e.g. 90s, 30m, 2h, 1h30m)")
+    return sum(float(n) * _UNIT[u] for n, u in parts)

@@ -1,0 +1,85 @@
+"""The mlopslab exception tree.
+
+    MlopslabError            (exit code 1)
+     +-- ConfigError         lab config missing or malformed       (exit 2)
+     +-- RecipeError         recipe file, field or override wrong (exit 2)
+     +-- DataValidationError input data violates the recipe schema (exit 3)
+     +-- StoreError          the DuckDB store failed               (exit 4)
+     +-- ServiceError        the lab service failed                (exit 5)
+     |    +-- ServiceUnreachable  ... or could not be reached
+     +-- ExecError           Ray or a run process failed to start  (exit 6)
+     +-- NotFound            a run, step or key does not exist     (exit 7)
+
+Each carries a one-line message and an optional hint; the CLI prints both and
+exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+
+class MlopslabError(Exception):
+    """Base of every error mlopslab raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"type": type(self).__name__, "message": self.message, "hint": self.hint}
+
+
+class ConfigError(MlopslabError):
+    exit_code = 2
+
+
+class RecipeError(MlopslabError):
+    exit_code = 2
+
+
+class DataValidationError(MlopslabError):
+    exit_code = 3
+
+
+class StoreError(MlopslabError):
+    exit_code = 4
+
+
+class ServiceError(MlopslabError):
+    exit_code = 5
+
+
+class ServiceUnreachable(ServiceError):
+    """The service could not be reached (not: it answered with an error)."""
+
+
+class ExecError(MlopslabError):
+    exit_code = 6
+
+
+class NotFound(MlopslabError):
+    exit_code = 7
+
+
+_BY_NAME = {
+    cls.__name__: cls
+    for cls in (
+        MlopslabError,
+        ConfigError,
+        RecipeError,
+        DataValidationError,
+        StoreError,
+        ServiceError,
+        ServiceUnreachable,
+        ExecError,
+        NotFound,
+    )
+}
+
+
+def error_from_dict(data: dict[str, str | None]) -> MlopslabError:
+    """Rebuild an error sent over the service socket."""
+    cls = _BY_NAME.get(str(data.get("type")), MlopslabError)
+    return cls(str(data.get("message")), data.get("hint"))

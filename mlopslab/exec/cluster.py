@@ -1,0 +1,174 @@
+"""The Ray cluster runs execute on: an existing one by address, or a local head
+that the lab service starts once and keeps (6-11 s to start on a 2-core machine).
+
+The local head runs as `ray start --head --block` in its own session, so it
+outlives the service (runs keep going if the service dies); `lab stop` ends it.
+Token authentication is always on: the token lives in the lab's state folder and
+every run process gets RAY_AUTH_MODE=token and RAY_AUTH_TOKEN_PATH.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from mlopslab.core.errors import ExecError
+
+START_TIMEOUT_S = 120
+
+
+@dataclass(frozen=True)
+class ClusterInfo:
+    address: str
+    local: bool
+    pid: int | None = None
+    token_path: str | None = None
+
+    def env(self) -> dict[str, str]:
+        """Environment a driver needs to connect."""
+        if not self.token_path:
+            return {}
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": self.token_path}
+
+
+class LocalCluster:
+    """A single-node Ray head bound to one lab's state folder."""
+
+    def __init__(self, state: Path, num_cpus: int = 0, num_gpus: float = -1, port: int = 0):
+        self.state = state
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.port = port
+        self.file = state / "ray.json"
+        self.token_path = state / "ray_token"
+
+    def running(self) -> ClusterInfo | None:
+        try:
+            info = ClusterInfo(**json.loads(self.file.read_text()))
+        except (OSError, ValueError, TypeError):
+            return None
+        if info.pid and _alive(info.pid) and _port_open(info.address):
+            return info
+        return None
+
+    def ensure(self) -> ClusterInfo:
+        return self.running() or self.start()
+
+    def start(self) -> ClusterInfo:
+        port = self.port or _free_port()
+        log = open(self.state / "ray.log", "wb")  # noqa: SIM115 - handed to the child
+        proc = subprocess.Popen(
+            self._command(port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, env={**os.environ, **self._env()},
+        )
+        log.close()
+        info = ClusterInfo(f"127.0.0.1:{port}", True, proc.pid, str(self.token_path))
+        self._wait(proc, info)
+        self.file.write_text(json.dumps(info.__dict__))
+        return info
+
+    def stop(self) -> bool:
+        info = self.running()
+        self.file.unlink(missing_ok=True)
+        if info is None or info.pid is None:
+            return False
+        try:
+            os.killpg(info.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return False
+        deadline = time.monotonic() + 20
+        while _alive(info.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+
+    def _command(self, port: int) -> list[str]:
+        ray_cli = Path(sys.executable).with_name("ray")
+        cmd = [
+            str(ray_cli), "start", "--head", "--block", f"--port={port}",
+            "--node-ip-address=127.0.0.1", "--include-dashboard=false",
+            "--disable-usage-stats", f"--temp-dir={self.temp_dir()}",
+        ]
+        if self.num_cpus:
+            cmd.append(f"--num-cpus={self.num_cpus}")
+        gpus = self.num_gpus if self.num_gpus >= 0 else detect_gpus()
+        return [*cmd, f"--num-gpus={gpus:g}"]
+
+    def temp_dir(self) -> Path:
+        """Short, per-lab: Ray puts unix sockets inside, and their paths are limited."""
+        digest = hashlib.sha256(str(self.state).encode()).hexdigest()[:10]
+        return Path(tempfile.gettempdir()) / f"mlopslab-ray-{digest}"
+
+    def _env(self) -> dict[str, str]:
+        if not self.token_path.exists():
+            self.token_path.write_text(secrets.token_hex(32))
+            self.token_path.chmod(0o600)
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(self.token_path)}
+
+    def _wait(self, proc: subprocess.Popen[bytes], info: ClusterInfo) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ExecError(
+                    f"the local Ray cluster failed to start (exit {proc.returncode})",
+                    f"see {self.state / 'ray.log'}",
+                )
+            if _started(self.state / "ray.log") and _port_open(info.address):
+                return
+            time.sleep(0.2)
+        raise ExecError("the local Ray cluster did not start in time", "see .mlopslab/ray.log")
+
+
+def detect_gpus() -> int:
+    """NVIDIA GPUs NVML sees; 0 without a driver (the GPU interface comes in monitor/)."""
+    try:
+        import pynvml
+
+        pynvml.nvmlInit()
+        try:
+            return int(pynvml.nvmlDeviceGetCount())
+        finally:
+            pynvml.nvmlShutdown()
+    except Exception:  # noqa: BLE001 - no library, no driver: no GPUs
+        return 0
+
+
+def _started(log: Path) -> bool:
+    try:
+        return b"Ray runtime started" in log.read_bytes()[-20000:]
+    except OSError:
+        return False
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _port_open(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,71 @@
+"""Ray at the edge: connecting the run process to the cluster, submitting a step
+as a task with the run's resources, and waiting for it within the time limit."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.errors import ExecError
+
+if TYPE_CHECKING:
+    from mlopslab.core.recipe import Recipe
+    from mlopslab.exec.runner import Runner
+
+POLL_S = 1.0
+
+
+def connect(runner: Runner) -> None:
+    """ray.init against the lab's cluster. The auth env must be set before ray is imported."""
+    runner.log("mlopslab", "connecting to Ray (a local cluster starts on first use)")
+    info = runner.client.call("cluster")
+    if info.get("token_path"):
+        os.environ["RAY_AUTH_MODE"] = "token"
+        os.environ["RAY_AUTH_TOKEN_PATH"] = info["token_path"]
+    import ray
+
+    if ray.is_initialized():
+        return
+    try:
+        ray.init(address=info["address"], namespace="mlopslab", log_to_driver=False,
+                 logging_level="WARNING", configure_logging=False)
+    except Exception as e:
+        raise ExecError(f"cannot connect to Ray at {info['address']}: {e}") from e
+    runner.log("mlopslab", f"connected to Ray at {info['address']}")
+
+
+def resources(runner: Runner, recipe: Recipe) -> dict[str, float]:
+    declared = recipe.resources.model_dump()
+    declared.update({k: v for k, v in (runner.run.get("resources") or {}).items()
+                     if v is not None})
+    return {"num_cpus": float(declared["cpus"]), "num_gpus": float(declared["gpus"])}
+
+
+def remote_step(runner: Runner, recipe: Recipe, spec: dict[str, Any],
+                inputs: dict[str, bytes]) -> Any:
+    import ray
+
+    from mlopslab.exec.steps import execute_step
+
+    task = ray.remote(max_retries=0, num_returns=1)(execute_step)
+    return task.options(**resources(runner, recipe)).remote(spec, inputs)
+
+
+def wait_for(runner: Runner, ref: Any) -> Any:
+    """The task's result; cancels it and stops the run when the time limit passes."""
+    import ray
+
+    from mlopslab.exec.runner import Stopped
+
+    try:
+        while True:
+            left = runner.remaining()
+            timeout = POLL_S if left is None else max(0.0, min(POLL_S, left))
+            ready, _ = ray.wait([ref], timeout=timeout)
+            if ready:
+                return ray.get(ref)
+            if left is not None and left <= 0:
+                raise Stopped("timed_out", "time limit reached")
+    except BaseException:
+        ray.cancel(ref, force=True)
+        raise

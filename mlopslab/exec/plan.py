@@ -1,0 +1,153 @@
+"""The steps of a run: data checks and provenance first, then each step on Ray,
+from the cache when its inputs have not changed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.errors import DataValidationError, RecipeError
+from mlopslab.core.hashing import sha256_bytes, step_key
+from mlopslab.core.validation import validate_table
+from mlopslab.exec import cache, provenance
+from mlopslab.exec.context import artifact_event
+
+if TYPE_CHECKING:
+    from mlopslab.core.recipe import Recipe
+    from mlopslab.exec.runner import Runner
+
+
+def prepare_inputs(runner: Runner, recipe: Recipe) -> dict[str, dict[str, Any]]:
+    """Resolve, validate and version every data input; record provenance."""
+    overrides = (runner.run.get("options") or {}).get("data", {})
+    paths = {name: Path(overrides.get(name) or recipe.data_path(name)) for name in recipe.data}
+    for name, path in paths.items():
+        if not path.exists():
+            raise RecipeError(f"data input '{name}': {path} does not exist")
+    _validate(recipe, paths)
+    versions = {name: provenance.data_version(path) for name, path in paths.items()}
+    now = time.time()
+    events = [{"kind": "dataset", "run_id": runner.run_id, "name": n, "ts": now, **v}
+              for n, v in versions.items()]
+    runner.send(*events, _provenance_update(runner, recipe, versions))
+    return versions
+
+
+def _validate(recipe: Recipe, paths: dict[str, Path]) -> None:
+    problems = []
+    for name, path in paths.items():
+        spec = recipe.data[name]
+        if spec.schema_ is None:
+            continue
+        table = _read_table(path, spec.format)
+        problems += [f"{name} ({path.name}): {p}" for p in validate_table(table, spec.schema_)]
+    if problems:
+        raise DataValidationError("\n".join(problems), "fix the data or the recipe's schema")
+
+
+def _read_table(path: Path, fmt: str) -> Any:
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_table(path)
+    import pyarrow.csv as pcsv
+
+    return pcsv.read_csv(path)
+
+
+def _provenance_update(runner: Runner, recipe: Recipe,
+                       versions: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    from mlopslab.service.runs import run_update
+
+    return run_update(
+        runner.run_id, code_version=provenance.code_version(recipe.path),
+        data_version=provenance.combined_data_version(versions),
+        deps=provenance.dependencies(),
+    )
+
+
+def run_steps(runner: Runner, recipe: Recipe, versions: dict[str, dict[str, Any]]) -> None:
+    from mlopslab.exec.connect import connect
+
+    connect(runner)
+    options = runner.run.get("options") or {}
+    done = {s["name"]: s for s in runner.run.get("steps", []) if s["status"] in ("finished", "cached")}
+    code = provenance.code_hash(recipe.path)
+    data = {name: v["hash"] for name, v in versions.items()}
+    outputs: dict[str, bytes] = {}
+    hashes: dict[str, str] = {}
+    gpu_ids: set[Any] = set()
+    for index, step in enumerate(recipe.steps):
+        upstream = recipe.upstream(index)
+        key = step_key(step=step.name, code=code, params=runner.run["params"],
+                       seed=runner.run["seed"], data=data,
+                       upstream={u: hashes[u] for u in upstream})
+        hit = None if options.get("from_scratch") else cache.load(runner.lab.step_cache, key)
+        if hit is not None:
+            output, record = hit
+            _replay(runner, step.name, index, key, record, step.name in done)
+        else:
+            output, record = _execute(runner, recipe, index, key,
+                                      {u: outputs[u] for u in upstream})
+        outputs[step.name], hashes[step.name] = output, sha256_bytes(output)
+        gpu_ids.update(record.gpu_ids)
+    from mlopslab.service.runs import run_update
+
+    runner.send(run_update(runner.run_id, gpu_ids=sorted(gpu_ids, key=str)))
+
+
+def _step_event(runner: Runner, name: str, index: int, key: str, status: str,
+                **extra: Any) -> dict[str, Any]:
+    return {"kind": "step", "run_id": runner.run_id, "name": name, "idx": index,
+            "cache_key": key, "status": status, **extra}
+
+
+def _replay(runner: Runner, name: str, index: int, key: str, record: cache.StepRecord,
+            already_recorded: bool) -> None:
+    """A cache hit: put the step's metrics and artifacts into this run too."""
+    now = time.time()
+    runner.log("mlopslab", f"step {name}: cached ({key[:12]})")
+    events: list[dict[str, Any]] = []
+    if not already_recorded:
+        points = [[k, s, now, v] for k, s, v in record.metrics]
+        if points:
+            events.append({"kind": "metrics", "run_id": runner.run_id, "points": points})
+        events += [artifact_event(runner.run_id, name, a) for a in record.artifacts]
+    events.append(_step_event(runner, name, index, key, "cached", cached=True,
+                              started_at=now, ended_at=now))
+    runner.send(*events)
+
+
+def _execute(runner: Runner, recipe: Recipe, index: int, key: str,
+             inputs: dict[str, bytes]) -> tuple[bytes, cache.StepRecord]:
+    from mlopslab.exec.connect import remote_step, wait_for
+
+    step = recipe.steps[index]
+    started = time.time()
+    runner.log("mlopslab", f"step {step.name}: running")
+    runner.send(_step_event(runner, step.name, index, key, "running", started_at=started))
+    spec = _task_spec(runner, recipe, index)
+    try:
+        output, record_dict = wait_for(runner, remote_step(runner, recipe, spec, inputs))
+    except BaseException as e:
+        runner.send(_step_event(runner, step.name, index, key, "failed", started_at=started,
+                                ended_at=time.time(), error=str(e)[-2000:]))
+        raise
+    record = cache.StepRecord(**record_dict)
+    cache.store(runner.lab.step_cache, key, output, record)
+    runner.send(_step_event(runner, step.name, index, key, "finished", cached=False,
+                            started_at=started, ended_at=time.time()))
+    runner.log("mlopslab", f"step {step.name}: finished in {time.time() - started:.2f}s")
+    return output, record
+
+
+def _task_spec(runner: Runner, recipe: Recipe, index: int) -> dict[str, Any]:
+    overrides = (runner.run.get("options") or {}).get("data", {})
+    return {
+        "lab": str(runner.lab.root), "run_id": runner.run_id, "step": recipe.steps[index].name,
+        "function": recipe.steps[index].function, "recipe_path": str(recipe.path),
+        "params": runner.run["params"], "seed": runner.run["seed"],
+        "data": {n: str(overrides.get(n) or recipe.data_path(n)) for n in recipe.data},
+        "model_name": recipe.model.artifact,
+    }

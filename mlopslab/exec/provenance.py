@@ -1,0 +1,119 @@
+"""Where a run came from: code version, data versions, dependencies, host."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata as md
+import platform
+import socket
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlopslab.core.hashing import hash_files, md5_file, sha256_file, stable_json
+
+KEY_PACKAGES = ("mlopslab", "numpy", "scikit-learn", "skl2onnx", "onnx", "onnxruntime",
+                "torch", "ray", "pyarrow", "duckdb")
+CODE_SUFFIXES = {".py", ".toml", ".yaml", ".yml", ".json", ".cfg", ".txt"}
+
+
+def recipe_code_files(folder: Path) -> list[Path]:
+    """The files that make up a recipe's code (not its data, caches or outputs)."""
+    return [
+        p for p in folder.rglob("*")
+        if p.is_file() and p.suffix in CODE_SUFFIXES
+        and not any(part in {"__pycache__", "data", ".git"} for part in p.relative_to(folder).parts)
+    ]
+
+
+def code_hash(folder: Path) -> str:
+    return hash_files(folder, recipe_code_files(folder))
+
+
+def code_version(folder: Path) -> str:
+    """`git:COMMIT` (+`-dirty:HASH` of uncommitted changes) inside git, else `sha256:HASH`."""
+    commit = _git(folder, "rev-parse", "HEAD")
+    if commit is None:
+        return f"sha256:{code_hash(folder)}"
+    diff = _git(folder, "diff", "HEAD", "--binary", "--", ".") or ""
+    untracked = (_git(folder, "ls-files", "--others", "--exclude-standard", "--", ".") or "")
+    if not diff and not untracked:
+        return f"git:{commit}"
+    digest = hashlib.sha256(diff.encode())
+    for name in sorted(untracked.split()):
+        path = folder / name
+        if path.is_file():
+            digest.update(name.encode() + sha256_file(path).encode())
+    return f"git:{commit}-dirty:{digest.hexdigest()[:16]}"
+
+
+def _git(folder: Path, *args: str) -> str | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True,
+                              timeout=30, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def data_version(path: Path) -> dict[str, Any]:
+    """{hash, source, path, size}: the DVC md5 when a matching .dvc file tracks the
+    file, else `sha256:` of the content."""
+    dvc_md5 = _dvc_md5(path)
+    if dvc_md5 is not None and path.is_file() and md5_file(path) == dvc_md5:
+        return {"hash": f"md5:{dvc_md5}", "source": "dvc", "path": str(path),
+                "size": path.stat().st_size}
+    if path.is_dir():
+        files = [p for p in path.rglob("*") if p.is_file()]
+        return {"hash": f"sha256:{hash_files(path, files)}", "source": "content",
+                "path": str(path), "size": sum(p.stat().st_size for p in files)}
+    return {"hash": f"sha256:{sha256_file(path)}", "source": "content", "path": str(path),
+            "size": path.stat().st_size}
+
+
+def _dvc_md5(path: Path) -> str | None:
+    dvc_file = path.with_name(path.name + ".dvc")
+    if not dvc_file.is_file():
+        return None
+    try:
+        outs = yaml.safe_load(dvc_file.read_text()).get("outs", [])
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    for out in outs:
+        if out.get("path") == path.name and "md5" in out:
+            return str(out["md5"])
+    return None
+
+
+def combined_data_version(versions: dict[str, dict[str, Any]]) -> str | None:
+    """One version for the run: the input's own hash when there is one input."""
+    if not versions:
+        return None
+    if len(versions) == 1:
+        return str(next(iter(versions.values()))["hash"])
+    pairs = {name: v["hash"] for name, v in versions.items()}
+    return "sha256:" + hashlib.sha256(stable_json(pairs).encode()).hexdigest()
+
+
+def dependencies() -> dict[str, Any]:
+    """Python version, key package versions, and a hash of every installed distribution."""
+    installed = sorted(
+        f"{d.metadata['Name']}=={d.version}" for d in md.distributions() if d.metadata["Name"]
+    )
+    key = {}
+    for name in KEY_PACKAGES:
+        try:
+            key[name] = md.version(name)
+        except md.PackageNotFoundError:
+            continue
+    return {
+        "python": platform.python_version(), "packages": key,
+        "environment_sha256": hashlib.sha256("\n".join(installed).encode()).hexdigest(),
+        "distributions": len(installed),
+    }
+
+
+def host() -> str:
+    return f"{socket.gethostname()} ({platform.system()} {platform.machine()})"

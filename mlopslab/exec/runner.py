@@ -1,0 +1,126 @@
+"""The run process: the Ray driver of one run.
+
+    python -m mlopslab.exec.runner --lab PATH --run RUN_ID
+
+The lab service starts it detached. It records provenance, validates the data,
+then runs each step as a Ray task with the recipe's resources, reusing cached
+step outputs (unless --from-scratch), and reports every fact to the service.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+from mlopslab.core.durations import parse_duration
+from mlopslab.core.errors import DataValidationError, MlopslabError
+from mlopslab.core.recipe import Recipe, load_recipe
+from mlopslab.exec import plan
+from mlopslab.exec.context import EventSink
+from mlopslab.lab import Lab
+from mlopslab.service.client import LabClient
+from mlopslab.service.runs import run_update
+
+EXIT = {"finished": 0, "failed": 1, "timed_out": 124, "cancelled": 130, "killed": 137}
+
+
+class Stopped(Exception):
+    """The run must end early with `status` (cancelled or timed out)."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
+
+
+class Runner:
+    def __init__(self, lab: Lab, client: LabClient, run: dict[str, Any]) -> None:
+        self.lab, self.client, self.run = lab, client, run
+        self.run_id: str = run["id"]
+        self.sink = EventSink(client, self.run_id)
+        self.deadline: float | None = None
+
+    def execute(self) -> str:
+        self._start()
+        try:
+            recipe = load_recipe(self.run["recipe_path"])
+            self._set_deadline(recipe)
+            inputs = plan.prepare_inputs(self, recipe)
+            plan.run_steps(self, recipe, inputs)
+            return self._end("finished", None)
+        except Stopped as e:
+            return self._end(e.status, e.reason)
+        except DataValidationError as e:
+            self.log("mlopslab", f"data validation failed:\n{e.message}")
+            return self._end("failed", "data validation failed", e.message)
+        except MlopslabError as e:
+            return self._end("failed", e.message, e.message)
+        except Exception as e:  # noqa: BLE001 - any step error ends the run as failed
+            self.log("mlopslab", traceback.format_exc())
+            return self._end("failed", _short(e), _short(e))
+
+    def log(self, stream: str, text: str) -> None:
+        for line in text.rstrip("\n").split("\n"):
+            self.sink.log(stream, line)
+        print(text, flush=True)
+
+    def send(self, *events: dict[str, Any]) -> None:
+        self.sink.send(list(events))
+
+    def remaining(self) -> float | None:
+        return None if self.deadline is None else self.deadline - time.time()
+
+    def _start(self) -> None:
+        from mlopslab.exec.provenance import host
+
+        fields: dict[str, Any] = {"status": "running", "pid": os.getpid(), "host": host()}
+        if not self.run.get("started_at"):
+            fields["started_at"] = time.time()
+        self.send(run_update(self.run_id, **fields))
+        self.log("mlopslab", f"run {self.run_id} started (attempt {self.run['attempt']})")
+
+    def _set_deadline(self, recipe: Recipe) -> None:
+        limit = (self.run.get("resources") or {}).get("time_limit") or recipe.resources.time_limit
+        if limit:
+            self.deadline = time.time() + parse_duration(str(limit))
+
+    def _end(self, status: str, reason: str | None, error: str | None = None) -> str:
+        self.log("mlopslab", f"run {self.run_id} {status}" + (f": {reason}" if reason else ""))
+        self.sink.flush()
+        self.send(run_update(self.run_id, status=status, reason=reason, error=error,
+                             ended_at=time.time()))
+        self.sink.close()
+        return status
+
+
+def _short(error: BaseException) -> str:
+    cause = getattr(error, "cause", None) or error
+    lines = [line for line in str(cause).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines else type(cause).__name__
+    return text if len(text) < 500 else text[:497] + "..."
+
+
+def _on_sigterm(*_: object) -> None:
+    raise Stopped("cancelled", "cancelled (SIGTERM)")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lab", required=True)
+    parser.add_argument("--run", required=True)
+    args = parser.parse_args(argv)
+    lab = Lab(Path(args.lab).resolve())
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    with LabClient(lab) as client:
+        run = client.call("get_run", run_id=args.run)
+        status = Runner(lab, client, run).execute()
+    return EXIT.get(status, 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""Executing one step inside a Ray worker: import, seed, capture, call, pickle.
+
+`execute_step` is a plain function; the runner wraps it with `ray.remote` and the
+step's resources. It imports the step module afresh from the recipe folder (Ray
+reuses worker processes across runs and recipes), seeds python, numpy and torch,
+tees stdout, stderr and logging into the run's logs, and returns the pickled
+output with a record of what the step logged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import os
+import pickle
+import random
+import sys
+import traceback
+from collections.abc import Iterator
+from importlib.util import find_spec
+from pathlib import Path
+from typing import Any
+
+from mlopslab.core.hashing import sha256_bytes
+from mlopslab.exec.context import EventSink, LineTee, RunContext, SinkHandler
+from mlopslab.lab import Lab
+from mlopslab.service.client import LabClient
+
+
+def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes, dict[str, Any]]:
+    lab = Lab(Path(spec["lab"]))
+    with LabClient(lab) as client, _on_path(Path(spec["recipe_path"])):
+        sink = EventSink(client, spec["run_id"])
+        try:
+            with _captured(sink):
+                ctx, output = _call(spec, lab, sink, inputs)
+        finally:
+            sink.close()
+    ctx.record.output_sha256 = sha256_bytes(output)
+    ctx.record.gpu_ids = ctx.gpu_ids
+    return output, ctx.record.__dict__
+
+
+def _call(spec: dict[str, Any], lab: Lab, sink: EventSink,
+          inputs: dict[str, bytes]) -> tuple[RunContext, bytes]:
+    try:
+        seed_everything(spec["seed"])
+        function = load_function(spec["function"], Path(spec["recipe_path"]))
+        ctx = _context(spec, lab, sink, {k: pickle.loads(v) for k, v in inputs.items()})
+        return ctx, pickle.dumps(function(ctx), protocol=5)
+    except BaseException:
+        print(traceback.format_exc(), file=sys.stderr, end="")
+        raise
+
+
+def _context(spec: dict[str, Any], lab: Lab, sink: EventSink, inputs: dict[str, Any]) -> RunContext:
+    workdir = lab.run_dir(spec["run_id"]) / "steps" / spec["step"]
+    workdir.mkdir(parents=True, exist_ok=True)
+    return RunContext(
+        run_id=spec["run_id"], step=spec["step"], params=spec["params"], seed=spec["seed"],
+        data={k: Path(v) for k, v in spec["data"].items()}, inputs=inputs, workdir=workdir,
+        gpu_ids=_gpu_ids(), model_name=spec["model_name"], sink=sink,
+        artifact_root=lab.artifacts,
+    )
+
+
+def _gpu_ids() -> list[Any]:
+    try:
+        import ray
+
+        return list(ray.get_gpu_ids())
+    except Exception:  # noqa: BLE001 - outside Ray: no GPUs assigned
+        return []
+
+
+def seed_everything(seed: int) -> None:
+    """Seed python, numpy and (when installed) torch with the run's seed."""
+    random.seed(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)
+    import numpy as np
+
+    np.random.seed(seed % 2**32)
+    if find_spec("torch") is not None:
+        import torch
+
+        torch.manual_seed(seed)
+
+
+def load_function(ref: str, recipe_dir: Path) -> Any:
+    """`module:function` from the recipe folder, importing the module afresh."""
+    module_name, _, function_name = ref.partition(":")
+    _forget(module_name)
+    module = importlib.import_module(module_name)
+    origin = Path(getattr(module, "__file__", "") or "").resolve()
+    if recipe_dir.resolve() not in origin.parents:
+        raise ImportError(f"module '{module_name}' resolved to {origin}, outside {recipe_dir}")
+    return getattr(module, function_name)
+
+
+def _forget(module_name: str) -> None:
+    parts = module_name.split(".")
+    for i in range(len(parts), 0, -1):
+        sys.modules.pop(".".join(parts[:i]), None)
+    importlib.invalidate_caches()
+
+
+@contextlib.contextmanager
+def _on_path(folder: Path) -> Iterator[None]:
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(folder))
+
+
+@contextlib.contextmanager
+def _captured(sink: EventSink) -> Iterator[None]:
+    out, err = sys.stdout, sys.stderr
+    handler = SinkHandler(sink)
+    root = logging.getLogger()
+    root.addHandler(handler)
+    sys.stdout, sys.stderr = LineTee(sink, "stdout", out), LineTee(sink, "stderr", err)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        sys.stdout, sys.stderr = out, err
+        root.removeHandler(handler)

@@ -1,0 +1,108 @@
+"""Starting, stopping and inspecting the lab service process.
+
+The service runs detached (its own session, no terminal), so closing the terminal
+or losing SSH does not stop it. A file lock makes sure only one runs per lab.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.errors import ServiceError
+
+if TYPE_CHECKING:
+    from mlopslab.lab import Lab
+
+START_TIMEOUT_S = 60
+
+
+def start(lab: Lab) -> None:
+    """Start the service unless one answers already; wait until it does."""
+    from mlopslab.service.client import wait_until_up
+
+    if wait_until_up(lab, 0.2):
+        return
+    lab.state.mkdir(parents=True, exist_ok=True)
+    log = open(lab.state / "service.log", "ab")  # noqa: SIM115 - handed to the child
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlopslab.service.server", "--lab", str(lab.root)],
+        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True, close_fds=True, env=_service_env(),
+    )
+    log.close()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if wait_until_up(lab, 0.5):
+            return
+        if proc.poll() not in (None, 0):
+            break  # it failed; 0 means another service won the lock
+    raise ServiceError(
+        f"the lab service did not start (exit code {proc.poll()})",
+        f"see {lab.state / 'service.log'}",
+    )
+
+
+def _service_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def read_pid(lab: Lab) -> int | None:
+    try:
+        return int((lab.state / "service.pid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def status(lab: Lab) -> dict[str, Any]:
+    """The service's own report when it answers, else what the pid file says."""
+    from mlopslab.service.client import LabClient
+
+    try:
+        with LabClient(lab, autostart=False, timeout=10) as client:
+            return {"running": True, **client.call("ping")}
+    except ServiceError:
+        return {"running": False, "pid": read_pid(lab), "lab": str(lab.root)}
+
+
+def stop(lab: Lab, stop_ray: bool = True, timeout: float = 30) -> bool:
+    """Ask the service to stop (and the local Ray cluster with it); True if one was running."""
+    from mlopslab.service.client import LabClient
+
+    pid = read_pid(lab)
+    try:
+        with LabClient(lab, autostart=False, timeout=timeout) as client:
+            client.call("stop", stop_ray=stop_ray)
+    except ServiceError:
+        return _terminate(pid, timeout)
+    return _wait_gone(pid, timeout) or True
+
+
+def _terminate(pid: int | None, timeout: float) -> bool:
+    if pid is None or not _alive(pid):
+        return False
+    os.kill(pid, signal.SIGTERM)
+    _wait_gone(pid, timeout)
+    return True
+
+
+def _wait_gone(pid: int | None, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while pid is not None and _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return pid is not None and not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False

@@ -1,0 +1,174 @@
+"""Run lifecycle inside the service: creating runs, spawning and watching run processes.
+
+A run process (`python -m mlopslab.exec.runner`) is the Ray driver of one run. It
+runs detached, so it outlives the command that started it. The supervisor marks a
+run `failed` when its process is gone without having reported an end (killed, OOM,
+machine crash); the final-status update is conditional, so a run that did report
+its end is never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from mlopslab.core.errors import NotFound
+
+if TYPE_CHECKING:
+    from mlopslab.lab import Lab
+    from mlopslab.service.writer import GroupWriter
+    from mlopslab.store.db import Store
+
+ACTIVE = ["queued", "running"]
+CANCEL_GRACE_S = 10.0
+NEVER_SPAWNED_S = 60.0
+
+
+def new_run_id() -> str:
+    return f"{datetime.now():%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def run_update(run_id: str, only_active: bool = False, **fields: Any) -> dict[str, Any]:
+    event: dict[str, Any] = {"kind": "run_update", "run_id": run_id, "fields": fields}
+    if only_active:
+        event["only_if_status"] = ACTIVE
+    return event
+
+
+class RunManager:
+    def __init__(self, lab: Lab, store: Store, writer: GroupWriter) -> None:
+        self.lab, self.store, self.writer = lab, store, writer
+        self._children: dict[str, subprocess.Popen[bytes]] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """Record a new queued run and start its process."""
+        run_id = new_run_id()
+        run = {
+            "id": run_id, "project": spec["project"], "recipe": spec["recipe"],
+            "recipe_path": spec["recipe_path"], "status": "queued",
+            "user_name": spec.get("user"), "seed": spec["seed"], "params": spec["params"],
+            "resources": spec.get("resources", {}), "options": spec.get("options", {}),
+            "created_at": time.time(),
+        }
+        with self._lock:
+            self.writer.write(None, [
+                {"kind": "run_created", "run": run},
+                {"kind": "params", "run_id": run_id, "params": spec["params"]},
+                _audit(spec.get("user"), "run.submit", run_id, {"recipe": spec["recipe"]}),
+            ])
+            self._spawn(run_id)
+        return self.store.get_run(run_id)
+
+    def resume(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
+        run = self.store.get_run(run_id)
+        if run["status"] in ACTIVE:
+            raise NotFound(f"run {run['id']} is still {run['status']}", "wait, or cancel it")
+        fields = {"status": "queued", "reason": None, "error": None, "ended_at": None,
+                  "attempt": int(run["attempt"]) + 1, "options": {**run["options"], **options}}
+        with self._lock:
+            self.writer.write(None, [run_update(run["id"], **fields),
+                                     _audit(None, "run.resume", run["id"], {})])
+            self._spawn(run["id"])
+        return self.store.get_run(run["id"])
+
+    def cancel(self, run_id: str, actor: str | None) -> dict[str, Any]:
+        run = self.store.get_run(run_id)
+        if run["status"] not in ACTIVE:
+            return run
+        pid = run.get("pid")
+        if pid and _alive(pid):
+            _signal_group(pid, signal.SIGTERM)
+            if not _wait_dead(pid, CANCEL_GRACE_S):
+                _signal_group(pid, signal.SIGKILL)
+        self.writer.write(None, [
+            run_update(run["id"], only_active=True, status="cancelled",
+                       reason=f"cancelled by {actor or 'a user'}", ended_at=time.time()),
+            _audit(actor, "run.cancel", run["id"], {}),
+        ])
+        return self.store.get_run(run["id"])
+
+    def supervise(self) -> None:
+        """Mark runs whose process is gone without a final status as failed."""
+        with self._lock:
+            for run in self.store.active_runs():
+                self._check(run)
+
+    def _check(self, run: dict[str, Any]) -> None:
+        pid = run.get("pid")
+        child = self._children.get(run["id"])
+        if child is not None and child.poll() is None:
+            return
+        if (pid and _alive(pid)) or (pid is None and not self._never_spawned(run)):
+            return
+        code = child.returncode if child is not None else None
+        reason = f"run process (pid {pid}) ended without reporting a result"
+        if code is not None and code < 0:
+            reason += f" (killed by signal {-code})"
+        self.writer.write(None, [run_update(
+            run["id"], only_active=True, status="failed", reason=reason, ended_at=time.time())])
+        self._children.pop(run["id"], None)
+
+    def _never_spawned(self, run: dict[str, Any]) -> bool:
+        created = self.store.get_run(run["id"])["created_at"]
+        age = time.time() - datetime.fromisoformat(created).timestamp()
+        return age > NEVER_SPAWNED_S
+
+    def _spawn(self, run_id: str) -> None:
+        log_path = self.lab.run_log(run_id)
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(log_path, "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "mlopslab.exec.runner", "--lab", str(self.lab.root),
+                 "--run", run_id],
+                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        self._children[run_id] = proc
+        self.writer.write(None, [run_update(run_id, pid=proc.pid)])
+
+
+def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "audit", "ts": time.time(), "actor": actor or _os_user(),
+            "action": action, "target": target, "detail": detail}
+
+
+def _os_user() -> str:
+    try:
+        import getpass
+
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001
+        return "unknown"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _wait_dead(pid: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass

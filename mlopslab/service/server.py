@@ -1,0 +1,221 @@
+"""The lab service: the one process that owns the lab's DuckDB store.
+
+    python -m mlopslab.service.server --lab PATH
+
+It answers clients over a unix socket (one JSON line per request), commits writes
+in groups (service/writer.py), ingests the spool, supervises run processes and
+starts the local Ray cluster on first use. See docs/architecture.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import os
+import signal
+import socketserver
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mlopslab import __version__
+from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.exec.cluster import ClusterInfo, LocalCluster
+from mlopslab.lab import Lab
+from mlopslab.service.protocol import encode, read_message
+from mlopslab.service.queries import Queries
+from mlopslab.service.runs import RunManager
+from mlopslab.service.spool import spooled
+from mlopslab.service.writer import GroupWriter
+from mlopslab.store.db import Store
+
+SPOOL_INTERVAL_S = 2.0
+
+
+class LabService:
+    def __init__(self, lab: Lab) -> None:
+        self.lab = lab
+        self.config = lab.config
+        self.started_at = time.time()
+        self.store = Store(lab.db_path)
+        self.writer = GroupWriter(self.store, self.config.service.max_batch_rows)
+        self.runs = RunManager(lab, self.store, self.writer)
+        self.queries = Queries(self.store)
+        ray = self.config.ray
+        self.local_cluster = LocalCluster(lab.state, ray.num_cpus, ray.num_gpus, ray.port)
+        self._cluster_lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.stop_ray = False
+
+    # operations -----------------------------------------------------------
+
+    def handle(self, op: str, args: dict[str, Any]) -> Any:
+        handler = getattr(self, f"op_{op}", None) or getattr(self.queries, f"op_{op}", None)
+        if handler is None:
+            raise NotFound(f"unknown operation '{op}'")
+        return handler(**args)
+
+    def op_ping(self) -> dict[str, Any]:
+        cluster = self.cluster_info(start=False)
+        return {
+            "pid": os.getpid(), "lab": str(self.lab.root), "name": self.config.lab.name,
+            "version": __version__, "uptime_s": round(time.time() - self.started_at, 3),
+            "commits": self.writer.commits, "active_runs": len(self.store.active_runs()),
+            "ray": cluster.__dict__ if cluster else None,
+        }
+
+    def op_write(self, batch_id: str, events: list[dict[str, Any]]) -> bool:
+        return self.writer.write(batch_id, events)
+
+    def op_submit_run(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return self.runs.submit(spec)
+
+    def op_resume_run(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
+        return self.runs.resume(run_id, options)
+
+    def op_cancel_run(self, run_id: str, actor: str | None = None) -> dict[str, Any]:
+        return self.runs.cancel(run_id, actor)
+
+    def op_cluster(self) -> dict[str, Any]:
+        info = self.cluster_info(start=True)
+        assert info is not None
+        return info.__dict__
+
+    def op_stop(self, stop_ray: bool = True) -> bool:
+        self.stop_ray = stop_ray
+        self.stopping.set()
+        return True
+
+    def cluster_info(self, start: bool) -> ClusterInfo | None:
+        address = self.config.ray.address
+        if address:
+            return ClusterInfo(address, local=False,
+                               token_path=os.environ.get("RAY_AUTH_TOKEN_PATH"))
+        if not start:
+            return self.local_cluster.running()
+        with self._cluster_lock:
+            return self.local_cluster.ensure()
+
+    # background work ------------------------------------------------------
+
+    def ingest_spool(self) -> int:
+        count = 0
+        for path, batch_id, events in spooled(self.lab.spool):
+            self.writer.write(batch_id, events)
+            path.unlink(missing_ok=True)
+            count += 1
+        return count
+
+    def background(self) -> None:
+        last_spool = 0.0
+        while not self.stopping.wait(self.config.service.supervise_interval_s):
+            with _logged("supervise"):
+                self.runs.supervise()
+            if time.monotonic() - last_spool > SPOOL_INTERVAL_S:
+                with _logged("spool"):
+                    self.ingest_spool()
+                last_spool = time.monotonic()
+
+    def close(self) -> None:
+        self.writer.stop()
+        if self.stop_ray:
+            self.local_cluster.stop()
+        self.store.close()
+
+
+class _Handler(socketserver.StreamRequestHandler):
+    server: _Server
+
+    def handle(self) -> None:
+        while True:
+            try:
+                message = read_message(self.rfile)
+            except (ValueError, OSError):
+                return
+            if message is None:
+                return
+            reply = self.server.service_reply(message)
+            try:
+                self.wfile.write(encode(reply))
+            except OSError:
+                return
+
+
+class _Server(socketserver.ThreadingUnixStreamServer):
+    daemon_threads = True
+
+    def __init__(self, path: Path, service: LabService) -> None:
+        self.service = service
+        super().__init__(str(path), _Handler)
+
+    def service_reply(self, message: dict[str, Any]) -> dict[str, Any]:
+        try:
+            result = self.service.handle(str(message.get("op")), message.get("args") or {})
+            return {"ok": True, "result": result}
+        except MlopslabError as e:
+            return {"ok": False, "error": e.to_dict()}
+        except TypeError as e:
+            return {"ok": False, "error": {"type": "MlopslabError", "message": f"bad request: {e}"}}
+        except Exception as e:  # noqa: BLE001 - report, keep serving
+            print(f"error in {message.get('op')}: {e!r}", file=sys.stderr, flush=True)
+            return {"ok": False, "error": {"type": "MlopslabError", "message": repr(e)}}
+
+
+@contextlib.contextmanager
+def _logged(what: str) -> Any:
+    try:
+        yield
+    except Exception as e:  # noqa: BLE001 - the loop must go on
+        print(f"{what} failed: {e!r}", file=sys.stderr, flush=True)
+
+
+def serve(lab: Lab) -> int:
+    lab.state.mkdir(parents=True, exist_ok=True)
+    lock = open(lab.state / "service.lock", "w")  # noqa: SIM115 - held for the process lifetime
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print("another lab service holds the lock; exiting", flush=True)
+        return 0
+    (lab.state / "service.pid").write_text(str(os.getpid()))
+    service = LabService(lab)
+    service.writer.start()
+    print(f"ingested {service.ingest_spool()} spooled batch(es)", flush=True)
+    service.runs.supervise()
+    server = _bind(lab, service)
+    signal.signal(signal.SIGTERM, lambda *_: service.stopping.set())
+    threading.Thread(target=server.serve_forever, daemon=True, name="socket").start()
+    print(f"lab service {os.getpid()} listening on {lab.socket_path}", flush=True)
+    service.background()
+    server.shutdown()
+    server.server_close()
+    lab.socket_path.unlink(missing_ok=True)
+    service.close()
+    (lab.state / "service.pid").unlink(missing_ok=True)
+    print("lab service stopped", flush=True)
+    return 0
+
+
+def _bind(lab: Lab, service: LabService) -> _Server:
+    path = lab.socket_path
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.unlink(missing_ok=True)
+    old = os.umask(0o077)
+    try:
+        return _Server(path, service)
+    finally:
+        os.umask(old)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--lab", required=True)
+    args = parser.parse_args(argv)
+    return serve(Lab(Path(args.lab).resolve()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,212 @@
+"""Turning a batch of events into one DuckDB transaction.
+
+Events are plain dicts sent by run processes and the service itself (see
+docs/architecture.md, "events"). Bulk kinds (metrics, logs) become Arrow tables
+inserted with one `INSERT ... SELECT`; the few row updates use parameters.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+if TYPE_CHECKING:
+    import duckdb
+
+Event = dict[str, Any]
+
+RUN_FIELDS = {
+    "status", "reason", "seed", "params", "resources", "options", "code_version",
+    "data_version", "deps", "host", "gpu_ids", "pid", "attempt", "started_at", "ended_at",
+    "error",
+}
+JSON_FIELDS = {"params", "resources", "options", "deps", "gpu_ids"}
+TIME_FIELDS = {"started_at", "ended_at", "created_at"}
+
+
+def ts(epoch: float | None) -> datetime | None:
+    """Epoch seconds to the naive-UTC datetime the store keeps."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def _column(value: Any, field: str) -> Any:
+    if field in JSON_FIELDS:
+        return json.dumps(value)
+    if field in TIME_FIELDS:
+        return ts(value)
+    return value
+
+
+def apply_events(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
+    """Write `events` in order of kind; the caller owns the transaction."""
+    grouped: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        grouped[event["kind"]].append(event)
+    for kind in ("run_created", "run_update", "params", "dataset", "step", "artifact", "audit"):
+        for event in grouped.get(kind, []):
+            _WRITERS[kind](con, event)
+    if grouped.get("metrics"):
+        _insert_metrics(con, grouped["metrics"])
+    if grouped.get("logs"):
+        _insert_logs(con, grouped["logs"])
+
+
+def _run_created(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    run = event["run"]
+    fields = ["id", "project", "recipe", "recipe_path", "status", "user_name", "created_at"]
+    fields += [f for f in run if f in RUN_FIELDS and f not in fields]
+    values = [_column(run.get(f), f) for f in fields]
+    marks = ", ".join("?" for _ in fields)
+    con.execute(f"INSERT INTO runs ({', '.join(fields)}) VALUES ({marks})", values)  # noqa: S608
+    con.execute(
+        "INSERT INTO projects SELECT ?, ? WHERE NOT EXISTS "
+        "(SELECT 1 FROM projects WHERE name = ?)",
+        [run["project"], ts(run["created_at"]), run["project"]],
+    )
+
+
+def _run_update(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    fields = [f for f in event["fields"] if f in RUN_FIELDS]  # whitelist: never user text
+    if not fields:
+        return
+    sets = ", ".join(f"{f} = ?" for f in fields)
+    values = [_column(event["fields"][f], f) for f in fields]
+    where = "id = ?"
+    if event.get("only_if_status"):
+        where += f" AND status IN ({', '.join('?' for _ in event['only_if_status'])})"
+        values += [event["run_id"], *event["only_if_status"]]
+    else:
+        values.append(event["run_id"])
+    con.execute(f"UPDATE runs SET {sets} WHERE {where}", values)  # noqa: S608
+
+
+def _params(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    con.execute("DELETE FROM params WHERE run_id = ?", [event["run_id"]])
+    rows = [
+        [event["run_id"], key, json.dumps(value), _number(value)]
+        for key, value in event["params"].items()
+    ]
+    if rows:
+        con.executemany("INSERT INTO params VALUES (?, ?, ?, ?)", rows)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool | int | float):
+        return float(value)
+    return None
+
+
+def _dataset(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    con.execute(
+        "INSERT INTO datasets VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [event["hash"], event["source"], event["path"], event.get("size"), ts(event["ts"])],
+    )
+    con.execute(
+        "DELETE FROM run_inputs WHERE run_id = ? AND name = ?", [event["run_id"], event["name"]]
+    )
+    con.execute(
+        "INSERT INTO run_inputs VALUES (?, ?, ?, ?, ?)",
+        [event["run_id"], event["name"], event["hash"], event["source"], event["path"]],
+    )
+
+
+def _step(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    con.execute(
+        "DELETE FROM steps WHERE run_id = ? AND name = ?", [event["run_id"], event["name"]]
+    )
+    con.execute(
+        "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            event["run_id"], event["name"], event["idx"], event.get("cache_key"),
+            event["status"], event.get("cached", False), ts(event.get("started_at")),
+            ts(event.get("ended_at")), event.get("error"),
+        ],
+    )
+
+
+def _artifact(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    when = ts(event["ts"])
+    con.execute(
+        "INSERT INTO artifacts VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        [event["sha256"], event["size"], when],
+    )
+    con.execute(
+        "DELETE FROM run_artifacts WHERE run_id = ? AND name = ?",
+        [event["run_id"], event["name"]],
+    )
+    con.execute(
+        "INSERT INTO run_artifacts VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [
+            event["run_id"], event["name"], event["sha256"], event["size"],
+            event.get("artifact_kind", "artifact"), event.get("step"), when,
+        ],
+    )
+
+
+def _audit(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    con.execute(
+        "INSERT INTO audit VALUES (?, ?, ?, ?, ?)",
+        [
+            ts(event["ts"]), event.get("actor"), event["action"], event.get("target"),
+            json.dumps(event.get("detail", {})),
+        ],
+    )
+
+
+def _insert_metrics(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
+    run_ids, keys, steps, stamps, values = [], [], [], [], []
+    for event in events:
+        for key, step, epoch, value in event["points"]:
+            run_ids.append(event["run_id"])
+            keys.append(key)
+            steps.append(int(step))
+            stamps.append(int(epoch * 1_000_000))
+            values.append(None if value is None else float(value))
+    batch = pa.table({
+        "run_id": pa.array(run_ids, pa.string()),
+        "key": pa.array(keys, pa.string()),
+        "step": pa.array(steps, pa.int64()),
+        "ts": pa.array(stamps, pa.timestamp("us")),
+        "value": pa.array(values, pa.float64()),
+    })
+    con.register("metric_batch", batch)
+    con.execute("INSERT INTO metrics SELECT * FROM metric_batch")
+    con.unregister("metric_batch")
+
+
+def _insert_logs(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
+    run_ids, stamps, streams, lines = [], [], [], []
+    for event in events:
+        for epoch, stream, line in event["lines"]:
+            run_ids.append(event["run_id"])
+            stamps.append(int(epoch * 1_000_000))
+            streams.append(stream)
+            lines.append(line)
+    batch = pa.table({
+        "run_id": pa.array(run_ids, pa.string()),
+        "ts": pa.array(stamps, pa.timestamp("us")),
+        "stream": pa.array(streams, pa.string()),
+        "line": pa.array(lines, pa.string()),
+    })
+    con.register("log_batch", batch)
+    con.execute(
+        "INSERT INTO logs SELECT run_id, nextval('log_seq'), ts, stream, line FROM log_batch"
+    )
+    con.unregister("log_batch")
+
+
+_WRITERS = {
+    "run_created": _run_created,
+    "run_update": _run_update,
+    "params": _params,
+    "dataset": _dataset,
+    "step": _step,
+    "artifact": _artifact,
+    "audit": _audit,
+}

@@ -1,0 +1,128 @@
+"""Steps of the tabular-classifier recipe: a random forest on breast-cancer data.
+
+split -> train -> evaluate -> export. ``group`` is a synthetic sensitive
+attribute (see make_data.py); it is kept beside the data for per-group
+metrics and never used as a feature.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+import numpy as np
+
+TARGET = "target"
+GROUP = "group"
+
+
+def _load(path: Any) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """Read the CSV into (feature names, X float64, y int64, groups str)."""
+    from pyarrow import csv as pacsv
+
+    table = pacsv.read_csv(path)
+    features = [c for c in table.column_names if c not in (TARGET, GROUP)]
+    X = np.column_stack([table[c].to_numpy().astype(np.float64) for c in features])
+    y = table[TARGET].to_numpy().astype(np.int64)
+    groups = np.asarray(table[GROUP].to_pylist(), dtype=str)
+    return features, X, y, groups
+
+
+def _holdout_csv(features: list[str], X: np.ndarray, y: np.ndarray, groups: np.ndarray) -> str:
+    """The holdout rows as CSV text: features, target, group."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow([*features, TARGET, GROUP])
+    for row, target, group in zip(X, y, groups, strict=True):
+        writer.writerow([*(repr(float(v)) for v in row), int(target), str(group)])
+    return out.getvalue()
+
+
+def split(ctx: Any) -> dict[str, Any]:
+    """Stratified holdout split; also saves the holdout rows as ``holdout.csv``."""
+    from sklearn.model_selection import train_test_split
+
+    features, X, y, groups = _load(ctx.data["train"])
+    X_train, X_test, y_train, y_test, _, g_test = train_test_split(
+        X, y, groups, test_size=ctx.params["test_size"], stratify=y, random_state=ctx.seed
+    )
+    ctx.save_artifact("holdout.csv", _holdout_csv(features, X_test, y_test, g_test))
+    print(f"split: {len(y_train)} train rows, {len(y_test)} holdout rows, {len(features)} features")
+    return {
+        "features": features,
+        "X_train": X_train,
+        "y_train": y_train,
+        "X_test": X_test,
+        "y_test": y_test,
+        "groups_test": g_test,
+    }
+
+
+def _log_staged_accuracy(ctx: Any, model: Any, X: np.ndarray, y: np.ndarray) -> None:
+    """Holdout accuracy of the first k trees, as series ``staged_accuracy`` (step=k)."""
+    n = len(model.estimators_)
+    checkpoints = set(np.linspace(1, n, num=min(n, 50)).round().astype(int).tolist())
+    proba_sum = np.zeros((len(X), len(model.classes_)))
+    for k, tree in enumerate(model.estimators_, start=1):
+        proba_sum += tree.predict_proba(X)
+        if k in checkpoints:
+            accuracy = float(np.mean(model.classes_[proba_sum.argmax(axis=1)] == y))
+            ctx.log_metric("staged_accuracy", accuracy, step=k)
+
+
+def train(ctx: Any) -> dict[str, Any]:
+    """Fit a RandomForestClassifier and log its accuracy curve over the number of trees."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    data = ctx.inputs["split"]
+    model = RandomForestClassifier(
+        n_estimators=ctx.params["n_estimators"],
+        max_depth=ctx.params["max_depth"],
+        criterion=ctx.params["criterion"],
+        random_state=ctx.seed,
+        n_jobs=1,
+    ).fit(data["X_train"], data["y_train"])
+    ctx.log_metric("train_accuracy", float(model.score(data["X_train"], data["y_train"])))
+    _log_staged_accuracy(ctx, model, data["X_test"], data["y_test"])
+    return {"model": model}
+
+
+def evaluate(ctx: Any) -> dict[str, float]:
+    """Accuracy, F1 and ROC AUC on the holdout, plus accuracy per synthetic group."""
+    from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
+
+    data, model = ctx.inputs["split"], ctx.inputs["train"]["model"]
+    X, y, groups = data["X_test"], data["y_test"], data["groups_test"]
+    predicted = model.predict(X)
+    metrics = {
+        "accuracy": float(accuracy_score(y, predicted)),
+        "f1": float(f1_score(y, predicted)),
+        "roc_auc": float(roc_auc_score(y, model.predict_proba(X)[:, 1])),
+    }
+    for group in ("A", "B"):
+        mask = groups == group
+        if mask.any():
+            metrics[f"accuracy_group_{group}"] = float(accuracy_score(y[mask], predicted[mask]))
+    ctx.log_metrics(metrics)
+    return metrics
+
+
+def export(ctx: Any) -> dict[str, Any]:
+    """Convert the forest to ONNX: float input ``input`` [N, n_features], outputs
+    ``label`` [N] and ``probabilities`` [N, 2]."""
+    from skl2onnx import convert_sklearn
+    from skl2onnx.common.data_types import FloatTensorType
+
+    model = ctx.inputs["train"]["model"]
+    n_features = len(ctx.inputs["split"]["features"])
+    onnx_model = convert_sklearn(
+        model,
+        name="tabular-classifier",
+        initial_types=[("input", FloatTensorType([None, n_features]))],
+        options={id(model): {"zipmap": False}},
+        target_opset={"": 17, "ai.onnx.ml": 3},
+    )
+    onnx_bytes = onnx_model.SerializeToString()
+    digest = ctx.save_model(onnx_bytes)
+    return {"sha256": digest, "bytes": len(onnx_bytes), "n_features": n_features}
