@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlopslab.cli.output import (
-    console, err_console, print_json, run_json, runs_table, status_text,
+    console, duration, err_console, fmt_duration, fmt_value, print_json, run_json, runs_table,
+    status_text,
 )
 
 if TYPE_CHECKING:
@@ -35,10 +36,23 @@ def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json:
     final = [wait(client, r["id"]) for r in runs]
     if as_json:
         print_json([run_json(r) for r in final] if len(final) > 1 else run_json(final[0]))
+    elif len(final) == 1:
+        summary(final[0])
     else:
         console.print(runs_table(final, metric_keys=6))
     worst = max((EXIT.get(r["status"], 1) for r in final), key=lambda c: (c != 0, c))
     sys.exit(worst)
+
+
+def summary(run: dict[str, Any]) -> None:
+    metrics = "  ".join(f"{k}={fmt_value(v)}" for k, v in run.get("metrics", {}).items())
+    console.print(f"[bold]{run['id']}[/] {status_text(run['status'])} in "
+                  f"{fmt_duration(duration(run))}" + (f": {run['reason']}" if run.get("reason") else ""))
+    if metrics:
+        console.print(f"  metrics  {metrics}", soft_wrap=True)
+    for artifact in run.get("artifacts", []):
+        console.print(f"  {artifact['kind']:<9}{artifact['path']}  sha256:{artifact['sha256']}",
+                      soft_wrap=True)
 
 
 def follow_logs(client: LabClient, run_id: str, out: Any) -> dict[str, Any]:
@@ -52,7 +66,6 @@ def follow_logs(client: LabClient, run_id: str, out: Any) -> dict[str, Any]:
             out.print(f"{prefix}{line['line']}", markup=False, highlight=False, soft_wrap=True)
         if run["status"] in FINAL:
             if not client.call("logs", run_id=run_id, after=after):
-                out.print(f"run {run_id}: {status_text(run['status'])}")
                 return run
         time.sleep(POLL_S)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -70,18 +71,27 @@ def local_time(iso: str | None, short: bool = False) -> str:
 
 
 def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3) -> Table:
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for column in ("ID", "RECIPE", "STATUS", "STARTED", "DURATION"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("PARAMS", overflow="fold", ratio=1)
-    table.add_column("METRICS", overflow="fold", ratio=1)
+    """One line per run; params only when the terminal is wide enough."""
+    rows = []
     for run in runs:
-        params = " ".join(f"{k}={fmt_value(v)}" for k, v in (run.get("params") or {}).items())
-        metrics = " ".join(f"{k}={fmt_value(v)}"
-                           for k, v in list(run.get("metrics", {}).items())[:metric_keys])
-        table.add_row(run["id"], run["recipe"], status_text(run["status"]),
-                      local_time(run.get("started_at"), short=True), fmt_duration(duration(run)),
-                      params, metrics)
+        rows.append([
+            run["id"], run["recipe"], status_text(run["status"]),
+            local_time(run.get("started_at"), short=True), fmt_duration(duration(run)),
+            " ".join(f"{k}={fmt_value(v)}" for k, v in (run.get("params") or {}).items()),
+            " ".join(f"{k}={fmt_value(v)}"
+                     for k, v in list(run.get("metrics", {}).items())[:metric_keys]),
+        ])
+    fixed = ["ID", "RECIPE", "STATUS", "STARTED", "DURATION"]
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for i, name in enumerate(fixed):
+        width = max([len(name)] + [len(Text.from_markup(r[i]).plain) for r in rows])
+        table.add_column(name, no_wrap=True, min_width=width)
+    wide = console.width >= 140
+    if wide:
+        table.add_column("PARAMS", no_wrap=True, overflow="ellipsis", ratio=1)
+    table.add_column("METRICS", no_wrap=True, overflow="ellipsis", ratio=1)
+    for row in rows:
+        table.add_row(*row[:5], *([row[5]] if wide else []), row[6])
     return table
 
 

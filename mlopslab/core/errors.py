@@ -16,6 +16,8 @@ exits with ``exit_code``.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class MlopslabError(Exception):
     """Base of every error mlopslab raises on purpose."""
@@ -27,8 +29,9 @@ class MlopslabError(Exception):
         self.message = message
         self.hint = hint
 
-    def to_dict(self) -> dict[str, str | None]:
-        return {"type": type(self).__name__, "message": self.message, "hint": self.hint}
+    def to_dict(self) -> dict[str, str | int | None]:
+        return {"type": type(self).__name__, "message": self.message, "hint": self.hint,
+                "exit_code": self.exit_code}
 
 
 class ConfigError(MlopslabError):
@@ -79,7 +82,10 @@ _BY_NAME = {
 }
 
 
-def error_from_dict(data: dict[str, str | None]) -> MlopslabError:
+def error_from_dict(data: dict[str, Any]) -> MlopslabError:
     """Rebuild an error sent over the service socket."""
     cls = _BY_NAME.get(str(data.get("type")), MlopslabError)
-    return cls(str(data.get("message")), data.get("hint"))
+    error = cls(str(data.get("message")), data.get("hint"))
+    if isinstance(data.get("exit_code"), int):
+        error.exit_code = data["exit_code"]
+    return error

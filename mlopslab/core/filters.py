@@ -60,6 +60,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Union
 
+from mlopslab.core.errors import MlopslabError
+
 __all__ = [
     "And",
     "COLUMN_TYPES",
@@ -84,7 +86,7 @@ __all__ = [
 ]
 
 
-class FilterError(ValueError):
+class FilterError(MlopslabError, ValueError):
     """A filter or sort expression that cannot be parsed or is ill-typed.
 
     ``message`` says what is wrong (and, for parse errors, quotes the
@@ -101,11 +103,12 @@ class FilterError(ValueError):
         position: int | None = None,
         expression: str | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.hint = hint
+        MlopslabError.__init__(self, message, hint)
+        self.hint: str = hint
         self.position = position
         self.expression = expression
+
+    exit_code = 2
 
     def __str__(self) -> str:
         return f"{self.message}\nhint: {self.hint}" if self.hint else self.message

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from mlopslab.core.errors import MlopslabError
-from mlopslab.core.filters import FilterError, parse_filter, parse_sort
+from mlopslab.core.filters import parse_filter, parse_sort
 from mlopslab.store.filter_sql import compile_filter, compile_sort
 
 if TYPE_CHECKING:
@@ -22,13 +21,10 @@ class Queries:
                      limit: int = 50) -> list[dict[str, Any]]:
         where, args = "TRUE", []
         order, order_args = "r.created_at DESC", []
-        try:
-            if filter:
-                where, args = compile_filter(parse_filter(filter))
-            if sort:
-                order, order_args = compile_sort(parse_sort(sort))
-        except FilterError as e:
-            raise MlopslabError(str(e), getattr(e, "hint", None)) from e
+        if filter:
+            where, args = compile_filter(parse_filter(filter))
+        if sort:
+            order, order_args = compile_sort(parse_sort(sort))
         return self.store.list_runs(where, args, order, order_args, max(1, min(limit, MAX_LIMIT)))
 
     def op_get_run(self, run_id: str) -> dict[str, Any]:

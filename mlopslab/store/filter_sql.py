@@ -34,6 +34,8 @@ Conventions:
   false, so ``not P`` selects exactly the runs that ``P`` does not.  Hence
   ``metrics.acc != 1`` skips runs without ``acc`` but
   ``not metrics.acc = 1`` includes them.
+* Comparisons follow DuckDB, not IEEE: NaN is larger than every number and
+  equal to itself, so a NaN metric satisfies ``metrics.loss > 1``.
 * ``~`` is a case-insensitive substring test (``contains(lower(..), lower(?))``);
   ``%`` and ``_`` have no special meaning.
 * Date/datetime strings are bound as naive ``datetime`` values; a string with

@@ -1,0 +1,58 @@
+"""Shared fixtures: one real Ray cluster per test session, real labs in tmp_path.
+
+Every lab made by `lab` points at the session's cluster (as a user's lab points
+at an existing cluster with `ray.address`), so Ray starts once (5-10 s here).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlopslab.exec.cluster import ClusterInfo, LocalCluster
+from mlopslab.lab import Lab, init_lab
+from mlopslab.service import daemon
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def ray_cluster() -> Iterator[ClusterInfo]:
+    state = Path(tempfile.mkdtemp(prefix="mlopslab-test-ray-"))
+    cluster = LocalCluster(state, num_cpus=2, num_gpus=0)
+    info = cluster.start()
+    os.environ.update(info.env())
+    yield info
+    cluster.stop()
+
+
+@pytest.fixture
+def lab(tmp_path: Path, ray_cluster: ClusterInfo) -> Iterator[Lab]:
+    the_lab = init_lab(tmp_path / "lab", "test", ray_address=ray_cluster.address)
+    yield the_lab
+    daemon.stop(the_lab, stop_ray=False)
+
+
+def mlopslab(lab: Lab | None, *args: str, check: bool = True,
+             timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Run the real command line in a subprocess, as a user would."""
+    cmd = [sys.executable, "-m", "mlopslab", *(["--lab", str(lab.root)] if lab else []), *args]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {done.returncode}\nstdout:\n{done.stdout}\n"
+            f"stderr:\n{done.stderr}"
+        )
+    return done
+
+
+def mlopslab_json(lab: Lab, *args: str, **kw: Any) -> Any:
+    return json.loads(mlopslab(lab, *args, "--json", **kw).stdout)

@@ -1,0 +1,236 @@
+"""End to end: real CLI, real lab service, real DuckDB, real Ray cluster."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from mlopslab.lab import Lab
+from tests.conftest import mlopslab, mlopslab_json
+
+pytestmark = pytest.mark.ray
+
+
+def write_recipe(folder: Path, steps_py: str, extra_toml: str = "") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "recipe.toml").write_text(textwrap.dedent("""
+        name = "probe"
+        seed = 1
+        [params.n]
+        type = "int"
+        default = 3
+        min = 1
+        max = 100
+        [[steps]]
+        name = "first"
+        function = "steps:first"
+        [[steps]]
+        name = "second"
+        function = "steps:second"
+    """) + textwrap.dedent(extra_toml))
+    (folder / "steps.py").write_text(textwrap.dedent(steps_py))
+    return folder
+
+
+PROBE_STEPS = """
+    import os, pathlib, time
+    HERE = pathlib.Path(__file__).parent
+
+    def first(ctx):
+        with open(HERE.parent / "first_calls.txt", "a") as f:
+            f.write("x")
+        for i in range(ctx.params["n"]):
+            ctx.log_metric("loss", 1.0 / (i + 1))
+        print("first done")
+        return list(range(ctx.params["n"]))
+
+    def second(ctx):
+        if (HERE / "fail_flag").exists():
+            raise RuntimeError("second step failed on purpose")
+        if (HERE / "sleep_flag").exists():
+            time.sleep(float((HERE / "sleep_flag").read_text()))
+        ctx.log_metric("total", sum(ctx.inputs["first"]))
+        return sum(ctx.inputs["first"])
+"""
+
+
+def test_tabular_classifier_end_to_end(lab: Lab) -> None:
+    run = mlopslab_json(lab, "run", "recipes/tabular-classifier", "--set",
+                        "n_estimators=50", "--seed", "7")
+    assert run["status"] == "finished"
+    assert run["params"]["n_estimators"] == 50 and run["seed"] == 7
+    assert run["metrics"]["accuracy"] > 0.85
+    data_file = lab.recipes / "tabular-classifier" / "data" / "breast_cancer.csv"
+    assert run["data_version"] == "sha256:" + hashlib.sha256(data_file.read_bytes()).hexdigest()
+    assert run["code_version"].startswith(("sha256:", "git:"))
+    assert run["deps"]["packages"]["scikit-learn"]
+    assert [s["name"] for s in run["steps"]] == ["split", "train", "evaluate", "export"]
+    model = next(a for a in run["artifacts"] if a["path"] == "model.onnx")
+    stored = lab.artifact_path(model["sha256"])
+    assert hashlib.sha256(stored.read_bytes()).hexdigest() == model["sha256"]
+    assert run["started_at"] and run["ended_at"] and run["started_at"] <= run["ended_at"]
+
+    listed = mlopslab_json(lab, "runs", "ls")
+    assert [r["id"] for r in listed] == [run["id"]]
+    series = mlopslab_json(lab, "runs", "metrics", run["id"], "--key", "staged_accuracy")
+    assert len(series) > 1 and [p["step"] for p in series] == sorted(p["step"] for p in series)
+    logs = mlopslab(lab, "runs", "logs", run["id"]).stdout
+    assert "step train: finished" in logs
+
+
+def test_same_inputs_give_byte_identical_models(lab: Lab) -> None:
+    args = ("run", "recipes/tabular-classifier", "--set", "n_estimators=20", "--from-scratch")
+    one = mlopslab_json(lab, *args)
+    two = mlopslab_json(lab, *args)
+    other_seed = mlopslab_json(lab, *args, "--seed", "99")
+
+    def model_sha(run: dict) -> str:
+        return next(a["sha256"] for a in run["artifacts"] if a["kind"] == "model")
+
+    assert not any(s["cached"] for s in two["steps"])
+    assert model_sha(one) == model_sha(two)
+    assert model_sha(one) != model_sha(other_seed)
+
+
+def test_mlp_digits_is_reproducible(lab: Lab) -> None:
+    args = ("run", "recipes/mlp-digits", "--set", "epochs=3", "--from-scratch")
+    one, two = mlopslab_json(lab, *args), mlopslab_json(lab, *args)
+    assert one["status"] == two["status"] == "finished"
+    shas = [{a["sha256"] for a in r["artifacts"] if a["kind"] == "model"} for r in (one, two)]
+    assert shas[0] == shas[1] and len(shas[0]) == 1
+    assert len(mlopslab_json(lab, "runs", "metrics", one["id"], "--key", "loss")) == 3
+
+
+def test_cache_reuses_steps_and_resume_starts_at_failed_step(lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    (recipe / "fail_flag").write_text("")
+    failed = mlopslab(lab, "run", str(recipe), "--json", check=False)
+    assert failed.returncode == 1
+    run_id = mlopslab_json(lab, "runs", "ls")[0]["id"]
+    run = mlopslab_json(lab, "runs", "show", run_id)
+    assert run["status"] == "failed" and "failed on purpose" in run["reason"]
+    assert [s["status"] for s in run["steps"]] == ["finished", "failed"]
+    assert "RuntimeError: second step failed on purpose" in mlopslab(
+        lab, "runs", "logs", run_id).stdout
+
+    (recipe / "fail_flag").unlink()
+    resumed = mlopslab_json(lab, "run", "--resume", run_id)
+    assert resumed["id"] == run_id and resumed["status"] == "finished"
+    assert resumed["attempt"] == 2
+    assert [s["status"] for s in resumed["steps"]] == ["cached", "finished"]
+    assert (recipe.parent / "first_calls.txt").read_text() == "x"  # first step ran once
+    assert resumed["metrics"] == {"loss": pytest.approx(1 / 3), "total": 3.0}
+
+    again = mlopslab_json(lab, "run", str(recipe))
+    assert [s["cached"] for s in again["steps"]] == [True, True]
+    assert len(mlopslab_json(lab, "runs", "metrics", again["id"], "--key", "loss")) == 3
+    fresh = mlopslab_json(lab, "run", str(recipe), "--from-scratch")
+    assert [s["cached"] for s in fresh["steps"]] == [False, False]
+    assert (recipe.parent / "first_calls.txt").read_text() == "xx"
+
+
+def test_killed_run_process_is_marked_failed_and_store_stays_intact(
+        lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    (recipe / "sleep_flag").write_text("60")
+    run = mlopslab_json(lab, "run", str(recipe), "--detach")
+    pid = _wait_for_pid(lab, run["id"])
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        shown = mlopslab_json(lab, "runs", "show", run["id"])
+        if shown["status"] != "running":
+            break
+        time.sleep(0.5)
+    assert shown["status"] == "failed"
+    assert "ended without reporting" in shown["reason"]
+    assert shown["metrics"]["loss"] == pytest.approx(1 / 3)  # acknowledged writes survived
+    (recipe / "sleep_flag").unlink()
+    after = mlopslab_json(lab, "run", str(recipe))
+    assert after["status"] == "finished"
+
+
+def _wait_for_pid(lab: Lab, run_id: str) -> int:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run = mlopslab_json(lab, "runs", "show", run_id)
+        steps = {s["name"]: s["status"] for s in run["steps"]}
+        if steps.get("second") == "running":
+            return int(_pid_of(lab, run_id))
+        time.sleep(0.3)
+    raise AssertionError("the run did not reach its second step")
+
+
+def _pid_of(lab: Lab, run_id: str) -> int:
+    from mlopslab.service.client import LabClient
+
+    with LabClient(lab) as client:
+        return int(client.call("get_run", run_id=run_id)["pid"])
+
+
+def test_commands_answer_while_a_recipe_runs(lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    (recipe / "sleep_flag").write_text("8")
+    run = mlopslab_json(lab, "run", str(recipe), "--detach")
+    _wait_for_pid(lab, run["id"])
+    start = time.monotonic()
+    ls = subprocess.Popen([sys.executable, "-m", "mlopslab", "--lab", str(lab.root), "runs", "ls",
+                           "--json"], stdout=subprocess.PIPE, text=True)
+    shown = mlopslab_json(lab, "runs", "show", run["id"])
+    listed = ls.communicate(timeout=30)[0]
+    assert time.monotonic() - start < 8, "commands waited for the running recipe"
+    assert shown["status"] == "running" and run["id"] in listed
+    deadline = time.monotonic() + 60
+    while mlopslab_json(lab, "runs", "show", run["id"])["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.5)
+    assert mlopslab_json(lab, "runs", "show", run["id"])["status"] == "finished"
+
+
+def test_bad_data_fails_early_with_a_report(lab: Lab, tmp_path: Path) -> None:
+    source = lab.recipes / "tabular-classifier" / "data" / "breast_cancer.csv"
+    lines = source.read_text().splitlines()
+    header = lines[0].split(",")
+    row = lines[1].split(",")
+    row[header.index("group")] = "Z"
+    row[header.index("mean_radius")] = "-5"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n")
+    done = mlopslab(lab, "run", "recipes/tabular-classifier", "--data", f"train={bad}",
+                    "--json", check=False)
+    assert done.returncode == 1
+    run = mlopslab_json(lab, "runs", "ls")[0]
+    assert run["status"] == "failed" and run["reason"] == "data validation failed"
+    assert "column 'group'" in run["error"] and "'Z'" in run["error"]
+    assert "column 'mean_radius'" in run["error"] and "row 1" in run["error"]
+    assert mlopslab_json(lab, "runs", "show", run["id"])["steps"] == []
+
+
+def test_bad_override_and_malformed_recipe_fail_before_anything_runs(
+        lab: Lab, tmp_path: Path) -> None:
+    done = mlopslab(lab, "run", "recipes/tabular-classifier", "--set", "n_estimators=lots",
+                    check=False)
+    assert done.returncode == 2
+    assert "params.n_estimators" in done.stderr and "'lots' is not a valid int" in done.stderr
+    broken = write_recipe(tmp_path / "broken", PROBE_STEPS, "[resources]\ngpus = 'two'\n")
+    done = mlopslab(lab, "run", str(broken), check=False)
+    assert done.returncode == 2
+    assert str(broken / "recipe.toml") in done.stderr and "resources.gpus" in done.stderr
+    assert mlopslab_json(lab, "runs", "ls") == []
+
+
+def test_sweep_makes_one_run_per_value(lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    runs = mlopslab_json(lab, "run", str(recipe), "--sweep", "n=2,4,5")
+    assert sorted(r["metrics"]["total"] for r in runs) == [1.0, 6.0, 10.0]
+    found = mlopslab_json(lab, "runs", "ls", "--filter", "metrics.total > 5 and params.n < 5",
+                          "--sort", "-metrics.total")
+    assert [r["params"]["n"] for r in found] == [4]
