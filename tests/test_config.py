@@ -79,12 +79,6 @@ def test_init_with_name_and_ray_address(tmp_path: Path) -> None:
     assert config.service == LabConfig().service
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: config._toml_value uses json.dumps, which escapes non-BMP characters as "
-    "surrogate pairs (\\ud83d\\ude80); TOML rejects those, so the lab init just wrote "
-    "cannot be loaded",
-)
 def test_init_with_a_non_ascii_name_round_trips(tmp_path: Path) -> None:
     lab = init_lab(tmp_path / "x", name="rocket \U0001f680 lab")
     assert load_config(lab.root).lab.name == "rocket \U0001f680 lab"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import RecipeError
@@ -21,6 +22,8 @@ def check_value(spec: ParamSpec, value: Any, what: str = "value") -> Any:
         raise ValueError(f"{what} {value!r} is not an int")
     if kind == "float" and not (isinstance(value, int | float) and not isinstance(value, bool)):
         raise ValueError(f"{what} {value!r} is not a number")
+    if kind in ("int", "float") and not math.isfinite(value):
+        raise ValueError(f"{what} {value!r} is not a finite number")
     if kind == "str" and not isinstance(value, str):
         raise ValueError(f"{what} {value!r} is not a string")
     if kind == "bool" and not isinstance(value, bool):
@@ -88,7 +91,7 @@ def _typed(recipe: Recipe, key: str, text: str, flag: str) -> Any:
 
 def resolve_params(recipe: Recipe, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """Defaults of `recipe` with `--set KEY=VALUE` overrides applied and type-checked."""
-    values = {key: spec.default for key, spec in recipe.params.items()}
+    values = {key: check_value(spec, spec.default) for key, spec in recipe.params.items()}
     for assignment in overrides:
         key, text = _split(assignment, "--set")
         values[key] = _typed(recipe, key, text, "--set")

@@ -6,6 +6,7 @@ runs, with the file, the field path and what was expected.
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from pathlib import Path
@@ -17,6 +18,7 @@ from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import RecipeError
 
 RECIPE_FILE = "recipe.toml"
+FIELD_MARK = " :: "  # "SUBFIELD :: message" from a model validator names the exact field
 ParamType = Literal["int", "float", "str", "bool", "choice"]
 ColumnType = Literal["int", "float", "str", "bool"]
 
@@ -43,7 +45,10 @@ class ParamSpec(_Strict):
             raise ValueError("type 'choice' needs a non-empty 'choices' list")
         if self.type not in ("int", "float") and (self.min is not None or self.max is not None):
             raise ValueError(f"'min'/'max' only apply to int and float params, not {self.type}")
-        check_value(self, self.default, "default")
+        try:
+            check_value(self, self.default, "value")
+        except ValueError as e:
+            raise ValueError(f"default{FIELD_MARK}{e}") from None
         return self
 
 
@@ -55,6 +60,12 @@ class ColumnSpec(_Strict):
     max: float | None = None
     nullable: bool = False
     allowed: list[Any] | None = None
+
+    @model_validator(mode="after")
+    def _range_needs_numbers(self) -> ColumnSpec:
+        if self.type not in ("int", "float") and (self.min is not None or self.max is not None):
+            raise ValueError(f"'min'/'max' only apply to int and float columns, not {self.type}")
+        return self
 
 
 class DataSchema(_Strict):
@@ -91,6 +102,8 @@ class Resources(_Strict):
     @field_validator("gpus")
     @classmethod
     def _fraction(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError("must be a finite number")
         if value > 1 and value != int(value):
             raise ValueError("more than one GPU must be a whole number")
         return value
@@ -129,13 +142,13 @@ class Recipe(_Strict):
     @model_validator(mode="after")
     def _check_steps(self) -> Recipe:
         seen: set[str] = set()
-        for step in self.steps:
+        for i, step in enumerate(self.steps):
             if step.name in seen:
-                raise ValueError(f"step name '{step.name}' is used twice")
+                raise ValueError(f"steps[{i}].name{FIELD_MARK}'{step.name}' is used twice")
             for need in step.needs or []:
                 if need not in seen:
                     raise ValueError(
-                        f"step '{step.name}' needs '{need}', which is not an earlier step"
+                        f"steps[{i}].needs{FIELD_MARK}step '{step.name}' needs '{need}', which is not an earlier step"
                     )
             seen.add(step.name)
         return self
@@ -174,14 +187,18 @@ def load_recipe(folder: str | Path) -> Recipe:
 def _describe(file: Path, error: ValidationError) -> str:
     problems = []
     for item in error.errors():
-        where = ".".join(_field_part(p) for p in item["loc"]) or "(top level)"
-        where = re.sub(r"\.schema_\b", ".schema", where)
-        problems.append(f"{where}: {_clean(item['msg'])}")
+        where = "".join(_field_part(p) for p in item["loc"])
+        message = _clean(item["msg"])
+        if FIELD_MARK in message:
+            sub, message = message.split(FIELD_MARK, 1)
+            where += sub if sub.startswith("[") else f".{sub}"
+        where = re.sub(r"\.schema_\b", ".schema", where.lstrip(".")) or "(top level)"
+        problems.append(f"{where}: {message}")
     return f"{file}: " + "; ".join(problems)
 
 
 def _field_part(part: str | int) -> str:
-    return f"[{part}]" if isinstance(part, int) else str(part)
+    return f"[{part}]" if isinstance(part, int) else f".{part}"
 
 
 def _clean(message: str) -> str:

@@ -67,8 +67,11 @@ def _check_range(column: pa.ChunkedArray, spec: ColumnSpec) -> list[str]:
 
 
 def _check_allowed(column: pa.ChunkedArray, allowed: list[Any]) -> list[str]:
-    inside = pc.is_in(column, value_set=pa.array(allowed, type=column.type))
-    return _violations(column, pc.invert(inside), f"not one of {allowed}")
+    if column.null_count == len(column):
+        return []
+    inside = pc.is_in(column, value_set=pa.array(allowed, type=column.type), skip_nulls=True)
+    outside = pc.and_(pc.invert(inside), pc.is_valid(column))
+    return _violations(column, outside, f"not one of {allowed}")
 
 
 def _violations(column: pa.ChunkedArray, mask: pa.ChunkedArray, what: str) -> list[str]:

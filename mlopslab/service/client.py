@@ -19,6 +19,7 @@ from mlopslab.service import daemon
 from mlopslab.service.protocol import read_message, send
 from mlopslab.service.spool import spool_batch
 
+IDEMPOTENT = {"ping", "get_run", "list_runs", "metrics", "logs", "cluster", "write"}
 CONNECT_ERRORS = (FileNotFoundError, ConnectionRefusedError, ConnectionResetError,
                   BrokenPipeError)
 
@@ -75,7 +76,13 @@ class LabClient:
                 if attempt == 1:
                     raise self._unreachable(e) from e
                 continue
-            return self._reply()
+            try:
+                return self._reply()
+            except ServiceUnreachable:
+                # the service died while answering: repeat only what is safe to repeat
+                if attempt == 1 or message["op"] not in IDEMPOTENT:
+                    raise
+                time.sleep(0.2)
         raise AssertionError("unreachable")
 
     def _reply(self) -> dict[str, Any]:

@@ -47,6 +47,8 @@ def apply_events(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
     """Write `events` in order of kind; the caller owns the transaction."""
     grouped: dict[str, list[Event]] = defaultdict(list)
     for event in events:
+        if event.get("kind") not in KINDS:
+            raise ValueError(f"unknown event kind {event.get('kind')!r}")
         grouped[event["kind"]].append(event)
     for kind in ("run_created", "run_update", "params", "dataset", "step", "artifact", "audit"):
         for event in grouped.get(kind, []):
@@ -210,3 +212,4 @@ _WRITERS = {
     "artifact": _artifact,
     "audit": _audit,
 }
+KINDS = {*_WRITERS, "metrics", "logs"}

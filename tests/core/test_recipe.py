@@ -180,11 +180,6 @@ def test_default_of_wrong_type(tmp_path: Path) -> None:
     assert_names(error, tmp_path / "r", "params.lr", "'big'", "not a number")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: errors from ParamSpec's model validator are reported at `params.lr`, "
-    "not at the documented field path `params.lr.default` (docs/recipes.md)",
-)
 def test_default_error_names_full_field_path(tmp_path: Path) -> None:
     error = load_error(tmp_path / "r", GOOD.replace("default = 0.1", "default = 5.0"))
     assert_names(error, tmp_path / "r", "params.lr.default")
@@ -223,11 +218,6 @@ def test_step_function_without_module(tmp_path: Path) -> None:
     assert_names(error, tmp_path / "r", "function", "[1]")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: recipe._describe joins list indices with a dot: 'steps.[1].function' "
-    "instead of 'steps[1].function'",
-)
 def test_step_error_field_path_format(tmp_path: Path) -> None:
     error = load_error(tmp_path / "r", GOOD.replace('function = "steps:train"',
                                                      'function = "train"'))
@@ -252,11 +242,6 @@ def test_needs_a_later_step(tmp_path: Path) -> None:
     assert_names(error, tmp_path / "r", "prepare", "'train'", "not an earlier step")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Recipe._check_steps is a model validator, so a bad `needs` is reported "
-    "at '(top level)' instead of the field path steps[1].needs",
-)
 def test_needs_error_names_field_path(tmp_path: Path) -> None:
     error = load_error(tmp_path / "r", GOOD + 'needs = ["prepair"]\n')
     assert_names(error, tmp_path / "r", "steps[1].needs")
@@ -288,11 +273,6 @@ def test_fractional_gpus_above_one(tmp_path: Path) -> None:
     assert_names(error, tmp_path / "r", "resources.gpus", "whole number")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: Resources._fraction calls int(inf), which raises OverflowError; pydantic "
-    "does not convert it, so load_recipe raises OverflowError instead of RecipeError",
-)
 def test_infinite_gpus_is_a_recipe_error(tmp_path: Path) -> None:
     error = load_error(tmp_path / "r", GOOD.replace("cpus = 0.5", "gpus = inf"))
     assert_names(error, tmp_path / "r", "resources.gpus")
@@ -313,11 +293,6 @@ def test_schema_on_a_plain_file_input(tmp_path: Path) -> None:
     assert_names(error, tmp_path / "r", "data.train", "schema")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: ColumnSpec accepts min/max on str and bool columns (ParamSpec rejects them); "
-    "validate_table then crashes with ArrowNotImplementedError instead of the recipe failing",
-)
 def test_min_on_a_string_column(tmp_path: Path) -> None:
     text = GOOD.replace('[data.train.schema.columns.x]\ntype = "float"',
                         '[data.train.schema.columns.x]\ntype = "str"')

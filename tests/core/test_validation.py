@@ -138,22 +138,12 @@ def test_values_not_allowed() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validation._check_allowed: pc.is_in gives False for null, so nulls in a "
-    "nullable column are reported as 'not one of [...] (row 2: None)'",
-)
 def test_allowed_ignores_nulls_when_nullable() -> None:
     table = pa.table({"group": pa.array(["A", None])})
     spec = {"type": "str", "allowed": ["A", "B"], "nullable": True}
     assert validate_table(table, schema(group=spec)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validation._check_allowed: a null in a non-nullable column with `allowed` "
-    "is reported twice, as a null and as a value not allowed",
-)
 def test_null_with_allowed_is_reported_once() -> None:
     table = pa.table({"group": pa.array(["A", None])})
     assert validate_table(table, schema(group={"type": "str", "allowed": ["A", "B"]})) == [
@@ -202,11 +192,6 @@ def test_all_null_column_is_reported_as_nulls() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: validation._check_allowed builds pa.array(allowed, type=column.type); for an "
-    "all-null column (type null, e.g. an empty CSV column) that raises ArrowInvalid",
-)
 def test_all_null_column_with_allowed_values() -> None:
     table = pacsv.read_csv(pa.py_buffer(b"x,group\n1,\n2,\n"))
     problems = validate_table(table, schema(group={"type": "str", "allowed": ["A", "B"]}))

@@ -16,6 +16,7 @@ from mlopslab.service.writer import GroupWriter
 from mlopslab.store.db import Store
 
 T0 = 1_700_000_000.0
+T0_NS = int(T0 * 1_000_000_000)
 
 
 def run_created(run_id: str) -> dict[str, Any]:
@@ -84,7 +85,7 @@ def test_concurrent_writers_all_acknowledged_batches_are_stored(
         assert [p["step"] for p in series] == list(range(per_thread))
     assert store.count("metrics") == threads * per_thread * 3
     # writers that arrived while a transaction committed shared the next one
-    assert writer.commits < batches
+    assert writer.commits < batches, (writer.commits, batches)
 
 
 def test_batches_queued_before_start_share_one_commit(store: Store) -> None:
@@ -156,9 +157,6 @@ def test_spooled_is_oldest_first(tmp_path: Path) -> None:
         path = spool_batch(folder, name, [metrics("r", i)])
         os.utime(path, ns=(T0_NS + i * 1_000_000_000, T0_NS + i * 1_000_000_000))
     assert [batch_id for _, batch_id, _ in spooled(folder)] == ["c", "a", "b"]
-
-
-T0_NS = int(T0 * 1_000_000_000)
 
 
 def test_a_half_written_temp_file_is_ignored(tmp_path: Path) -> None:
