@@ -445,7 +445,8 @@ def _predicates(draw: st.DrawFn) -> Expr:
     shape = draw(st.sampled_from(["compare", "in", "null", "contains"]))
     if shape == "null":
         return IsNull(field, draw(st.booleans()))
-    if shape == "contains" and (field.kind == "param" or field.name in _STRING_COLS):
+    if shape == "contains" and (field.kind == "param" or
+                                (field.kind == "column" and field.name in _STRING_COLS)):
         return Contains(field, draw(_strings))
     if shape == "in":
         return InList(field, tuple(draw(st.lists(values, min_size=1, max_size=4))))
