@@ -234,3 +234,38 @@ def test_sweep_makes_one_run_per_value(lab: Lab, tmp_path: Path) -> None:
     found = mlopslab_json(lab, "runs", "ls", "--filter", "metrics.total > 5 and params.n < 5",
                           "--sort", "-metrics.total")
     assert [r["params"]["n"] for r in found] == [4]
+
+
+def test_dvc_tracked_input_is_versioned_by_its_dvc_md5(lab: Lab, tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    recipe = write_recipe(repo / "probe", PROBE_STEPS + """
+    def third(ctx):
+        return ctx.data["table"].read_text().count("\\n")
+    """, extra_toml="""
+        [[steps]]
+        name = "third"
+        function = "steps:third"
+        [data.table]
+        path = "table.csv"
+        format = "file"
+    """)
+    (recipe / "table.csv").write_text("a,b\n1,2\n3,4\n")
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "t",
+           "GIT_AUTHOR_EMAIL": "t@example.com", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@example.com"}
+    for cmd in (["git", "init", "-q"], [str(Path(sys.executable).with_name("dvc")), "init", "-q"]):
+        subprocess.run(cmd, cwd=repo, check=True, env=env)
+    dvc = Path(sys.executable).with_name("dvc")
+    subprocess.run([str(dvc), "add", "-q", "probe/table.csv"], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True, env=env)
+    subprocess.run(["git", "commit", "-qm", "data"], cwd=repo, check=True, env=env)
+    md5 = hashlib.md5((recipe / "table.csv").read_bytes()).hexdigest()  # noqa: S324
+    run = mlopslab_json(lab, "run", str(recipe))
+    assert run["data_version"] == f"md5:{md5}"
+    assert run["inputs"][0]["source"] == "dvc"
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
+                            text=True, check=True).stdout.strip()
+    assert run["code_version"] == f"git:{commit}"
+    (recipe / "steps.py").write_text((recipe / "steps.py").read_text() + "\n# edited\n")
+    dirty = mlopslab_json(lab, "run", str(recipe))
+    assert dirty["code_version"].startswith(f"git:{commit}-dirty:")
