@@ -100,10 +100,9 @@ def main() -> None:
         rows.append(("tabular-classifier: time inside its 4 steps (incl. worker imports)",
                      f"{statistics.median(inside):.2f} s"))
         rows.append(("tabular-classifier: overhead (wall - steps)",
-                     f"{statistics.median(w - i for w, i in zip(walls, inside)):.2f} s"))
+                     f"{statistics.median(w - i for w, i in zip(walls, inside, strict=True)):.2f} s"))
         logger = recipe(root / "logger", "logger", LOGGER, "log",
                         params=f'[params.points]\ntype = "int"\ndefault = {args.points}')
-        start = time.perf_counter()
         wall, run = cli(lab, "run", str(logger))
         series = cli(lab, "runs", "metrics", run["id"])[1]
         assert len(series) == args.points, len(series)

@@ -51,10 +51,6 @@ class RaySection(_Section):
 class ServiceSection(_Section):
     """[service]: the lab service that owns the store."""
 
-    flush_interval_ms: int = Field(
-        20, ge=1, le=5000,
-        description="How long the service gathers writes into one transaction (group commit).",
-    )
     max_batch_rows: int = Field(
         100_000, ge=1, description="Most rows written in one transaction."
     )

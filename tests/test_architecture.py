@@ -26,6 +26,7 @@ def test_core_module_imports_no_infrastructure(module: str) -> None:
 
 
 def test_cli_help_is_fast_to_import() -> None:
-    code = "import sys, mlopslab.cli; print(','.join(m for m in ('ray','duckdb','sklearn','torch') if m in sys.modules))"
+    code = ("import sys, mlopslab.cli\n"
+            "print(','.join(m for m in ('ray','duckdb','sklearn','torch') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == ""

@@ -93,7 +93,7 @@ def test_render_config_round_trips_changed_values() -> None:
     config = LabConfig()
     config.ray.num_cpus = 8
     config.ray.num_gpus = 0.5
-    config.service.flush_interval_ms = 5
+    config.service.max_batch_rows = 5
     assert LabConfig.model_validate(tomllib.loads(render_config(config))) == config
 
 
@@ -201,9 +201,9 @@ def test_partial_config_uses_defaults(tmp_path: Path) -> None:
     [
         ("[ray]\nnum_cpus = -1\n", "ray.num_cpus"),
         ("[ray]\nport = 70000\n", "ray.port"),
-        ('[service]\nflush_interval_ms = "fast"\n', "service.flush_interval_ms"),
+        ('[service]\nmax_batch_rows = "many"\n', "service.max_batch_rows"),
         ("[ray]\nnum_cpu = 4\n", "ray.num_cpu"),
-        ("[servce]\nflush_interval_ms = 5\n", "servce"),
+        ("[servce]\nmax_batch_rows = 5\n", "servce"),
         ('lab = "x"\n', "lab"),
     ],
 )

@@ -9,7 +9,14 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mlopslab.cli.output import (
-    console, duration, err_console, fmt_duration, fmt_value, print_json, run_json, runs_table,
+    console,
+    duration,
+    err_console,
+    fmt_duration,
+    fmt_value,
+    print_json,
+    run_json,
+    runs_table,
     status_text,
 )
 

@@ -86,7 +86,7 @@ def _typed(recipe: Recipe, key: str, text: str, flag: str) -> Any:
     try:
         return check_value(spec, convert(spec, text), f"{flag} {key}:")
     except ValueError as e:
-        raise RecipeError(f"{recipe.path / 'recipe.toml'}: params.{key}: {e}", spec.help or None)
+        raise RecipeError(f"{recipe.path / 'recipe.toml'}: params.{key}: {e}", spec.help or None) from None
 
 
 def resolve_params(recipe: Recipe, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:

@@ -3,6 +3,7 @@ as a task with the run's resources, and waiting for it within the time limit."""
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ def connect(runner: Runner) -> None:
         return
     try:
         ray.init(address=info["address"], namespace="mlopslab", log_to_driver=False,
-                 logging_level="WARNING", configure_logging=False)
+                 logging_level=logging.WARNING, configure_logging=False)
     except Exception as e:
         raise ExecError(f"cannot connect to Ray at {info['address']}: {e}") from e
     runner.log("mlopslab", f"connected to Ray at {info['address']}")

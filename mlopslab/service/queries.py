@@ -19,8 +19,8 @@ class Queries:
 
     def op_list_runs(self, filter: str | None = None, sort: str | None = None,
                      limit: int = 50) -> list[dict[str, Any]]:
-        where, args = "TRUE", []
-        order, order_args = "r.created_at DESC", []
+        where, args = "TRUE", list[Any]()
+        order, order_args = "r.created_at DESC", list[Any]()
         if filter:
             where, args = compile_filter(parse_filter(filter))
         if sort:

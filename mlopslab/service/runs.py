@@ -73,7 +73,7 @@ class RunManager:
         run = self.store.get_run(run_id)
         if run["status"] in ACTIVE:
             raise NotFound(f"run {run['id']} is still {run['status']}", "wait, or cancel it")
-        fields = {"status": "queued", "reason": None, "error": None, "ended_at": None,
+        fields: dict[str, Any] = {"status": "queued", "reason": None, "error": None, "ended_at": None,
                   "attempt": int(run["attempt"]) + 1, "options": {**run["options"], **options}}
         with self._lock:
             self.writer.write(None, [run_update(run["id"], **fields),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -419,7 +419,7 @@ _numbers = st.one_of(
 _dates = st.one_of(
     st.dates().map(lambda d: d.isoformat()),
     st.datetimes().map(lambda d: d.isoformat()),
-    st.datetimes(timezones=st.just(timezone.utc)).map(lambda d: d.isoformat(sep=" ")),
+    st.datetimes(timezones=st.just(UTC)).map(lambda d: d.isoformat(sep=" ")),
 )
 _any_values = st.one_of(_strings, _numbers, st.booleans())
 

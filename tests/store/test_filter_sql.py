@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import operator
 import re
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import duckdb
 import pytest
@@ -426,7 +427,7 @@ def _rhs(field: Field, value: Value) -> Any:
     if field.kind == "column" and field.name.endswith("_at"):
         moment = datetime.fromisoformat(str(value))
         if moment.tzinfo is not None:  # the store keeps naive UTC
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
         return moment
     return value
 
