@@ -7,6 +7,7 @@ Without LAB it runs `mlopslab demo` into a temporary folder first (about 40 s).
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -30,7 +31,8 @@ def main() -> None:
         subprocess.run([sys.executable, "-m", "mlopslab", "demo", str(root)], check=True,
                        capture_output=True)
         lab = Lab(root)
-    console = Console(record=True, width=120, force_terminal=True, color_system="truecolor")
+    console = Console(record=True, width=120, force_terminal=True, color_system="truecolor",
+                      highlight=False, file=open(os.devnull, "w"))  # noqa: SIM115
     output.console = console
     with LabClient(lab) as client:
         runs = client.call("list_runs", limit=20)

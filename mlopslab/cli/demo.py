@@ -56,7 +56,8 @@ def _run(client, lab, recipe, sets, follow_logs, console) -> str:  # type: ignor
     from mlopslab.cli.run_cmd import build_specs
 
     opts = {"sets": sets, "sweeps": (), "seed": None, "project": None, "user": None,
-            "cpus": None, "gpus": None, "time_limit": None, "from_scratch": False, "data": ()}
+            "cpus": None, "gpus": None, "time_limit": None, "from_scratch": False, "data": (),
+            "ray_address": None}
     spec = build_specs(lab, str(lab.recipes / recipe), opts)[0]
     run = client.call("submit_run", spec=spec)
     follow_logs(client, run["id"], console)

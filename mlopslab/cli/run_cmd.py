@@ -25,6 +25,8 @@ from mlopslab.core.errors import RecipeError
 @click.option("--cpus", type=float, help="CPUs per step (default: the recipe's).")
 @click.option("--gpus", type=float, help="GPUs per step, fractions allowed.")
 @click.option("--time-limit", help="Stop the run after this long, e.g. 30m.")
+@click.option("--ray-address", metavar="HOST:PORT",
+              help="Run on this Ray cluster instead of the lab's (config ray.address or local).")
 @click.option("--detach", is_flag=True, help="Return once submitted; the run goes on.")
 @click.option("--from-scratch", is_flag=True, help="Ignore cached step outputs.")
 @click.option("--resume", "resume_id", metavar="RUN_ID",
@@ -66,7 +68,8 @@ def build_specs(lab: Any, recipe_arg: str, opts: dict[str, Any]) -> list[dict[st
         "user": opts["user"] or getpass.getuser(),
         "seed": recipe.seed if opts["seed"] is None else opts["seed"],
         "resources": _resources(recipe, opts),
-        "options": {"from_scratch": opts["from_scratch"], "data": _data(recipe, opts["data"])},
+        "options": {"from_scratch": opts["from_scratch"], "data": _data(recipe, opts["data"]),
+                    "ray_address": opts.get("ray_address")},
     }
     return [{**common, "params": params} for params in grid]
 

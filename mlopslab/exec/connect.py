@@ -19,7 +19,8 @@ POLL_S = 1.0
 def connect(runner: Runner) -> None:
     """ray.init against the lab's cluster. The auth env must be set before ray is imported."""
     runner.log("mlopslab", "connecting to Ray (a local cluster starts on first use)")
-    info = runner.client.call("cluster")
+    address = (runner.run.get("options") or {}).get("ray_address")
+    info = {"address": address} if address else runner.client.call("cluster")
     if info.get("token_path"):
         os.environ["RAY_AUTH_MODE"] = "token"
         os.environ["RAY_AUTH_TOKEN_PATH"] = info["token_path"]

@@ -269,3 +269,19 @@ def test_dvc_tracked_input_is_versioned_by_its_dvc_md5(lab: Lab, tmp_path: Path)
     (recipe / "steps.py").write_text((recipe / "steps.py").read_text() + "\n# edited\n")
     dirty = mlopslab_json(lab, "run", str(recipe))
     assert dirty["code_version"].startswith(f"git:{commit}-dirty:")
+
+
+def test_ray_address_flag_runs_on_that_cluster(tmp_path: Path, ray_cluster) -> None:
+    from mlopslab.lab import init_lab
+    from mlopslab.service import daemon
+
+    own = init_lab(tmp_path / "own")  # no ray.address: would start a local cluster
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    try:
+        run = mlopslab_json(own, "run", str(recipe), "--ray-address", ray_cluster.address)
+        assert run["status"] == "finished"
+        assert f"connected to Ray at {ray_cluster.address}" in mlopslab(
+            own, "runs", "logs", run["id"]).stdout
+        assert not (own.state / "ray.json").exists(), "the lab started its own cluster"
+    finally:
+        daemon.stop(own, stop_ray=True)
