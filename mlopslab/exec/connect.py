@@ -57,7 +57,7 @@ def wait_for(runner: Runner, ref: Any) -> Any:
     """The task's result; cancels it and stops the run when the time limit passes."""
     import ray
 
-    from mlopslab.exec.runner import Stopped
+    from mlopslab.exec.outcome import Stopped
 
     try:
         while True:

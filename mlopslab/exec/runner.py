@@ -23,19 +23,12 @@ from mlopslab.core.errors import DataValidationError, MlopslabError
 from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.exec import plan
 from mlopslab.exec.context import EventSink
+from mlopslab.exec.outcome import Stopped
 from mlopslab.lab import Lab
 from mlopslab.service.client import LabClient
 from mlopslab.service.runs import run_update
 
 EXIT = {"finished": 0, "failed": 1, "timed_out": 124, "cancelled": 130, "killed": 137}
-
-
-class Stopped(Exception):
-    """The run must end early with `status` (cancelled or timed out)."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status, self.reason = status, reason
 
 
 class Runner:

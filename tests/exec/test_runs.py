@@ -285,3 +285,25 @@ def test_ray_address_flag_runs_on_that_cluster(tmp_path: Path, ray_cluster) -> N
         assert not (own.state / "ray.json").exists(), "the lab started its own cluster"
     finally:
         daemon.stop(own, stop_ray=True)
+
+
+def test_time_limit_stops_the_run_as_timed_out(lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    (recipe / "sleep_flag").write_text("60")
+    start = time.monotonic()
+    done = mlopslab(lab, "run", str(recipe), "--time-limit", "4s", "--json", check=False)
+    assert done.returncode == 124
+    assert time.monotonic() - start < 40
+    run = mlopslab_json(lab, "runs", "show", mlopslab_json(lab, "runs", "ls")[0]["id"])
+    assert run["status"] == "timed_out" and run["reason"] == "time limit reached"
+    assert run["resources"]["time_limit"] == "4s"
+
+
+def test_cancel_stops_a_running_run(lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    (recipe / "sleep_flag").write_text("60")
+    run = mlopslab_json(lab, "run", str(recipe), "--detach")
+    _wait_for_pid(lab, run["id"])
+    assert "cancelled" in mlopslab(lab, "runs", "cancel", run["id"]).stdout
+    shown = mlopslab_json(lab, "runs", "show", run["id"])
+    assert shown["status"] == "cancelled" and shown["ended_at"]
