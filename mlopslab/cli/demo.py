@@ -5,10 +5,15 @@ from __future__ import annotations
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mlopslab.cli import cli
+
+if TYPE_CHECKING:
+    from mlopslab.lab import Lab
+    from mlopslab.service.client import LabClient
 
 DEMO_RUNS = [
     ("tabular-classifier", ["n_estimators=50"]),
@@ -23,7 +28,6 @@ DEMO_RUNS = [
               help="Leave the lab service and Ray running afterwards.")
 def demo(path: str | None, keep_running: bool) -> None:
     """Make a lab in PATH (default: a new temporary folder) and run the bundled recipes."""
-    from mlopslab.cli.follow import follow_logs
     from mlopslab.cli.output import console, runs_table
     from mlopslab.lab import init_lab
     from mlopslab.service import daemon
@@ -39,7 +43,7 @@ def demo(path: str | None, keep_running: bool) -> None:
             for n, (recipe, sets) in enumerate(DEMO_RUNS, start=2):
                 console.print(f"[bold]{n}. mlopslab run recipes/{recipe} "
                               + " ".join(f"--set {s}" for s in sets) + "[/]")
-                ids.append(_run(client, lab, recipe, sets, follow_logs, console))
+                ids.append(_run(client, lab, recipe, sets))
             final = [client.call("get_run", run_id=i) for i in ids]
     finally:
         if not keep_running:
@@ -52,13 +56,12 @@ def demo(path: str | None, keep_running: bool) -> None:
         raise SystemExit(1)
 
 
-def _run(client, lab, recipe, sets, follow_logs, console) -> str:  # type: ignore[no-untyped-def]
+def _run(client: LabClient, lab: Lab, recipe: str, sets: list[str]) -> str:
+    from mlopslab.cli.follow import follow_logs
+    from mlopslab.cli.output import console
     from mlopslab.cli.run_cmd import build_specs
 
-    opts = {"sets": sets, "sweeps": (), "seed": None, "project": None, "user": None,
-            "cpus": None, "gpus": None, "time_limit": None, "from_scratch": False, "data": (),
-            "ray_address": None}
-    spec = build_specs(lab, str(lab.recipes / recipe), opts)[0]
+    spec = build_specs(lab, str(lab.recipes / recipe), {"sets": sets})[0]
     run = client.call("submit_run", spec=spec)
     follow_logs(client, run["id"], console)
     return str(run["id"])

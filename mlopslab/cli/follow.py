@@ -19,13 +19,12 @@ from mlopslab.cli.output import (
     runs_table,
     status_text,
 )
+from mlopslab.core.runs import FINAL, exit_code
 
 if TYPE_CHECKING:
     from mlopslab.service.client import LabClient
 
 POLL_S = 0.3
-FINAL = {"finished", "failed", "timed_out", "killed", "cancelled"}
-EXIT = {"finished": 0, "failed": 1, "timed_out": 124, "cancelled": 130, "killed": 137}
 
 
 def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json: bool) -> None:
@@ -47,7 +46,7 @@ def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json:
         summary(final[0])
     else:
         console.print(runs_table(final, metric_keys=6))
-    worst = max((EXIT.get(r["status"], 1) for r in final), key=lambda c: (c != 0, c))
+    worst = max((exit_code(r["status"]) for r in final), key=lambda c: (c != 0, c))
     sys.exit(worst)
 
 

@@ -54,8 +54,18 @@ def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
         finish(client, runs, detach=opts["detach"], as_json=opts["as_json"])
 
 
+SPEC_DEFAULTS: dict[str, Any] = {
+    "sets": (), "sweeps": (), "seed": None, "data": (), "project": None, "user": None,
+    "cpus": None, "gpus": None, "time_limit": None, "from_scratch": False, "ray_address": None,
+}
+
+
 def build_specs(lab: Any, recipe_arg: str, opts: dict[str, Any]) -> list[dict[str, Any]]:
-    """Validate the recipe and every override before anything runs."""
+    """Validate the recipe and every override before anything runs.
+
+    `opts` holds `run`'s options; any left out take their command-line defaults.
+    """
+    opts = {**SPEC_DEFAULTS, **opts}
     from mlopslab.core.params import expand_sweeps, resolve_params
     from mlopslab.core.recipe import load_recipe
 
@@ -69,7 +79,7 @@ def build_specs(lab: Any, recipe_arg: str, opts: dict[str, Any]) -> list[dict[st
         "seed": recipe.seed if opts["seed"] is None else opts["seed"],
         "resources": _resources(recipe, opts),
         "options": {"from_scratch": opts["from_scratch"], "data": _data(recipe, opts["data"]),
-                    "ray_address": opts.get("ray_address")},
+                    "ray_address": opts["ray_address"]},
     }
     return [{**common, "params": params} for params in grid]
 

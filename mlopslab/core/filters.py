@@ -95,6 +95,8 @@ class FilterError(MlopslabError, ValueError):
     when known.
     """
 
+    exit_code = 2
+
     def __init__(
         self,
         message: str,
@@ -104,11 +106,8 @@ class FilterError(MlopslabError, ValueError):
         expression: str | None = None,
     ) -> None:
         MlopslabError.__init__(self, message, hint)
-        self.hint: str = hint
         self.position = position
         self.expression = expression
-
-    exit_code = 2
 
     def __str__(self) -> str:
         return f"{self.message}\nhint: {self.hint}" if self.hint else self.message

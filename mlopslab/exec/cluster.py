@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mlopslab.core.errors import ExecError
+from mlopslab.processes import alive, signal_group, wait_gone
 
 START_TIMEOUT_S = 120
 
@@ -57,7 +58,7 @@ class LocalCluster:
             info = ClusterInfo(**json.loads(self.file.read_text()))
         except (OSError, ValueError, TypeError):
             return None
-        if info.pid and _alive(info.pid) and _port_open(info.address):
+        if info.pid and alive(info.pid) and _port_open(info.address):
             return info
         return None
 
@@ -82,13 +83,9 @@ class LocalCluster:
         self.file.unlink(missing_ok=True)
         if info is None or info.pid is None:
             return False
-        try:
-            os.killpg(info.pid, signal.SIGTERM)
-        except ProcessLookupError:
+        if not signal_group(info.pid, signal.SIGTERM):
             return False
-        deadline = time.monotonic() + 20
-        while _alive(info.pid) and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_gone(info.pid, 20)
         return True
 
     def _command(self, port: int) -> list[str]:
@@ -162,13 +159,3 @@ def _port_open(address: str) -> bool:
             return True
     except (OSError, ValueError):
         return False
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

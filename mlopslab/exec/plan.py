@@ -4,6 +4,7 @@ from the cache when its inputs have not changed."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +19,16 @@ if TYPE_CHECKING:
     from mlopslab.exec.runner import Runner
 
 
-def prepare_inputs(runner: Runner, recipe: Recipe) -> dict[str, dict[str, Any]]:
-    """Resolve, validate and version every data input; record provenance."""
+@dataclass(frozen=True)
+class Inputs:
+    """What every step's cache key and task depend on, resolved once per run."""
+
+    code: str  # sha256 of the recipe's code files
+    data: dict[str, dict[str, Any]]  # name -> {hash, source, path, size}
+
+
+def prepare_inputs(runner: Runner, recipe: Recipe) -> Inputs:
+    """Resolve, validate and version every data input and the code; record provenance."""
     overrides = (runner.run.get("options") or {}).get("data", {})
     paths = {name: Path(overrides.get(name) or recipe.data_path(name)) for name in recipe.data}
     for name, path in paths.items():
@@ -30,8 +39,9 @@ def prepare_inputs(runner: Runner, recipe: Recipe) -> dict[str, dict[str, Any]]:
     now = time.time()
     events = [{"kind": "dataset", "run_id": runner.run_id, "name": n, "ts": now, **v}
               for n, v in versions.items()]
-    runner.send(*events, _provenance_update(runner, recipe, versions))
-    return versions
+    code = provenance.code_hash(recipe.path)
+    runner.send(*events, _provenance_update(runner, recipe, code, versions))
+    return Inputs(code, versions)
 
 
 def _validate(recipe: Recipe, paths: dict[str, Path]) -> None:
@@ -56,31 +66,30 @@ def _read_table(path: Path, fmt: str) -> Any:
     return pcsv.read_csv(path)
 
 
-def _provenance_update(runner: Runner, recipe: Recipe,
+def _provenance_update(runner: Runner, recipe: Recipe, code: str,
                        versions: dict[str, dict[str, Any]]) -> dict[str, Any]:
     from mlopslab.service.runs import run_update
 
     return run_update(
-        runner.run_id, code_version=provenance.code_version(recipe.path),
+        runner.run_id, code_version=provenance.code_version(recipe.path, code),
         data_version=provenance.combined_data_version(versions),
         deps=provenance.dependencies(),
     )
 
 
-def run_steps(runner: Runner, recipe: Recipe, versions: dict[str, dict[str, Any]]) -> None:
+def run_steps(runner: Runner, recipe: Recipe, inputs: Inputs) -> None:
     from mlopslab.exec.connect import connect
 
     connect(runner)
     options = runner.run.get("options") or {}
     done = {s["name"]: s for s in runner.run.get("steps", []) if s["status"] in ("finished", "cached")}
-    code = provenance.code_hash(recipe.path)
-    data = {name: v["hash"] for name, v in versions.items()}
+    data = {name: v["hash"] for name, v in inputs.data.items()}
     outputs: dict[str, bytes] = {}
     hashes: dict[str, str] = {}
     gpu_ids: set[Any] = set()
     for index, step in enumerate(recipe.steps):
         upstream = recipe.upstream(index)
-        key = step_key(step=step.name, code=code, params=runner.run["params"],
+        key = step_key(step=step.name, code=inputs.code, params=runner.run["params"],
                        seed=runner.run["seed"], data=data,
                        upstream={u: hashes[u] for u in upstream})
         hit = None if options.get("from_scratch") else cache.load(runner.lab.step_cache, key)
@@ -88,7 +97,7 @@ def run_steps(runner: Runner, recipe: Recipe, versions: dict[str, dict[str, Any]
             output, record = hit
             _replay(runner, step.name, index, key, record, step.name in done)
         else:
-            output, record = _execute(runner, recipe, index, key,
+            output, record = _execute(runner, recipe, index, key, inputs,
                                       {u: outputs[u] for u in upstream})
         outputs[step.name], hashes[step.name] = output, sha256_bytes(output)
         gpu_ids.update(record.gpu_ids)
@@ -119,17 +128,17 @@ def _replay(runner: Runner, name: str, index: int, key: str, record: cache.StepR
     runner.send(*events)
 
 
-def _execute(runner: Runner, recipe: Recipe, index: int, key: str,
-             inputs: dict[str, bytes]) -> tuple[bytes, cache.StepRecord]:
+def _execute(runner: Runner, recipe: Recipe, index: int, key: str, inputs: Inputs,
+             upstream: dict[str, bytes]) -> tuple[bytes, cache.StepRecord]:
     from mlopslab.exec.connect import remote_step, wait_for
 
     step = recipe.steps[index]
     started = time.time()
     runner.log("mlopslab", f"step {step.name}: running")
     runner.send(_step_event(runner, step.name, index, key, "running", started_at=started))
-    spec = _task_spec(runner, recipe, index)
+    spec = _task_spec(runner, recipe, index, inputs)
     try:
-        output, record_dict = wait_for(runner, remote_step(runner, recipe, spec, inputs))
+        output, record_dict = wait_for(runner, remote_step(runner, recipe, spec, upstream))
     except BaseException as e:
         runner.send(_step_event(runner, step.name, index, key, "failed", started_at=started,
                                 ended_at=time.time(), error=str(e)[-2000:]))
@@ -142,12 +151,11 @@ def _execute(runner: Runner, recipe: Recipe, index: int, key: str,
     return output, record
 
 
-def _task_spec(runner: Runner, recipe: Recipe, index: int) -> dict[str, Any]:
-    overrides = (runner.run.get("options") or {}).get("data", {})
+def _task_spec(runner: Runner, recipe: Recipe, index: int, inputs: Inputs) -> dict[str, Any]:
     return {
         "lab": str(runner.lab.root), "run_id": runner.run_id, "step": recipe.steps[index].name,
         "function": recipe.steps[index].function, "recipe_path": str(recipe.path),
         "params": runner.run["params"], "seed": runner.run["seed"],
-        "data": {n: str(overrides.get(n) or recipe.data_path(n)) for n in recipe.data},
+        "data": {name: version["path"] for name, version in inputs.data.items()},
         "model_name": recipe.model.artifact,
     }

@@ -32,11 +32,12 @@ def code_hash(folder: Path) -> str:
     return hash_files(folder, recipe_code_files(folder))
 
 
-def code_version(folder: Path) -> str:
-    """`git:COMMIT` (+`-dirty:HASH` of uncommitted changes) inside git, else `sha256:HASH`."""
+def code_version(folder: Path, folder_hash: str | None = None) -> str:
+    """`git:COMMIT` (+`-dirty:HASH` of uncommitted changes) inside git, else `sha256:HASH`
+    of the recipe's code files (`folder_hash` when the caller has it already)."""
     commit = _git(folder, "rev-parse", "HEAD")
     if commit is None:
-        return f"sha256:{code_hash(folder)}"
+        return f"sha256:{folder_hash or code_hash(folder)}"
     diff = _git(folder, "diff", "HEAD", "--binary", "--", ".") or ""
     untracked = (_git(folder, "ls-files", "--others", "--exclude-standard", "--", ".") or "")
     if not diff and not untracked:

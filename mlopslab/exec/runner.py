@@ -21,14 +21,13 @@ from typing import Any
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import DataValidationError, MlopslabError
 from mlopslab.core.recipe import Recipe, load_recipe
+from mlopslab.core.runs import exit_code
 from mlopslab.exec import plan
 from mlopslab.exec.context import EventSink
 from mlopslab.exec.outcome import Stopped
 from mlopslab.lab import Lab
 from mlopslab.service.client import LabClient
 from mlopslab.service.runs import run_update
-
-EXIT = {"finished": 0, "failed": 1, "timed_out": 124, "cancelled": 130, "killed": 137}
 
 
 class Runner:
@@ -112,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     with LabClient(lab) as client:
         run = client.call("get_run", run_id=args.run)
         status = Runner(lab, client, run).execute()
-    return EXIT.get(status, 1)
+    return exit_code(status)
 
 
 if __name__ == "__main__":

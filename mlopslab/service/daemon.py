@@ -14,6 +14,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import ServiceError
+from mlopslab.processes import alive, wait_gone
 
 if TYPE_CHECKING:
     from mlopslab.lab import Lab
@@ -81,28 +82,14 @@ def stop(lab: Lab, stop_ray: bool = True, timeout: float = 30) -> bool:
             client.call("stop", stop_ray=stop_ray)
     except ServiceError:
         return _terminate(pid, timeout)
-    return _wait_gone(pid, timeout) or True
-
-
-def _terminate(pid: int | None, timeout: float) -> bool:
-    if pid is None or not _alive(pid):
-        return False
-    os.kill(pid, signal.SIGTERM)
-    _wait_gone(pid, timeout)
+    if pid is not None:
+        wait_gone(pid, timeout)
     return True
 
 
-def _wait_gone(pid: int | None, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while pid is not None and _alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return pid is not None and not _alive(pid)
-
-
-def _alive(pid: int) -> bool:
-    import psutil
-
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
+def _terminate(pid: int | None, timeout: float) -> bool:
+    if pid is None or not alive(pid):
         return False
+    os.kill(pid, signal.SIGTERM)
+    wait_gone(pid, timeout)
+    return True

@@ -19,8 +19,10 @@ class Queries:
 
     def op_list_runs(self, filter: str | None = None, sort: str | None = None,
                      limit: int = 50) -> list[dict[str, Any]]:
-        where, args = "TRUE", list[Any]()
-        order, order_args = "r.created_at DESC", list[Any]()
+        where: str = "TRUE"
+        args: list[Any] = []
+        order: str = "r.created_at DESC"
+        order_args: list[Any] = []
         if filter:
             where, args = compile_filter(parse_filter(filter))
         if sort:

@@ -19,16 +19,15 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import psutil
-
 from mlopslab.core.errors import NotFound
+from mlopslab.core.runs import ACTIVE
+from mlopslab.processes import alive, signal_group, wait_gone
 
 if TYPE_CHECKING:
     from mlopslab.lab import Lab
     from mlopslab.service.writer import GroupWriter
     from mlopslab.store.db import Store
 
-ACTIVE = ["queued", "running"]
 CANCEL_GRACE_S = 10.0
 NEVER_SPAWNED_S = 60.0
 
@@ -40,7 +39,7 @@ def new_run_id() -> str:
 def run_update(run_id: str, only_active: bool = False, **fields: Any) -> dict[str, Any]:
     event: dict[str, Any] = {"kind": "run_update", "run_id": run_id, "fields": fields}
     if only_active:
-        event["only_if_status"] = ACTIVE
+        event["only_if_status"] = list(ACTIVE)
     return event
 
 
@@ -86,10 +85,10 @@ class RunManager:
         if run["status"] not in ACTIVE:
             return run
         pid = run.get("pid")
-        if pid and _alive(pid):
-            _signal_group(pid, signal.SIGTERM)
-            if not _wait_dead(pid, CANCEL_GRACE_S):
-                _signal_group(pid, signal.SIGKILL)
+        if pid and alive(pid):
+            signal_group(pid, signal.SIGTERM)
+            if not wait_gone(pid, CANCEL_GRACE_S):
+                signal_group(pid, signal.SIGKILL)
         self.writer.write(None, [
             run_update(run["id"], only_active=True, status="cancelled",
                        reason=f"cancelled by {actor or 'a user'}", ended_at=time.time()),
@@ -108,7 +107,7 @@ class RunManager:
         child = self._children.get(run["id"])
         if child is not None and child.poll() is None:
             return
-        if (pid and _alive(pid)) or (pid is None and not self._never_spawned(run)):
+        if (pid and alive(pid)) or (pid is None and not self._never_spawned(run)):
             return
         code = child.returncode if child is not None else None
         reason = f"run process (pid {pid}) ended without reporting a result"
@@ -118,9 +117,9 @@ class RunManager:
             run["id"], only_active=True, status="failed", reason=reason, ended_at=time.time())])
         self._children.pop(run["id"], None)
 
-    def _never_spawned(self, run: dict[str, Any]) -> bool:
-        created = self.store.get_run(run["id"])["created_at"]
-        age = time.time() - datetime.fromisoformat(created).timestamp()
+    @staticmethod
+    def _never_spawned(run: dict[str, Any]) -> bool:
+        age = time.time() - datetime.fromisoformat(run["created_at"]).timestamp()
         return age > NEVER_SPAWNED_S
 
     def _spawn(self, run_id: str) -> None:
@@ -149,26 +148,3 @@ def _os_user() -> str:
         return getpass.getuser()
     except Exception:  # noqa: BLE001
         return "unknown"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _wait_dead(pid: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not _alive(pid):
-            return True
-        time.sleep(0.05)
-    return False
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass

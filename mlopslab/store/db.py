@@ -15,6 +15,7 @@ from typing import Any
 import duckdb
 
 from mlopslab.core.errors import NotFound, StoreError
+from mlopslab.core.runs import ACTIVE
 from mlopslab.store.migrations import migrate
 from mlopslab.store.writes import Event, apply_events
 
@@ -24,7 +25,6 @@ RUN_COLUMNS = (
     "started_at, ended_at, error"
 )
 JSON_COLUMNS = {"params", "resources", "options", "deps", "gpu_ids"}
-ACTIVE = ("queued", "running")
 
 
 class Store:
@@ -131,7 +131,8 @@ class Store:
 
     def active_runs(self) -> list[dict[str, Any]]:
         return self._dicts(
-            "SELECT id, status, pid, started_at FROM runs WHERE status IN (?, ?)", list(ACTIVE)
+            "SELECT id, status, pid, created_at, started_at FROM runs WHERE list_contains(?, status)",
+            [list(ACTIVE)]
         )
 
     def count(self, table: str) -> int:
