@@ -1,0 +1,1 @@
+"""Monitoring adapters: GPU sources (NVML, replay), and later cost, drift, alerts."""
