@@ -27,7 +27,7 @@ class Group(click.Group):
             sys.exit(e.exit_code)
 
 
-@click.group(cls=Group, context_settings=CONTEXT)
+@click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)
 @click.version_option(__version__, prog_name="mlopslab")
 @click.option("--lab", "lab_path", type=click.Path(file_okay=False), envvar="MLOPSLAB_LAB",
               help="The lab folder (default: $MLOPSLAB_LAB, else the nearest one above here).")
@@ -35,6 +35,10 @@ class Group(click.Group):
 def cli(ctx: click.Context, lab_path: str | None) -> None:
     """mlopslab: reproducible recipe runs on Ray, tracked in a local DuckDB lab."""
     ctx.obj = {"lab_path": lab_path}
+    if ctx.invoked_subcommand is None:
+        from mlopslab.cli.tui_cmd import tui
+
+        ctx.invoke(tui)
 
 
 def lab_of(ctx: click.Context) -> Any:
@@ -70,4 +74,4 @@ def main() -> None:
 
 
 # the subcommands register themselves on `cli`
-from mlopslab.cli import demo, lab_cmd, run_cmd, runs_cmd  # noqa: E402, F401, I001
+from mlopslab.cli import demo, lab_cmd, run_cmd, runs_cmd, tui_cmd  # noqa: E402, F401, I001

@@ -13,21 +13,33 @@ if TYPE_CHECKING:
 MAX_LIMIT = 100_000
 
 
+def _where(filter: str | None) -> tuple[str, list[Any]]:
+    if not filter:
+        return "TRUE", []
+    return compile_filter(parse_filter(filter))
+
+
 class Queries:
     def __init__(self, store: Store) -> None:
         self.store = store
 
     def op_list_runs(self, filter: str | None = None, sort: str | None = None,
-                     limit: int = 50) -> list[dict[str, Any]]:
-        where: str = "TRUE"
-        args: list[Any] = []
+                     limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        where, args = _where(filter)
         order: str = "r.created_at DESC"
         order_args: list[Any] = []
-        if filter:
-            where, args = compile_filter(parse_filter(filter))
         if sort:
             order, order_args = compile_sort(parse_sort(sort))
-        return self.store.list_runs(where, args, order, order_args, max(1, min(limit, MAX_LIMIT)))
+        return self.store.list_runs(where, args, order, order_args, max(1, min(limit, MAX_LIMIT)),
+                                    offset)
+
+    def op_count_runs(self, filter: str | None = None) -> int:
+        """How many runs a filter selects (the length of a windowed run list)."""
+        return self.store.count_runs(*_where(filter))
+
+    def op_run_fields(self) -> dict[str, Any]:
+        """Metric and param names in the lab, and how many runs have each status."""
+        return {**self.store.run_field_names(), "statuses": self.store.run_status_counts()}
 
     def op_get_run(self, run_id: str) -> dict[str, Any]:
         return self.store.get_run(run_id)

@@ -82,15 +82,36 @@ class Store:
 
     def list_runs(self, where: str = "TRUE", args: list[Any] | None = None,
                   order: str = "r.created_at DESC", order_args: list[Any] | None = None,
-                  limit: int = 50) -> list[dict[str, Any]]:
-        """Runs matching a compiled filter (see store/filter_sql.py), with last metrics."""
+                  limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+        """Runs matching a compiled filter (see store/filter_sql.py), with last metrics.
+
+        `offset` skips that many rows of the ordered result (a window of a long list).
+        """
         sql = (
             f"SELECT {RUN_COLUMNS} FROM runs r WHERE {where} "  # noqa: S608 - compiled, no user text
-            f"ORDER BY {order}, r.id LIMIT ?"
+            f"ORDER BY {order}, r.id LIMIT ? OFFSET ?"
         )
-        rows = self._dicts(sql, [*(args or []), *(order_args or []), limit])
+        rows = self._dicts(sql, [*(args or []), *(order_args or []), limit, max(0, offset)])
         self._attach_metrics(rows)
         return rows
+
+    def count_runs(self, where: str = "TRUE", args: list[Any] | None = None) -> int:
+        """How many runs match a compiled filter."""
+        row = self.cursor().execute(
+            f"SELECT count(*) FROM runs r WHERE {where}", args or []).fetchone()  # noqa: S608
+        return int(row[0]) if row else 0
+
+    def run_status_counts(self) -> dict[str, int]:
+        """Runs per status, over the whole lab."""
+        rows = self.cursor().execute("SELECT status, count(*) FROM runs GROUP BY status").fetchall()
+        return {str(status): int(n) for status, n in rows}
+
+    def run_field_names(self) -> dict[str, list[str]]:
+        """Every metric and param name any run has, sorted: the columns a run table can show."""
+        cur = self.cursor()
+        metrics = [r[0] for r in cur.execute("SELECT DISTINCT key FROM metrics ORDER BY key").fetchall()]
+        params = [r[0] for r in cur.execute("SELECT DISTINCT key FROM params ORDER BY key").fetchall()]
+        return {"metrics": metrics, "params": params}
 
     def get_run(self, run_id: str) -> dict[str, Any]:
         rows = self._dicts(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", [run_id])  # noqa: S608

@@ -1,0 +1,179 @@
+"""What the TUI asks of the lab: typed calls to the lab service, made from worker
+threads. Imports no Textual, so it can be tested and reused headless.
+
+Each thread gets its own service connection (the client serializes calls on one
+socket, and a log follower must not hold up a table scroll). Operations that a
+newer service adds (`queue`, `gpus`) fall back to what older ones answer.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.core.gpus import GpuSnapshot, GpuSource, snapshot_from_dict
+from mlopslab.core.recipe import Recipe, load_recipe
+from mlopslab.lab import Lab
+from mlopslab.service.client import LabClient
+
+ACTIVE_FILTER = "status in ('queued', 'starting', 'running')"
+
+
+def unknown_op(error: MlopslabError) -> bool:
+    return isinstance(error, NotFound) and "unknown operation" in error.message
+
+
+@dataclass(frozen=True)
+class GpuReading:
+    """A GPU snapshot and which run or deployment owns each GPU process (pid -> owner)."""
+
+    snapshot: GpuSnapshot
+    owners: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RecipeEntry:
+    """A recipe folder of the lab: parsed, or why it could not be."""
+
+    name: str
+    path: Path
+    recipe: Recipe | None
+    problem: str | None = None
+
+
+class LabBackend:
+    """The lab as the TUI sees it. Every method blocks: call it from a worker."""
+
+    def __init__(self, lab: Lab, gpu_source: GpuSource | None = None) -> None:
+        self.lab = lab
+        self.gpu_source = gpu_source
+        self._local = threading.local()
+        self._clients: list[LabClient] = []
+        self._lock = threading.Lock()
+        self._missing_ops: set[str] = set()
+
+    @property
+    def name(self) -> str:
+        try:
+            return self.lab.config.lab.name
+        except MlopslabError:
+            return self.lab.root.name
+
+    def call(self, op: str, **args: Any) -> Any:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = LabClient(self.lab, timeout=60)
+            self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client.call(op, **args)
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients:
+                client.close()
+            self._clients.clear()
+        if self.gpu_source is not None:
+            self.gpu_source.close()
+
+    # runs -----------------------------------------------------------------
+
+    def ping(self) -> dict[str, Any]:
+        return dict(self.call("ping"))
+
+    def runs(self, filter: str | None, sort: str | None, offset: int, limit: int) -> list[dict[str, Any]]:
+        return list(self.call("list_runs", filter=filter or None, sort=sort or None,
+                              limit=limit, offset=offset))
+
+    def count_runs(self, filter: str | None) -> int:
+        return int(self.call("count_runs", filter=filter or None))
+
+    def run_fields(self) -> dict[str, Any]:
+        return dict(self.call("run_fields"))
+
+    def run(self, run_id: str) -> dict[str, Any]:
+        return dict(self.call("get_run", run_id=run_id))
+
+    def metrics(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
+        return list(self.call("metrics", run_id=run_id, key=key))
+
+    def logs(self, run_id: str, after: int = -1, limit: int = 2000) -> list[dict[str, Any]]:
+        return list(self.call("logs", run_id=run_id, after=after, limit=limit))
+
+    def cancel(self, run_id: str) -> dict[str, Any]:
+        return dict(self.call("cancel_run", run_id=run_id, actor="tui"))
+
+    def resume(self, run_id: str) -> dict[str, Any]:
+        return dict(self.call("resume_run", run_id=run_id, options={"from_scratch": False}))
+
+    def rerun(self, run: dict[str, Any]) -> dict[str, Any]:
+        """A new run with the same recipe, params, seed, resources and accounting."""
+        spec = {key: run.get(key) for key in ("recipe", "recipe_path", "project", "seed",
+                                              "params", "resources")}
+        spec["user"] = run.get("user_name")
+        spec["options"] = {k: v for k, v in (run.get("options") or {}).items()
+                           if k in ("data", "ray_address")} | {"from_scratch": False}
+        return dict(self.call("submit_run", spec=spec))
+
+    def submit(self, spec: dict[str, Any]) -> dict[str, Any]:
+        return dict(self.call("submit_run", spec=spec))
+
+    def queue(self) -> list[dict[str, Any]]:
+        """Waiting and running runs, oldest first, with why each waits."""
+        if "queue" not in self._missing_ops:
+            try:
+                return list(self.call("queue")["runs"])
+            except NotFound as e:
+                if not unknown_op(e):
+                    raise
+                self._missing_ops.add("queue")
+        rows = self.runs(ACTIVE_FILTER, "created_at", 0, 1000)
+        return [{**r, "user": r.get("user_name"), "queued_at": r.get("queued_at") or r.get("created_at")}
+                for r in rows]
+
+    # GPUs -----------------------------------------------------------------
+
+    def gpus(self) -> GpuReading:
+        """A local source when one was given (--demo-gpus, tests), else the service's."""
+        owners: dict[int, dict[str, Any]] = {}
+        if "gpus" not in self._missing_ops:
+            try:
+                answer = self.call("gpus")
+                owners = {int(pid): owner for pid, owner in (answer.get("owners") or {}).items()}
+                if self.gpu_source is None:
+                    raw = answer["snapshot"]
+                    return GpuReading(snapshot_from_dict(raw, raw.get("ts", 0.0), raw.get("source", "service")),
+                                      owners)
+            except NotFound as e:
+                if not unknown_op(e):
+                    raise
+                self._missing_ops.add("gpus")
+        if self.gpu_source is None:
+            from mlopslab.monitor.gpu import open_source
+
+            self.gpu_source = open_source("nvml")
+        return GpuReading(self.gpu_source.sample(), owners)
+
+    # recipes --------------------------------------------------------------
+
+    def recipes(self) -> list[RecipeEntry]:
+        entries = []
+        folders = sorted(p for p in self.lab.recipes.iterdir() if p.is_dir()) if self.lab.recipes.is_dir() else []
+        for folder in folders:
+            if not (folder / "recipe.toml").is_file():
+                continue
+            try:
+                entries.append(RecipeEntry(folder.name, folder, load_recipe(folder)))
+            except MlopslabError as e:
+                entries.append(RecipeEntry(folder.name, folder, None, e.message))
+        return entries
+
+    def launch(self, recipe_path: Path, sets: list[str], opts: dict[str, Any]) -> dict[str, Any]:
+        """Validate like `mlopslab run` does (same spec builder), then submit."""
+        from mlopslab.cli.run_cmd import build_specs
+
+        specs = build_specs(self.lab, str(recipe_path), {**opts, "sets": tuple(sets)})
+        return self.submit(specs[0])

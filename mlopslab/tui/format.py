@@ -1,0 +1,102 @@
+"""Turning run fields into short cell text and styles. No Textual: rich styles only.
+
+Time is injected (`now`), so what the screens show is deterministic in tests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+STATUS_STYLE = {
+    "finished": "green", "running": "bold cyan", "starting": "cyan", "queued": "yellow",
+    "failed": "bold red", "timed_out": "red", "killed": "red", "cancelled": "bright_black",
+}
+STATUS_ICON = {
+    "finished": "✓", "running": "▶", "starting": "◌", "queued": "…", "failed": "✗",
+    "timed_out": "⧗", "killed": "☠", "cancelled": "⊘",
+}
+
+
+def epoch(value: Any) -> float | None:
+    """ISO text (as the service sends times) or a number to epoch seconds."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    return datetime.fromisoformat(str(value)).timestamp()
+
+
+def span(seconds: float | None) -> str:
+    """A short duration: 42s, 3m05s, 2h10m, 4d3h."""
+    if seconds is None:
+        return "—"
+    s = max(0, int(seconds))
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600}h"
+
+
+def ago(value: Any, now: float) -> str:
+    when = epoch(value)
+    return "—" if when is None else f"{span(now - when)} ago"
+
+
+def run_duration(run: dict[str, Any], now: float) -> float | None:
+    start = epoch(run.get("started_at"))
+    if start is None:
+        return None
+    end = epoch(run.get("ended_at"))
+    return (end if end is not None else now) - start
+
+
+def number(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        if value != value:
+            return "nan"
+        return f"{value:.4g}" if abs(value) < 1e6 else f"{value:.3e}"
+    return str(value)
+
+
+def size(n: int | None) -> str:
+    if n is None:
+        return "—"
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{n} B"
+
+
+def cell(run: dict[str, Any], field: str, now: float) -> str:
+    """The text of one run field: `status`, `metrics.acc`, `params.lr`, `duration`..."""
+    if field.startswith("metrics."):
+        return number((run.get("metrics") or {}).get(field.removeprefix("metrics.")))
+    if field.startswith("params."):
+        return number((run.get("params") or {}).get(field.removeprefix("params.")))
+    if field == "duration":
+        return span(run_duration(run, now))
+    if field in ("created_at", "started_at", "ended_at"):
+        return ago(run.get(field), now)
+    if field == "user":
+        return str(run.get("user_name") or run.get("user") or "—")
+    value = run.get(field)
+    return "—" if value is None else str(value)
+
+
+def bar(fraction: float, width: int) -> str:
+    """A horizontal bar of eighths, `width` cells wide."""
+    fraction = min(1.0, max(0.0, fraction))
+    eighths = round(fraction * width * 8)
+    full, part = divmod(eighths, 8)
+    text = "█" * full + ("" if part == 0 else " ▏▎▍▌▋▊▉"[part])
+    return text.ljust(width)

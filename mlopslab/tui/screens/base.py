@@ -1,0 +1,72 @@
+"""What every screen shares: the lab header, the footer of keys, and a way to run
+blocking calls in a worker and report failures as notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Footer
+
+from mlopslab.core.errors import MlopslabError
+from mlopslab.tui.widgets.lab_header import LabHeader
+
+if TYPE_CHECKING:
+    from mlopslab.tui.app import LabApp
+
+
+def describe(error: BaseException) -> str:
+    if isinstance(error, MlopslabError):
+        return error.message + (f"\n{error.hint}" if error.hint else "")
+    return f"{type(error).__name__}: {error}"
+
+
+class LabScreen(Screen[Any]):
+    """A full screen of the lab. Subclasses give TITLE, HELP and `compose_body`."""
+
+    TITLE: ClassVar[str] = ""
+    HELP: ClassVar[str] = ""
+
+    @property
+    def lab(self) -> LabApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        header = LabHeader(self.lab.clock, self.lab.tz)
+        header.screen_title = self.TITLE
+        yield header
+        yield from self.compose_body()
+        yield Footer()
+
+    def compose_body(self) -> ComposeResult:
+        yield from ()
+
+    def on_mount(self) -> None:
+        self.lab.show_status(self)
+
+    def in_thread(self, call: Callable[[], Any], then: Callable[[Any], None] | None = None,
+                  group: str = "default") -> None:
+        """Run `call` in a worker thread; hand its result to `then` on the UI thread."""
+
+        def work() -> None:
+            try:
+                result = call()
+            except Exception as e:  # noqa: BLE001 - every failure becomes a notification
+                self.app.call_from_thread(self.notify, describe(e), title="error", severity="error")
+                return
+            if then is not None:
+                self.app.call_from_thread(then, result)
+
+        self.run_worker(work, thread=True, group=group, exit_on_error=False)
+
+
+class LabModal(ModalScreen[Any]):
+    """A dialog over the current screen; escape closes it."""
+
+    BINDINGS: ClassVar = [("escape", "dismiss", "Close")]
+
+    @property
+    def lab(self) -> LabApp:
+        return self.app  # type: ignore[return-value]

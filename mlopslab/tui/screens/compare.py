@@ -1,0 +1,81 @@
+"""Two or more runs side by side: params (differences in bold yellow), last
+metrics, and each metric's curves over steps in one chart."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable
+
+from mlopslab.tui.format import number
+from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.widgets.metric_chart import MetricChart
+
+Series = dict[str, dict[str, tuple[list[float], list[float]]]]  # metric -> run -> (steps, values)
+
+
+class CompareScreen(LabScreen):
+    TITLE = "Compare"
+    HELP = ("The marked runs side by side. Rows whose values differ are highlighted; "
+            "m shows the next metric's curves, escape goes back.")
+    BINDINGS: ClassVar = [Binding("escape", "back", "Back"), Binding("m", "next_metric", "Metric")]
+
+    def __init__(self, run_ids: list[str]) -> None:
+        super().__init__()
+        self.run_ids = run_ids
+        self.series: Series = {}
+        self.metric_index = 0
+
+    def compose_body(self) -> ComposeResult:
+        yield DataTable(id="compare-table", cursor_type="row")
+        yield MetricChart(id="compare-chart")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        backend, ids = self.lab.backend, list(self.run_ids)
+        self.in_thread(lambda: [(backend.run(i), backend.metrics(i)) for i in ids], self._loaded)
+
+    def _loaded(self, loaded: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+        runs = [run for run, _ in loaded]
+        table = self.query_one(DataTable)
+        table.add_column("", key="field")
+        for run in runs:
+            table.add_column(run["id"], key=run["id"])
+        rows: list[tuple[str, list[Any]]] = [
+            ("recipe", [r["recipe"] for r in runs]), ("status", [r["status"] for r in runs]),
+            ("seed", [r.get("seed") for r in runs]),
+        ]
+        for key in sorted({k for r in runs for k in (r.get("params") or {})}):
+            rows.append((f"params.{key}", [(r.get("params") or {}).get(key) for r in runs]))
+        for key in sorted({k for r in runs for k in (r.get("metrics") or {})}):
+            rows.append((f"metrics.{key}", [(r.get("metrics") or {}).get(key) for r in runs]))
+        for name, values in rows:
+            differ = len({repr(v) for v in values}) > 1
+            style = "bold yellow" if differ else ""
+            table.add_row(Text(name, style or "cyan"), *(Text(number(v), style) for v in values))
+        series: Series = defaultdict(dict)
+        for run, points in loaded:
+            for p in points:
+                steps, values = series[p["key"]].setdefault(run["id"], ([], []))
+                if p["value"] is not None:
+                    steps.append(p["step"])
+                    values.append(p["value"])
+        self.series = dict(series)
+        self._draw()
+
+    def _draw(self) -> None:
+        keys = sorted(self.series)
+        if keys:
+            key = keys[self.metric_index % len(keys)]
+            self.query_one(MetricChart).show(f"{key}  (m: next metric)", self.series[key])
+
+    def action_next_metric(self) -> None:
+        self.metric_index += 1
+        self._draw()
+
+    def action_back(self) -> None:
+        self.dismiss()

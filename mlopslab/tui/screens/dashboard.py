@@ -1,0 +1,87 @@
+"""Dashboard: GPUs, active runs, the latest runs and run counts, live."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number
+from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.widgets.gpu_panel import GpuPanel
+
+RECENT = 6
+
+
+class DashboardScreen(LabScreen):
+    TITLE = "Dashboard"
+    HELP = ("The lab at a glance, updated live: GPUs, runs running and waiting, the latest "
+            "runs, and how many runs ended how. Keys 1-5 go to the other screens.")
+    BINDINGS: ClassVar = [Binding("r", "reload", "Refresh")]
+
+    def compose_body(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text(" GPUs", "bold underline"))
+            yield GpuPanel(processes=False, id="dash-gpus")
+            yield Static("", id="dash-active")
+            yield Static("", id="dash-recent")
+            yield Static("", id="dash-counts")
+            yield Static(Text(" deployments, alerts and cost appear here once the lab serves models "
+                              "(registry and serving issues)", "dim"), id="dash-later")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.lab.gpu_reading is not None:
+            self.query_one(GpuPanel).show(self.lab.gpu_reading, self.lab.gpu_history)
+        self.action_reload()
+        if self.lab.poll_s:
+            self.set_interval(self.lab.poll_s, self._live)
+
+    def _live(self) -> None:
+        if self.is_current:
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        backend = self.lab.backend
+
+        def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+            return backend.queue(), backend.runs(None, None, 0, RECENT), backend.run_fields()
+
+        self.in_thread(fetch, self._show, group="dashboard")
+
+    def _show(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]) -> None:
+        active, recent, fields = result
+        now = self.lab.clock()
+        self.query_one("#dash-active", Static).update(runs_block(
+            f"active runs ({len(active)})", active, now, "reason", "nothing running or waiting"))
+        self.query_one("#dash-recent", Static).update(runs_block("latest runs", recent, now, "metrics", "no runs yet"))
+        counts = Text(" runs: ", "bold")
+        for status, n in sorted((fields.get("statuses") or {}).items(), key=lambda kv: -kv[1]):
+            counts.append(f"{STATUS_ICON.get(status, '')} {status} {n:,}  ", STATUS_STYLE.get(status, ""))
+        self.query_one("#dash-counts", Static).update(counts)
+
+
+def runs_block(title: str, runs: list[dict[str, Any]], now: float, extra: str, empty: str) -> Table:
+    table = Table(title=f" {title}", title_justify="left", title_style="bold underline", box=None,
+                  padding=(0, 1), show_header=False, expand=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(no_wrap=True)
+    table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+    for run in runs:
+        status = run["status"]
+        if extra == "metrics":
+            detail = "  ".join(f"{k} {number(v)}" for k, v in sorted((run.get("metrics") or {}).items()))
+        else:
+            detail = run.get("reason") or ""
+        table.add_row(run["id"], Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
+                      run.get("recipe") or "", ago(run.get("created_at"), now), Text(detail, "dim"))
+    if not runs:
+        table.add_row(Text(empty, "dim"), "", "", "", "")
+    return table

@@ -1,0 +1,169 @@
+"""Launch a recipe: a form of its typed params and resources, checked as you type
+(the same checks as `mlopslab run --set`), then the new run, followed live."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, VerticalScroll
+from textual.validation import ValidationResult, Validator
+from textual.widgets import Button, Input, Label, Static
+
+from mlopslab.core.durations import parse_duration
+from mlopslab.core.params import check_value, convert
+from mlopslab.core.recipe import ParamSpec
+from mlopslab.tui.backend import RecipeEntry
+from mlopslab.tui.screens.base import LabScreen
+
+
+class ParamValidator(Validator):
+    """One param's type and range, as `--set` checks them."""
+
+    def __init__(self, spec: ParamSpec) -> None:
+        super().__init__()
+        self.spec = spec
+
+    def validate(self, value: str) -> ValidationResult:
+        try:
+            check_value(self.spec, convert(self.spec, value.strip()))
+        except ValueError as e:
+            return self.failure(str(e).removeprefix("value "))
+        return self.success()
+
+
+class NumberValidator(Validator):
+    def __init__(self, minimum: float = 0, integer: bool = False, optional: bool = False) -> None:
+        super().__init__()
+        self.minimum, self.integer, self.optional = minimum, integer, optional
+
+    def validate(self, value: str) -> ValidationResult:
+        if not value.strip() and self.optional:
+            return self.success()
+        try:
+            number = int(value) if self.integer else float(value)
+        except ValueError:
+            return self.failure(f"{value!r} is not {'a whole number' if self.integer else 'a number'}")
+        return self.success() if number >= self.minimum else self.failure(f"must be at least {self.minimum:g}")
+
+
+class DurationValidator(Validator):
+    def validate(self, value: str) -> ValidationResult:
+        if not value.strip():
+            return self.success()
+        try:
+            parse_duration(value.strip())
+        except Exception as e:  # noqa: BLE001 - its message is the feedback
+            return self.failure(str(getattr(e, "message", e)))
+        return self.success()
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "" if value is None else str(value)
+
+
+class LaunchScreen(LabScreen):
+    TITLE = "Launch"
+    HELP = ("Edit the params and resources of the recipe; each field is checked as you "
+            "type and says what it expects. ctrl+s (or the Launch button) submits the run "
+            "and opens it, following its logs; escape goes back without launching.")
+    BINDINGS: ClassVar = [Binding("ctrl+s", "launch", "Launch"), Binding("escape", "back", "Back")]
+
+    def __init__(self, entry: RecipeEntry) -> None:
+        super().__init__()
+        assert entry.recipe is not None
+        self.entry, self.recipe = entry, entry.recipe
+
+    def compose_body(self) -> ComposeResult:
+        r = self.recipe
+        with VerticalScroll(id="launch-form"):
+            yield Static(Text.assemble(("launch ", "bold"), (r.name, "bold cyan"), f"  {r.description}"))
+            for key, spec in r.params.items():
+                hint = f"{spec.type}" + (f" in {spec.choices}" if spec.choices else "")
+                if spec.min is not None or spec.max is not None:
+                    hint += f" [{_text(spec.min)} … {_text(spec.max)}]"
+                yield from self._field(f"param-{key}", key, _text(spec.default), ParamValidator(spec),
+                                       hint + (f" · {spec.help}" if spec.help else ""))
+            yield Static(Text("resources and accounting", "bold underline"))
+            res = r.resources
+            yield from self._field("res-cpus", "cpus", _text(res.cpus), NumberValidator(0), "CPUs per step")
+            yield from self._field("res-gpus", "gpus", _text(res.gpus), NumberValidator(0),
+                                   "GPUs per step (fractions allowed)")
+            yield from self._field("res-time", "time limit", _text(res.time_limit), DurationValidator(),
+                                   "e.g. 30m, 2h; empty: none")
+            yield from self._field("opt-seed", "seed", _text(r.seed), NumberValidator(0, integer=True), "")
+            yield from self._field("opt-project", "project", self._default_project(), None, "")
+            yield Button("Launch (ctrl+s)", id="launch", variant="primary")
+
+    def _default_project(self) -> str:
+        try:
+            return self.lab.backend.lab.config.lab.default_project
+        except Exception:  # noqa: BLE001
+            return "default"
+
+    def _field(self, id: str, label: str, value: str, validator: Validator | None, hint: str) -> ComposeResult:
+        with Horizontal(classes="field"):
+            yield Label(label, classes="field-label")
+            yield Input(value, id=id, validators=[validator] if validator else [], classes="field-input")
+        yield Static(Text(hint, "dim"), id=f"{id}-hint", classes="field-hint")
+
+    @on(Input.Changed)
+    def _checked(self, event: Input.Changed) -> None:
+        hint = self.query_one(f"#{event.input.id}-hint", Static)
+        result = event.validation_result
+        if result is None or result.is_valid:
+            hint.update(Text("✓ " + (self._hint_of(event.input.id or "")), "green"))
+        else:
+            hint.update(Text("✗ " + "; ".join(result.failure_descriptions), "bold red"))
+
+    def _hint_of(self, input_id: str) -> str:
+        key = input_id.removeprefix("param-")
+        spec = self.recipe.params.get(key)
+        return spec.type if spec else "ok"
+
+    def invalid(self) -> list[str]:
+        bad = []
+        for box in self.query(Input):
+            result = box.validate(box.value)
+            if result is not None and not result.is_valid:
+                bad.append(box.id or "?")
+        return bad
+
+    def values(self) -> tuple[list[str], dict[str, Any]]:
+        def get(id: str) -> str:
+            return self.query_one(f"#{id}", Input).value.strip()
+
+        sets = [f"{key}={get(f'param-{key}')}" for key in self.recipe.params]
+        opts: dict[str, Any] = {
+            "cpus": float(get("res-cpus")), "gpus": float(get("res-gpus")),
+            "time_limit": get("res-time") or None, "seed": int(get("opt-seed")),
+            "project": get("opt-project") or None, "user": getpass.getuser(),
+        }
+        return sets, opts
+
+    @on(Button.Pressed, "#launch")
+    def action_launch(self) -> None:
+        bad = self.invalid()
+        if bad:
+            self.notify("fix the fields marked ✗ first: " + ", ".join(b.split("-", 1)[1] for b in bad),
+                        title="launch", severity="error")
+            return
+        sets, opts = self.values()
+        backend, path = self.lab.backend, self.entry.path
+        self.notify(f"submitting {self.recipe.name}…", title="launch")
+        self.in_thread(lambda: backend.launch(path, sets, opts), self._launched, group="launch")
+
+    def _launched(self, run: dict[str, Any]) -> None:
+        from mlopslab.tui.screens.run_detail import RunDetailScreen
+
+        self.notify(f"run {run['id']} submitted", title="launch")
+        self.app.switch_screen(RunDetailScreen(run["id"]))
+
+    def action_back(self) -> None:
+        self.dismiss()

@@ -1,0 +1,96 @@
+"""Queue: runs waiting and running, oldest first, with the reason each waits."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number
+from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.screens.confirm import ConfirmModal
+
+COLUMNS = ("id", "status", "waiting", "project", "user", "recipe", "prio", "gpus", "why")
+
+
+class QueueScreen(LabScreen):
+    TITLE = "Queue"
+    HELP = ("Runs waiting for resources or quota, and runs running, oldest first. The last "
+            "column says why a run waits. x cancels the selected run, enter opens it.")
+    BINDINGS: ClassVar = [
+        Binding("x", "cancel", "Cancel run"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="queue-summary")
+        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        table.focus()
+        self.action_reload()
+        if self.lab.poll_s:
+            self.set_interval(self.lab.poll_s, self._live)
+
+    def _live(self) -> None:
+        if self.is_current:
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        self.in_thread(self.lab.backend.queue, self._show, group="queue")
+
+    def _show(self, runs: list[dict[str, Any]]) -> None:
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        now = self.lab.clock()
+        for run in runs:
+            status = run["status"]
+            resources = run.get("resources") or {}
+            table.add_row(
+                run["id"], Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
+                ago(run.get("queued_at") or run.get("created_at"), now).removesuffix(" ago"),
+                run.get("project") or "", run.get("user") or run.get("user_name") or "",
+                run.get("recipe") or "", number(run.get("priority")), number(resources.get("gpus")),
+                Text(run.get("reason") or ("" if status != "queued" else "waiting to start"), "yellow"),
+                key=run["id"])
+        table.move_cursor(row=min(keep, max(0, len(runs) - 1)))
+        waiting = sum(r["status"] == "queued" for r in runs)
+        self.query_one("#queue-summary", Static).update(
+            Text.assemble((f" {waiting} waiting", "yellow bold"), "  ",
+                          (f"{len(runs) - waiting} starting or running", "cyan bold")))
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_open(self) -> None:
+        from mlopslab.tui.screens.run_detail import RunDetailScreen
+
+        if (run_id := self._selected()) is not None:
+            self.app.push_screen(RunDetailScreen(run_id))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_open()
+
+    def action_cancel(self) -> None:
+        run_id = self._selected()
+        if run_id is None:
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.in_thread(lambda: self.lab.backend.cancel(run_id),
+                               lambda _: (self.notify(f"cancelling {run_id}"), self.action_reload()))
+
+        self.app.push_screen(ConfirmModal(f"Cancel run {run_id}?"), confirmed)

@@ -1,0 +1,1 @@
+"""Widgets of the TUI; each one a module."""
