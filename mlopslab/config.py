@@ -11,8 +11,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import ConfigError
 
 CONFIG_FILE = "mlopslab.toml"
@@ -59,10 +60,55 @@ class ServiceSection(_Section):
     )
 
 
+class GpuSection(_Section):
+    """[gpu]: where GPU facts come from, and the GPU-memory watchdog."""
+
+    source: str = Field(
+        "nvml",
+        description="nvml (the machine's NVIDIA GPUs; says so plainly when there is no "
+        "driver), replay:PATH (play recorded samples, docs/gpus.md) or none.",
+    )
+    watchdog_interval_s: float = Field(
+        1.0, gt=0, description="How often running runs' GPU and host memory are checked "
+        "against their gpu_memory_gb / memory_gb limits.",
+    )
+
+
+class QuotaLimits(_Section):
+    """Limits of one project or user; a missing field means no limit."""
+
+    max_gpus: float | None = Field(None, ge=0, description="Most GPUs in use at once.")
+    max_runs: int | None = Field(None, ge=0, description="Most runs starting or running at once.")
+    gpu_hours_per_day: float | None = Field(
+        None, ge=0, description="GPU-hours in any 24 h; past it, GPU runs wait.")
+    max_time_limit: str | None = Field(
+        None, description="Longest time limit a run may ask for (also the default limit).")
+
+    @field_validator("max_time_limit")
+    @classmethod
+    def _duration(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_duration(value)
+            except ValueError as e:
+                raise ValueError(str(e)) from None
+        return value
+
+
+class QuotasSection(_Section):
+    """[quotas]: per project ([quotas.project.NAME]) and per user ([quotas.user.NAME]).
+    `mlopslab quota set` stores quotas in the lab that take precedence over these."""
+
+    project: dict[str, QuotaLimits] = Field(default_factory=dict, description="By project.")
+    user: dict[str, QuotaLimits] = Field(default_factory=dict, description="By user.")
+
+
 class LabConfig(_Section):
     lab: LabSection = LabSection()
     ray: RaySection = RaySection()
     service: ServiceSection = ServiceSection()
+    gpu: GpuSection = GpuSection()
+    quotas: QuotasSection = QuotasSection()
 
 
 def load_config(lab_root: Path) -> LabConfig:
@@ -90,11 +136,34 @@ def render_config(config: LabConfig) -> str:
         "# the defaults unless `mlopslab init` chose them. Docs: README.md#configuration",
     ]
     for section_name, section in config:
-        lines += ["", f"# {type(section).__doc__}", f"[{section_name}]"]
+        lines += ["", *_comment(type(section).__doc__), f"[{section_name}]"]
+        tables: list[str] = []
         for field_name, info in type(section).model_fields.items():
+            value = getattr(section, field_name)
+            if isinstance(value, dict):
+                tables += _tables(f"{section_name}.{field_name}", value)
+                continue
             lines.append(f"# {info.description}")
-            lines.append(f"{field_name} = {_toml_value(getattr(section, field_name))}")
+            lines.append(f"{field_name} = {_toml_value(value)}")
+        lines += tables
     return "\n".join(lines) + "\n"
+
+
+def _comment(text: str | None) -> list[str]:
+    return [f"# {line.strip()}" for line in (text or "").strip().splitlines()]
+
+
+def _tables(prefix: str, entries: dict[str, BaseModel]) -> list[str]:
+    """Sub-tables such as [quotas.project.vision]; an example when there are none."""
+    if not entries:
+        example = "vision" if prefix.endswith("project") else "alice"
+        return [f"# [{prefix}.{example}]", "# max_gpus = 2", '# max_time_limit = "12h"']
+    lines: list[str] = []
+    for name, model in entries.items():
+        lines += ["", f"[{prefix}.{json.dumps(name)}]"]
+        for key, value in model.model_dump(exclude_none=True).items():
+            lines.append(f"{key} = {_toml_value(value)}")
+    return lines
 
 
 def _toml_value(value: Any) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from mlopslab.cli import cli, lab_of
@@ -15,14 +17,20 @@ def lab() -> None:
 @lab.command()
 @click.option("--ray/--no-ray", "with_ray", default=False,
               help="Also start the local Ray cluster now instead of at the first run.")
+@click.option("--gpus", type=float, metavar="N",
+              help="GPUs the local cluster advertises (logical ones on a machine without GPUs; "
+              "-1: the GPUs NVML finds). Remembered in mlopslab.toml; restarts an idle lab.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
-def start(ctx: click.Context, with_ray: bool, as_json: bool) -> None:
+def start(ctx: click.Context, with_ray: bool, gpus: float | None, as_json: bool) -> None:
     """Start the lab service in the background (it survives closing the terminal)."""
     from mlopslab.service import daemon
     from mlopslab.service.client import LabClient
 
     the_lab = lab_of(ctx)
+    if gpus is not None:
+        the_lab = _set_gpus(the_lab, gpus)
+        with_ray = True
     daemon.start(the_lab)
     if with_ray:
         with LabClient(the_lab) as client:
@@ -52,6 +60,32 @@ def stop(ctx: click.Context, keep_ray: bool) -> None:
 
     stopped = daemon.stop(lab_of(ctx), stop_ray=not keep_ray)
     click.echo("lab service stopped" if stopped else "lab service was not running")
+
+
+def _set_gpus(the_lab: Any, gpus: float) -> Any:
+    """Write ray.num_gpus to the config; restart the service and local Ray if they run."""
+    from mlopslab.config import CONFIG_FILE, render_config
+    from mlopslab.core.errors import ConfigError
+    from mlopslab.lab import Lab
+    from mlopslab.service import daemon
+
+    if gpus < 0 and gpus != -1:
+        raise ConfigError("--gpus must be >= 0, or -1 for the GPUs NVML finds")
+    config = the_lab.config
+    if config.ray.num_gpus == gpus:
+        return the_lab
+    if config.ray.address:
+        raise ConfigError("--gpus sets the local cluster's GPUs, but this lab uses the Ray "
+                          f"cluster at {config.ray.address}")
+    report = daemon.status(the_lab)
+    if report["running"] and report.get("active_runs"):
+        raise ConfigError(f"{report['active_runs']} run(s) are active; the local cluster can "
+                          "change its GPUs only when idle", "wait or cancel them, then retry")
+    if report["running"]:
+        daemon.stop(the_lab, stop_ray=True)
+    config.ray.num_gpus = gpus
+    (the_lab.root / CONFIG_FILE).write_text(render_config(config))
+    return Lab(the_lab.root)
 
 
 def _show(report: dict, as_json: bool) -> None:

@@ -15,7 +15,8 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 STATUS_STYLE = {
-    "finished": "green", "running": "cyan", "queued": "yellow", "failed": "red",
+    "finished": "green", "running": "cyan", "queued": "yellow", "starting": "yellow",
+    "failed": "red",
     "timed_out": "red", "killed": "red", "cancelled": "magenta",
 }
 
@@ -29,10 +30,10 @@ def run_json(run: dict[str, Any]) -> dict[str, Any]:
     """The documented `runs show --json` shape."""
     keys = ["id", "status", "reason", "recipe", "project", "user", "params", "metrics", "seed",
             "code_version", "data_version", "inputs", "artifacts", "steps", "resources",
-            "deps", "host", "gpu_ids", "attempt", "queued_at", "started_at", "ended_at",
-            "duration_s", "error", "recipe_path"]
-    full = {**run, "user": run.get("user_name"), "queued_at": run.get("created_at"),
-            "duration_s": duration(run)}
+            "deps", "host", "gpu_ids", "attempt", "priority", "queued_at", "started_at",
+            "ended_at", "duration_s", "error", "recipe_path", "pid", "worker_pid"]
+    full = {**run, "user": run.get("user_name"),
+            "queued_at": run.get("queued_at") or run.get("created_at"), "duration_s": duration(run)}
     return {k: full.get(k) for k in keys}
 
 

@@ -23,8 +23,14 @@ from mlopslab.core.errors import RecipeError
 @click.option("--project", help="Project (default: the lab's default project).")
 @click.option("--user", help="User the run is accounted to (default: the OS user).")
 @click.option("--cpus", type=float, help="CPUs per step (default: the recipe's).")
-@click.option("--gpus", type=float, help="GPUs per step, fractions allowed.")
-@click.option("--time-limit", help="Stop the run after this long, e.g. 30m.")
+@click.option("--gpus", type=float, help="GPUs per step, fractions allowed (0.5).")
+@click.option("--gpu-memory", "gpu_memory_gb", type=float, metavar="GB",
+              help="GPU memory limit; a run over it is killed.")
+@click.option("--memory", "memory_gb", type=float, metavar="GB",
+              help="Host memory per step (Ray placement); a run over it is killed.")
+@click.option("--time-limit", help="Stop the run this long after it starts running, e.g. 30m.")
+@click.option("--priority", type=int, default=0, show_default=True,
+              help="Queue priority: higher starts first.")
 @click.option("--ray-address", metavar="HOST:PORT",
               help="Run on this Ray cluster instead of the lab's (config ray.address or local).")
 @click.option("--detach", is_flag=True, help="Return once submitted; the run goes on.")
@@ -36,8 +42,10 @@ from mlopslab.core.errors import RecipeError
 def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
     """Run the recipe in folder RECIPE on Ray and follow it to the end.
 
-    Exit code: 0 finished, 1 failed, 124 timed out, 130 cancelled; 2 for a bad
-    recipe or override (nothing runs).
+    A run waits in the queue while its project's or user's quota or the cluster is
+    full (`mlopslab queue` says why). Exit code: 0 finished, 1 failed, 124 timed
+    out, 130 cancelled, 137 killed (over a memory limit); 2 for a bad recipe or
+    override, or a request that can never fit (nothing runs).
     """
     from mlopslab.cli.follow import finish
     from mlopslab.service.client import LabClient
@@ -56,7 +64,8 @@ def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
 
 SPEC_DEFAULTS: dict[str, Any] = {
     "sets": (), "sweeps": (), "seed": None, "data": (), "project": None, "user": None,
-    "cpus": None, "gpus": None, "time_limit": None, "from_scratch": False, "ray_address": None,
+    "cpus": None, "gpus": None, "gpu_memory_gb": None, "memory_gb": None, "time_limit": None,
+    "priority": 0, "from_scratch": False, "ray_address": None,
 }
 
 
@@ -77,7 +86,7 @@ def build_specs(lab: Any, recipe_arg: str, opts: dict[str, Any]) -> list[dict[st
         "project": opts["project"] or lab.config.lab.default_project,
         "user": opts["user"] or getpass.getuser(),
         "seed": recipe.seed if opts["seed"] is None else opts["seed"],
-        "resources": _resources(recipe, opts),
+        "resources": _resources(recipe, opts), "priority": int(opts["priority"]),
         "options": {"from_scratch": opts["from_scratch"], "data": _data(recipe, opts["data"]),
                     "ray_address": opts["ray_address"]},
     }
@@ -96,9 +105,9 @@ def _resources(recipe: Any, opts: dict[str, Any]) -> dict[str, Any]:
     from mlopslab.core.recipe import Resources
 
     merged = recipe.resources.model_dump()
-    for key, flag in (("cpus", "cpus"), ("gpus", "gpus"), ("time_limit", "time_limit")):
-        if opts[flag] is not None:
-            merged[key] = opts[flag]
+    for key in ("cpus", "gpus", "gpu_memory_gb", "memory_gb", "time_limit"):
+        if opts[key] is not None:
+            merged[key] = opts[key]
     try:
         Resources.model_validate(merged)
         if merged["time_limit"]:

@@ -9,6 +9,7 @@
      |    +-- ServiceUnreachable  ... or could not be reached
      +-- ExecError           Ray or a run process failed to start  (exit 6)
      +-- NotFound            a run, step or key does not exist     (exit 7)
+     +-- ResourceError       a request can never fit quota/cluster (exit 8)
 
 Each carries a one-line message and an optional hint; the CLI prints both and
 exits with ``exit_code``.
@@ -66,6 +67,12 @@ class NotFound(MlopslabError):
     exit_code = 7
 
 
+class ResourceError(MlopslabError):
+    """A run asks for more than its quota or the cluster can ever give."""
+
+    exit_code = 8
+
+
 _BY_NAME = {
     cls.__name__: cls
     for cls in (
@@ -78,6 +85,7 @@ _BY_NAME = {
         ServiceUnreachable,
         ExecError,
         NotFound,
+        ResourceError,
     )
 }
 

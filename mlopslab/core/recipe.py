@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import RecipeError
+from mlopslab.core.gates import GatesSpec
 
 RECIPE_FILE = "recipe.toml"
 FIELD_MARK = " :: "  # "SUBFIELD :: message" from a model validator names the exact field
@@ -88,8 +89,13 @@ class DataInput(_Strict):
 
 
 class Resources(_Strict):
+    """What each step of a run may use (docs/scheduling.md). Ray places cpus, gpus and
+    memory_gb; mlopslab stops a run over its time_limit, gpu_memory_gb or memory_gb."""
+
     cpus: float = Field(default=1, ge=0)
     gpus: float = Field(default=0, ge=0)
+    gpu_memory_gb: float | None = Field(default=None, gt=0)
+    memory_gb: float | None = Field(default=None, gt=0)
     time_limit: str | None = None
 
     @field_validator("time_limit")
@@ -122,7 +128,21 @@ class Evaluation(_Strict):
 
 
 class ModelSpec(_Strict):
+    """The run's model, and how the registry evaluates it (docs/registry.md)."""
+
     artifact: str = "model.onnx"
+    register_as: str | None = Field(default=None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    holdout: str | None = None  # the artifact holding the holdout rows (csv or parquet)
+    target: str | None = None  # the holdout's label column
+    exclude: list[str] = []  # holdout columns that are no model input (besides target, bias attribute)
+    primary: str | None = None  # the score that ranks versions (default: evaluation.primary)
+
+    @model_validator(mode="after")
+    def _register_needs_holdout(self) -> ModelSpec:
+        if self.register_as and not (self.holdout and self.target):
+            raise ValueError(f"register_as{FIELD_MARK}registering a model needs 'holdout' and 'target' "
+                             "(the registry evaluates every version on holdout data)")
+        return self
 
 
 class Recipe(_Strict):
@@ -137,6 +157,7 @@ class Recipe(_Strict):
     steps: list[StepSpec] = Field(min_length=1)
     evaluation: Evaluation = Evaluation()
     model: ModelSpec = ModelSpec()
+    gates: GatesSpec | None = None
     path: Path = Path(".")
 
     @model_validator(mode="after")

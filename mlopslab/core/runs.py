@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-ACTIVE = ("queued", "running")
+ACTIVE = ("queued", "starting", "running")
+HOLDING = ("starting", "running")  # admitted by the scheduler: holds its resources
 FINAL = ("finished", "failed", "timed_out", "killed", "cancelled")
 EXIT_CODES = {"finished": 0, "failed": 1, "timed_out": 124, "cancelled": 130, "killed": 137}
 

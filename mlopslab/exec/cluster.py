@@ -45,8 +45,10 @@ class ClusterInfo:
 class LocalCluster:
     """A single-node Ray head bound to one lab's state folder."""
 
-    def __init__(self, state: Path, num_cpus: int = 0, num_gpus: float = -1, port: int = 0):
+    def __init__(self, state: Path, num_cpus: int = 0, num_gpus: float = -1, port: int = 0,
+                 gpu_source: str = "nvml"):
         self.state = state
+        self.gpu_source = gpu_source
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
         self.port = port
@@ -97,7 +99,7 @@ class LocalCluster:
         ]
         if self.num_cpus:
             cmd.append(f"--num-cpus={self.num_cpus}")
-        gpus = self.num_gpus if self.num_gpus >= 0 else detect_gpus()
+        gpus = self.num_gpus if self.num_gpus >= 0 else detect_gpus(self.gpu_source)
         return [*cmd, f"--num-gpus={gpus:g}"]
 
     def temp_dir(self) -> Path:
@@ -125,18 +127,15 @@ class LocalCluster:
         raise ExecError("the local Ray cluster did not start in time", "see .mlopslab/ray.log")
 
 
-def detect_gpus() -> int:
-    """NVIDIA GPUs NVML sees; 0 without a driver (the GPU interface comes in monitor/)."""
-    try:
-        import pynvml
+def detect_gpus(source: str = "nvml") -> int:
+    """GPUs the GPU source sees (docs/gpus.md); 0 without a driver."""
+    from mlopslab.monitor.gpu import open_source
 
-        pynvml.nvmlInit()
-        try:
-            return int(pynvml.nvmlDeviceGetCount())
-        finally:
-            pynvml.nvmlShutdown()
-    except Exception:  # noqa: BLE001 - no library, no driver: no GPUs
-        return 0
+    gpus = open_source(source)
+    try:
+        return len(gpus.sample().devices)
+    finally:
+        gpus.close()
 
 
 def _started(log: Path) -> bool:

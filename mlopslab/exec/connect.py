@@ -36,11 +36,23 @@ def connect(runner: Runner) -> None:
     runner.log("mlopslab", f"connected to Ray at {info['address']}")
 
 
+GIB = 1024**3
+
+
+def declared(runner: Runner, recipe: Recipe) -> dict[str, Any]:
+    """The run's resources: the recipe's, overridden by what the run was submitted with."""
+    merged = recipe.resources.model_dump()
+    merged.update({k: v for k, v in (runner.run.get("resources") or {}).items() if v is not None})
+    return merged
+
+
 def resources(runner: Runner, recipe: Recipe) -> dict[str, float]:
-    declared = recipe.resources.model_dump()
-    declared.update({k: v for k, v in (runner.run.get("resources") or {}).items()
-                     if v is not None})
-    return {"num_cpus": float(declared["cpus"]), "num_gpus": float(declared["gpus"])}
+    """Ray task options: Ray places CPUs, GPUs (sets CUDA_VISIBLE_DEVICES) and memory."""
+    wants = declared(runner, recipe)
+    options = {"num_cpus": float(wants["cpus"]), "num_gpus": float(wants["gpus"])}
+    if wants.get("memory_gb"):
+        options["memory"] = float(int(wants["memory_gb"] * GIB))
+    return options
 
 
 def remote_step(runner: Runner, recipe: Recipe, spec: dict[str, Any],

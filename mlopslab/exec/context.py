@@ -97,6 +97,7 @@ class RunContext:
     model_name: str
     sink: EventSink
     artifact_root: Path
+    resources: Mapping[str, Any] = field(default_factory=dict)
     record: StepRecord = field(default_factory=StepRecord)
     _counters: dict[str, int] = field(default_factory=dict)
 
@@ -115,6 +116,19 @@ class RunContext:
             return "cuda" if torch.cuda.is_available() else "cpu"
         except ImportError:
             return "cpu"
+
+    @property
+    def gpu_memory_limit(self) -> int | None:
+        """The run's GPU memory limit in bytes (None: no limit)."""
+        from mlopslab.exec.gpu_limits import limit_bytes
+
+        return limit_bytes(dict(self.resources))
+
+    def onnx_providers(self) -> list[Any]:
+        """ONNX Runtime providers for this step, CUDA capped at the GPU memory limit."""
+        from mlopslab.exec.gpu_limits import onnx_providers
+
+        return onnx_providers(self.gpu_ids, self.gpu_memory_limit)
 
     def log_metric(self, key: str, value: float, step: int | None = None) -> None:
         value = float(value)

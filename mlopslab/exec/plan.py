@@ -152,10 +152,12 @@ def _execute(runner: Runner, recipe: Recipe, index: int, key: str, inputs: Input
 
 
 def _task_spec(runner: Runner, recipe: Recipe, index: int, inputs: Inputs) -> dict[str, Any]:
+    from mlopslab.exec.connect import declared
+
     return {
         "lab": str(runner.lab.root), "run_id": runner.run_id, "step": recipe.steps[index].name,
         "function": recipe.steps[index].function, "recipe_path": str(recipe.path),
         "params": runner.run["params"], "seed": runner.run["seed"],
         "data": {name: version["path"] for name, version in inputs.data.items()},
-        "model_name": recipe.model.artifact,
+        "model_name": recipe.model.artifact, "resources": declared(runner, recipe),
     }

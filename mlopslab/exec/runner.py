@@ -70,10 +70,9 @@ class Runner:
     def _start(self) -> None:
         from mlopslab.exec.provenance import host
 
-        fields: dict[str, Any] = {"status": "running", "pid": os.getpid(), "host": host()}
-        if not self.run.get("started_at"):
-            fields["started_at"] = time.time()
-        self.send(run_update(self.run_id, **fields))
+        fields: dict[str, Any] = {"status": "running", "pid": os.getpid(), "host": host(),
+                                  "started_at": time.time()}
+        self.send(run_update(self.run_id, only_if=("starting",), **fields))
         self.log("mlopslab", f"run {self.run_id} started (attempt {self.run['attempt']})")
 
     def _set_deadline(self, recipe: Recipe) -> None:
@@ -84,8 +83,8 @@ class Runner:
     def _end(self, status: str, reason: str | None, error: str | None = None) -> str:
         self.log("mlopslab", f"run {self.run_id} {status}" + (f": {reason}" if reason else ""))
         self.sink.flush()
-        self.send(run_update(self.run_id, status=status, reason=reason, error=error,
-                             ended_at=time.time()))
+        self.send(run_update(self.run_id, only_active=True, status=status, reason=reason,
+                             error=error, ended_at=time.time()))
         self.sink.close()
         return status
 
@@ -110,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     with LabClient(lab) as client:
         run = client.call("get_run", run_id=args.run)
+        if run["status"] != "starting":  # cancelled (or killed) before its process started
+            print(f"run {run['id']} is {run['status']}; not starting it", flush=True)
+            return exit_code(run["status"])
         status = Runner(lab, client, run).execute()
     return exit_code(status)
 

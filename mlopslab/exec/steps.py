@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.core.hashing import sha256_bytes
+from mlopslab.exec import gpu_limits
 from mlopslab.exec.context import EventSink, LineTee, RunContext, SinkHandler
 from mlopslab.lab import Lab
 from mlopslab.service.client import LabClient
@@ -32,14 +33,26 @@ def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes,
     lab = Lab(Path(spec["lab"]))
     with LabClient(lab) as client, _on_path(Path(spec["recipe_path"])):
         sink = EventSink(client, spec["run_id"])
+        sink.send([{"kind": "run_update", "run_id": spec["run_id"],
+                    "fields": {"worker_pid": os.getpid()}}])
         try:
             with _captured(sink):
+                _limit_gpu_memory(spec.get("resources") or {})
                 ctx, output = _call(spec, lab, sink, inputs)
         finally:
             sink.close()
     ctx.record.output_sha256 = sha256_bytes(output)
     ctx.record.gpu_ids = ctx.gpu_ids
     return output, ctx.record.__dict__
+
+
+def _limit_gpu_memory(resources: dict[str, Any]) -> None:
+    if not resources.get("gpus"):
+        return
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    print(f"mlopslab: GPUs {_gpu_ids() or 'none'} (CUDA_VISIBLE_DEVICES={visible!r})")
+    for line in gpu_limits.apply(resources):
+        print(f"mlopslab: GPU memory limit: {line}")
 
 
 def _call(spec: dict[str, Any], lab: Lab, sink: EventSink,
@@ -61,7 +74,7 @@ def _context(spec: dict[str, Any], lab: Lab, sink: EventSink, inputs: dict[str, 
         run_id=spec["run_id"], step=spec["step"], params=spec["params"], seed=spec["seed"],
         data={k: Path(v) for k, v in spec["data"].items()}, inputs=inputs, workdir=workdir,
         gpu_ids=_gpu_ids(), model_name=spec["model_name"], sink=sink,
-        artifact_root=lab.artifacts,
+        artifact_root=lab.artifacts, resources=dict(spec.get("resources") or {}),
     )
 
 

@@ -9,6 +9,7 @@ its end is never overwritten.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -36,10 +37,13 @@ def new_run_id() -> str:
     return f"{datetime.now():%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def run_update(run_id: str, only_active: bool = False, **fields: Any) -> dict[str, Any]:
+def run_update(run_id: str, only_active: bool = False, only_if: tuple[str, ...] = (),
+               **fields: Any) -> dict[str, Any]:
+    """A change of a run's fields; with only_active/only_if, applied only in those statuses
+    (so a final status, once written, is never overwritten)."""
     event: dict[str, Any] = {"kind": "run_update", "run_id": run_id, "fields": fields}
-    if only_active:
-        event["only_if_status"] = list(ACTIVE)
+    if only_active or only_if:
+        event["only_if_status"] = list(only_if or ACTIVE)
     return event
 
 
@@ -49,52 +53,80 @@ class RunManager:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
 
-    def submit(self, spec: dict[str, Any]) -> dict[str, Any]:
-        """Record a new queued run and start its process."""
+    def submit(self, spec: dict[str, Any], admit: Any = None) -> dict[str, Any]:
+        """Record a new queued run; the scheduler starts it when quotas and capacity allow.
+
+        `admit(spec)` may raise ResourceError (a request that can never fit) or return
+        the resources to record (e.g. with the quota's default time limit).
+        """
+        resources = admit(spec) if admit else spec.get("resources", {})
         run_id = new_run_id()
+        now = time.time()
         run = {
             "id": run_id, "project": spec["project"], "recipe": spec["recipe"],
             "recipe_path": spec["recipe_path"], "status": "queued",
             "user_name": spec.get("user"), "seed": spec["seed"], "params": spec["params"],
-            "resources": spec.get("resources", {}), "options": spec.get("options", {}),
-            "created_at": time.time(),
+            "resources": resources, "options": spec.get("options", {}),
+            "priority": int(spec.get("priority") or 0), "created_at": now, "queued_at": now,
         }
-        with self._lock:
-            self.writer.write(None, [
-                {"kind": "run_created", "run": run},
-                {"kind": "params", "run_id": run_id, "params": spec["params"]},
-                _audit(spec.get("user"), "run.submit", run_id, {"recipe": spec["recipe"]}),
-            ])
-            self._spawn(run_id)
+        self.writer.write(None, [
+            {"kind": "run_created", "run": run},
+            {"kind": "params", "run_id": run_id, "params": spec["params"]},
+            _audit(spec.get("user"), "run.submit", run_id, {"recipe": spec["recipe"]}),
+        ])
         return self.store.get_run(run_id)
 
     def resume(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
         run = self.store.get_run(run_id)
         if run["status"] in ACTIVE:
             raise NotFound(f"run {run['id']} is still {run['status']}", "wait, or cancel it")
-        fields: dict[str, Any] = {"status": "queued", "reason": None, "error": None, "ended_at": None,
-                  "attempt": int(run["attempt"]) + 1, "options": {**run["options"], **options}}
-        with self._lock:
-            self.writer.write(None, [run_update(run["id"], **fields),
-                                     _audit(None, "run.resume", run["id"], {})])
-            self._spawn(run["id"])
+        fields: dict[str, Any] = {
+            "status": "queued", "reason": None, "error": None, "ended_at": None, "pid": None,
+            "worker_pid": None, "queued_at": time.time(), "attempt": int(run["attempt"]) + 1,
+            "options": {**run["options"], **options}}
+        self.writer.write(None, [run_update(run["id"], **fields),
+                                 _audit(None, "run.resume", run["id"], {})])
         return self.store.get_run(run["id"])
+
+    def start(self, run_id: str) -> None:
+        """Admitted by the scheduler: mark it starting and start its process."""
+        with self._lock:
+            self.writer.write(None, [run_update(run_id, only_if=("queued",), status="starting",
+                                                reason=None)])
+            if self.store.get_run(run_id)["status"] == "starting":
+                self._spawn(run_id)
 
     def cancel(self, run_id: str, actor: str | None) -> dict[str, Any]:
         run = self.store.get_run(run_id)
         if run["status"] not in ACTIVE:
             return run
-        pid = run.get("pid")
-        if pid and alive(pid):
-            signal_group(pid, signal.SIGTERM)
-            if not wait_gone(pid, CANCEL_GRACE_S):
-                signal_group(pid, signal.SIGKILL)
         self.writer.write(None, [
             run_update(run["id"], only_active=True, status="cancelled",
                        reason=f"cancelled by {actor or 'a user'}", ended_at=time.time()),
             _audit(actor, "run.cancel", run["id"], {}),
         ])
+        self._stop(run, wait=True)
         return self.store.get_run(run["id"])
+
+    def kill(self, run: dict[str, Any], reason: str) -> None:
+        """Stop a run over one of its limits: status killed, its step's worker first."""
+        self.writer.write(None, [
+            run_update(run["id"], only_active=True, status="killed", reason=reason,
+                       ended_at=time.time()),
+            _audit("watchdog", "run.kill", run["id"], {"reason": reason}),
+        ])
+        worker = run.get("worker_pid")
+        if worker and alive(worker):
+            with contextlib.suppress(OSError):
+                os.kill(worker, signal.SIGKILL)
+        threading.Thread(target=self._stop, args=(run, True), daemon=True).start()
+
+    def _stop(self, run: dict[str, Any], wait: bool) -> None:
+        pid = run.get("pid")
+        if pid and alive(pid):
+            signal_group(pid, signal.SIGTERM)
+            if wait and not wait_gone(pid, CANCEL_GRACE_S):
+                signal_group(pid, signal.SIGKILL)
 
     def supervise(self) -> None:
         """Mark runs whose process is gone without a final status as failed."""
@@ -103,6 +135,8 @@ class RunManager:
                 self._check(run)
 
     def _check(self, run: dict[str, Any]) -> None:
+        if run["status"] == "queued":
+            return
         pid = run.get("pid")
         child = self._children.get(run["id"])
         if child is not None and child.poll() is None:
@@ -119,7 +153,7 @@ class RunManager:
 
     @staticmethod
     def _never_spawned(run: dict[str, Any]) -> bool:
-        age = time.time() - datetime.fromisoformat(run["created_at"]).timestamp()
+        age = time.time() - datetime.fromisoformat(run["queued_at"] or run["created_at"]).timestamp()
         return age > NEVER_SPAWNED_S
 
     def _spawn(self, run_id: str) -> None:

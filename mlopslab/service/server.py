@@ -23,12 +23,19 @@ from typing import Any
 
 from mlopslab import __version__
 from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.core.runs import FINAL
 from mlopslab.exec.cluster import ClusterInfo, LocalCluster
 from mlopslab.lab import Lab
+from mlopslab.monitor.gpu import open_source
+from mlopslab.service.capacity import CapacityOracle
 from mlopslab.service.protocol import encode, read_message
 from mlopslab.service.queries import Queries
+from mlopslab.service.queue_ops import QueueOps
+from mlopslab.service.registry_ops import RegistryOps
 from mlopslab.service.runs import RunManager
+from mlopslab.service.scheduler import Scheduler
 from mlopslab.service.spool import spooled
+from mlopslab.service.watchdog import Watchdog
 from mlopslab.service.writer import GroupWriter
 from mlopslab.store.db import Store
 
@@ -45,15 +52,23 @@ class LabService:
         self.runs = RunManager(lab, self.store, self.writer)
         self.queries = Queries(self.store)
         ray = self.config.ray
-        self.local_cluster = LocalCluster(lab.state, ray.num_cpus, ray.num_gpus, ray.port)
+        self.local_cluster = LocalCluster(lab.state, ray.num_cpus, ray.num_gpus, ray.port,
+                                          self.config.gpu.source)
+        self.capacity = CapacityOracle(self.config)
+        self.scheduler = Scheduler(self.config, self.store, self.writer, self.runs, self.capacity)
+        self.watchdog = Watchdog(self.store, self.runs, open_source(self.config.gpu.source))
+        self.queue = QueueOps(self)
         self._cluster_lock = threading.Lock()
         self.stopping = threading.Event()
         self.stop_ray = False
+        self.registry = RegistryOps(lab, self.store, self.writer, self.stopping)
 
     # operations -----------------------------------------------------------
 
     def handle(self, op: str, args: dict[str, Any]) -> Any:
-        handler = getattr(self, f"op_{op}", None) or getattr(self.queries, f"op_{op}", None)
+        handler = (getattr(self, f"op_{op}", None) or getattr(self.queries, f"op_{op}", None)
+                   or getattr(self.queue, f"op_{op}", None)
+                   or getattr(self.registry, f"op_{op}", None))
         if handler is None:
             raise NotFound(f"unknown operation '{op}'")
         return handler(**args)
@@ -68,16 +83,25 @@ class LabService:
         }
 
     def op_write(self, batch_id: str, events: list[dict[str, Any]]) -> bool:
-        return self.writer.write(batch_id, events)
+        fresh = self.writer.write(batch_id, events)
+        if any(_ends_run(e) for e in events):
+            self.scheduler.wake()  # its resources are free: start the next queued run now
+        return fresh
 
     def op_submit_run(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return self.runs.submit(spec)
+        run = self.runs.submit(spec, admit=self.scheduler.admit)
+        self.scheduler.wake()
+        return run
 
     def op_resume_run(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
-        return self.runs.resume(run_id, options)
+        run = self.runs.resume(run_id, options)
+        self.scheduler.wake()
+        return run
 
     def op_cancel_run(self, run_id: str, actor: str | None = None) -> dict[str, Any]:
-        return self.runs.cancel(run_id, actor)
+        run = self.runs.cancel(run_id, actor)
+        self.scheduler.wake()
+        return run
 
     def op_cluster(self) -> dict[str, Any]:
         info = self.cluster_info(start=True)
@@ -109,7 +133,16 @@ class LabService:
             count += 1
         return count
 
+    def watch(self) -> None:
+        while not self.stopping.wait(self.config.gpu.watchdog_interval_s):
+            with _logged("watchdog"):
+                if self.watchdog.check():
+                    self.scheduler.wake()
+
     def background(self) -> None:
+        for name, target in (("scheduler", lambda: self.scheduler.loop(self.stopping)),
+                             ("watchdog", self.watch)):
+            threading.Thread(target=target, daemon=True, name=name).start()
         last_spool = 0.0
         while not self.stopping.wait(self.config.service.supervise_interval_s):
             with _logged("supervise"):
@@ -162,6 +195,10 @@ class _Server(socketserver.ThreadingUnixStreamServer):
         except Exception as e:  # noqa: BLE001 - report, keep serving
             print(f"error in {message.get('op')}: {e!r}", file=sys.stderr, flush=True)
             return {"ok": False, "error": {"type": "MlopslabError", "message": repr(e)}}
+
+
+def _ends_run(event: dict[str, Any]) -> bool:
+    return event.get("kind") == "run_update" and (event.get("fields") or {}).get("status") in FINAL
 
 
 @contextlib.contextmanager

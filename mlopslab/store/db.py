@@ -22,7 +22,7 @@ from mlopslab.store.writes import Event, apply_events
 RUN_COLUMNS = (
     "id, project, recipe, recipe_path, status, reason, user_name, seed, params, resources, "
     "options, code_version, data_version, deps, host, gpu_ids, pid, attempt, created_at, "
-    "started_at, ended_at, error"
+    "started_at, ended_at, error, queued_at, priority, worker_pid"
 )
 JSON_COLUMNS = {"params", "resources", "options", "deps", "gpu_ids"}
 
@@ -151,10 +151,24 @@ class Store:
             "ORDER BY seq LIMIT ?", [run_id, after, limit])
 
     def active_runs(self) -> list[dict[str, Any]]:
+        """Queued, starting and running runs, oldest first, with what scheduling needs."""
         return self._dicts(
-            "SELECT id, status, pid, created_at, started_at FROM runs WHERE list_contains(?, status)",
+            "SELECT id, status, reason, pid, worker_pid, project, user_name, recipe, resources, "
+            "options, priority, created_at, queued_at, started_at FROM runs "
+            "WHERE list_contains(?, status) ORDER BY queued_at, id",
             [list(ACTIVE)]
         )
+
+    def gpu_spans(self, since: datetime) -> list[dict[str, Any]]:
+        """Runs that held GPUs at some time after `since` (naive UTC): for fair share."""
+        return self._dicts(
+            "SELECT project, user_name, resources, started_at, ended_at FROM runs "
+            "WHERE started_at IS NOT NULL AND (ended_at IS NULL OR ended_at >= ?) "
+            "AND coalesce(TRY_CAST(json_extract(resources, '$.gpus') AS DOUBLE), 0) > 0",
+            [since])
+
+    def quotas(self) -> list[dict[str, Any]]:
+        return self._dicts("SELECT * FROM quotas ORDER BY scope, name", [])
 
     def count(self, table: str) -> int:
         if table not in {"runs", "metrics", "logs", "artifacts", "params", "audit"}:

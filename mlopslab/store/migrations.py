@@ -71,6 +71,107 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX logs_run ON logs (run_id);
         """,
     ),
+    (
+        2,
+        "scheduling: queue time, priority, worker pid; quotas",
+        """
+        ALTER TABLE runs ADD COLUMN queued_at TIMESTAMP;
+        ALTER TABLE runs ADD COLUMN priority INTEGER DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN worker_pid INTEGER;
+        UPDATE runs SET queued_at = created_at, priority = 0;
+        CREATE TABLE quotas (
+            scope VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            max_gpus DOUBLE,
+            max_runs INTEGER,
+            gpu_hours_per_day DOUBLE,
+            max_time_limit_s DOUBLE,
+            updated_at TIMESTAMP NOT NULL,
+            updated_by VARCHAR,
+            PRIMARY KEY (scope, name)
+        );
+        """,
+    ),
+    (
+        3,
+        "model registry: versions, aliases and their history, gate reports",
+        """
+        CREATE TABLE model_versions (
+            id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            size BIGINT NOT NULL,
+            source VARCHAR NOT NULL,
+            run_id VARCHAR,
+            train_data VARCHAR NOT NULL,
+            holdout_data VARCHAR NOT NULL,
+            holdout_sha256 VARCHAR NOT NULL,
+            target VARCHAR NOT NULL,
+            exclude JSON,
+            sensitive VARCHAR,
+            task VARCHAR,
+            primary_metric VARCHAR,
+            direction VARCHAR,
+            scores JSON,
+            groups JSON,
+            schema JSON,
+            deps JSON,
+            gates JSON,
+            info JSON,
+            created_at TIMESTAMP NOT NULL,
+            created_by VARCHAR,
+            UNIQUE (name, version)
+        );
+        CREATE TABLE model_aliases (
+            name VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (name, alias)
+        );
+        CREATE TABLE alias_history (
+            name VARCHAR NOT NULL,
+            alias VARCHAR NOT NULL,
+            from_version INTEGER,
+            to_version INTEGER,
+            ts TIMESTAMP NOT NULL,
+            actor VARCHAR,
+            reason VARCHAR,
+            forced BOOLEAN NOT NULL DEFAULT false,
+            report_id VARCHAR
+        );
+        CREATE TABLE gate_reports (
+            id VARCHAR PRIMARY KEY,
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            champion_version INTEGER,
+            passed BOOLEAN NOT NULL,
+            failed JSON,
+            holdout_data VARCHAR,
+            provider VARCHAR,
+            spec JSON,
+            info JSON,
+            created_at TIMESTAMP NOT NULL,
+            actor VARCHAR
+        );
+        CREATE TABLE gate_checks (
+            report_id VARCHAR NOT NULL,
+            idx INTEGER NOT NULL,
+            gate VARCHAR NOT NULL,
+            name VARCHAR NOT NULL,
+            value DOUBLE,
+            limit_value DOUBLE,
+            op VARCHAR,
+            passed BOOLEAN NOT NULL,
+            detail JSON
+        );
+        CREATE INDEX model_versions_run ON model_versions (run_id);
+        CREATE INDEX alias_history_name ON alias_history (name, alias);
+        CREATE INDEX gate_reports_version ON gate_reports (name, version);
+        CREATE INDEX gate_checks_report ON gate_checks (report_id);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

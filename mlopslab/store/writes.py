@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from mlopslab.store.model_writes import MODEL_WRITERS
+
 if TYPE_CHECKING:
     import duckdb
 
@@ -22,10 +24,10 @@ Event = dict[str, Any]
 RUN_FIELDS = {
     "status", "reason", "seed", "params", "resources", "options", "code_version",
     "data_version", "deps", "host", "gpu_ids", "pid", "attempt", "started_at", "ended_at",
-    "error",
+    "error", "queued_at", "priority", "worker_pid",
 }
 JSON_FIELDS = {"params", "resources", "options", "deps", "gpu_ids"}
-TIME_FIELDS = {"started_at", "ended_at", "created_at"}
+TIME_FIELDS = {"started_at", "ended_at", "created_at", "queued_at"}
 
 
 def ts(epoch: float | None) -> datetime | None:
@@ -50,7 +52,8 @@ def apply_events(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
         if event.get("kind") not in KINDS:
             raise ValueError(f"unknown event kind {event.get('kind')!r}")
         grouped[event["kind"]].append(event)
-    for kind in ("run_created", "run_update", "params", "dataset", "step", "artifact", "audit"):
+    for kind in ("run_created", "run_update", "params", "dataset", "step", "artifact", "audit",
+                 "quota", *MODEL_WRITERS):
         for event in grouped.get(kind, []):
             _WRITERS[kind](con, event)
     if grouped.get("metrics"):
@@ -203,6 +206,19 @@ def _insert_logs(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
     con.unregister("log_batch")
 
 
+QUOTA_LIMITS = ("max_gpus", "max_runs", "gpu_hours_per_day", "max_time_limit_s")
+
+
+def _quota(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    """Set (limits: dict) or remove (limits: None) the stored quota of a project or user."""
+    key = [event["scope"], event["name"]]
+    con.execute("DELETE FROM quotas WHERE scope = ? AND name = ?", key)
+    if event.get("limits") is not None:
+        limits = [event["limits"].get(f) for f in QUOTA_LIMITS]
+        con.execute("INSERT INTO quotas VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [*key, *limits, ts(event["ts"]), event.get("actor")])
+
+
 _WRITERS = {
     "run_created": _run_created,
     "run_update": _run_update,
@@ -211,5 +227,7 @@ _WRITERS = {
     "step": _step,
     "artifact": _artifact,
     "audit": _audit,
+    "quota": _quota,
+    **MODEL_WRITERS,
 }
 KINDS = {*_WRITERS, "metrics", "logs"}

@@ -1,0 +1,170 @@
+"""`mlopslab queue`, `mlopslab cancel` and `mlopslab quota set|ls|clear`."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+import click
+
+from mlopslab.cli import cli, lab_of
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
+@click.pass_context
+def queue(ctx: click.Context, as_json: bool) -> None:
+    """Waiting and running runs; waiting ones in the order they will start, with why each waits."""
+    from mlopslab.cli.output import print_json
+    from mlopslab.service.client import LabClient
+
+    with LabClient(lab_of(ctx)) as client:
+        found = client.call("queue")
+    if as_json:
+        print_json(found)
+        return
+    _queue_table(found)
+
+
+def _queue_table(found: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from mlopslab.cli.output import STATUS_STYLE, console
+
+    cap = found["capacity"]
+    table = Table(title=f"queue ({cap['gpus']} GPUs, {cap['cpus']:g} CPUs)", title_justify="left")
+    for column in ("#", "run", "status", "project", "user", "gpus", "cpus", "prio", "why / since"):
+        table.add_column(column)
+    for run in found["runs"]:
+        res = run["resources"] or {}
+        why = run["reason"] if run["status"] == "queued" else f"started {run['started_at'] or '-'}"
+        table.add_row(str(run["position"] or ""), run["id"],
+                      f"[{STATUS_STYLE.get(run['status'], '')}]{run['status']}[/]",
+                      run["project"], run["user"] or "", f"{res.get('gpus', 0):g}",
+                      f"{res.get('cpus', 1):g}", str(run["priority"] or 0), why or "")
+    if not found["runs"]:
+        console.print("queue: empty (no queued or running runs)")
+        return
+    console.print(table)
+
+
+@cli.command()
+@click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
+@click.option("--json", "as_json", is_flag=True, help="Print the cancelled runs as JSON.")
+@click.pass_context
+def cancel(ctx: click.Context, run_ids: tuple[str, ...], as_json: bool) -> None:
+    """Cancel queued or running runs (a running one's step is stopped; its GPUs are freed)."""
+    from mlopslab.cli.output import print_json, run_json
+    from mlopslab.service.client import LabClient
+
+    with LabClient(lab_of(ctx)) as client:
+        done = [client.call("cancel_run", run_id=r, actor=getpass.getuser()) for r in run_ids]
+    if as_json:
+        print_json([run_json(r) for r in done])
+        return
+    for run in done:
+        click.echo(f"run {run['id']}: {run['status']}")
+
+
+@cli.group()
+def quota() -> None:
+    """Per-project and per-user limits: concurrent GPUs and runs, GPU-hours a day, time limit."""
+
+
+def _scope(project: str | None, user: str | None) -> tuple[str, str]:
+    from mlopslab.core.errors import ConfigError
+
+    if bool(project) == bool(user):
+        raise ConfigError("give exactly one of --project NAME or --user NAME")
+    return ("project", project) if project else ("user", user)  # type: ignore[return-value]
+
+
+@quota.command("set")
+@click.option("--project", help="The project the quota limits.")
+@click.option("--user", help="The user the quota limits.")
+@click.option("--max-gpus", type=float, help="Most GPUs in use at once (fractions count).")
+@click.option("--max-runs", type=int, help="Most runs starting or running at once.")
+@click.option("--gpu-hours-per-day", type=float, help="GPU-hours in any 24 h; then GPU runs wait.")
+@click.option("--max-time-limit", metavar="DURATION",
+              help="Longest time limit a run may ask for, e.g. 12h (also the default limit).")
+@click.option("--json", "as_json", is_flag=True, help="Print the quota as JSON.")
+@click.pass_context
+def quota_set(ctx: click.Context, project: str | None, user: str | None, as_json: bool,
+              **limits: Any) -> None:
+    """Set limits of a project's or user's quota; limits not given stay as they were.
+
+    Runs over a quota wait in the queue; a run that could never fit is rejected.
+    """
+    from mlopslab.cli.output import print_json
+    from mlopslab.core.errors import ConfigError
+    from mlopslab.service.client import LabClient
+
+    scope, name = _scope(project, user)
+    given = {k: v for k, v in limits.items() if v is not None}
+    if not given:
+        raise ConfigError("give at least one limit (--max-gpus, --max-runs, "
+                          "--gpu-hours-per-day, --max-time-limit)")
+    with LabClient(lab_of(ctx)) as client:
+        row = client.call("quota_set", scope=scope, name=name, limits=given,
+                          actor=getpass.getuser())
+    if as_json:
+        print_json(row)
+        return
+    click.echo(f"quota of {scope} '{name}': {_limits_text(row)}")
+
+
+@quota.command("clear")
+@click.option("--project", help="The project.")
+@click.option("--user", help="The user.")
+@click.pass_context
+def quota_clear(ctx: click.Context, project: str | None, user: str | None) -> None:
+    """Remove a stored quota (the lab config's quota, if any, applies again)."""
+    from mlopslab.service.client import LabClient
+
+    scope, name = _scope(project, user)
+    with LabClient(lab_of(ctx)) as client:
+        client.call("quota_clear", scope=scope, name=name, actor=getpass.getuser())
+    click.echo(f"quota of {scope} '{name}' cleared")
+
+
+@quota.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="Print the quotas as JSON.")
+@click.pass_context
+def quota_ls(ctx: click.Context, as_json: bool) -> None:
+    """Every quota in effect, where it comes from (config or lab) and what is in use."""
+    from rich.table import Table
+
+    from mlopslab.cli.output import console, print_json
+    from mlopslab.service.client import LabClient
+
+    with LabClient(lab_of(ctx)) as client:
+        rows = client.call("quotas")
+    if as_json:
+        print_json(rows)
+        return
+    if not rows:
+        console.print("no quotas (set one with `mlopslab quota set --project P --max-gpus N`)")
+        return
+    table = Table()
+    for column in ("scope", "name", "limits", "in use", "GPU-h 24h", "from"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["scope"], row["name"], _limits_text(row),
+                      f"{row['gpus_in_use']:g} GPUs, {row['runs_in_use']} runs",
+                      f"{row['gpu_hours_24h']:.2f}", row["source"])
+    console.print(table)
+
+
+def _limits_text(row: dict[str, Any]) -> str:
+    from mlopslab.cli.output import fmt_duration
+
+    parts = []
+    if row["max_gpus"] is not None:
+        parts.append(f"{row['max_gpus']:g} GPUs")
+    if row["max_runs"] is not None:
+        parts.append(f"{row['max_runs']} runs")
+    if row["gpu_hours_per_day"] is not None:
+        parts.append(f"{row['gpu_hours_per_day']:g} GPU-h/day")
+    if row["max_time_limit_s"] is not None:
+        parts.append(f"time limit <= {fmt_duration(row['max_time_limit_s'])}")
+    return ", ".join(parts) or "no limits"
