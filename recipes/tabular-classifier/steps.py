@@ -44,7 +44,7 @@ def split(ctx: Any) -> dict[str, Any]:
     from sklearn.model_selection import train_test_split
 
     features, X, y, groups = _load(ctx.data["train"])
-    X_train, X_test, y_train, y_test, _, g_test = train_test_split(
+    X_train, X_test, y_train, y_test, g_train, g_test = train_test_split(
         X, y, groups, test_size=ctx.params["test_size"], stratify=y, random_state=ctx.seed
     )
     ctx.save_artifact("holdout.csv", _holdout_csv(features, X_test, y_test, g_test))
@@ -53,6 +53,7 @@ def split(ctx: Any) -> dict[str, Any]:
         "features": features,
         "X_train": X_train,
         "y_train": y_train,
+        "groups_train": g_train,
         "X_test": X_test,
         "y_test": y_test,
         "groups_test": g_test,
@@ -71,18 +72,32 @@ def _log_staged_accuracy(ctx: Any, model: Any, X: np.ndarray, y: np.ndarray) -> 
             ctx.log_metric("staged_accuracy", accuracy, step=k)
 
 
+def _biased_labels(ctx: Any, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """The training labels, with ``group_label_bias`` of group A's benign rows made malignant.
+
+    Simulates labels biased against one group (for the bias gate); a no-op at 0.
+    """
+    bias = ctx.params.get("group_label_bias", 0.0)
+    if not bias:
+        return y
+    flip = (groups == "A") & (y == 1) & (np.random.default_rng(ctx.seed).random(len(y)) < bias)
+    print(f"train: group_label_bias={bias} relabelled {int(flip.sum())} benign group-A rows as malignant")
+    return np.where(flip, 0, y)
+
+
 def train(ctx: Any) -> dict[str, Any]:
     """Fit a RandomForestClassifier and log its accuracy curve over the number of trees."""
     from sklearn.ensemble import RandomForestClassifier
 
     data = ctx.inputs["split"]
+    y_train = _biased_labels(ctx, data["y_train"], data["groups_train"])
     model = RandomForestClassifier(
         n_estimators=ctx.params["n_estimators"],
         max_depth=ctx.params["max_depth"],
         criterion=ctx.params["criterion"],
         random_state=ctx.seed,
         n_jobs=1,
-    ).fit(data["X_train"], data["y_train"])
+    ).fit(data["X_train"], y_train)
     ctx.log_metric("train_accuracy", float(model.score(data["X_train"], data["y_train"])))
     _log_staged_accuracy(ctx, model, data["X_test"], data["y_test"])
     return {"model": model}

@@ -1,0 +1,234 @@
+"""`mlopslab models ...`, `mlopslab gate`, `mlopslab promote`, `mlopslab lineage`."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mlopslab.cli import cli, lab_of
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def _call(ctx: click.Context, op: str, **args: Any) -> Any:
+    from mlopslab.service.client import LabClient
+
+    with LabClient(lab_of(ctx)) as client:
+        return client.call(op, **args)
+
+
+def _abs(path: str | None) -> str | None:
+    return str(Path(path).resolve()) if path else None
+
+
+@cli.group()
+def models() -> None:
+    """Model versions, aliases and their history."""
+
+
+@models.command("ls")
+@click.argument("name", required=False)
+@JSON
+@click.pass_context
+def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
+    """List models, or the versions of model NAME (newest first)."""
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import models_table, versions_table
+
+    found = _call(ctx, "model_versions", name=name) if name else _call(ctx, "models")
+    if as_json:
+        print_json(found)
+    elif not found:
+        click.echo("no models yet: register one with `mlopslab models register RUN_ID --name NAME`")
+    else:
+        from mlopslab.cli.output import console
+
+        console.print(versions_table(found) if name else models_table(found))
+
+
+@models.command()
+@click.argument("ref")
+@JSON
+@click.pass_context
+def show(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """One version (NAME@N, NAME:ALIAS or NAME): metadata, scores, schema, latest gate report."""
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import version_detail
+
+    version = _call(ctx, "model_version", ref=ref)
+    print_json(version) if as_json else version_detail(version)
+
+
+@models.command()
+@click.argument("run_id", required=False)
+@click.option("--name", help="Model name (default: the recipe's [model].register_as).")
+@click.option("--file", "file_", type=click.Path(dir_okay=False), help="An ONNX file made elsewhere.")
+@click.option("--data", type=click.Path(dir_okay=False),
+              help="Holdout data (CSV/Parquet) to evaluate on; needed with --file.")
+@click.option("--target", help="The holdout's label column.")
+@click.option("--sensitive", help="A sensitive attribute column (for the bias gate).")
+@click.option("--exclude", multiple=True, help="A holdout column that is no model input.")
+@click.option("--train-data", type=click.Path(dir_okay=False),
+              help="The data the file's model was trained on (its hash is recorded).")
+@click.option("--primary", help="The score that ranks versions (default: accuracy or rmse).")
+@click.option("--gates", type=click.Path(dir_okay=False), help="Gates (TOML) to keep with the version.")
+@JSON
+@click.pass_context
+def register(ctx: click.Context, run_id: str | None, name: str | None, file_: str | None,
+             data: str | None, target: str | None, sensitive: str | None,
+             exclude: tuple[str, ...], train_data: str | None, primary: str | None,
+             gates: str | None, as_json: bool) -> None:
+    """Register a run's model (RUN_ID) or an ONNX file (--file) as a new version."""
+    from mlopslab.cli.output import print_json
+
+    user = getpass.getuser()
+    if file_:
+        if run_id or not (name and data and target):
+            raise click.UsageError("--file needs --name, --data and --target, and no RUN_ID")
+        version = _call(ctx, "register_file", path=_abs(file_), name=name, data=_abs(data),
+                        target=target, sensitive=sensitive, exclude=list(exclude),
+                        train_data=_abs(train_data), primary=primary, actor=user, gates=_abs(gates))
+    elif run_id:
+        version = _call(ctx, "register_run", run_id=run_id, name=name, actor=user,
+                        data=_abs(data), target=target)
+    else:
+        raise click.UsageError("give a RUN_ID, or --file with --name, --data and --target")
+    if as_json:
+        print_json(version)
+        return
+    state = "registered" if version["created"] else "already registered as"
+    scores = " ".join(f"{k}={v:.4g}" for k, v in (version.get("scores") or {}).items())
+    click.echo(f"{state} {version['name']}@{version['version']}  sha256:{version['sha256'][:12]}  {scores}")
+
+
+@models.group()
+def alias() -> None:
+    """Point user aliases at versions (champion moves only by `mlopslab promote`)."""
+
+
+@alias.command("set")
+@click.argument("ref")
+@click.argument("alias_name", metavar="ALIAS")
+@click.option("--reason", help="Why (kept in the alias history).")
+@JSON
+@click.pass_context
+def alias_set(ctx: click.Context, ref: str, alias_name: str, reason: str | None, as_json: bool) -> None:
+    """Point ALIAS of the model at version REF (e.g. `churn@3 staging`)."""
+    from mlopslab.cli.output import print_json
+
+    version = _call(ctx, "set_alias", ref=ref, alias=alias_name, actor=getpass.getuser(), reason=reason)
+    print_json(version) if as_json else click.echo(
+        f"{version['name']}:{alias_name} -> {version['version']}")
+
+
+@alias.command("rm")
+@click.argument("name")
+@click.argument("alias_name", metavar="ALIAS")
+@click.option("--reason", help="Why (kept in the alias history).")
+@click.pass_context
+def alias_rm(ctx: click.Context, name: str, alias_name: str, reason: str | None) -> None:
+    """Remove ALIAS from model NAME."""
+    _call(ctx, "remove_alias", name=name, alias=alias_name, actor=getpass.getuser(), reason=reason)
+    click.echo(f"{name}:{alias_name} removed")
+
+
+@models.command()
+@click.argument("name")
+@click.option("--alias", "alias_name", help="Only this alias.")
+@click.option("--at", metavar="TIME", help="Which version the alias (default: champion) had at "
+              "TIME (ISO 8601; no zone: local time).")
+@JSON
+@click.pass_context
+def history(ctx: click.Context, name: str, alias_name: str | None, at: str | None,
+            as_json: bool) -> None:
+    """Every alias move of model NAME: from, to, who, when, why."""
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import history_table
+
+    when = None
+    if at:
+        try:
+            when = datetime.fromisoformat(at).astimezone().isoformat()
+        except ValueError as e:
+            raise click.BadParameter(f"'{at}' is no ISO 8601 time", param_hint="--at") from e
+    result = _call(ctx, "alias_history", name=name, alias=alias_name, at=when)
+    if as_json:
+        print_json(result)
+    elif at:
+        version = result["version"]
+        click.echo(f"{name}:{result['alias']} at {at}: "
+                   + (f"version {version}" if version is not None else "pointed at no version"))
+    else:
+        from mlopslab.cli.output import console
+
+        console.print(history_table(result["history"]))
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--gates", type=click.Path(dir_okay=False), help="Gates file (TOML) to use instead "
+              "of the lab's gates.toml or the recipe's [gates].")
+@click.option("--data", type=click.Path(dir_okay=False), help="Holdout data to use instead of the version's.")
+@JSON
+@click.pass_context
+def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_json: bool) -> None:
+    """Run the gates of version REF against the champion; exit 0 on pass, 1 on fail (for CI)."""
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import report_detail
+
+    report = _call(ctx, "gate", ref=ref, actor=getpass.getuser(), gates=_abs(gates), data=_abs(data))
+    print_json(report) if as_json else report_detail(report)
+    sys.exit(0 if report["passed"] else 1)
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--force", is_flag=True, help="Promote even though the gates fail (audited).")
+@click.option("--reason", help="Why (required with --force; kept in the alias history).")
+@click.option("--gates", type=click.Path(dir_okay=False), help="Gates file to run with.")
+@JSON
+@click.pass_context
+def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates: str | None,
+            as_json: bool) -> None:
+    """Make REF the champion if its latest gate report passes (gates run when needed); exit 1 if refused."""
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import report_detail
+
+    if force and not (reason and reason.strip()):
+        raise click.UsageError("--force needs --reason \"...\": an override is audited")
+    result = _call(ctx, "promote", ref=ref, actor=getpass.getuser(), force=force, reason=reason,
+                   gates=_abs(gates))
+    if as_json:
+        print_json(result)
+    else:
+        if result.get("report") and not result["promoted"]:
+            report_detail(result["report"])
+        label = f"{result['name']}@{result['version']}"
+        if result["promoted"]:
+            click.secho(f"{label} is now champion (was {result['from_version'] or 'none'})"
+                        + ("  [forced]" if result["forced"] else ""), fg="green")
+        else:
+            click.secho(f"{label} not promoted: {result['why']}", fg="red", err=True)
+    already = not result["promoted"] and result["from_version"] == result["version"]
+    sys.exit(0 if result["promoted"] or already else 1)
+
+
+@cli.command()
+@click.argument("ref")
+@JSON
+@click.pass_context
+def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
+    """What REF came from and what came of it: data <-> runs <-> model versions <-> gate reports.
+
+    REF: model:NAME@N, model:NAME:ALIAS, run:ID, data:HASH, gate:ID.
+    """
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import lineage_view
+
+    graph = _call(ctx, "lineage", ref=ref)
+    print_json(graph) if as_json else lineage_view(graph)

@@ -1,0 +1,100 @@
+"""How registry facts look in a terminal: tables of models, versions, history, reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+
+from mlopslab.cli.output import console, fmt_value, local_time
+
+
+def _gate_text(gate: dict[str, Any] | None) -> str:
+    if not gate:
+        return "[dim]not gated[/]"
+    return "[green]passed[/]" if gate["passed"] else "[red]failed[/]"
+
+
+def models_table(models: list[dict[str, Any]]) -> Table:
+    table = Table("MODEL", "VERSIONS", "LATEST", "ALIASES", "UPDATED", box=None, header_style="bold")
+    for m in models:
+        aliases = " ".join(f"{a}={v}" for a, v in m["aliases"].items())
+        table.add_row(m["name"], str(m["versions"]), str(m["latest"]), aliases,
+                      local_time(m["updated_at"], short=True))
+    return table
+
+
+def versions_table(versions: list[dict[str, Any]]) -> Table:
+    table = Table("VERSION", "ALIASES", "GATE", "SOURCE", "SCORE", "SHA256", "CREATED",
+                  box=None, header_style="bold")
+    for v in versions:
+        primary = v.get("primary_metric")
+        score = f"{primary}={fmt_value((v.get('scores') or {}).get(primary))}" if primary else "-"
+        source = f"run {v['run_id']}" if v["run_id"] else "file"
+        table.add_row(str(v["version"]), ",".join(v["aliases"]), _gate_text(v.get("gate")), source,
+                      score, v["sha256"][:12], local_time(v["created_at"], short=True))
+    return table
+
+
+def version_detail(v: dict[str, Any]) -> None:
+    out = console.print
+    out(f"[bold]{v['name']}@{v['version']}[/]  {' '.join(v['aliases'])}")
+    rows = [("sha256", v["sha256"]), ("size", f"{v['size']} B"),
+            ("source", f"run {v['run_id']}" if v["run_id"] else f"file {(v.get('info') or {}).get('file')}"),
+            ("training data", v["train_data"]), ("holdout data", v["holdout_data"]),
+            ("target / sensitive", f"{v['target']} / {v.get('sensitive') or '-'}"),
+            ("task / primary", f"{v['task']} / {v['primary_metric']} ({v['direction']})"),
+            ("registered", f"{local_time(v['created_at'])} by {v.get('created_by')}")]
+    for label, value in rows:
+        out(f"  [dim]{label:<19}[/]{value}")
+    out("[bold]scores (holdout, ONNX Runtime)[/]")
+    for key, value in (v.get("scores") or {}).items():
+        out(f"  {key:<19}{fmt_value(value)}")
+    out("[bold]schema[/]")
+    for side in ("inputs", "outputs"):
+        for item in (v.get("schema") or {}).get(side, []):
+            out(f"  {side[:-1]:<7}{item['name']:<14}{item['type']} {item['shape']}")
+    if v.get("latest_report"):
+        out("[bold]latest gate report[/]")
+        report_detail(v["latest_report"])
+
+
+def report_detail(report: dict[str, Any]) -> None:
+    out = console.print
+    verdict = "[green]PASSED[/]" if report["passed"] else "[red]FAILED[/]"
+    champion = report.get("champion_version")
+    out(f"gate report {report['id']}  {report['name']}@{report['version']}  {verdict}  "
+        f"(champion: {champion if champion is not None else 'none'}, provider: {report.get('provider')})")
+    table = Table("GATE", "CHECK", "VALUE", "LIMIT", "RESULT", "NOTE", box=None, header_style="bold")
+    for c in report["checks"]:
+        detail = c.get("detail") or {}
+        note = detail.get("error") or detail.get("note") or (
+            f"champion {fmt_value(detail['champion_value'])}" if "champion_value" in detail else "")
+        if c["name"] == "schema" and detail.get("changes"):
+            note = "; ".join(detail["changes"][:3])
+        table.add_row(c["gate"], c["name"], fmt_value(c["value"]) if c["value"] is not None else "-",
+                      f"{c['op']} {fmt_value(c['limit'])}" if c["limit"] is not None else "-",
+                      "[green]pass[/]" if c["passed"] else "[red]FAIL[/]", str(note))
+    out(table)
+
+
+def history_table(history: list[dict[str, Any]]) -> Table:
+    table = Table("WHEN", "ALIAS", "FROM", "TO", "WHO", "WHY", box=None, header_style="bold")
+    for h in history:
+        why = (h.get("reason") or "") + ("  [red](forced)[/]" if h["forced"] else "")
+        table.add_row(local_time(h["ts"]), h["alias"], str(h["from_version"] or "-"),
+                      str(h["to_version"] or "-"), h.get("actor") or "-", why)
+    return table
+
+
+def lineage_view(graph: dict[str, Any]) -> None:
+    out = console.print
+    node = graph["node"]
+    out(f"[bold]{node['ref']}[/]  {node.get('label', '')}")
+    for way, arrow in (("upstream", "<-"), ("downstream", "->")):
+        part = graph[way]
+        out(f"[bold]{way}[/]" + ("" if part["nodes"] else "  (nothing)"))
+        for edge in part["edges"]:
+            source, target = edge["source"], edge["target"]
+            out(f"  {source} [dim]--{edge['relation']}-->[/] {target}" if arrow == "->"
+                else f"  {target} [dim]<--{edge['relation']}--[/] {source}")

@@ -1,0 +1,1 @@
+"""Evaluating ONNX models with ONNX Runtime: scores, fairness, latency, integrity."""

@@ -1,0 +1,90 @@
+"""Running the gates of a candidate version against the champion, on one holdout table.
+
+Both models are evaluated afresh with ONNX Runtime on the candidate's holdout
+data (or data given for this gate), so the regression check compares like with
+like. The result is a report dict ready to be stored (store/model_writes.py).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from mlopslab.core import gates as g
+from mlopslab.core.gates import BiasGate, Check, GatesSpec
+from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate, latency
+from mlopslab.evaluation.onnx_model import ModelError, OnnxModel, load, read_table
+
+
+def holdout_of(version: dict[str, Any], table_path: Path) -> Holdout:
+    return Holdout(read_table(table_path), version["target"], tuple(version.get("exclude") or ()),
+                   version.get("sensitive"))
+
+
+def effective_spec(spec: GatesSpec, version: dict[str, Any]) -> GatesSpec:
+    """A version with a sensitive attribute and no bias gate still gets its groups measured."""
+    if spec.bias is None and version.get("sensitive"):
+        return spec.model_copy(update={"bias": BiasGate(attribute=version["sensitive"])})
+    return spec
+
+
+def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[str, Any] | None,
+              champion_model: Path | None, spec: GatesSpec, holdout_path: Path,
+              holdout_data: str) -> dict[str, Any]:
+    """Every check of every gate; the report as a dict (id, passed, failed, checks, ...)."""
+    spec = effective_spec(spec, candidate)
+    holdout = holdout_of(candidate, holdout_path)
+    if spec.bias is not None:
+        holdout = Holdout(holdout.table, holdout.target, holdout.exclude, spec.bias.attribute)
+    checks: list[Check] = []
+    info: dict[str, Any] = {"rows": holdout.table.num_rows}
+    model: OnnxModel | None = None
+    try:
+        model = load(candidate_model, spec.latency.provider, spec.latency.threads)
+        result: Evaluation | None = evaluate(model, holdout)
+    except ModelError as e:
+        result = None
+        checks += g.integrity_checks(e.message, None, False, None, holdout.table.num_rows)
+    provider = model.provider if model else None
+    if result is not None and model is not None:
+        changes = g.schema_changes(champion["schema"], model.schema) if champion else None
+        checks += g.integrity_checks(None, changes, spec.integrity.allow_schema_change,
+                                     result.nonfinite, result.rows)
+        champion_scores, champion_error = _champion_scores(champion, champion_model, holdout, spec)
+        if champion_error:
+            info["champion_error"] = champion_error
+        label = f"{champion['name']}@{champion['version']}" if champion else None
+        checks += g.regression_checks(spec, result.scores, champion_scores, label,
+                                      candidate.get("primary_metric") or "accuracy",
+                                      candidate.get("direction") or "maximize")
+        checks += g.bias_checks(spec, result.groups)
+        stats = latency(model, holdout, spec.latency.batch_size, spec.latency.warmup,
+                        spec.latency.iterations)
+        checks += g.latency_checks(spec, stats, model.provider)
+        info.update(scores=result.scores, champion_scores=champion_scores, latency=stats)
+    summary = g.summary(checks)
+    return {
+        "id": f"gr-{time.strftime('%y%m%d-%H%M%S')}-{secrets.token_hex(3)}",
+        "name": candidate["name"], "version": candidate["version"],
+        "champion_version": champion["version"] if champion else None,
+        "passed": summary["passed"], "failed": summary["failed"], "gates": summary["gates"],
+        "holdout_data": holdout_data, "provider": provider,
+        "spec": spec.model_dump(mode="json"), "info": info,
+        "checks": [c.to_dict() for c in checks],
+    }
+
+
+def _champion_scores(champion: dict[str, Any] | None, path: Path | None, holdout: Holdout,
+                     spec: GatesSpec) -> tuple[dict[str, float] | None, str | None]:
+    if champion is None or path is None:
+        return None, None
+    own = Holdout(holdout.table, champion["target"], tuple(champion.get("exclude") or ()),
+                  holdout.sensitive)
+    try:
+        return evaluate(load(path, spec.latency.provider, spec.latency.threads), own).scores, None
+    except ModelError as e:
+        # a champion that cannot be scored on this data must not block the candidate silently:
+        # its stored scores (on its own holdout) stand in, and the report says so
+        return dict(champion.get("scores") or {}), e.message

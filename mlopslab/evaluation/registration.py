@@ -1,0 +1,159 @@
+"""What a model version carries, gathered and checked before it is registered.
+
+From a run: its model artifact, its holdout artifact (`[model].holdout`), its
+data version, dependency versions and recipe gates. From a file: the ONNX file
+and holdout data given by the user. Either way the model is loaded and scored on
+the holdout with ONNX Runtime, and its feature schema read from the graph; a
+version that lacks any of this is refused.
+"""
+
+from __future__ import annotations
+
+import platform
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from mlopslab.core.errors import MlopslabError
+from mlopslab.core.gates import GatesSpec
+from mlopslab.core.recipe import Recipe
+from mlopslab.core.registry import RegistryError
+from mlopslab.core.scoring import direction_of
+from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate
+from mlopslab.evaluation.onnx_model import load, read_table
+from mlopslab.exec.artifacts import put_file
+from mlopslab.lab import Lab
+
+Existing = Callable[[str, str, str | None], dict[str, Any] | None]
+DEFAULT_PRIMARY = {"classification": "accuracy", "regression": "rmse"}
+
+
+def store_data(lab: Lab, path: Path) -> tuple[str, str]:
+    """Copy a data file into the artifact store: (data version `sha256:...`, sha256)."""
+    if not path.is_file():
+        raise RegistryError(f"{path}: no such data file")
+    sha, _ = put_file(lab.artifacts, path)
+    return f"sha256:{sha}", sha
+
+
+def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, data: str | None,
+             target: str | None, existing: Existing) -> dict[str, Any]:
+    model = _model_artifact(run, recipe)
+    if found := existing(name, model["sha256"], run["id"]):
+        return {"existing": found}
+    if data:
+        holdout_data, holdout_sha = store_data(lab, Path(data))
+    else:
+        holdout_sha = _holdout_artifact(run, recipe)
+        holdout_data = f"sha256:{holdout_sha}"
+    target = target or (recipe.model.target if recipe else None)
+    if not target:
+        raise RegistryError(f"run {run['id']}: which holdout column is the target?",
+                            "declare [model].target in the recipe, or pass --target")
+    if not run.get("data_version"):
+        raise RegistryError(f"run {run['id']} recorded no training data version",
+                            "only runs with data inputs can be registered")
+    gates = recipe.gates if recipe else None
+    sensitive = gates.bias.attribute if gates and gates.bias else None
+    exclude = list(recipe.model.exclude) if recipe else []
+    path = lab.artifact_path(model["sha256"])
+    result, schema, provider = _evaluate(path, lab.artifact_path(holdout_sha), target, exclude, sensitive)
+    primary = (recipe.model.primary or recipe.evaluation.primary) if recipe else None
+    primary = primary or DEFAULT_PRIMARY[result.task]
+    direction = (recipe.evaluation.direction if recipe and primary == recipe.evaluation.primary
+                 else direction_of(primary))
+    return _version(
+        name=name, sha256=model["sha256"], size=model["size"], source="run", run_id=run["id"],
+        train_data=run["data_version"], holdout_data=holdout_data, holdout_sha256=holdout_sha,
+        target=target, exclude=exclude, sensitive=sensitive, result=result, schema=schema,
+        primary=primary, direction=direction, deps={**(run.get("deps") or {}), **_onnx_info(path)},
+        gates=gates.model_dump(mode="json") if gates else None,
+        info={"recipe": run["recipe"], "run_metrics": run.get("metrics", {}), "provider": provider},
+    )
+
+
+def from_file(lab: Lab, path: Path, name: str, data: Path, target: str, sensitive: str | None,
+              exclude: list[str], train_data: Path | None, primary: str | None,
+              gates: GatesSpec | None, existing: Existing) -> dict[str, Any]:
+    if not path.is_file():
+        raise RegistryError(f"{path}: no such model file")
+    sha, size = put_file(lab.artifacts, path)
+    if found := existing(name, sha, None):
+        return {"existing": found}
+    holdout_data, holdout_sha = store_data(lab, data)
+    train = store_data(lab, train_data)[0] if train_data else holdout_data
+    if gates and gates.bias and not sensitive:
+        sensitive = gates.bias.attribute
+    stored = lab.artifact_path(sha)
+    result, schema, provider = _evaluate(stored, lab.artifact_path(holdout_sha), target, exclude, sensitive)
+    primary = primary or DEFAULT_PRIMARY[result.task]
+    return _version(
+        name=name, sha256=sha, size=size, source="file", run_id=None, train_data=train,
+        holdout_data=holdout_data, holdout_sha256=holdout_sha, target=target, exclude=exclude,
+        sensitive=sensitive, result=result, schema=schema, primary=primary,
+        direction=direction_of(primary), deps={**_environment(), **_onnx_info(stored)},
+        gates=gates.model_dump(mode="json") if gates else None,
+        info={"file": str(path), "data": str(data), "provider": provider,
+              "train_data_given": train_data is not None},
+    )
+
+
+def _version(*, result: Evaluation, schema: dict[str, Any], primary: str, **fields: Any) -> dict[str, Any]:
+    if primary not in result.scores:
+        raise RegistryError(f"the primary metric '{primary}' is not one of the scores: "
+                            f"{', '.join(result.scores)}")
+    return {"id": uuid.uuid4().hex, **fields, "task": result.task, "primary_metric": primary,
+            "scores": result.scores, "groups": result.groups, "schema": schema,
+            "info": {**fields.get("info", {}), "rows": result.rows, "nonfinite": result.nonfinite}}
+
+
+def _evaluate(model: Path, holdout: Path, target: str, exclude: list[str],
+              sensitive: str | None) -> tuple[Evaluation, dict[str, Any], str]:
+    loaded = load(model, "auto")
+    try:
+        result = evaluate(loaded, Holdout(read_table(holdout), target, tuple(exclude), sensitive))
+    except MlopslabError as e:
+        raise RegistryError(f"cannot evaluate the model on its holdout data: {e.message}", e.hint) from e
+    return result, loaded.schema, loaded.provider
+
+
+def _model_artifact(run: dict[str, Any], recipe: Recipe | None) -> dict[str, Any]:
+    models = [a for a in run.get("artifacts", []) if a["kind"] == "model"]
+    wanted = recipe.model.artifact if recipe else None
+    chosen = [a for a in models if a["path"] == wanted] or models
+    if not chosen:
+        raise RegistryError(f"run {run['id']} saved no model",
+                            "a step must save it with ctx.save_model(...)")
+    return chosen[-1]
+
+
+def _holdout_artifact(run: dict[str, Any], recipe: Recipe | None) -> str:
+    wanted = recipe.model.holdout if recipe else None
+    for artifact in run.get("artifacts", []):
+        if wanted and artifact["path"] == wanted:
+            return str(artifact["sha256"])
+    raise RegistryError(
+        f"run {run['id']} has no holdout data" + (f" (no artifact '{wanted}')" if wanted else ""),
+        "declare [model].holdout (an artifact the run saves), or pass --data FILE")
+
+
+def _onnx_info(path: Path) -> dict[str, Any]:
+    import onnx
+
+    proto = onnx.load(str(path), load_external_data=False)
+    return {"onnx": {
+        "ir_version": proto.ir_version,
+        "opset": {op.domain or "ai.onnx": op.version for op in proto.opset_import},
+        "producer": f"{proto.producer_name} {proto.producer_version}".strip(),
+        "onnxruntime": ort.__version__,
+    }}
+
+
+def _environment() -> dict[str, Any]:
+    import numpy
+
+    return {"python": platform.python_version(),
+            "packages": {"onnxruntime": ort.__version__, "numpy": numpy.__version__}}

@@ -1,0 +1,289 @@
+"""Registry operations of the lab service: register, alias, gate, promote, lineage.
+
+Model evaluation (ONNX Runtime) runs here, in the process that owns the store,
+so the CLI, the TUI and CI all get the same gates. Registration and promotion
+are serialised by one lock; their facts go through the group writer like any
+other write. Finished runs of recipes that declare `[model].register_as` are
+registered by a background thread (`AutoRegistrar`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.core.gates import GatesSpec, load_gates_file
+from mlopslab.core.lineage import Node, lineage
+from mlopslab.core.recipe import Recipe, load_recipe
+from mlopslab.core.refs import ModelRef, Ref, check_model_name, parse_model_ref, parse_ref
+from mlopslab.core.registry import CANDIDATE, CHAMPION, RegistryError, promotion_decision, user_alias, version_at
+from mlopslab.store import models as q
+
+if TYPE_CHECKING:
+    from mlopslab.lab import Lab
+    from mlopslab.service.writer import GroupWriter
+    from mlopslab.store.db import Store
+
+LAB_GATES_FILE = "gates.toml"
+AUTO_INTERVAL_S = 1.0
+
+
+class RegistryOps:
+    def __init__(self, lab: Lab, store: Store, writer: GroupWriter,
+                 stopping: threading.Event | None = None) -> None:
+        self.lab, self.store, self.writer = lab, store, writer
+        self._lock = threading.RLock()
+        if stopping is not None:
+            AutoRegistrar(self, stopping).start()
+
+    # reads ----------------------------------------------------------------
+
+    def op_models(self) -> list[dict[str, Any]]:
+        return q.list_models(self.store)
+
+    def op_model_versions(self, name: str) -> list[dict[str, Any]]:
+        return q.list_versions(self.store, name)
+
+    def op_model_version(self, ref: str) -> dict[str, Any]:
+        version = self._resolve(ref)
+        version["reports"] = q.reports_of(self.store, version["name"], version["version"])
+        version["latest_report"] = q.latest_report(self.store, version["name"], version["version"])
+        return version
+
+    def op_gate_report(self, report_id: str) -> dict[str, Any]:
+        return _with_gates(q.gate_report(self.store, report_id))
+
+    def op_alias_history(self, name: str, alias: str | None = None,
+                         at: str | None = None) -> dict[str, Any]:
+        q.list_versions(self.store, name)  # NotFound for an unknown model
+        result: dict[str, Any] = {"name": name, "alias": alias,
+                                  "history": q.alias_history(self.store, name, alias)}
+        if at is not None:
+            when = _aware(datetime.fromisoformat(at))
+            chosen = alias or CHAMPION
+            result.update(alias=chosen, at=when.isoformat(),
+                          version=version_at(q.alias_moves(self.store, name, chosen), chosen, when))
+        return result
+
+    def op_lineage(self, ref: str) -> dict[str, Any]:
+        parsed = parse_ref(ref)
+        start = self._node(parsed)
+        return lineage(start, lambda node, way: q.neighbours(self.store, node, way))
+
+    # registration ---------------------------------------------------------
+
+    def op_register_run(self, run_id: str, name: str | None = None, actor: str | None = None,
+                        data: str | None = None, target: str | None = None) -> dict[str, Any]:
+        from mlopslab.evaluation.registration import from_run
+
+        run = self.store.get_run(run_id)
+        if run["status"] != "finished":
+            raise RegistryError(f"run {run['id']} is {run['status']}; only finished runs register",
+                                "wait for it, or register another run")
+        recipe = _recipe_or_none(run["recipe_path"])
+        name = check_model_name(name or (recipe.model.register_as if recipe else None) or "")
+        with self._lock:
+            record = from_run(self.lab, run, recipe, name, data, target, self._existing)
+            return self._record(record, actor, f"run:{run['id']}")
+
+    def op_register_file(self, path: str, name: str, data: str, target: str,
+                         sensitive: str | None = None, exclude: list[str] | None = None,
+                         train_data: str | None = None, primary: str | None = None,
+                         actor: str | None = None, gates: str | None = None) -> dict[str, Any]:
+        from mlopslab.evaluation.registration import from_file
+
+        check_model_name(name)
+        spec = load_gates_file(Path(gates), name) if gates else None
+        with self._lock:
+            record = from_file(self.lab, Path(path), name, Path(data), target, sensitive,
+                               list(exclude or []), Path(train_data) if train_data else None,
+                               primary, spec, self._existing)
+            return self._record(record, actor, f"file:{path}")
+
+    def _existing(self, name: str, sha256: str, run_id: str | None) -> dict[str, Any] | None:
+        return q.version_by_sha(self.store, name, sha256, run_id)
+
+    def _record(self, record: dict[str, Any], actor: str | None, source: str) -> dict[str, Any]:
+        if record.get("existing"):
+            return {**record["existing"], "created": False}
+        version = {**record, "created_by": actor or "unknown"}
+        now = time.time()
+        self.writer.write(None, [
+            {"kind": "model_version", "version": version, "ts": now, "aliases": [CANDIDATE]},
+            _audit(actor, "model.register", version["name"], {"source": source, "sha256": version["sha256"]}),
+        ])
+        found = q.version_by_sha(self.store, version["name"], version["sha256"], version.get("run_id"))
+        assert found is not None
+        return {**found, "created": True}
+
+    # aliases --------------------------------------------------------------
+
+    def op_set_alias(self, ref: str, alias: str, actor: str | None = None,
+                     reason: str | None = None) -> dict[str, Any]:
+        user_alias(alias)
+        version = self._resolve(ref)
+        self._move(version["name"], alias, version["version"], actor, reason)
+        return q.get_version(self.store, version["name"], version["version"])
+
+    def op_remove_alias(self, name: str, alias: str, actor: str | None = None,
+                        reason: str | None = None) -> dict[str, Any]:
+        user_alias(alias)
+        if alias not in q.aliases(self.store, name):
+            raise NotFound(f"model '{name}' has no alias '{alias}'")
+        self._move(name, alias, None, actor, reason)
+        return {"name": name, "alias": alias, "removed": True}
+
+    def _move(self, name: str, alias: str, version: int | None, actor: str | None,
+              reason: str | None, forced: bool = False, report_id: str | None = None) -> None:
+        self.writer.write(None, [
+            {"kind": "alias_move", "name": name, "alias": alias, "to_version": version,
+             "ts": time.time(), "actor": actor, "reason": reason, "forced": forced,
+             "report_id": report_id},
+            _audit(actor, "model.promote" if alias == CHAMPION else "model.alias", f"{name}:{alias}",
+                   {"to_version": version, "reason": reason, "forced": forced, "report_id": report_id}),
+        ])
+
+    # gates and promotion --------------------------------------------------
+
+    def op_gate(self, ref: str, actor: str | None = None, gates: str | None = None,
+                data: str | None = None) -> dict[str, Any]:
+        from mlopslab.evaluation.gating import run_gates
+        from mlopslab.evaluation.registration import store_data
+
+        candidate = self._resolve(ref)
+        champion = self._champion(candidate["name"])
+        holdout_path = self.lab.artifact_path(candidate["holdout_sha256"])
+        holdout_data = candidate["holdout_data"]
+        if data:
+            holdout_data, sha = store_data(self.lab, Path(data))
+            holdout_path = self.lab.artifact_path(sha)
+        report = run_gates(
+            candidate, self.lab.artifact_path(candidate["sha256"]), champion,
+            self.lab.artifact_path(champion["sha256"]) if champion else None,
+            self._spec(candidate, gates), holdout_path, holdout_data)
+        report["actor"] = actor
+        self.writer.write(None, [
+            {"kind": "gate_report", "report": report, "ts": time.time()},
+            _audit(actor, "model.gate", f"{candidate['name']}@{candidate['version']}",
+                   {"report_id": report["id"], "passed": report["passed"], "failed": report["failed"]}),
+        ])
+        return self.op_gate_report(report["id"])
+
+    def op_promote(self, ref: str, actor: str | None = None, force: bool = False,
+                   reason: str | None = None, gates: str | None = None) -> dict[str, Any]:
+        with self._lock:
+            version = self._resolve(ref)
+            name, number = version["name"], version["version"]
+            champion = q.aliases(self.store, name).get(CHAMPION)
+            result: dict[str, Any] = {"name": name, "version": number, "from_version": champion,
+                                      "forced": False, "promoted": False}
+            if champion == number:
+                return {**result, "why": f"{name}@{number} is already the champion"}
+            report = q.latest_report(self.store, name, number)
+            if not force and (report is None or report["champion_version"] != champion or gates):
+                report = self.op_gate(f"{name}@{number}", actor, gates)
+            allowed, why = promotion_decision(report, number, champion, force, reason)
+            result.update(why=why, report=_with_gates(report) if report else None)
+            if not allowed:
+                return result
+            self._move(name, CHAMPION, number, actor, reason.strip() if force and reason else why,
+                       forced=force, report_id=report["id"] if report else None)
+            return {**result, "promoted": True, "forced": force}
+
+    # helpers --------------------------------------------------------------
+
+    def _resolve(self, ref: str | ModelRef) -> dict[str, Any]:
+        parsed = parse_model_ref(ref) if isinstance(ref, str) else ref
+        return q.resolve(self.store, parsed)
+
+    def _champion(self, name: str) -> dict[str, Any] | None:
+        number = q.aliases(self.store, name).get(CHAMPION)
+        return None if number is None else q.get_version(self.store, name, number)
+
+    def _spec(self, version: dict[str, Any], gates: str | None) -> GatesSpec:
+        """--gates FILE, else the lab's gates.toml, else the recipe's [gates], else defaults."""
+        if gates:
+            spec = load_gates_file(Path(gates), version["name"])
+            if spec is None:
+                raise NotFound(f"{gates} has no gates for model '{version['name']}'")
+            return spec
+        lab_file = self.lab.root / LAB_GATES_FILE
+        if lab_file.is_file() and (spec := load_gates_file(lab_file, version["name"])):
+            return spec
+        if version.get("gates"):
+            return GatesSpec.model_validate(version["gates"])
+        return GatesSpec()
+
+    def _node(self, ref: Ref | ModelRef) -> Node:
+        if isinstance(ref, ModelRef):
+            return q.model_node(self.store, self._resolve(ref))
+        if ref.kind == "run":
+            return q.run_node(self.store, ref.key)
+        if ref.kind == "data":
+            return q.data_node(self.store, ref.key)
+        if ref.kind == "gate":
+            return q.gate_node(self.store, ref.key)
+        raise NotFound(f"no {ref.kind} '{ref.key}'", "deployments are not in the lab yet")
+
+
+class AutoRegistrar(threading.Thread):
+    """Registers the model of each finished run whose recipe says `[model].register_as`."""
+
+    def __init__(self, ops: RegistryOps, stopping: threading.Event) -> None:
+        super().__init__(name="auto-register", daemon=True)
+        self.ops, self.stopping = ops, stopping
+        self.since = datetime.now(UTC) - timedelta(hours=1)
+        self.seen: set[str] = set()
+
+    def run(self) -> None:
+        while not self.stopping.wait(AUTO_INTERVAL_S):
+            try:
+                self.sweep()
+            except Exception as e:  # noqa: BLE001 - keep watching
+                print(f"auto-register failed: {e!r}", flush=True)
+
+    def sweep(self) -> None:
+        for run in q.unregistered_finished_runs(self.ops.store, self.since):
+            if run["id"] in self.seen:
+                continue
+            self.seen.add(run["id"])
+            recipe = _recipe_or_none(run["recipe_path"])
+            if recipe is None or not recipe.model.register_as:
+                continue
+            try:
+                version = self.ops.op_register_run(run["id"], actor="auto-register")
+                line = f"registered model {version['name']}@{version['version']}"
+            except MlopslabError as e:
+                line = f"model registration failed: {e.message}"
+                self.ops.writer.write(None, [_audit("auto-register", "model.register_failed",
+                                                    run["id"], {"error": e.message})])
+            self.ops.writer.write(None, [{"kind": "logs", "run_id": run["id"],
+                                          "lines": [[time.time(), "mlopslab", line]]}])
+
+
+def _recipe_or_none(path: str) -> Recipe | None:
+    try:
+        return load_recipe(path)
+    except MlopslabError:
+        return None
+
+
+def _with_gates(report: dict[str, Any]) -> dict[str, Any]:
+    gates: dict[str, bool] = {}
+    for check in report.get("checks", []):
+        gates[check["gate"]] = gates.get(check["gate"], True) and bool(check["passed"])
+    return {**report, "gates": gates}
+
+
+def _aware(when: datetime) -> datetime:
+    return when.astimezone(UTC) if when.tzinfo is None else when
+
+
+def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> dict[str, Any]:
+    return {"kind": "audit", "ts": time.time(), "actor": actor or "unknown", "action": action,
+            "target": target, "detail": detail}
+

@@ -1,0 +1,91 @@
+"""Registry events: a new model version, an alias move, a gate report.
+
+Applied inside the service's group transaction like every other event kind
+(store/writes.py). Version numbers are given here, in the transaction, so two
+registrations can never get the same number.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+Event = dict[str, Any]
+VERSION_JSON = ("exclude", "scores", "groups", "schema", "deps", "gates", "info")
+VERSION_COLUMNS = (
+    "id", "name", "version", "sha256", "size", "source", "run_id", "train_data", "holdout_data",
+    "holdout_sha256", "target", "exclude", "sensitive", "task", "primary_metric", "direction",
+    "scores", "groups", "schema", "deps", "gates", "info", "created_at", "created_by",
+)
+
+
+def _ts(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def _model_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    """Insert the version (unless this artifact from this source is there already)."""
+    v = event["version"]
+    same = con.execute(
+        "SELECT version FROM model_versions WHERE name = ? AND sha256 = ? "
+        "AND run_id IS NOT DISTINCT FROM ?", [v["name"], v["sha256"], v.get("run_id")]).fetchone()
+    if same:
+        return
+    row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
+                      [v["name"]]).fetchone()
+    number = int(row[0]) if row else 1
+    values = {**v, "version": number, "created_at": _ts(event["ts"])}
+    for key in VERSION_JSON:
+        values[key] = json.dumps(values.get(key))
+    marks = ", ".join("?" for _ in VERSION_COLUMNS)
+    con.execute(f"INSERT INTO model_versions ({', '.join(VERSION_COLUMNS)}) VALUES ({marks})",  # noqa: S608
+                [values.get(c) for c in VERSION_COLUMNS])
+    for alias in event.get("aliases", []):
+        _move(con, v["name"], alias, number, event["ts"], v.get("created_by"), "registered",
+              False, None)
+
+
+def _alias_move(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    _move(con, event["name"], event["alias"], event.get("to_version"), event["ts"],
+          event.get("actor"), event.get("reason"), bool(event.get("forced")), event.get("report_id"))
+
+
+def _move(con: duckdb.DuckDBPyConnection, name: str, alias: str, to_version: int | None,
+          epoch: float, actor: str | None, reason: str | None, forced: bool,
+          report_id: str | None) -> None:
+    row = con.execute("SELECT version FROM model_aliases WHERE name = ? AND alias = ?",
+                      [name, alias]).fetchone()
+    from_version = row[0] if row else None
+    if from_version == to_version:
+        return
+    con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ?", [name, alias])
+    if to_version is not None:
+        con.execute("INSERT INTO model_aliases VALUES (?, ?, ?, ?)",
+                    [name, alias, to_version, _ts(epoch)])
+    con.execute("INSERT INTO alias_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [name, alias, from_version, to_version, _ts(epoch), actor, reason, forced,
+                 report_id])
+
+
+def _gate_report(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    r = event["report"]
+    con.execute(
+        "INSERT INTO gate_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        [r["id"], r["name"], r["version"], r.get("champion_version"), r["passed"],
+         json.dumps(r.get("failed", [])), r.get("holdout_data"), r.get("provider"),
+         json.dumps(r.get("spec")), json.dumps(r.get("info")), _ts(event["ts"]), r.get("actor")])
+    rows = [[r["id"], i, c["gate"], c["name"], c.get("value"), c.get("limit"), c.get("op"),
+             c["passed"], json.dumps(c.get("detail", {}))] for i, c in enumerate(r["checks"])]
+    if rows:
+        con.executemany("INSERT INTO gate_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+MODEL_WRITERS = {
+    "model_version": _model_version,
+    "gate_report": _gate_report,
+    "alias_move": _alias_move,
+}

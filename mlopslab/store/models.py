@@ -1,0 +1,252 @@
+"""Registry queries: models, versions, aliases and their history, gate reports, lineage.
+
+Plain functions over a `Store` (the CLI goes through the service; the TUI can
+use the same functions through its ops). All SQL is parameterized.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.errors import NotFound
+from mlopslab.core.lineage import Edge, Node, Way
+from mlopslab.core.refs import ModelRef
+from mlopslab.core.registry import AliasMove
+
+if TYPE_CHECKING:
+    from mlopslab.store.db import Store
+
+JSON_COLUMNS = {"exclude", "scores", "groups", "schema", "deps", "gates", "info", "failed",
+                "spec", "detail"}
+VERSION_SUMMARY = ("name, version, sha256, size, source, run_id, train_data, holdout_data, "
+                   "task, primary_metric, direction, scores, created_at, created_by")
+
+
+def rows(store: Store, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    cur = store.cursor()
+    cur.execute(sql, args)
+    names = [d[0] for d in cur.description or []]
+    return [_decode(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+
+
+def _decode(row: dict[str, Any]) -> dict[str, Any]:
+    for key, value in row.items():
+        if key in JSON_COLUMNS and isinstance(value, str):
+            row[key] = json.loads(value)
+        elif isinstance(value, datetime):
+            row[key] = value.replace(tzinfo=UTC).isoformat()
+    return row
+
+
+# models and versions ------------------------------------------------------
+
+
+def list_models(store: Store) -> list[dict[str, Any]]:
+    """One row per model name: version count, latest version, aliases, champion's gate."""
+    models = rows(store, "SELECT name, count(*) AS versions, max(version) AS latest, "
+                  "min(created_at) AS created_at, max(created_at) AS updated_at "
+                  "FROM model_versions GROUP BY name ORDER BY name", [])
+    for model in models:
+        model["aliases"] = aliases(store, model["name"])
+    return models
+
+
+def list_versions(store: Store, name: str) -> list[dict[str, Any]]:
+    """Versions of `name`, newest first, each with its aliases and latest gate result."""
+    found = rows(store, f"SELECT {VERSION_SUMMARY} FROM model_versions WHERE name = ? "  # noqa: S608
+                 "ORDER BY version DESC", [name])
+    if not found:
+        raise NotFound(f"no model '{name}'", "list models with `mlopslab models ls`")
+    by_version: dict[int, list[str]] = {}
+    for alias, version in aliases(store, name).items():
+        by_version.setdefault(version, []).append(alias)
+    gates = {r["version"]: r for r in rows(
+        store, "SELECT version, arg_max(passed, created_at) AS passed, "
+        "arg_max(id, created_at) AS report_id FROM gate_reports WHERE name = ? GROUP BY version",
+        [name])}
+    for v in found:
+        v["aliases"] = sorted(by_version.get(v["version"], []))
+        gate = gates.get(v["version"])
+        v["gate"] = None if gate is None else {"passed": gate["passed"], "report_id": gate["report_id"]}
+    return found
+
+
+def get_version(store: Store, name: str, version: int) -> dict[str, Any]:
+    found = rows(store, "SELECT * FROM model_versions WHERE name = ? AND version = ?", [name, version])
+    if not found:
+        raise NotFound(f"no version {version} of model '{name}'",
+                       f"list its versions with `mlopslab models ls {name}`")
+    v = found[0]
+    v["aliases"] = sorted(a for a, n in aliases(store, name).items() if n == version)
+    return v
+
+
+def resolve(store: Store, ref: ModelRef) -> dict[str, Any]:
+    """The version a ModelRef names: by number, by alias, or the latest."""
+    if ref.version is not None:
+        return get_version(store, ref.name, ref.version)
+    if ref.alias is not None:
+        version = aliases(store, ref.name).get(ref.alias)
+        if version is None:
+            raise NotFound(f"model '{ref.name}' has no alias '{ref.alias}'",
+                           f"its aliases: {', '.join(aliases(store, ref.name)) or 'none'}")
+        return get_version(store, ref.name, version)
+    found = rows(store, "SELECT max(version) AS v FROM model_versions WHERE name = ?", [ref.name])
+    if not found or found[0]["v"] is None:
+        raise NotFound(f"no model '{ref.name}'", "list models with `mlopslab models ls`")
+    return get_version(store, ref.name, int(found[0]["v"]))
+
+
+def version_of_run(store: Store, name: str, run_id: str) -> dict[str, Any] | None:
+    found = rows(store, "SELECT version FROM model_versions WHERE name = ? AND run_id = ? "
+                 "ORDER BY version DESC LIMIT 1", [name, run_id])
+    return get_version(store, name, found[0]["version"]) if found else None
+
+
+def version_by_sha(store: Store, name: str, sha256: str, run_id: str | None) -> dict[str, Any] | None:
+    found = rows(store, "SELECT version FROM model_versions WHERE name = ? AND sha256 = ? "
+                 "AND run_id IS NOT DISTINCT FROM ?", [name, sha256, run_id])
+    return get_version(store, name, found[0]["version"]) if found else None
+
+
+# aliases ------------------------------------------------------------------
+
+
+def aliases(store: Store, name: str) -> dict[str, int]:
+    return {r["alias"]: r["version"] for r in rows(
+        store, "SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias", [name])}
+
+
+def alias_history(store: Store, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+    sql = ("SELECT name, alias, from_version, to_version, ts, actor, reason, forced, report_id "
+           "FROM alias_history WHERE name = ?")
+    args: list[Any] = [name]
+    if alias is not None:
+        sql += " AND alias = ?"
+        args.append(alias)
+    return rows(store, sql + " ORDER BY ts, alias", args)
+
+
+def alias_moves(store: Store, name: str, alias: str) -> list[AliasMove]:
+    return [AliasMove(alias=r["alias"], from_version=r["from_version"], to_version=r["to_version"],
+                      ts=datetime.fromisoformat(r["ts"]), actor=r["actor"], reason=r["reason"],
+                      forced=r["forced"], report_id=r["report_id"])
+            for r in alias_history(store, name, alias)]
+
+
+def unregistered_finished_runs(store: Store, since: datetime) -> list[dict[str, Any]]:
+    """Finished runs that ended after `since` and produced no model version yet."""
+    return rows(store, "SELECT r.id, r.recipe_path FROM runs r WHERE r.status = 'finished' "
+                "AND r.ended_at >= ? AND NOT EXISTS (SELECT 1 FROM model_versions v "
+                "WHERE v.run_id = r.id) AND NOT EXISTS (SELECT 1 FROM audit a WHERE "
+                "a.action = 'model.register_failed' AND a.target = r.id) ORDER BY r.ended_at",
+                [since.astimezone(UTC).replace(tzinfo=None)])
+
+
+# gate reports -------------------------------------------------------------
+
+
+def gate_report(store: Store, report_id: str) -> dict[str, Any]:
+    found = rows(store, "SELECT * FROM gate_reports WHERE id = ? OR starts_with(id, ?) "
+                 "ORDER BY id = ? DESC LIMIT 2", [report_id, report_id, report_id])
+    if not found or (len(found) > 1 and found[0]["id"] != report_id):
+        raise NotFound(f"no gate report '{report_id}'" if not found
+                       else f"gate report id '{report_id}' is ambiguous")
+    report = found[0]
+    checks = rows(store, "SELECT gate, name, value, limit_value AS \"limit\", op, passed, detail "
+                  "FROM gate_checks WHERE report_id = ? ORDER BY idx", [report["id"]])
+    return {**report, "checks": checks}
+
+
+def latest_report(store: Store, name: str, version: int) -> dict[str, Any] | None:
+    found = rows(store, "SELECT id FROM gate_reports WHERE name = ? AND version = ? "
+                 "ORDER BY created_at DESC LIMIT 1", [name, version])
+    return gate_report(store, found[0]["id"]) if found else None
+
+
+def reports_of(store: Store, name: str, version: int) -> list[dict[str, Any]]:
+    return rows(store, "SELECT id, champion_version, passed, failed, created_at, actor "
+                "FROM gate_reports WHERE name = ? AND version = ? ORDER BY created_at DESC",
+                [name, version])
+
+
+# lineage ------------------------------------------------------------------
+
+
+def data_node(store: Store, key: str) -> Node:
+    found = rows(store, "SELECT hash, source, path, size FROM datasets WHERE hash = ? "
+                 "OR starts_with(hash, ?) OR starts_with(hash, 'sha256:' || ?) LIMIT 2",
+                 [key, key, key])
+    if len(found) == 1:
+        d = found[0]
+        return Node(f"data:{d['hash']}", "data", d["path"] or "", {"source": d["source"], "size": d["size"]})
+    used = rows(store, "SELECT DISTINCT holdout_data AS h FROM model_versions WHERE starts_with(holdout_data, ?) "
+                "UNION SELECT DISTINCT train_data FROM model_versions WHERE starts_with(train_data, ?)",
+                [key, key])
+    if len(found) > 1 or len(used) > 1:
+        raise NotFound(f"data version '{key}' is ambiguous", "give more characters")
+    if used:
+        return Node(f"data:{used[0]['h']}", "data", "", {})
+    raise NotFound(f"no data version '{key}'", "write data:sha256:HASH (a prefix is enough)")
+
+
+def run_node(store: Store, run_id: str) -> Node:
+    run = store.get_run(run_id)
+    return Node(f"run:{run['id']}", "run", run["recipe"],
+                {"status": run["status"], "data_version": run.get("data_version"),
+                 "code_version": run.get("code_version")})
+
+
+def model_node(store: Store, version: dict[str, Any]) -> Node:
+    return Node(f"model:{version['name']}@{version['version']}", "model",
+                ",".join(version.get("aliases") or []),
+                {"sha256": version["sha256"], "source": version["source"]})
+
+
+def gate_node(store: Store, report_id: str) -> Node:
+    r = gate_report(store, report_id)
+    return Node(f"gate:{r['id']}", "gate", "passed" if r["passed"] else "failed",
+                {"passed": r["passed"], "model": f"{r['name']}@{r['version']}",
+                 "champion_version": r["champion_version"]})
+
+
+def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
+    """What is directly upstream or downstream of `node` (see core/lineage.py)."""
+    kind, key = node.ref.split(":", 1)
+    found: list[tuple[str, str, Node]] = []  # (relation, direction source->target, other)
+    if kind == "data" and way == "down":
+        for r in rows(store, "SELECT DISTINCT run_id FROM run_inputs WHERE dataset_hash = ?", [key]):
+            found.append(("input of", "out", run_node(store, r["run_id"])))
+        for v in rows(store, "SELECT name, version, source, train_data FROM model_versions "
+                      "WHERE holdout_data = ? OR (source = 'file' AND train_data = ?)", [key, key]):
+            relation = "trained" if v["train_data"] == key and v["source"] == "file" else "holdout of"
+            found.append((relation, "out", model_node(store, get_version(store, v["name"], v["version"]))))
+    elif kind == "run":
+        if way == "up":
+            for r in rows(store, "SELECT DISTINCT dataset_hash FROM run_inputs WHERE run_id = ?", [key]):
+                found.append(("input of", "in", data_node(store, r["dataset_hash"])))
+        else:
+            for v in rows(store, "SELECT name, version FROM model_versions WHERE run_id = ?", [key]):
+                found.append(("produced", "out", model_node(store, get_version(store, v["name"], v["version"]))))
+    elif kind == "model":
+        name, _, number = key.rpartition("@")
+        v = get_version(store, name, int(number))
+        if way == "up":
+            if v["run_id"]:
+                found.append(("produced", "in", run_node(store, v["run_id"])))
+            if v["source"] == "file":
+                found.append(("trained", "in", data_node(store, v["train_data"])))
+            found.append(("holdout of", "in", data_node(store, v["holdout_data"])))
+        else:
+            for r in reports_of(store, name, int(number)):
+                found.append(("gated by", "out", gate_node(store, r["id"])))
+    elif kind == "gate" and way == "up":
+        r = gate_report(store, key)
+        found.append(("gated by", "in", model_node(store, get_version(store, r["name"], r["version"]))))
+    edges = []
+    for relation, direction, other in found:
+        source, target = (other.ref, node.ref) if direction == "in" else (node.ref, other.ref)
+        edges.append((Edge(source, target, relation), other))
+    return edges
