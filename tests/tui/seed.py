@@ -25,7 +25,12 @@ STEPS = 5
 
 
 def seed_runs(db_path: Path, n: int, now: float = NOW, active: int = 3, rng_seed: int = 7) -> list[str]:
-    """Write `n` runs (the newest `active` of them running/queued); return their ids, newest first."""
+    """Write `n` runs; return their ids, newest first.
+
+    The newest `active` runs are queued and each asks for one GPU, so on a machine
+    without GPUs they stay queued (a run that claims to be running without a
+    process would be marked failed by the service's supervisor).
+    """
     rng = random.Random(rng_seed)
     runs: dict[str, list] = {k: [] for k in (
         "id", "project", "recipe", "recipe_path", "status", "reason", "user_name", "seed", "params",
@@ -38,7 +43,7 @@ def seed_runs(db_path: Path, n: int, now: float = NOW, active: int = 3, rng_seed
         run_id = datetime.fromtimestamp(created, UTC).strftime("%y%m%d-%H%M%S") + f"-{i % 65536:04x}"
         ids.append(run_id)
         recipe = RECIPES[i % len(RECIPES)]
-        status = ("running", "queued", "queued")[i] if i < active else rng.choice(STATUSES)
+        status = "queued" if i < active else rng.choice(STATUSES)
         lr = round(rng.choice((0.1, 0.03, 0.01, 0.003, 0.001)), 4)
         width = rng.choice((32, 64, 128, 256))
         optimizer = rng.choice(("adam", "sgd"))
@@ -49,7 +54,8 @@ def seed_runs(db_path: Path, n: int, now: float = NOW, active: int = 3, rng_seed
                          ("recipe", recipe), ("recipe_path", f"/lab/recipes/{recipe}"),
                          ("status", status), ("reason", _reason(status)),
                          ("user_name", USERS[i % len(USERS)]), ("seed", i % 10),
-                         ("params", json.dumps(p)), ("resources", json.dumps({"cpus": 1, "gpus": i % 2})),
+                         ("params", json.dumps(p)),
+                         ("resources", json.dumps({"cpus": 1, "gpus": 1 if i < active else i % 2})),
                          ("created_at", _ts(created)), ("started_at", _ts(started)), ("ended_at", _ts(ended)),
                          ("host", "ws-01"), ("code_version", "git:3f2a9c1"),
                          ("data_version", "sha256:9e1c" + f"{i % 997:03d}")):

@@ -42,15 +42,18 @@ class HelpScreen(LabModal):
         self.target = screen
 
     def compose(self) -> ComposeResult:
-        table = Table.grid(padding=(0, 2))
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
-        for keys, what in key_rows(self.target):
-            table.add_row(keys, what)
+        table = Table.grid(padding=(0, 1))
+        for _ in range(2):  # two pairs of (keys, what) a line: it fits 80x24
+            table.add_column(style="bold cyan", no_wrap=True, justify="right")
+            table.add_column(no_wrap=True, min_width=16)
+        rows = key_rows(self.target)
+        half = (len(rows) + 1) // 2
+        for left, right in zip(rows[:half], [*rows[half:], ("", "")], strict=False):
+            table.add_row(*left, *right)
         title = getattr(self.target, "TITLE", "") or "mlopslab"
         text = Text(getattr(self.target, "HELP", "") or "", style="italic")
         with VerticalScroll(id="help"):
-            yield Static(Text(f"{title}: keys", style="bold"))
+            yield Static(Text.assemble((f"{title}: keys", "bold"),
+                                       ("   ctrl+p: every action by name · escape closes", "dim")))
             yield Static(text)
             yield Static(table)
-            yield Static(Text("ctrl+p: every action by name · escape closes this", style="dim"))

@@ -177,9 +177,10 @@ class RunsScreen(LabScreen):
 
 
 class ColumnsModal(LabModal):
-    """Choose the columns of the run table (space toggles, enter applies)."""
+    """Choose the columns of the run table (space toggles, enter applies); `id` always shows."""
 
-    BINDINGS: ClassVar = [("escape", "dismiss", "Close"), ("enter", "apply", "Apply")]
+    BINDINGS: ClassVar = [Binding("escape", "dismiss", "Close"),
+                          Binding("enter", "apply", "Apply", priority=True)]
 
     def __init__(self, fields: dict[str, Any], current: list[str]) -> None:
         super().__init__()
@@ -189,7 +190,7 @@ class ColumnsModal(LabModal):
         self.current = set(current)
 
     def compose(self) -> ComposeResult:
-        selections = [Selection(n, n, n in self.current, disabled=n == "id") for n in self.names]
+        selections = [Selection(n, n, n in self.current) for n in self.names if n != "id"]
         yield SelectionList[str](*selections, id="columns")
         yield Static("space: show/hide · enter: apply · escape: cancel", classes="hint")
 
