@@ -22,12 +22,14 @@ from mlopslab.lab import Lab, init_lab
 from mlopslab.service import daemon
 
 REPO = Path(__file__).resolve().parents[1]
+CLUSTER_CPUS = 8  # logical: runs here mostly wait on sleeps and small models
+CLUSTER_GPUS = 2  # logical GPUs: Ray places and isolates them as it would real ones
 
 
 @pytest.fixture(scope="session")
 def ray_cluster() -> Iterator[ClusterInfo]:
     state = Path(tempfile.mkdtemp(prefix="mlopslab-test-ray-"))
-    cluster = LocalCluster(state, num_cpus=2, num_gpus=0)
+    cluster = LocalCluster(state, num_cpus=CLUSTER_CPUS, num_gpus=CLUSTER_GPUS)
     info = cluster.start()
     os.environ.update(info.env())
     yield info
@@ -36,9 +38,21 @@ def ray_cluster() -> Iterator[ClusterInfo]:
 
 @pytest.fixture
 def lab(tmp_path: Path, ray_cluster: ClusterInfo) -> Iterator[Lab]:
-    the_lab = init_lab(tmp_path / "lab", "test", ray_address=ray_cluster.address)
+    the_lab = configure(init_lab(tmp_path / "lab", "test", ray_address=ray_cluster.address),
+                        ray={"num_cpus": CLUSTER_CPUS, "num_gpus": CLUSTER_GPUS})
     yield the_lab
     daemon.stop(the_lab, stop_ray=False)
+
+
+def configure(lab: Lab, **sections: dict[str, Any]) -> Lab:
+    """Change fields of a lab's config file (before its service starts); a fresh Lab."""
+    from mlopslab.config import CONFIG_FILE, LabConfig, render_config
+
+    raw = lab.config.model_dump()
+    for section, fields in sections.items():
+        raw[section].update(fields)
+    (lab.root / CONFIG_FILE).write_text(render_config(LabConfig.model_validate(raw)))
+    return Lab(lab.root)
 
 
 def mlopslab(lab: Lab | None, *args: str, check: bool = True,

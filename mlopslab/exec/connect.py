@@ -79,7 +79,8 @@ def wait_for(runner: Runner, ref: Any) -> Any:
             if ready:
                 return ray.get(ref)
             if left is not None and left <= 0:
-                raise Stopped("timed_out", "time limit reached")
+                raise Stopped("timed_out", f"time limit of {runner.limit_text} reached "
+                              "(counted from the run's start); its step was stopped")
     except BaseException:
         ray.cancel(ref, force=True)
         raise

@@ -36,6 +36,7 @@ class Runner:
         self.run_id: str = run["id"]
         self.sink = EventSink(client, self.run_id)
         self.deadline: float | None = None
+        self.limit_text = ""
 
     def execute(self) -> str:
         self._start()
@@ -79,6 +80,7 @@ class Runner:
         limit = (self.run.get("resources") or {}).get("time_limit") or recipe.resources.time_limit
         if limit:
             self.deadline = time.time() + parse_duration(str(limit))
+            self.limit_text = str(limit)
 
     def _end(self, status: str, reason: str | None, error: str | None = None) -> str:
         self.log("mlopslab", f"run {self.run_id} {status}" + (f": {reason}" if reason else ""))

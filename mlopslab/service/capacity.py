@@ -55,10 +55,14 @@ class CapacityOracle:
         return detect_gpus(self.config.gpu.source)
 
 
-def probe(address: str) -> Capacity:
+def probe(address: str, token_path: str | None = None) -> Capacity:
+    """Ask the cluster itself (token auth from the environment unless a token file is given)."""
+    env = dict(os.environ)
+    if token_path:
+        env.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": token_path})
     done = subprocess.run(
         [sys.executable, "-m", "mlopslab.exec.capacity", address],
-        capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False)
+        capture_output=True, text=True, timeout=PROBE_TIMEOUT_S, check=False, env=env)
     if done.returncode != 0:
         raise ExecError(f"cannot read the capacity of the Ray cluster at {address}",
                         done.stderr.strip().splitlines()[-1] if done.stderr.strip() else None)

@@ -295,7 +295,7 @@ def test_time_limit_stops_the_run_as_timed_out(lab: Lab, tmp_path: Path) -> None
     assert done.returncode == 124
     assert time.monotonic() - start < 40
     run = mlopslab_json(lab, "runs", "show", mlopslab_json(lab, "runs", "ls")[0]["id"])
-    assert run["status"] == "timed_out" and run["reason"] == "time limit reached"
+    assert run["status"] == "timed_out" and run["reason"].startswith("time limit of 4s reached")
     assert run["resources"]["time_limit"] == "4s"
 
 
