@@ -25,19 +25,23 @@ def models_table(models: list[dict[str, Any]]) -> Table:
 
 
 def versions_table(versions: list[dict[str, Any]]) -> Table:
-    table = Table("VERSION", "ALIASES", "GATE", "SOURCE", "SCORE", "SHA256", "CREATED",
-                  box=None, header_style="bold")
+    primary = versions[0].get("primary_metric") or "score"
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("VER", "ALIASES", "GATE", primary.upper(), "SOURCE", "CREATED"):
+        table.add_column(name, no_wrap=True, overflow="ellipsis")
     for v in versions:
-        primary = v.get("primary_metric")
-        score = f"{primary}={fmt_value((v.get('scores') or {}).get(primary))}" if primary else "-"
-        source = f"run {v['run_id']}" if v["run_id"] else "file"
-        table.add_row(str(v["version"]), ",".join(v["aliases"]), _gate_text(v.get("gate")), source,
-                      score, v["sha256"][:12], local_time(v["created_at"], short=True))
+        score = (v.get("scores") or {}).get(v.get("primary_metric") or "")
+        table.add_row(str(v["version"]), ",".join(v["aliases"]) or "-", _gate_text(v.get("gate")),
+                      fmt_value(score) if score is not None else "-",
+                      f"run {v['run_id']}" if v["run_id"] else "file",
+                      local_time(v["created_at"], short=True))
     return table
 
 
 def version_detail(v: dict[str, Any]) -> None:
-    out = console.print
+    def out(text: str) -> None:
+        console.print(text, soft_wrap=True)
+
     out(f"[bold]{v['name']}@{v['version']}[/]  {' '.join(v['aliases'])}")
     rows = [("sha256", v["sha256"]), ("size", f"{v['size']} B"),
             ("source", f"run {v['run_id']}" if v["run_id"] else f"file {(v.get('info') or {}).get('file')}"),
@@ -65,10 +69,13 @@ def report_detail(report: dict[str, Any]) -> None:
     champion = report.get("champion_version")
     out(f"gate report {report['id']}  {report['name']}@{report['version']}  {verdict}  "
         f"(champion: {champion if champion is not None else 'none'}, provider: {report.get('provider')})")
-    table = Table("GATE", "CHECK", "VALUE", "LIMIT", "RESULT", "NOTE", box=None, header_style="bold")
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for name in ("GATE", "CHECK", "VALUE", "LIMIT", "RESULT"):
+        table.add_column(name, no_wrap=True)
+    table.add_column("NOTE", no_wrap=True, overflow="ellipsis", ratio=1)
     for c in report["checks"]:
         detail = c.get("detail") or {}
-        note = detail.get("error") or detail.get("note") or (
+        note = detail.get("error") or _short_note(detail.get("note")) or (
             f"champion {fmt_value(detail['champion_value'])}" if "champion_value" in detail else "")
         if c["name"] == "schema" and detail.get("changes"):
             note = "; ".join(detail["changes"][:3])
@@ -88,13 +95,25 @@ def history_table(history: list[dict[str, Any]]) -> Table:
 
 
 def lineage_view(graph: dict[str, Any]) -> None:
-    out = console.print
+    def out(text: str) -> None:
+        console.print(text, soft_wrap=True, highlight=False)
+
     node = graph["node"]
     out(f"[bold]{node['ref']}[/]  {node.get('label', '')}")
-    for way, arrow in (("upstream", "<-"), ("downstream", "->")):
+    for way in ("upstream", "downstream"):
         part = graph[way]
         out(f"[bold]{way}[/]" + ("" if part["nodes"] else "  (nothing)"))
         for edge in part["edges"]:
-            source, target = edge["source"], edge["target"]
-            out(f"  {source} [dim]--{edge['relation']}-->[/] {target}" if arrow == "->"
-                else f"  {target} [dim]<--{edge['relation']}--[/] {source}")
+            out(f"  {_short_ref(edge['source'])} [dim]--{edge['relation']}-->[/] "
+                f"{_short_ref(edge['target'])}")
+
+
+def _short_ref(ref: str) -> str:
+    """data:sha256:<64 hex> -> data:sha256:<16 hex>...; other refs stay whole."""
+    kind, _, key = ref.partition(":")
+    algo, sep, digest = key.partition(":")
+    return f"{kind}:{algo}:{digest[:16]}..." if kind == "data" and sep and len(digest) > 16 else ref
+
+
+def _short_note(note: str | None) -> str | None:
+    return note.split(":")[0] if note else None

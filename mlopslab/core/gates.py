@@ -175,7 +175,7 @@ def bias_checks(spec: GatesSpec, metrics: dict[str, float] | None, error: str | 
     if metrics is None:
         return [Check("bias", gate.attribute, None, None, "", False,
                       {"error": error or f"no column '{gate.attribute}' in the holdout data"})]
-    per_group = {k: v for k, v in metrics.items() if "_group_" in k}
+    per_group = {k: v for k, v in metrics.items() if "_group_" in k and not k.startswith("min_")}
     checks = []
     for name in DIFFERENCES:
         limit = getattr(gate, name)

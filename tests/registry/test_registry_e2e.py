@@ -138,7 +138,8 @@ def test_a_worse_candidate_fails_regression_and_promotion_is_refused(
     assert champion(lab) == good["version"]
 
 
-def test_an_unfair_candidate_fails_the_bias_gate(lab: Lab, runs: dict[str, dict[str, Any]]) -> None:
+def test_an_unfair_candidate_fails_the_bias_gate(lab: Lab, runs: dict[str, dict[str, Any]],
+                                                tmp_path: Path) -> None:
     unfair = register(lab, runs["unfair"])
     code, report = gate(lab, f"{NAME}@{unfair['version']}")
     assert code == 1 and report["gates"]["bias"] is False
@@ -146,6 +147,13 @@ def test_an_unfair_candidate_fails_the_bias_gate(lab: Lab, runs: dict[str, dict[
     assert not eo["passed"] and eo["value"] > eo["limit"] == 0.3
     groups = eo["detail"]["groups"]
     assert groups["tpr_group_A"] < groups["tpr_group_B"]  # benign group-A patients are missed
+    # with the regression gate opened wide, the bias gate alone still refuses it
+    bias_only = tmp_path / "bias.toml"
+    bias_only.write_text("[gates.regression.accuracy]\nmax_regression = 1.0\n"
+                         "[gates.regression.roc_auc]\nmax_regression = 1.0\n"
+                         "[gates.bias]\nattribute = 'group'\nequalized_odds_difference = 0.3\n")
+    code, report = gate(lab, f"{NAME}@{unfair['version']}", "--gates", str(bias_only))
+    assert code == 1 and report["failed"] == ["bias.equalized_odds_difference"]
 
 
 def test_a_tight_latency_budget_fails_the_latency_gate(
