@@ -54,15 +54,17 @@ def own_lab(tmp_path: Path) -> Iterator[Lab]:
     daemon.stop(lab, stop_ray=False)
 
 
-def make_app(lab: Lab, start: str = "dashboard", history: int = 40, **options: Any) -> LabApp:
+def make_app(lab: Lab, start: str = "dashboard", history: int = 40, gpu_source: Any = None,
+             **options: Any) -> LabApp:
     """The app as `mlopslab tui --demo-gpus` builds it, with time and GPU samples pinned."""
     replay_clock = StepClock()
-    source = ReplaySource(RECORDING, clock=replay_clock)
+    source = gpu_source or ReplaySource(RECORDING, clock=replay_clock)
     app = build_app(lab, gpu_source=source, clock=lambda: NOW, tz=UTC, poll_s=0, gpu_poll_s=0,
                     start=start, **options)
-    for _ in range(history):
-        app.gpu_history.add(source.sample())
-    replay_clock.t = 0.0  # the app's own first sample reads a fixed frame
+    if gpu_source is None:
+        for _ in range(history):
+            app.gpu_history.add(source.sample())
+        replay_clock.t = 0.0  # the app's own first sample reads a fixed frame
     return app
 
 

@@ -37,16 +37,16 @@ def owner_text(owner: dict[str, Any] | None) -> Text:
 
 
 def device_lines(d: GpuDevice, history: GpuHistory, width: int) -> RenderableType:
-    graph = max(10, min(60, width - 46))
+    graph = max(8, min(60, width - 52))
     power = f"{d.power_w:.0f}/{d.power_limit_w or 0:.0f} W" if d.power_w is not None else "— W"
     temp = f"{d.temperature_c:.0f}°C" if d.temperature_c is not None else "—"
-    head = Text.assemble((f" GPU {d.index} ", "bold reverse"), f" {d.name}  ", (temp, "bold"), f"  {power}")
+    head = Text.assemble((f" GPU {d.index} ", "bold reverse"), f" {d.name}  ", (temp, "bold"), "  ", power)
     util = Text.assemble(" util ", (bar(d.utilization_pct / 100, 16), level(d.utilization_pct)),
                          f" {d.utilization_pct:5.1f}%  ",
                          (sparkline(history.utilization.get(d.index, []), graph), level(d.utilization_pct)))
     mem = Text.assemble(" mem  ", (bar(d.memory_pct / 100, 16), level(d.memory_pct)), f" {d.memory_pct:5.1f}%  ",
                         (sparkline(history.memory_pct.get(d.index, []), graph), level(d.memory_pct)),
-                        (f"  {size(d.memory_used)} / {size(d.memory_total)}", "dim"))
+                        (f" {d.memory_used / 2**30:.1f}/{d.memory_total / 2**30:.0f}G", "dim"))
     return Group(head, util, mem)
 
 

@@ -44,7 +44,7 @@ class Column:
 
 
 BASE_COLUMNS = (
-    Column("id", 18), Column("status", 10), Column("recipe", 18), Column("project", 8),
+    Column("id", 18), Column("status", 12), Column("recipe", 18), Column("project", 8),
     Column("user", 6), Column("created_at", 10), Column("duration", 8),
 )
 

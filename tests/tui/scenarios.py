@@ -1,0 +1,67 @@
+"""Every screen in a known state: the snapshot tests and scripts/screenshots.py
+drive the app through these same key sequences over the same seeded lab."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any
+
+from mlopslab.lab import Lab
+from tests.tui.conftest import make_app
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    start: str
+    keys: tuple[str, ...] = ()
+    size: tuple[int, int] = (80, 24)
+    gpus: bool = True
+
+
+SCENARIOS = [
+    Scenario("dashboard", "dashboard", size=(100, 30)),
+    Scenario("runs", "runs"),
+    Scenario("runs-wide", "runs", ("down", "down", "space", "down", "space"), size=(160, 48)),
+    Scenario("runs-filter-problem", "runs", ("slash", *"metrics.accuracy >")),
+    Scenario("run-detail", "runs", ("down", "down", "down", "enter"), size=(100, 30)),
+    Scenario("run-metrics", "runs", ("down", "down", "down", "enter", "t", "t"), size=(100, 30)),
+    Scenario("compare", "runs", ("down", "down", "down", "space", "space", "space", "c"), size=(120, 36)),
+    Scenario("queue", "queue", size=(100, 24)),
+    Scenario("gpus", "gpus", size=(100, 30)),
+    Scenario("gpus-none", "gpus", gpus=False),
+    Scenario("recipes", "recipes", size=(100, 30)),
+    Scenario("launch", "recipes", ("enter", "tab", "backspace", "backspace", "backspace", "x"), size=(100, 30)),
+    Scenario("help", "runs", ("question_mark",)),
+]
+
+
+async def settle(pilot: Any, app: Any, quiet: int = 4) -> None:
+    """Wait until no worker has run for `quiet` checks in a row (all data shown)."""
+    calm = 0
+    for _ in range(400):
+        await pilot.pause(0.05)
+        busy = any(not w.is_finished for w in app.workers)
+        calm = 0 if busy else calm + 1
+        if calm >= quiet:
+            return
+
+
+async def play(lab: Lab, scenario: Scenario) -> str:
+    """Run `scenario`; return the SVG screenshot."""
+    from mlopslab.monitor.gpu import NoGpus
+
+    options: dict[str, Any] = {} if scenario.gpus else {"gpu_source": NoGpus()}
+    app = make_app(lab, start=scenario.start, **options)
+    async with app.run_test(size=scenario.size) as pilot:
+        await settle(pilot, app)
+        for key in scenario.keys:
+            await pilot.press(key)
+            await settle(pilot, app, quiet=2)
+        await settle(pilot, app)
+        return app.export_screenshot(title=f"mlopslab · {scenario.name}")
+
+
+def play_sync(lab: Lab, scenario: Scenario) -> str:
+    return asyncio.run(play(lab, scenario))
