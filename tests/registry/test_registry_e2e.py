@@ -262,3 +262,22 @@ def test_what_cannot_be_registered_is_refused(lab: Lab, tmp_path: Path) -> None:
     done = mlopslab(lab, "models", "register", "--file", str(junk), "--name", "junk", check=False)
     assert done.returncode == 2  # --file without --data/--target
     assert "junk" not in {m["name"] for m in mlopslab_json(lab, "models", "ls")}
+
+
+def test_a_run_without_holdout_data_cannot_be_registered(lab: Lab, tmp_path: Path) -> None:
+    recipe = tmp_path / "bare"
+    recipe.mkdir()
+    (recipe / "recipe.toml").write_text(
+        'name = "bare"\n[[steps]]\nname = "export"\nfunction = "steps:export"\n')
+    onnx_bytes = lab.artifact_path(
+        mlopslab_json(lab, "models", "show", f"{NAME}@1")["sha256"]).read_bytes()
+    (tmp_path / "model.onnx").write_bytes(onnx_bytes)
+    (recipe / "steps.py").write_text(
+        "import pathlib\n"
+        "def export(ctx):\n"
+        f"    ctx.save_model(pathlib.Path({str(tmp_path / 'model.onnx')!r}))\n")
+    run = mlopslab_json(lab, "run", str(recipe))
+    assert run["status"] == "finished"
+    done = mlopslab(lab, "models", "register", run["id"], "--name", "bare", check=False)
+    assert done.returncode == 1 and "no holdout data" in done.stderr
+    assert "bare" not in {m["name"] for m in mlopslab_json(lab, "models", "ls")}
