@@ -92,8 +92,9 @@ class LocalCluster:
 
     def _command(self, port: int) -> list[str]:
         ray_cli = Path(sys.executable).with_name("ray")
+        launcher = [str(ray_cli)] if ray_cli.exists() else [sys.executable, "-m", "ray.scripts.scripts"]
         cmd = [
-            str(ray_cli), "start", "--head", "--block", f"--port={port}",
+            *launcher, "start", "--head", "--block", f"--port={port}",
             "--node-ip-address=127.0.0.1", "--include-dashboard=false",
             "--disable-usage-stats", f"--temp-dir={self.temp_dir()}",
         ]

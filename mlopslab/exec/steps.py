@@ -34,7 +34,7 @@ def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes,
     with LabClient(lab) as client, _on_path(Path(spec["recipe_path"])):
         sink = EventSink(client, spec["run_id"])
         sink.send([{"kind": "run_update", "run_id": spec["run_id"],
-                    "fields": {"worker_pid": os.getpid()}}])
+                    "fields": {"worker_pid": os.getpid(), **_assigned_gpus(spec)}}])
         try:
             with _captured(sink):
                 _limit_gpu_memory(spec.get("resources") or {})
@@ -44,6 +44,13 @@ def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes,
     ctx.record.output_sha256 = sha256_bytes(output)
     ctx.record.gpu_ids = ctx.gpu_ids
     return output, ctx.record.__dict__
+
+
+def _assigned_gpus(spec: dict[str, Any]) -> dict[str, Any]:
+    """The GPUs Ray gave this step, recorded as it starts (also for runs that never end well)."""
+    if not (spec.get("resources") or {}).get("gpus"):
+        return {}
+    return {"gpu_ids": _gpu_ids()}
 
 
 def _limit_gpu_memory(resources: dict[str, Any]) -> None:
