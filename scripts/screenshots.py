@@ -1,8 +1,11 @@
 """Regenerate screenshots/ (SVG, and PNG where rsvg-convert exists) from a demo lab.
 
-    python scripts/screenshots.py [LAB]
+    python scripts/screenshots.py [LAB] [--tui-only]
 
-Without LAB it runs `mlopslab demo` into a temporary folder first (about 40 s).
+CLI output: without LAB it runs `mlopslab demo` into a temporary folder first
+(about 40 s). TUI screens (`screenshots/tui-*.svg`): every scenario of
+tests/tui/scenarios.py, played over a lab of 500 seeded runs with a fixed clock
+and replayed GPU samples, so they match the snapshot tests (about 25 s).
 """
 
 from __future__ import annotations
@@ -16,16 +19,48 @@ from pathlib import Path
 
 from rich.console import Console
 
-OUT = Path(__file__).resolve().parents[1] / "screenshots"
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "screenshots"
+
+
+def png(svg: Path) -> None:
+    if shutil.which("rsvg-convert"):
+        subprocess.run(["rsvg-convert", "-f", "png", "-o", str(svg.with_suffix(".png")), str(svg)],
+                       check=True)
+
+
+def tui_screens() -> None:
+    sys.path.insert(0, str(REPO))
+    from mlopslab.service import daemon
+    from tests.tui.conftest import make_seeded_lab
+    from tests.tui.scenarios import SCENARIOS, play_sync
+
+    lab = make_seeded_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-tui-")) / "lab", 500)
+    OUT.mkdir(exist_ok=True)
+    try:
+        for scenario in SCENARIOS:
+            svg = OUT / f"tui-{scenario.name}.svg"
+            svg.write_text(play_sync(lab, scenario))
+            png(svg)
+            print(f"wrote {svg}")
+    finally:
+        daemon.stop(lab, stop_ray=False)
 
 
 def main() -> None:
+    args = [a for a in sys.argv[1:] if a != "--tui-only"]
+    if "--tui-only" not in sys.argv:
+        cli_output(args)
+    tui_screens()
+
+
+def cli_output(args: list[str]) -> None:
     from mlopslab.cli import output
     from mlopslab.lab import Lab
     from mlopslab.service.client import LabClient
 
-    if len(sys.argv) > 1:
-        lab = Lab(Path(sys.argv[1]).resolve())
+    if args:
+        lab = Lab(Path(args[0]).resolve())
     else:
         root = Path(tempfile.mkdtemp(prefix="mlopslab-shots-")) / "lab"
         subprocess.run([sys.executable, "-m", "mlopslab", "demo", str(root)], check=True,
@@ -43,9 +78,7 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     svg = OUT / "runs-ls.svg"
     console.save_svg(str(svg), title="mlopslab")
-    if shutil.which("rsvg-convert"):
-        subprocess.run(["rsvg-convert", "-f", "png", "-o", str(svg.with_suffix(".png")), str(svg)],
-                       check=True)
+    png(svg)
     print(f"wrote {svg}")
     subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(lab.root), "lab", "stop"],
                    capture_output=True)
