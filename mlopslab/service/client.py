@@ -19,7 +19,8 @@ from mlopslab.service import daemon
 from mlopslab.service.protocol import read_message, send
 from mlopslab.service.spool import spool_batch
 
-IDEMPOTENT = {"ping", "get_run", "list_runs", "metrics", "logs", "cluster", "write"}
+IDEMPOTENT = {"ping", "get_run", "list_runs", "metrics", "logs", "cluster", "write", "count_runs",
+              "run_field_names", "queue", "quotas", "gpus"}
 CONNECT_ERRORS = (FileNotFoundError, ConnectionRefusedError, ConnectionResetError,
                   BrokenPipeError)
 

@@ -50,7 +50,8 @@ def sleeper(folder: Path) -> Path:
 
 
 def submit(lab: Lab, recipe: Path, *args: str) -> str:
-    return str(mlopslab_json(lab, "run", str(recipe), "--detach", *args)["id"])
+    """Submit without following; --from-scratch so no run is answered from the step cache."""
+    return str(mlopslab_json(lab, "run", str(recipe), "--detach", "--from-scratch", *args)["id"])
 
 
 def wait_all(lab: Lab, ids: list[str], timeout: float = 180) -> list[dict[str, Any]]:
