@@ -9,7 +9,6 @@ scripted samples anywhere else. `open_source` picks one from a spec string:
 from __future__ import annotations
 
 import json
-import os
 import threading
 import time
 from pathlib import Path
@@ -18,11 +17,9 @@ from typing import Any
 from mlopslab.core.errors import ConfigError
 from mlopslab.core.gpus import GpuDevice, GpuProcess, GpuSnapshot, GpuSource, snapshot_from_dict
 
-ENV_SOURCE = "MLOPSLAB_GPU_SOURCE"
-
 
 def open_source(spec: str | None = None) -> GpuSource:
-    spec = spec or os.environ.get(ENV_SOURCE) or "nvml"
+    spec = spec or "nvml"
     if spec == "nvml":
         return NvmlSource()
     if spec == "none":
