@@ -64,7 +64,7 @@ def stop(ctx: click.Context, keep_ray: bool) -> None:
 
 def _set_gpus(the_lab: Any, gpus: float) -> Any:
     """Write ray.num_gpus to the config; restart the service and local Ray if they run."""
-    from mlopslab.config import CONFIG_FILE, render_config
+    from mlopslab.config import CONFIG_FILE
     from mlopslab.core.errors import ConfigError
     from mlopslab.lab import Lab
     from mlopslab.service import daemon
@@ -83,9 +83,25 @@ def _set_gpus(the_lab: Any, gpus: float) -> Any:
                           "change its GPUs only when idle", "wait or cancel them, then retry")
     if report["running"]:
         daemon.stop(the_lab, stop_ray=True)
-    config.ray.num_gpus = gpus
-    (the_lab.root / CONFIG_FILE).write_text(render_config(config))
+    file = the_lab.root / CONFIG_FILE
+    file.write_text(_with_ray_gpus(file.read_text(), gpus))
     return Lab(the_lab.root)
+
+
+def _with_ray_gpus(text: str, gpus: float) -> str:
+    """The config text with [ray] num_gpus set; every other line (and comment) kept."""
+    import re
+
+    line = f"num_gpus = {gpus:g}"
+    section = re.search(r"(?ms)^\[ray\][^\n]*\n(.*?)(?=^\[|\Z)", text)
+    if section is None:
+        return text.rstrip("\n") + f"\n\n[ray]\n{line}\n"
+    body = section.group(1)
+    if re.search(r"(?m)^num_gpus\s*=.*$", body):
+        body = re.sub(r"(?m)^num_gpus\s*=.*$", line, body, count=1)
+    else:
+        body = line + "\n" + body
+    return text[:section.start(1)] + body + text[section.end(1):]
 
 
 def _show(report: dict, as_json: bool) -> None:
