@@ -25,6 +25,7 @@ from mlopslab.tui.screens.base import describe
 from mlopslab.tui.screens.dashboard import DashboardScreen
 from mlopslab.tui.screens.gpus import GpusScreen
 from mlopslab.tui.screens.help import HelpScreen
+from mlopslab.tui.screens.models import ModelsScreen
 from mlopslab.tui.screens.queue import QueueScreen
 from mlopslab.tui.screens.recipes import RecipesScreen
 from mlopslab.tui.screens.runs import RunsScreen
@@ -37,6 +38,7 @@ SCREENS: list[tuple[str, str, str, Callable[[], Screen[Any]]]] = [
     ("queue", "3", "Queue", QueueScreen),
     ("recipes", "4", "Recipes", RecipesScreen),
     ("gpus", "5", "GPUs", GpusScreen),
+    ("models", "6", "Models", ModelsScreen),
 ]
 
 

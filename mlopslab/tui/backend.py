@@ -177,3 +177,31 @@ class LabBackend:
 
         specs = build_specs(self.lab, str(recipe_path), {**opts, "sets": tuple(sets)})
         return self.submit(specs[0])
+
+    # models ---------------------------------------------------------------
+
+    def models(self) -> list[dict[str, Any]]:
+        return list(self.call("models"))
+
+    def model_versions(self, name: str) -> list[dict[str, Any]]:
+        return list(self.call("model_versions", name=name))
+
+    def model_version(self, ref: str) -> dict[str, Any]:
+        """One version with its gate reports and the latest one in full."""
+        return dict(self.call("model_version", ref=ref))
+
+    def lineage(self, ref: str) -> dict[str, Any]:
+        return dict(self.call("lineage", ref=ref))
+
+    def gate(self, ref: str) -> dict[str, Any]:
+        return dict(self.call("gate", ref=ref, actor=_user()))
+
+    def promote(self, ref: str, force: bool = False, reason: str | None = None) -> dict[str, Any]:
+        """The service op `mlopslab promote` uses: refused unless the gates pass, or forced with a reason."""
+        return dict(self.call("promote", ref=ref, actor=_user(), force=force, reason=reason))
+
+
+def _user() -> str:
+    import getpass
+
+    return getpass.getuser()

@@ -1,0 +1,217 @@
+"""One model version: what it is, its scores and its latest gate report, each
+beside the champion's; p promotes it, g runs its gates again, l shows lineage."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from mlopslab.tui.format import ago, number, size
+from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.screens.models import alias_text
+from mlopslab.tui.screens.promote import promote
+
+Loaded = tuple[dict[str, Any], dict[str, Any] | None]
+
+
+class ModelVersionScreen(LabScreen):
+    TITLE = "Model version"
+    HELP = ("One model version: source, data hashes, sha256, then its holdout scores and its "
+            "latest gate report check by check, beside the champion's. p promotes it (asks "
+            "first), g runs its gates again now, l shows its lineage, o opens its run, "
+            "escape goes back.")
+    BINDINGS: ClassVar = [
+        Binding("escape", "back", "Back"),
+        Binding("p", "promote", "Promote"),
+        Binding("g", "gate", "Run gates"),
+        Binding("l", "lineage", "Lineage"),
+        Binding("o", "open_run", "Open run"),
+    ]
+    DEFAULT_CSS = """
+    ModelVersionScreen #version-summary { height: auto; padding: 0 1; background: $panel; }
+    ModelVersionScreen #version-compare { padding: 0 1; }
+    """
+
+    def __init__(self, ref: str) -> None:
+        super().__init__()
+        self.ref = ref
+        self.version: dict[str, Any] | None = None
+        self.champion: dict[str, Any] | None = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("loading…", id="version-summary")
+        with VerticalScroll(id="version-scroll"):
+            yield Static("", id="version-compare")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#version-scroll").focus()
+        self.reload()
+
+    def reload(self) -> None:
+        backend, ref = self.lab.backend, self.ref
+
+        def fetch() -> Loaded:
+            version = backend.model_version(ref)
+            champion = None
+            if "champion" not in version["aliases"]:
+                try:
+                    champion = backend.model_version(f"{version['name']}:champion")
+                except Exception:  # noqa: BLE001 - no champion yet
+                    champion = None
+            return version, champion
+
+        self.in_thread(fetch, self._loaded, group="version")
+
+    def _loaded(self, loaded: Loaded) -> None:
+        self.version, self.champion = loaded
+        self.ref = f"{self.version['name']}@{self.version['version']}"
+        self.query_one("#version-summary", Static).update(summary(self.version, self.lab.clock()))
+        self.query_one("#version-compare", Static).update(compare(self.version, self.champion))
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_promote(self) -> None:
+        if self.version is not None:
+            champion = self.champion["version"] if self.champion else (
+                self.version["version"] if "champion" in self.version["aliases"] else None)
+            promote(self, self.version, champion, self.reload)
+
+    def action_gate(self) -> None:
+        ref = self.ref
+        self.notify(f"running the gates of {ref}…", title="gates")
+
+        def gated(report: dict[str, Any]) -> None:
+            self.notify(f"{ref}: gates {'passed' if report['passed'] else 'FAILED'}", title="gates",
+                        severity="information" if report["passed"] else "warning")
+            self.reload()
+
+        self.in_thread(lambda: self.lab.backend.gate(ref), gated, group="gate")
+
+    def action_lineage(self) -> None:
+        from mlopslab.tui.screens.lineage import LineageScreen
+
+        self.app.push_screen(LineageScreen(f"model:{self.ref}"))
+
+    def action_open_run(self) -> None:
+        from mlopslab.tui.screens.run_detail import RunDetailScreen
+
+        if self.version is not None and self.version.get("run_id"):
+            self.app.push_screen(RunDetailScreen(self.version["run_id"]))
+        elif self.version is not None:
+            self.notify("registered from a file: no run", title="open run")
+
+
+def summary(v: dict[str, Any], now: float) -> Group:
+    head = Text.assemble((f"{v['name']}@{v['version']}", "bold"), "  ")
+    head.append_text(alias_text(v["aliases"]))
+    source = f"run {v['run_id']}" if v.get("run_id") else f"file {(v.get('info') or {}).get('file', '')}"
+    rows = Table.grid(padding=(0, 1))
+    rows.add_column(style="dim", no_wrap=True)
+    rows.add_column(no_wrap=True, overflow="ellipsis")
+    rows.add_row("source", f"{source}  ·  registered {ago(v.get('created_at'), now)} by {v.get('created_by')}")
+    rows.add_row("train data", str(v.get("train_data")))
+    rows.add_row("holdout", f"{v.get('holdout_data')}  target {v.get('target')}"
+                 + (f", sensitive {v['sensitive']}" if v.get("sensitive") else ""))
+    rows.add_row("artifact", f"sha256:{v['sha256'][:16]}…  {size(v.get('size'))}  {v.get('task')}")
+    return Group(head, rows)
+
+
+def compare(v: dict[str, Any], champion: dict[str, Any] | None) -> Group:
+    """Scores, then gate checks: this version beside the champion."""
+    this, other = f"@{v['version']}", "champion" + (f" @{champion['version']}" if champion else "")
+    return Group(report_line(v, champion), Text(""), scores_table(v, champion, this, other), Text(""),
+                 checks_table(v.get("latest_report"), (champion or {}).get("latest_report"), this, other))
+
+
+def report_line(v: dict[str, Any], champion: dict[str, Any] | None) -> Text:
+    text = Text("gate report  ", "bold")
+    text.append_text(_verdict(v.get("latest_report")))
+    if "champion" in v["aliases"]:
+        text.append("   this version is the champion", "yellow")
+    elif champion is None:
+        text.append("   no champion yet: nothing to regress from", "dim")
+    else:
+        text.append(f"   champion @{champion['version']}: ")
+        text.append_text(_verdict(champion.get("latest_report")))
+    return text
+
+
+def _verdict(report: dict[str, Any] | None) -> Text:
+    if report is None:
+        return Text("not gated (g runs the gates)", "bright_black")
+    against = report.get("champion_version")
+    text = Text("✓ passed" if report["passed"] else "✗ FAILED", "bold green" if report["passed"] else "bold red")
+    text.append(f" {report['id']} vs {'@' + str(against) if against is not None else 'none'}", "dim")
+    return text
+
+
+def scores_table(v: dict[str, Any], champion: dict[str, Any] | None, this: str, other: str) -> Table:
+    table = Table(box=None, padding=(0, 1), header_style="bold", title_justify="left")
+    table.add_column("holdout score", no_wrap=True, min_width=18)
+    table.add_column(this, justify="right", no_wrap=True)
+    table.add_column(other, justify="right", no_wrap=True)
+    table.add_column("change", justify="right", no_wrap=True)
+    mine, theirs = v.get("scores") or {}, (champion or {}).get("scores") or {}
+    for key in [*mine, *(k for k in theirs if k not in mine)]:
+        a, b = mine.get(key), theirs.get(key)
+        change = Text("")
+        if isinstance(a, int | float) and isinstance(b, int | float) and a != b:
+            better = (a > b) == (not _lower_is_better(key))
+            change = Text(f"{a - b:+.4f}", "green" if better else "red")
+        table.add_row(Text(key, "bold" if key == v.get("primary_metric") else ""), number(a), number(b), change)
+    return table
+
+
+def checks_table(mine: dict[str, Any] | None, theirs: dict[str, Any] | None, this: str, other: str) -> Table:
+    table = Table(box=None, padding=(0, 1), header_style="bold")
+    table.add_column("gate check", no_wrap=True, overflow="ellipsis", min_width=18, max_width=30)
+    table.add_column("limit", no_wrap=True)
+    table.add_column(this, justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, width=1)
+    table.add_column(other, justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True, width=1)
+    by_check = {(c["gate"], c["name"]): c for c in (theirs or {}).get("checks", [])}
+    order = [(c["gate"], c["name"]) for c in (mine or {}).get("checks", [])]
+    order += [k for k in by_check if k not in order]
+    mine_checks = {(c["gate"], c["name"]): c for c in (mine or {}).get("checks", [])}
+    gate = None
+    for key in order:
+        if key[0] != gate:
+            gate = key[0]
+            table.add_row(Text(gate, "bold underline"), "", *_gate_cells(mine, gate), *_gate_cells(theirs, gate))
+        a, b = mine_checks.get(key), by_check.get(key)
+        ref = a or b or {}
+        limit = f"{ref.get('op')} {number(ref['limit'])}" if ref.get("limit") is not None else ""
+        table.add_row(f"  {key[1]}", limit, *_check_cells(a), *_check_cells(b))
+    if not order:
+        table.add_row(Text("no gate reports yet: g runs the gates", "dim"), "", "", "", "", "")
+    return table
+
+
+def _gate_cells(report: dict[str, Any] | None, gate: str) -> tuple[str, Text]:
+    if report is None:
+        return "", Text("")
+    checks = [c["passed"] for c in report.get("checks", []) if c["gate"] == gate]
+    if not checks:
+        return "", Text("")
+    passed = all(checks)
+    return "", Text("✓" if passed else "✗", "green" if passed else "bold red")
+
+
+def _check_cells(check: dict[str, Any] | None) -> tuple[str, Text]:
+    if check is None:
+        return "—", Text("")
+    return number(check["value"]), Text("✓", "green") if check["passed"] else Text("✗", "bold red")
+
+
+def _lower_is_better(metric: str) -> bool:
+    return any(word in metric for word in ("loss", "error", "rmse", "mae", "difference"))
