@@ -64,6 +64,7 @@ class ModelServer:
         if scope["type"] != "http":
             return
         status, body, headers = await self._route(scope, receive)
+        headers = [*headers, (b"content-length", str(len(body)).encode())]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 

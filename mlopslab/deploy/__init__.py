@@ -1,0 +1,11 @@
+"""Deployments: model server replicas (docker or process backend) behind a stable gateway.
+
+    deployments.py   blue/green, rollback, undeploy, supervision (the use cases)
+    backend.py       the port every backend implements, and the replica it returns
+    process.py       ProcessBackend: the server as a local process
+    docker.py        DockerBackend: the server in a container (image.py builds the image)
+    gateway.py       the stable endpoint: proxy, traffic switch, auto-rollback watch
+    policy.py        the watch policy and routes
+
+See docs/deployments.md.
+"""

@@ -1,0 +1,69 @@
+"""The port each deployment backend implements, and what it returns."""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ServingOptions:
+    """How each replica serves: batching, queue, and its resource limits."""
+
+    max_batch_size: int = 32
+    max_wait_ms: float = 2.0
+    max_queue: int = 256
+    device: str = "auto"  # auto, cpu, cuda
+    gpus: int = 0  # docker: GPUs requested from the engine (-1: all)
+    memory_mb: int = 1024  # docker: memory limit
+    cpus: float = 1.0  # docker: CPU limit
+
+    def server_args(self) -> list[str]:
+        return ["--max-batch-size", str(self.max_batch_size), "--max-wait-ms", str(self.max_wait_ms),
+                "--max-queue", str(self.max_queue), "--device", self.device]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ReplicaSpec:
+    """One version to start: its model file (in a folder of its own) and its names."""
+
+    deployment: str
+    version: str
+    model_name: str
+    model_dir: Path  # holds model.onnx; the replica writes server.log here (process backend)
+    port: int
+    options: ServingOptions = field(default_factory=ServingOptions)
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Replica:
+    backend: str
+    handle: str  # a pid or a container id
+    version: str
+    url: str
+    port: int
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Replica:
+        return cls(**{k: data[k] for k in ("backend", "handle", "version", "url", "port")})
+
+
+class Backend(Protocol):
+    kind: str
+
+    def start(self, spec: ReplicaSpec) -> Replica: ...
+    def alive(self, replica: Replica) -> bool: ...
+    def stop(self, replica: Replica) -> None: ...
+    def logs(self, replica: Replica, spec_dir: Path, tail: int = 20) -> str: ...
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])

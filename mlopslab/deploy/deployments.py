@@ -1,0 +1,324 @@
+"""Deployments on disk: blue/green updates behind one gateway, rollback, undeploy, supervision.
+
+    ROOT/NAME/deployment.json   backend, port, model name, options, policy, replicas
+    ROOT/NAME/routes.json       which version takes traffic (written by the gateway)
+    ROOT/NAME/events.jsonl      what the gateway decided alone (auto-rollbacks)
+    ROOT/NAME/gateway.log
+    ROOT/NAME/versions/V/       model.onnx and (process backend) server.log
+
+Files, not the lab store, are the source of truth for what runs: the gateway and
+the replicas outlive the lab service, and a restarted service (or any process
+holding a Deployments) picks them up from here. Every change is also reported
+through `on_event` so the lab service can keep history in the store.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from mlopslab.core.errors import NotFound
+from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, ServingOptions, free_port
+from mlopslab.deploy.errors import DeployError
+from mlopslab.deploy.gateway import control_socket
+from mlopslab.deploy.policy import WatchPolicy
+from mlopslab.deploy.process import running, spawn, terminate
+
+Event = dict[str, Any]
+READY_TIMEOUT_S = 90.0
+
+
+class Deployments:
+    def __init__(self, root: Path, backends: dict[str, Backend],
+                 on_event: Callable[[Event], None] | None = None) -> None:
+        self.root = root
+        self.backends = backends
+        self.on_event = on_event or (lambda event: None)
+        root.mkdir(parents=True, exist_ok=True)
+
+    # reading ---------------------------------------------------------------
+
+    def names(self) -> list[str]:
+        return sorted(p.parent.name for p in self.root.glob("*/deployment.json"))
+
+    def show(self, name: str) -> dict[str, Any]:
+        state = self._state(name)
+        routes = self._routes(name)
+        active, previous = routes.get("active") or {}, routes.get("previous") or {}
+        gateway = self._steer(name, {"op": "status"}) if self._gateway_alive(state) else None
+        replicas = []
+        for version, data in sorted(state["replicas"].items(), key=lambda kv: _order(kv[0])):
+            replica = Replica.from_dict(data)
+            role = "active" if version == active.get("version") else (
+                "previous" if version == previous.get("version") else "stopped")
+            replicas.append({**data, "role": role, "model_sha256": data.get("model_sha256"),
+                             "alive": self._backend(state).alive(replica) if role != "stopped" else False})
+        return {"name": name, "backend": state["backend"], "model": state["model_name"],
+                "endpoint": f"http://127.0.0.1:{state['port']}", "port": state["port"],
+                "active_version": active.get("version"), "previous_version": previous.get("version"),
+                "gateway": {"pid": state.get("gateway_pid"), "alive": gateway is not None,
+                            "watching": bool(gateway and gateway["watching"]),
+                            "stats": gateway["stats"] if gateway else {}},
+                "replicas": replicas, "options": state["options"], "policy": state["policy"],
+                "created_at": state["created_at"], "updated_at": state["updated_at"]}
+
+    def list(self) -> list[dict[str, Any]]:
+        return [self.show(name) for name in self.names()]
+
+    # changing ---------------------------------------------------------------
+
+    def deploy(self, name: str, model_file: Path, model_name: str, version: str, backend: str = "process",
+               port: int | None = None, options: ServingOptions | None = None,
+               policy: WatchPolicy | None = None, labels: dict[str, str] | None = None,
+               ready_timeout_s: float = READY_TIMEOUT_S) -> dict[str, Any]:
+        """Start VERSION beside the active one; switch the endpoint to it once it is ready."""
+        with self._lock(name):
+            state = self._state(name, missing_ok=True) or self._new(name, backend, port, model_name,
+                                                                    options, policy)
+            if state["backend"] != backend:
+                raise DeployError(f"deployment '{name}' runs on {state['backend']}, not {backend}",
+                                  hint="undeploy it first, or give another --name")
+            self._ensure_gateway(state)
+            active = self._routes(name).get("active")
+            if active and active["version"] == version:
+                return self.show(name)
+            replica = self._start_ready(state, model_file, version, labels or {}, ready_timeout_s)
+            previous = self._replica(state, active["version"]) if active else None
+            started = time.perf_counter()
+            self._steer(name, {"op": "switch", "active": _route(replica),
+                               "previous": _route(previous) if previous else None,
+                               "policy": state["policy"]})
+            switch_s = time.perf_counter() - started
+            self._stop_others(state, {version, previous.version if previous else ""})
+            self._save(state)
+            self._emit(name, "deployed", version=version,
+                       from_version=previous.version if previous else None, switch_s=switch_s)
+        return self.show(name)
+
+    def rollback(self, name: str, reason: str = "asked") -> dict[str, Any]:
+        """Send traffic back to the previous version (still warm); the two swap roles."""
+        with self._lock(name):
+            state = self._state(name)
+            routes = self._routes(name)
+            if not routes.get("previous"):
+                raise DeployError(f"deployment '{name}' has no previous version to roll back to")
+            if not self._gateway_alive(state):
+                self._ensure_gateway(state)
+            started = time.perf_counter()
+            self._steer(name, {"op": "rollback", "reason": reason})
+            seconds = time.perf_counter() - started
+            result = self.show(name)
+            self._emit(name, "rolled_back", version=result["active_version"],
+                       from_version=result["previous_version"], switch_s=seconds, reason=reason)
+        return {**result, "rollback_s": seconds}
+
+    def undeploy(self, name: str) -> dict[str, Any]:
+        with self._lock(name):
+            state = self._state(name)
+            pid = state.get("gateway_pid")
+            if pid:
+                terminate(int(pid), "mlopslab.deploy.gateway")
+            self._stop_others(state, set())
+            shutil.rmtree(self.root / name, ignore_errors=True)
+            control_socket(self.root / name).unlink(missing_ok=True)
+            self._emit(name, "undeployed")
+        return {"name": name, "undeployed": True}
+
+    def supervise(self) -> list[Event]:
+        """Restart dead gateways and replicas, and pass on what gateways decided alone."""
+        events: list[Event] = []
+        for name in self.names():
+            with self._lock(name):
+                state = self._state(name, missing_ok=True)
+                if state is None:
+                    continue
+                if not self._gateway_alive(state):
+                    self._ensure_gateway(state)
+                    events.append(self._emit(name, "gateway_restarted", pid=state["gateway_pid"]))
+                events += self._restart_dead(state)
+                events += self._gateway_events(state)
+                self._save(state)
+        return events
+
+    # parts -------------------------------------------------------------------
+
+    def _new(self, name: str, backend: str, port: int | None, model_name: str,
+             options: ServingOptions | None, policy: WatchPolicy | None) -> dict[str, Any]:
+        if backend not in self.backends:
+            raise DeployError(f"unknown backend '{backend}'", hint=f"one of {', '.join(self.backends)}")
+        now = time.time()
+        return {"name": name, "backend": backend, "port": port or free_port(), "model_name": model_name,
+                "options": (options or ServingOptions()).to_dict(),
+                "policy": (policy or WatchPolicy()).to_dict(), "replicas": {},
+                "gateway_pid": None, "events_offset": 0, "created_at": now, "updated_at": now}
+
+    def _start_ready(self, state: dict[str, Any], model_file: Path, version: str, labels: dict[str, str],
+                     timeout_s: float) -> Replica:
+        directory = self.root / state["name"] / "versions" / version
+        directory.mkdir(parents=True, exist_ok=True, mode=0o755)
+        os.chmod(directory, 0o755)  # a container's non-root user reads it
+        target = directory / "model.onnx"
+        if not target.exists():
+            shutil.copyfile(model_file, target)
+            os.chmod(target, 0o644)
+        old = state["replicas"].get(version)
+        backend = self._backend(state)
+        if old and backend.alive(Replica.from_dict(old)):
+            backend.stop(Replica.from_dict(old))
+        spec = ReplicaSpec(state["name"], version, state["model_name"], directory, free_port(),
+                           ServingOptions(**state["options"]),
+                           {"mlopslab.deployment": state["name"], "mlopslab.version": version, **labels})
+        replica = backend.start(spec)
+        state["replicas"][version] = {**replica.__dict__, "started_at": time.time()}
+        self._save(state)
+        problem = _wait_ready(replica, backend, timeout_s)
+        if problem:
+            backend.stop(replica)
+            logs = backend.logs(replica, directory, 8)
+            state["replicas"].pop(version, None)
+            self._save(state)
+            self._emit(state["name"], "version_failed", version=version, reason=problem)
+            raise DeployError(f"version {version} never became ready ({problem}); traffic stays where "
+                              f"it was", hint=f"its log ends:\n{logs}" if logs else None)
+        return replica
+
+    def _replica(self, state: dict[str, Any], version: str) -> Replica:
+        return Replica.from_dict(state["replicas"][version])
+
+    def _stop_others(self, state: dict[str, Any], keep: set[str]) -> None:
+        backend = self._backend(state)
+        for version in [v for v in state["replicas"] if v not in keep]:
+            backend.stop(Replica.from_dict(state["replicas"].pop(version)))
+
+    def _restart_dead(self, state: dict[str, Any]) -> list[Event]:
+        backend, events = self._backend(state), []
+        for version, data in list(state["replicas"].items()):
+            replica = Replica.from_dict(data)
+            if backend.alive(replica):
+                continue
+            directory = self.root / state["name"] / "versions" / version
+            spec = ReplicaSpec(state["name"], version, state["model_name"], directory, replica.port,
+                               ServingOptions(**state["options"]),
+                               {"mlopslab.deployment": state["name"], "mlopslab.version": version})
+            backend.stop(replica)  # a dead container is removed before its port is reused
+            fresh = backend.start(spec)
+            state["replicas"][version] = {**data, **fresh.__dict__, "restarts": data.get("restarts", 0) + 1}
+            problem = _wait_ready(fresh, backend, READY_TIMEOUT_S)
+            events.append(self._emit(state["name"], "replica_restarted", version=version, problem=problem))
+        return events
+
+    def _gateway_events(self, state: dict[str, Any]) -> list[Event]:
+        path = self.root / state["name"] / "events.jsonl"
+        if not path.exists():
+            return []
+        with open(path) as f:
+            f.seek(state.get("events_offset", 0))
+            lines = f.readlines()
+            state["events_offset"] = f.tell()
+        return [self._emit(state["name"], e.pop("kind"), **e) for e in map(json.loads, lines)]
+
+    def _ensure_gateway(self, state: dict[str, Any]) -> None:
+        if self._gateway_alive(state):
+            return
+        directory = self.root / state["name"]
+        directory.mkdir(parents=True, exist_ok=True)
+        args = [sys.executable, "-m", "mlopslab.deploy.gateway", "--dir", str(directory),
+                "--port", str(state["port"])]
+        state["gateway_pid"] = spawn(args, directory / "gateway.log")
+        self._save(state)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError, DeployError):
+                self._steer(state["name"], {"op": "status"})
+                return
+            if not running(state["gateway_pid"], "mlopslab.deploy.gateway"):
+                break
+            time.sleep(0.05)
+        raise DeployError(f"the gateway of '{state['name']}' did not start on port {state['port']}",
+                          hint=f"see {directory / 'gateway.log'}")
+
+    def _gateway_alive(self, state: dict[str, Any]) -> bool:
+        pid = state.get("gateway_pid")
+        return bool(pid) and running(int(pid), "mlopslab.deploy.gateway")
+
+    def _steer(self, name: str, message: dict[str, Any]) -> dict[str, Any]:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(10)
+            s.connect(str(control_socket(self.root / name)))
+            s.sendall(json.dumps(message).encode() + b"\n")
+            reply = json.loads(s.makefile().readline())
+        if not reply["ok"]:
+            raise DeployError(f"gateway of '{name}': {reply['error']}")
+        return dict(reply["result"])
+
+    def _routes(self, name: str) -> dict[str, Any]:
+        path = self.root / name / "routes.json"
+        return json.loads(path.read_text()) if path.exists() else {}
+
+    def _backend(self, state: dict[str, Any]) -> Backend:
+        backend = self.backends.get(state["backend"])
+        if backend is None:
+            raise DeployError(f"backend '{state['backend']}' is not available here")
+        return backend
+
+    def _state(self, name: str, missing_ok: bool = False) -> dict[str, Any] | None:
+        path = self.root / name / "deployment.json"
+        if not path.exists():
+            if missing_ok:
+                return None
+            raise NotFound(f"no deployment '{name}'", hint="see `mlopslab deployments ls`")
+        return dict(json.loads(path.read_text()))
+
+    def _save(self, state: dict[str, Any]) -> None:
+        state["updated_at"] = time.time()
+        path = self.root / state["name"] / "deployment.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=1))
+        os.replace(tmp, path)
+
+    @contextlib.contextmanager
+    def _lock(self, name: str) -> Iterator[None]:
+        if not name or "/" in name or name.startswith("."):
+            raise DeployError(f"bad deployment name {name!r}")
+        with open(self.root / f".{name}.lock", "w") as f:
+            fcntl.flock(f, fcntl.LOCK_EX)
+            yield
+
+    def _emit(self, name: str, kind: str, **fields: Any) -> Event:
+        event = {"deployment": name, "kind": kind, "ts": fields.pop("ts", time.time()), **fields}
+        self.on_event(event)
+        return event
+
+
+def _route(replica: Replica) -> dict[str, str]:
+    return {"version": replica.version, "url": replica.url}
+
+
+def _order(version: str) -> tuple[int, str]:
+    return (int(version), "") if version.isdigit() else (1 << 30, version)
+
+
+def _wait_ready(replica: Replica, backend: Backend, timeout_s: float) -> str | None:
+    """None once the replica answers ready; else why not."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError, urllib.error.URLError):
+            with urllib.request.urlopen(f"{replica.url}/v2/health/ready", timeout=2) as reply:
+                if reply.status == 200:
+                    return None
+        if not backend.alive(replica):
+            return "it exited"
+        time.sleep(0.1)
+    return f"not ready after {timeout_s:g} s"

@@ -1,0 +1,52 @@
+"""Backends for the deployment contract tests: process always, docker where an engine answers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mlopslab.deploy.backend import Backend
+from mlopslab.deploy.deployments import Deployments
+from mlopslab.deploy.process import ProcessBackend
+from tests.serving import onnx_models
+
+
+@pytest.fixture(scope="session")
+def docker_backend() -> Backend:
+    docker = pytest.importorskip("mlopslab.deploy.docker")
+    DockerBackend, engine_problem = docker.DockerBackend, docker.engine_problem
+
+    problem = engine_problem()
+    if problem:
+        pytest.skip(f"no Docker engine: {problem}")
+    return DockerBackend.for_tests()
+
+
+@pytest.fixture(params=["process", "docker"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "docker":
+        request.getfixturevalue("docker_backend")
+    return str(request.param)
+
+
+@pytest.fixture
+def deployments(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Deployments]:
+    backends: dict[str, Backend] = {"process": ProcessBackend()}
+    if backend == "docker":
+        backends["docker"] = request.getfixturevalue("docker_backend")
+    events: list[dict[str, object]] = []
+    made = Deployments(tmp_path / "deployments", backends, on_event=events.append)
+    made.events = events  # type: ignore[attr-defined]
+    yield made
+    for name in made.names():
+        made.undeploy(name)
+
+
+@pytest.fixture(scope="session")
+def models(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    d = tmp_path_factory.mktemp("deploy-models")
+    return {"v1": onnx_models.mlp(d / "v1.onnx", 1.0), "v2": onnx_models.mlp(d / "v2.onnx", 2.0),
+            "broken": onnx_models.broken(d / "broken.onnx"),
+            "fails": onnx_models.fails_on_real_data(d / "fails.onnx")}
