@@ -191,6 +191,7 @@ class Deployments:
             self._emit(state["name"], "version_failed", version=version, reason=problem)
             raise DeployError(f"version {version} never became ready ({problem}); traffic stays where "
                               f"it was", hint=f"its log ends:\n{logs}" if logs else None)
+        backend.on_ready(replica)
         return replica
 
     def _replica(self, state: dict[str, Any], version: str) -> Replica:
@@ -215,6 +216,8 @@ class Deployments:
             fresh = backend.start(spec)
             state["replicas"][version] = {**data, **fresh.__dict__, "restarts": data.get("restarts", 0) + 1}
             problem = _wait_ready(fresh, backend, READY_TIMEOUT_S)
+            if problem is None:
+                backend.on_ready(fresh)
             events.append(self._emit(state["name"], "replica_restarted", version=version, problem=problem))
         return events
 
@@ -245,8 +248,9 @@ class Deployments:
             if not running(state["gateway_pid"], "mlopslab.deploy.gateway"):
                 break
             time.sleep(0.05)
+        log = (directory / "gateway.log").read_text(errors="replace").splitlines()[-6:]
         raise DeployError(f"the gateway of '{state['name']}' did not start on port {state['port']}",
-                          hint=f"see {directory / 'gateway.log'}")
+                          hint="its log ends:\n" + "\n".join(log))
 
     def _gateway_alive(self, state: dict[str, Any]) -> bool:
         pid = state.get("gateway_pid")

@@ -32,7 +32,9 @@ def spawn(args: list[str], log: Path) -> int:
 
 def running(pid: int, marker: str) -> bool:
     child = _children.get(pid)
-    if child is not None and child.poll() is not None:
+    if child is not None:  # ours: no cmdline check (right after fork it is still ours, not exec'd)
+        if child.poll() is None:
+            return True
         _children.pop(pid, None)
         return False
     try:
@@ -68,6 +70,9 @@ class ProcessBackend:
                 *spec.options.server_args()]
         pid = spawn(args, spec.model_dir / "server.log")
         return Replica(self.kind, str(pid), spec.version, f"http://127.0.0.1:{spec.port}", spec.port)
+
+    def on_ready(self, replica: Replica) -> None:
+        """Nothing: the lab service's supervision restarts a crashed process."""
 
     def alive(self, replica: Replica) -> bool:
         return running(int(replica.handle), "mlopslab.serving")

@@ -16,6 +16,7 @@ import tritonclient.http as triton
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.errors import DeployError
 from mlopslab.deploy.policy import WatchPolicy
+from mlopslab.deploy.process import running
 from tests.deploy.load import Load
 from tests.serving import onnx_models
 
@@ -104,6 +105,10 @@ def test_dead_parts_are_restarted_and_state_survives_a_new_supervisor(
     shown = deployments.deploy("iris", models["v2"], "iris", "2", backend=backend)
     _kill(deployments.backends[backend], shown["replicas"][1])
     os.kill(int(shown["gateway"]["pid"]), signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while running(int(shown["gateway"]["pid"]), "mlopslab.deploy.gateway"):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
     again = Deployments(deployments.root, deployments.backends)  # as a restarted lab service
     kinds = {e["kind"] for e in again.supervise()}
     assert {"gateway_restarted", "replica_restarted"} <= kinds
