@@ -36,6 +36,17 @@ SCENARIOS = [
     Scenario("help", "runs", ("question_mark",)),
 ]
 
+# over the seeded registry of tests/tui/seed_models.py (Models screen, key 6)
+MODEL_SCENARIOS = [
+    Scenario("models", "models"),
+    Scenario("model-version", "models", ("enter", "down", "enter"), size=(100, 36)),
+    Scenario("model-version-80x24", "models", ("enter", "down", "enter")),
+    Scenario("model-lineage", "models", ("enter", "down", "down", "l"), size=(100, 24)),
+    Scenario("model-promote-confirm", "models", ("enter", "p")),
+    Scenario("model-promote-refused", "models", ("enter", "down", "p", "y"), size=(100, 30)),
+    Scenario("model-promote-reason", "models", ("enter", "down", "p", "y", "f", *"hotfix"), size=(100, 30)),
+]
+
 
 async def settle(pilot: Any, app: Any, quiet: int = 4) -> None:
     """Wait until no worker has run for `quiet` checks in a row (all data shown)."""

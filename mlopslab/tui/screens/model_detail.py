@@ -115,7 +115,7 @@ def summary(v: dict[str, Any], now: float) -> Group:
     head.append_text(alias_text(v["aliases"]))
     source = f"run {v['run_id']}" if v.get("run_id") else f"file {(v.get('info') or {}).get('file', '')}"
     rows = Table.grid(padding=(0, 1))
-    rows.add_column(style="dim", no_wrap=True)
+    rows.add_column(style="dim", no_wrap=True, min_width=10)
     rows.add_column(no_wrap=True, overflow="ellipsis")
     rows.add_row("source", f"{source}  ·  registered {ago(v.get('created_at'), now)} by {v.get('created_by')}")
     rows.add_row("train data", str(v.get("train_data")))

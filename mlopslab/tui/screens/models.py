@@ -17,7 +17,8 @@ from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.screens.promote import promote
 
-COLUMNS = ("ver", "aliases", "gate", "score", "source", "created")
+# (key, width): fixed widths, so the table does not jump as versions load
+COLUMNS = (("ver", 4), ("aliases", 12), ("gate", 10), ("score", 8), ("source", 22), ("created", 10))
 
 
 def gate_text(gate: dict[str, Any] | None) -> Text:
@@ -70,6 +71,9 @@ class ModelsScreen(LabScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        table = self.query_one(DataTable)
+        for name, width in COLUMNS:
+            table.add_column(name, key=name, width=width)
         self.query_one(OptionList).focus()
         self.action_reload()
 
@@ -117,10 +121,8 @@ class ModelsScreen(LabScreen):
         self.versions = versions
         table = self.query_one(DataTable)
         keep = table.cursor_row
-        table.clear(columns=True)
-        primary = versions[0].get("primary_metric") or "score"
-        for name in COLUMNS:
-            table.add_column(primary if name == "score" else name, key=name)
+        table.clear()
+        table.columns["score"].label = Text(versions[0].get("primary_metric") or "score")  # type: ignore[index]
         now = self.lab.clock()
         for v in versions:
             score = (v.get("scores") or {}).get(v.get("primary_metric") or "")
