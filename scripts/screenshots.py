@@ -5,7 +5,8 @@
 CLI output: without LAB it runs `mlopslab demo` into a temporary folder first
 (about 40 s). TUI screens (`screenshots/tui-*.svg`): every scenario of
 tests/tui/scenarios.py, played over a lab of 500 seeded runs with a fixed clock
-and replayed GPU samples, so they match the snapshot tests (about 25 s).
+and replayed GPU samples, so they match the snapshot tests (about 25 s); the
+Models screens over the seeded registry of tests/tui/seed_models.py.
 """
 
 from __future__ import annotations
@@ -39,6 +40,24 @@ def tui_screens() -> None:
     OUT.mkdir(exist_ok=True)
     try:
         for scenario in SCENARIOS:
+            svg = OUT / f"tui-{scenario.name}.svg"
+            svg.write_text(play_sync(lab, scenario))
+            png(svg)
+            print(f"wrote {svg}")
+    finally:
+        daemon.stop(lab, stop_ray=False)
+    tui_model_screens()
+
+
+def tui_model_screens() -> None:
+    """The Models screens (`screenshots/tui-model*.svg`) over the seeded registry of the tests."""
+    from mlopslab.service import daemon
+    from tests.tui.scenarios import MODEL_SCENARIOS, play_sync
+    from tests.tui.seed_models import make_models_lab
+
+    lab = make_models_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-models-")) / "lab")
+    try:
+        for scenario in MODEL_SCENARIOS:
             svg = OUT / f"tui-{scenario.name}.svg"
             svg.write_text(play_sync(lab, scenario))
             png(svg)
