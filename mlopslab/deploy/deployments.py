@@ -73,6 +73,10 @@ class Deployments:
                 "replicas": replicas, "options": state["options"], "policy": state["policy"],
                 "created_at": state["created_at"], "updated_at": state["updated_at"]}
 
+    def backend_of(self, name: str) -> str | None:
+        state = self._state(name, missing_ok=True)
+        return state["backend"] if state else None
+
     def list(self) -> list[dict[str, Any]]:
         return [self.show(name) for name in self.names()]
 
@@ -139,16 +143,24 @@ class Deployments:
         """Restart dead gateways and replicas, and pass on what gateways decided alone."""
         events: list[Event] = []
         for name in self.names():
-            with self._lock(name):
-                state = self._state(name, missing_ok=True)
-                if state is None:
-                    continue
-                if not self._gateway_alive(state):
-                    self._ensure_gateway(state)
-                    events.append(self._emit(name, "gateway_restarted", pid=state["gateway_pid"]))
-                events += self._restart_dead(state)
-                events += self._gateway_events(state)
-                self._save(state)
+            try:
+                events += self._supervise(name)
+            except DeployError as e:  # e.g. its engine is gone: the others are still looked after
+                print(f"supervising deployment {name}: {e.message}", file=sys.stderr, flush=True)
+        return events
+
+    def _supervise(self, name: str) -> list[Event]:
+        events: list[Event] = []
+        with self._lock(name):
+            state = self._state(name, missing_ok=True)
+            if state is None:
+                return events
+            if not self._gateway_alive(state):
+                self._ensure_gateway(state)
+                events.append(self._emit(name, "gateway_restarted", pid=state["gateway_pid"]))
+            events += self._restart_dead(state)
+            events += self._gateway_events(state)
+            self._save(state)
         return events
 
     # parts -------------------------------------------------------------------

@@ -172,6 +172,44 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX gate_checks_report ON gate_checks (report_id);
         """,
     ),
+    (
+        4,
+        "deployments: their versions (with the model version each serves) and events",
+        """
+        CREATE TABLE deployments (
+            name VARCHAR PRIMARY KEY,
+            backend VARCHAR NOT NULL,
+            model_name VARCHAR NOT NULL,
+            endpoint VARCHAR,
+            active_version VARCHAR,
+            previous_version VARCHAR,
+            status VARCHAR NOT NULL,
+            created_at TIMESTAMP NOT NULL,
+            updated_at TIMESTAMP NOT NULL,
+            created_by VARCHAR
+        );
+        CREATE TABLE deployment_versions (
+            deployment VARCHAR NOT NULL,
+            version VARCHAR NOT NULL,
+            model_version_id VARCHAR,
+            sha256 VARCHAR,
+            first_deployed_at TIMESTAMP NOT NULL,
+            PRIMARY KEY (deployment, version)
+        );
+        CREATE TABLE deployment_events (
+            deployment VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL,
+            kind VARCHAR NOT NULL,
+            version VARCHAR,
+            from_version VARCHAR,
+            actor VARCHAR,
+            reason VARCHAR,
+            seconds DOUBLE,
+            info JSON
+        );
+        CREATE INDEX deployment_events_name ON deployment_events (deployment, ts);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from mlopslab.store.deployment_writes import DEPLOY_WRITERS
 from mlopslab.store.model_writes import MODEL_WRITERS
 
 if TYPE_CHECKING:
@@ -53,7 +54,7 @@ def apply_events(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
             raise ValueError(f"unknown event kind {event.get('kind')!r}")
         grouped[event["kind"]].append(event)
     for kind in ("run_created", "run_update", "params", "dataset", "step", "artifact", "audit",
-                 "quota", *MODEL_WRITERS):
+                 "quota", *MODEL_WRITERS, *DEPLOY_WRITERS):
         for event in grouped.get(kind, []):
             _WRITERS[kind](con, event)
     if grouped.get("metrics"):
@@ -229,5 +230,6 @@ _WRITERS = {
     "audit": _audit,
     "quota": _quota,
     **MODEL_WRITERS,
+    **DEPLOY_WRITERS,
 }
 KINDS = {*_WRITERS, "metrics", "logs"}

@@ -1,0 +1,140 @@
+"""Deployment operations of the lab service: deploy, list/show, rollback, undeploy, supervision.
+
+The model comes from the registry (a ref such as `iris@3` or `iris:champion`); the
+running parts (gateway, replicas) are files and processes/containers that outlive
+the service (deploy/deployments.py); what happens is also written to the store
+(store/deployment_writes.py) for history and lineage. A background thread restarts
+dead gateways and replicas and records what gateways decided alone (auto-rollbacks).
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.refs import parse_model_ref
+from mlopslab.deploy.backend import Backend, ServingOptions
+from mlopslab.deploy.deployments import Deployments
+from mlopslab.deploy.errors import DeployError
+from mlopslab.deploy.policy import WatchPolicy
+from mlopslab.deploy.process import ProcessBackend
+from mlopslab.store import deployment_writes as dq
+from mlopslab.store import models as q
+
+if TYPE_CHECKING:
+    from mlopslab.lab import Lab
+    from mlopslab.service.writer import GroupWriter
+    from mlopslab.store.db import Store
+
+SUPERVISE_INTERVAL_S = 2.0
+ALERT_KINDS = {"auto_rollback", "replica_restarted", "gateway_restarted", "version_failed"}
+
+
+class DeployOps:
+    def __init__(self, lab: Lab, store: Store, writer: GroupWriter) -> None:
+        self.lab, self.store, self.writer = lab, store, writer
+        self.backends: dict[str, Backend] = {"process": ProcessBackend()}
+        self.deployments = Deployments(lab.root / "deployments", self.backends, on_event=self._record)
+        self._docker_lock = threading.Lock()
+
+    # reads ----------------------------------------------------------------
+
+    def op_deployments(self) -> list[dict[str, Any]]:
+        self._backends_for(self.deployments.names())
+        return self.deployments.list()
+
+    def op_deployment(self, name: str) -> dict[str, Any]:
+        self._backends_for([name])
+        shown = self.deployments.show(name)
+        shown["events"] = dq.deployment_events(self.store, name)
+        shown["versions"] = dq.deployed_versions(self.store, name)
+        return shown
+
+    # changes --------------------------------------------------------------
+
+    def op_deploy(self, ref: str, name: str | None = None, backend: str = "process", port: int | None = None,
+                  actor: str | None = None, image: str | None = None, watch: dict[str, Any] | None = None,
+                  options: dict[str, Any] | None = None) -> dict[str, Any]:
+        version = q.resolve(self.store, parse_model_ref(ref))
+        name = name or version["name"]
+        self._ensure_backend(backend, image)
+        model_file = self.lab.artifact_path(version["sha256"])
+        if not model_file.exists():
+            raise DeployError(f"the artifact of {version['name']}@{version['version']} is missing",
+                              hint=f"expected {model_file}")
+        self._actor = actor
+        shown = self.deployments.deploy(
+            name, model_file, version["name"], str(version["version"]), backend=backend, port=port,
+            options=ServingOptions(**(options or {})), policy=WatchPolicy(**(watch or {})),
+            labels={"mlopslab.model": version["name"], "mlopslab.lab": str(self.lab.root)})
+        self.writer.write(None, [
+            {"kind": "deployment_version", "deployment": name, "version": str(version["version"]),
+             "model_version_id": version.get("id"), "sha256": version["sha256"], "ts": _now()},
+            self._row(shown, actor)])
+        return shown
+
+    def op_rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
+        self._backends_for([name])
+        self._actor = actor
+        result = self.deployments.rollback(name, reason or "asked")
+        self.writer.write(None, [self._row(result, actor)])
+        return result
+
+    def op_undeploy(self, name: str, actor: str | None = None) -> dict[str, Any]:
+        self._backends_for([name])
+        shown = self.deployments.show(name)
+        self._actor = actor
+        result = self.deployments.undeploy(name)
+        self.writer.write(None, [self._row({**shown, "active_version": None, "previous_version": None},
+                                           actor, status="undeployed")])
+        return result
+
+    # supervision ----------------------------------------------------------
+
+    def loop(self, stopping: threading.Event) -> None:
+        while not stopping.wait(SUPERVISE_INTERVAL_S):
+            try:
+                self._backends_for(self.deployments.names())
+                if self.deployments.supervise():
+                    self.writer.write(None, [self._row(d, None) for d in self.deployments.list()])
+            except Exception as e:  # noqa: BLE001 - keep supervising
+                print(f"deployment supervision: {e!r}", file=sys.stderr, flush=True)
+
+    # parts ----------------------------------------------------------------
+
+    _actor: str | None = None
+
+    def _record(self, event: dict[str, Any]) -> None:
+        event = {**event, "actor": event.get("actor") or self._actor}
+        self.writer.write(None, [{"kind": "deployment_event", "event": event, "ts": event["ts"]}])
+        if event["kind"] in ALERT_KINDS:
+            print(f"deployment {event['deployment']}: {event['kind']} {event.get('reason') or ''}".rstrip(),
+                  file=sys.stderr, flush=True)
+
+    def _row(self, shown: dict[str, Any], actor: str | None, status: str | None = None) -> dict[str, Any]:
+        healthy = shown["gateway"]["alive"] and any(r["alive"] for r in shown["replicas"] if r["role"] == "active")
+        return {"kind": "deployment", "ts": _now(), "actor": actor, "deployment": {
+            "name": shown["name"], "backend": shown["backend"], "model_name": shown["model"],
+            "endpoint": shown["endpoint"], "active_version": shown["active_version"],
+            "previous_version": shown["previous_version"],
+            "status": status or ("serving" if healthy else "degraded")}}
+
+    def _backends_for(self, names: list[str]) -> None:
+        if any(self.deployments.backend_of(name) == "docker" for name in names):
+            self._ensure_backend("docker", None)
+
+    def _ensure_backend(self, kind: str, image: str | None) -> None:
+        if kind == "process" or (kind in self.backends and image is None):
+            return
+        if kind != "docker":
+            raise DeployError(f"unknown backend '{kind}'", hint="docker or process")
+        with self._docker_lock:
+            from mlopslab.deploy.docker import DockerBackend
+
+            self.backends["docker"] = DockerBackend.default(image)
+
+
+def _now() -> float:
+    return time.time()

@@ -1,0 +1,80 @@
+"""Deployment facts: the deployment row, each version it served, and its events.
+
+Applied inside the service's group transaction (store/writes.py), like the
+registry's events. The running state lives in the deployment's files
+(deploy/deployments.py); the store keeps what users query afterwards: history,
+who did it, rollback times, and the link from a model version to where it served.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import duckdb
+
+    from mlopslab.store.db import Store
+
+Event = dict[str, Any]
+KNOWN = ("deployment", "kind", "ts", "version", "from_version", "actor", "reason", "switch_s")
+
+
+def _ts(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+
+
+def _deployment(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    """Insert or update the deployment row (status 'undeployed' keeps its history)."""
+    d = event["deployment"]
+    now = _ts(event["ts"])
+    con.execute(
+        "INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
+        "backend = excluded.backend, model_name = excluded.model_name, endpoint = excluded.endpoint, "
+        "active_version = excluded.active_version, previous_version = excluded.previous_version, "
+        "status = excluded.status, updated_at = excluded.updated_at",
+        [d["name"], d["backend"], d["model_name"], d.get("endpoint"), d.get("active_version"),
+         d.get("previous_version"), d["status"], now, now, event.get("actor")])
+
+
+def _deployment_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    con.execute("INSERT INTO deployment_versions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                [event["deployment"], event["version"], event.get("model_version_id"), event.get("sha256"),
+                 _ts(event["ts"])])
+
+
+def _deployment_event(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    e = event["event"]
+    info = {k: v for k, v in e.items() if k not in KNOWN}
+    con.execute("INSERT INTO deployment_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [e["deployment"], _ts(e["ts"]), e["kind"], _str(e.get("version")), _str(e.get("from_version")),
+                 e.get("actor"), e.get("reason"), e.get("switch_s"), json.dumps(info)])
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+DEPLOY_WRITERS = {
+    "deployment": _deployment,
+    "deployment_version": _deployment_version,
+    "deployment_event": _deployment_event,
+}
+
+
+def deployment_events(store: Store, name: str, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest events of one deployment, newest first."""
+    return _rows(store, "SELECT deployment, ts, kind, version, from_version, actor, reason, seconds, info "
+                        "FROM deployment_events WHERE deployment = ? ORDER BY ts DESC LIMIT ?", [name, limit])
+
+
+def deployed_versions(store: Store, name: str) -> list[dict[str, Any]]:
+    return _rows(store, "SELECT version, model_version_id, sha256, first_deployed_at FROM deployment_versions "
+                        "WHERE deployment = ? ORDER BY first_deployed_at", [name])
+
+
+def _rows(store: Store, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+    from mlopslab.store.models import rows
+
+    return rows(store, sql, args)  # decodes `info` and timestamps
