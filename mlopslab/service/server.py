@@ -28,6 +28,7 @@ from mlopslab.exec.cluster import ClusterInfo, LocalCluster
 from mlopslab.lab import Lab
 from mlopslab.monitor.gpu import open_source
 from mlopslab.service.capacity import CapacityOracle
+from mlopslab.service.deploy_ops import DeployOps
 from mlopslab.service.protocol import encode, read_message
 from mlopslab.service.queries import Queries
 from mlopslab.service.queue_ops import QueueOps
@@ -62,13 +63,15 @@ class LabService:
         self.stopping = threading.Event()
         self.stop_ray = False
         self.registry = RegistryOps(lab, self.store, self.writer, self.stopping)
+        self.deploy = DeployOps(lab, self.store, self.writer)
 
     # operations -----------------------------------------------------------
 
     def handle(self, op: str, args: dict[str, Any]) -> Any:
         handler = (getattr(self, f"op_{op}", None) or getattr(self.queries, f"op_{op}", None)
                    or getattr(self.queue, f"op_{op}", None)
-                   or getattr(self.registry, f"op_{op}", None))
+                   or getattr(self.registry, f"op_{op}", None)
+                   or getattr(self.deploy, f"op_{op}", None))
         if handler is None:
             raise NotFound(f"unknown operation '{op}'")
         return handler(**args)
@@ -141,7 +144,8 @@ class LabService:
 
     def background(self) -> None:
         for name, target in (("scheduler", lambda: self.scheduler.loop(self.stopping)),
-                             ("watchdog", self.watch)):
+                             ("watchdog", self.watch),
+                             ("deployments", lambda: self.deploy.loop(self.stopping))):
             threading.Thread(target=target, daemon=True, name=name).start()
         last_spool = 0.0
         while not self.stopping.wait(self.config.service.supervise_interval_s):

@@ -1,0 +1,159 @@
+"""`mlopslab deploy`, `mlopslab deployments ls|show`, `mlopslab rollback`, `mlopslab undeploy`."""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any
+
+import click
+
+from mlopslab.cli import cli, lab_of
+
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+
+
+def _call(ctx: click.Context, op: str, **args: Any) -> Any:
+    from mlopslab.service.client import LabClient
+
+    with LabClient(lab_of(ctx)) as client:
+        return client.call(op, **args)
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@cli.command()
+@click.argument("ref")
+@click.option("--name", help="Deployment name (default: the model name). An existing one gets a blue/green update.")
+@click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True)
+@click.option("--port", type=int, help="Port of the stable endpoint on 127.0.0.1 (default: a free one).")
+@click.option("--image", help="docker: serving image (default: built offline from docker/Dockerfile.offline).")
+@click.option("--gpus", type=int, help="docker: GPUs to request (-1: all).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="ONNX Runtime device (default auto).")
+@click.option("--memory-mb", type=int, help="docker: memory limit (default 1024).")
+@click.option("--cpus", type=float, help="docker: CPU limit (default 1).")
+@click.option("--max-batch-size", type=int, help="Rows per ONNX Runtime call; 1 turns batching off (default 32).")
+@click.option("--max-wait-ms", type=float, help="Batching window (default 2).")
+@click.option("--max-queue", type=int, help="Requests waiting or running before 503 (default 256).")
+@click.option("--watch", "watch_s", type=float, help="Seconds the new version is watched (default 60).")
+@click.option("--max-error-rate", type=float, help="Roll back above this 5xx rate while watched (default 0.05).")
+@click.option("--p99-ms", type=float, help="Roll back above this p99 latency while watched (default: none).")
+@JSON
+@click.pass_context
+def deploy(ctx: click.Context, ref: str, name: str | None, backend: str, port: int | None, image: str | None,
+           gpus: int | None, device: str | None, memory_mb: int | None, cpus: float | None,
+           max_batch_size: int | None, max_wait_ms: float | None, max_queue: int | None,
+           watch_s: float | None, max_error_rate: float | None, p99_ms: float | None, as_json: bool) -> None:
+    """Serve model REF (NAME, NAME@N, NAME:ALIAS) behind a stable endpoint.
+
+    The new version starts beside the current one and takes traffic only once ready;
+    the previous one stays warm for `mlopslab rollback`.
+    """
+    options = _given(gpus=gpus, device=device, memory_mb=memory_mb, cpus=cpus, max_batch_size=max_batch_size,
+                     max_wait_ms=max_wait_ms, max_queue=max_queue)
+    watch = _given(window_s=watch_s, max_error_rate=max_error_rate, p99_ms=p99_ms)
+    shown = _call(ctx, "deploy", ref=ref, name=name, backend=backend, port=port, image=image,
+                  actor=getpass.getuser(), options=options, watch=watch)
+    _show(shown, as_json)
+
+
+@cli.group()
+def deployments() -> None:
+    """Deployments: endpoint, versions, health, traffic, latency."""
+
+
+@deployments.command("ls")
+@JSON
+@click.pass_context
+def ls(ctx: click.Context, as_json: bool) -> None:
+    """Every deployment with its active and previous version."""
+    from mlopslab.cli.output import console, print_json
+
+    found = _call(ctx, "deployments")
+    if as_json:
+        print_json(found)
+        return
+    if not found:
+        click.echo("no deployments: make one with `mlopslab deploy MODEL[@VERSION]`")
+        return
+    console.print(_table(found))
+
+
+@deployments.command("show")
+@click.argument("name")
+@JSON
+@click.pass_context
+def show(ctx: click.Context, name: str, as_json: bool) -> None:
+    """One deployment: replicas, traffic and latency per version, recent events."""
+    _show(_call(ctx, "deployment", name=name), as_json)
+
+
+@cli.command()
+@click.argument("name")
+@click.option("--reason", help="Why (kept in the deployment's history).")
+@JSON
+@click.pass_context
+def rollback(ctx: click.Context, name: str, reason: str | None, as_json: bool) -> None:
+    """Send deployment NAME's traffic back to its previous version (still warm) at once."""
+    from mlopslab.cli.output import print_json
+
+    result = _call(ctx, "rollback", name=name, actor=getpass.getuser(), reason=reason)
+    if as_json:
+        print_json(result)
+        return
+    click.echo(f"{name}: version {result['active_version']} takes traffic again "
+               f"(switched in {result['rollback_s'] * 1000:.1f} ms); {result['previous_version']} stays warm")
+
+
+@cli.command()
+@click.argument("name")
+@JSON
+@click.pass_context
+def undeploy(ctx: click.Context, name: str, as_json: bool) -> None:
+    """Stop deployment NAME: its endpoint and every replica (history stays in the lab)."""
+    from mlopslab.cli.output import print_json
+
+    result = _call(ctx, "undeploy", name=name, actor=getpass.getuser())
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(f"{name}: undeployed")
+
+
+def _table(found: list[dict[str, Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(title="deployments", title_justify="left")
+    for column in ("name", "model", "backend", "endpoint", "active", "previous", "health", "requests", "p99 ms"):
+        table.add_column(column)
+    for d in found:
+        stats = d["gateway"]["stats"].get(d["active_version"] or "", {})
+        p99 = stats.get("p99_ms")
+        table.add_row(d["name"], d["model"], d["backend"], d["endpoint"], d["active_version"] or "-",
+                      d["previous_version"] or "-", _health(d), str(stats.get("requests", 0)),
+                      f"{p99:.1f}" if p99 is not None else "-")
+    return table
+
+
+def _health(d: dict[str, Any]) -> str:
+    active = [r for r in d["replicas"] if r["role"] == "active"]
+    if not d["gateway"]["alive"]:
+        return "[red]endpoint down[/]"
+    if not active or not all(r["alive"] for r in active):
+        return "[red]active down[/]"
+    return "[yellow]watching[/]" if d["gateway"]["watching"] else "[green]serving[/]"
+
+
+def _show(shown: dict[str, Any], as_json: bool) -> None:
+    from mlopslab.cli.output import console, print_json
+
+    if as_json:
+        print_json(shown)
+        return
+    console.print(_table([shown]))
+    for r in shown["replicas"]:
+        console.print(f"  version {r['version']}: {r['role']}, {'alive' if r['alive'] else 'down'}, "
+                      f"{r['backend']} {r['handle'][:12]} at {r['url']}")
+    for e in shown.get("events", [])[:10]:
+        console.print(f"  {e['ts'][:19]} {e['kind']} {e.get('version') or ''} {e.get('reason') or ''}")
