@@ -29,7 +29,7 @@ def short_ref(ref: str) -> str:
 def node_line(node: dict[str, Any], edges: list[dict[str, Any]], marker: str = "  ") -> Text:
     """One node: its kind, ref, label and how it joins its neighbour in `edges`."""
     kind = node["kind"]
-    text = Text(marker)
+    text = Text(marker, no_wrap=True, overflow="ellipsis")
     text.append(f"{kind:<6}", KIND_STYLE.get(kind, ""))
     text.append(short_ref(node["ref"]).split(":", 1)[1], "bold" if marker.strip() else "")
     if node.get("label"):
@@ -57,7 +57,7 @@ class LineageScreen(LabScreen):
     ]
     DEFAULT_CSS = """
     LineageScreen #lineage-title { height: 1; padding: 0 1; background: $panel; }
-    LineageScreen #lineage { height: 1fr; }
+    LineageScreen #lineage { height: 1fr; text-wrap: nowrap; text-overflow: ellipsis; }
     """
 
     def __init__(self, ref: str) -> None:
