@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -49,20 +50,42 @@ def test_every_config_field_has_a_comment_above_it(lab: Lab) -> None:
         assert above.startswith("# ") and len(above) > 3, f"no comment above {line!r}"
         if "=" in line:
             settings += 1
-    expected = sum(len(type(section).model_fields) for _, section in LabConfig())
-    assert settings == expected
+    assert settings == len(_scalar_fields())
+
+
+def _scalar_fields() -> list[tuple[str, Any]]:
+    """(name, field info) of every plain setting; dict fields become [section.field.NAME] tables."""
+    return [(name, info) for _, section in LabConfig()
+            for name, info in type(section).model_fields.items()
+            if not isinstance(getattr(section, name), dict)]
 
 
 def test_comments_are_the_field_descriptions(lab: Lab) -> None:
     text = (lab.root / CONFIG_FILE).read_text()
-    for _, section in LabConfig():
-        for name, info in type(section).model_fields.items():
-            assert f"# {info.description}\n{name} = " in text
+    for name, info in _scalar_fields():
+        assert f"# {info.description}\n{name} = " in text
+
+
+def test_quota_tables_are_documented_and_round_trip(lab: Lab) -> None:
+    from mlopslab.config import QuotaLimits, load_config, render_config
+
+    text = (lab.root / CONFIG_FILE).read_text()
+    assert "# [quotas.project.vision]" in text and "# [quotas.user.alice]" in text
+    config = load_config(lab.root)
+    config.quotas.project["vision"] = QuotaLimits(max_gpus=1, max_time_limit="2h")
+    (lab.root / CONFIG_FILE).write_text(render_config(config))
+    again = load_config(lab.root)
+    assert again.quotas.project["vision"].max_gpus == 1
+    assert again.quotas.project["vision"].max_time_limit == "2h"
+    (lab.root / CONFIG_FILE).write_text(text.replace(
+        "\n[quotas]\n", '\n[quotas]\n[quotas.project.x]\nmax_time_limit = "soon"\n'))
+    with pytest.raises(ConfigError, match="quotas.project.x.max_time_limit"):
+        load_config(lab.root)
 
 
 def test_config_parses_back_to_the_defaults(lab: Lab) -> None:
     raw = tomllib.loads((lab.root / CONFIG_FILE).read_text())
-    assert set(raw) == {"lab", "ray", "service"}
+    assert set(raw) == {"lab", "ray", "service", "gpu", "quotas"}
     config = load_config(lab.root)
     assert config.lab.name == "mylab"  # init names the lab after its folder
     expected = LabConfig()
