@@ -13,13 +13,14 @@ from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.screens.confirm import ConfirmModal
 
-COLUMNS = ("id", "status", "waiting", "project", "user", "recipe", "prio", "gpus", "why")
+COLUMNS = ("id", "status", "why", "gpus", "prio", "user", "project", "waiting", "recipe")
 
 
 class QueueScreen(LabScreen):
     TITLE = "Queue"
-    HELP = ("Runs waiting for resources or quota, and runs running, oldest first. The last "
-            "column says why a run waits. x cancels the selected run, enter opens it.")
+    HELP = ("Runs waiting for resources or quota, in the order they will start, then runs "
+            "starting or running. 'why' says why a run waits. x cancels the selected run, "
+            "enter opens it.")
     BINDINGS: ClassVar = [
         Binding("x", "cancel", "Cancel run"),
         Binding("enter", "open", "Open", show=False),
@@ -57,11 +58,11 @@ class QueueScreen(LabScreen):
             resources = run.get("resources") or {}
             table.add_row(
                 run["id"], Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
-                ago(run.get("queued_at") or run.get("created_at"), now).removesuffix(" ago"),
-                run.get("project") or "", run.get("user") or run.get("user_name") or "",
-                run.get("recipe") or "", number(run.get("priority")), number(resources.get("gpus")),
                 Text(run.get("reason") or ("" if status != "queued" else "waiting to start"), "yellow"),
-                key=run["id"])
+                number(resources.get("gpus")), number(run.get("priority")),
+                run.get("user") or run.get("user_name") or "", run.get("project") or "",
+                ago(run.get("queued_at") or run.get("created_at"), now).removesuffix(" ago"),
+                run.get("recipe") or "", key=run["id"])
         table.move_cursor(row=min(keep, max(0, len(runs) - 1)))
         waiting = sum(r["status"] == "queued" for r in runs)
         self.query_one("#queue-summary", Static).update(
