@@ -204,7 +204,7 @@ def main() -> int:
 
         step("run 1: gpus=1, gpu_memory_gb=2, allocates 0.5 GiB (within the limit)")
         within = mlopslab(lab, "run", "gpu-probe", "--detach", "--json", "--set", "mode=within",
-                          "--set", "gb=0.5", "--set", "hold_s=8")
+                          "--set", "gb=0.5", "--set", "hold_s=14")
         run_id = as_json(within)["id"]
         time.sleep(1)
         views = []
@@ -216,6 +216,8 @@ def main() -> int:
                 break
             time.sleep(0.5)
         report["service_gpu_view_during_run1"] = views[-1] if views else service(lab, "gpus")
+        step("TUI screens while run 1 holds the GPU")
+        report["tui"] = tui_shots(lab, out)
         report["run1"] = summary(as_json(mlopslab(lab, "runs", "show", run_id, "--json")))
         done = wait(lab, run_id)
         report["run1"] = summary(done) | {"facts": facts_of(lab, run_id)}
@@ -263,6 +265,34 @@ def main() -> int:
     (out / "gpu-check.md").write_text(markdown(report))
     step(f"done; wrote {out / 'gpu-check.md'}")
     return 0
+
+
+def tui_shots(lab: Path, out: Path) -> list[str]:
+    """SVG screenshots of the TUI's GPU and dashboard screens over this lab (real NVML)."""
+    try:
+        import asyncio
+
+        from mlopslab.lab import Lab
+        from mlopslab.tui.app import build_app
+    except ImportError as e:
+        return [f"TUI not rendered: {e}"]
+
+    async def shoot(start: str, size: tuple[int, int]) -> str:
+        app = build_app(Lab(lab), start=start)
+        async with app.run_test(size=size) as pilot:
+            for _ in range(10):  # let the panels gather a few samples
+                await pilot.pause(0.5)
+            name = f"tui-{start}-real-gpu.svg"
+            (out / name).write_text(app.export_screenshot(title=f"mlopslab · {start} · real GPU"))
+            return name
+
+    done = []
+    for start, size in (("gpus", (100, 30)), ("dashboard", (120, 36))):
+        try:
+            done.append(asyncio.run(shoot(start, size)))
+        except Exception as e:  # noqa: BLE001 - the check goes on without pictures
+            done.append(f"{start}: {e!r}")
+    return done
 
 
 def collect_logs(lab: Path, out: Path) -> None:
