@@ -21,6 +21,7 @@ import os
 import shutil
 import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -45,6 +46,7 @@ class Deployments:
         self.root = root
         self.backends = backends
         self.on_event = on_event or (lambda event: None)
+        self._held = threading.local()
         root.mkdir(parents=True, exist_ok=True)
 
     # reading ---------------------------------------------------------------
@@ -94,9 +96,12 @@ class Deployments:
                 raise DeployError(f"deployment '{name}' runs on {state['backend']}, not {backend}",
                                   hint="undeploy it first, or give another --name")
             self._ensure_gateway(state)
-            active = self._routes(name).get("active")
+            routes = self._routes(name)
+            active, warm = routes.get("active"), routes.get("previous")
             if active and active["version"] == version:
                 return self.show(name)
+            if warm and warm["version"] == version and self._backend(state).alive(self._replica(state, version)):
+                return self.rollback(name, reason=f"deploy {version}: the previous version, still warm")
             replica = self._start_ready(state, model_file, version, labels or {}, ready_timeout_s)
             previous = self._replica(state, active["version"]) if active else None
             started = time.perf_counter()
@@ -308,9 +313,17 @@ class Deployments:
     def _lock(self, name: str) -> Iterator[None]:
         if not name or "/" in name or name.startswith("."):
             raise DeployError(f"bad deployment name {name!r}")
+        held: set[str] = self._held.__dict__.setdefault("names", set())
+        if name in held:  # this thread has it already (deploy -> rollback)
+            yield
+            return
         with open(self.root / f".{name}.lock", "w") as f:
             fcntl.flock(f, fcntl.LOCK_EX)
-            yield
+            held.add(name)
+            try:
+                yield
+            finally:
+                held.discard(name)
 
     def _emit(self, name: str, kind: str, **fields: Any) -> Event:
         event = {"deployment": name, "kind": kind, "ts": fields.pop("ts", time.time()), **fields}

@@ -63,6 +63,9 @@ def test_update_and_rollback_under_load_fail_no_request(deployments: Deployments
     late = [v for t, v in load.versions if t > after + 0.2]  # requests sent well after the switch
     assert late and set(late) == {"1"}
     np.testing.assert_array_equal(infer(shown["endpoint"], x)[0], expected(models["v1"], x))
+    forward = deployments.deploy("iris", models["v2"], "iris", "2", backend=backend)  # v2 is still warm
+    assert forward["active_version"] == "2"
+    assert _handle(forward, "2") == _handle(shown, "2")  # switched back to, not restarted
     with RESULTS.open("a") as f:
         f.write(json.dumps({"backend": backend, "rollback_s": rolled["rollback_s"],
                             "requests": len(load.versions), "failed": len(load.failures)}) + "\n")
@@ -120,6 +123,10 @@ def test_dead_parts_are_restarted_and_state_survives_a_new_supervisor(
     np.testing.assert_array_equal(y, expected(models["v2"], x))
     again.undeploy("iris")
     assert again.names() == []
+
+
+def _handle(shown: dict[str, object], version: str) -> str:
+    return next(str(r["handle"]) for r in shown["replicas"] if r["version"] == version)  # type: ignore[attr-defined, index]
 
 
 def _kill(backend: object, replica: dict[str, object]) -> None:
