@@ -73,12 +73,12 @@ class Decision:
 def rejection(demand: Demand, quotas: list[Quota], capacity: Capacity) -> str | None:
     """Why `demand` can never run here, or None when it can (eventually)."""
     if demand.gpus > capacity.gpus:
-        return f"asks for {demand.gpus:g} GPUs but the cluster has {capacity.gpus}"
+        return f"asks for {_gpus(demand.gpus)} but the cluster has {capacity.gpus}"
     if demand.cpus > capacity.cpus:
         return f"asks for {demand.cpus:g} CPUs but the cluster has {capacity.cpus:g}"
     for q in quotas:
         if q.max_gpus is not None and demand.gpus > q.max_gpus:
-            return f"asks for {demand.gpus:g} GPUs but {q.scope} '{q.name}' may use {q.max_gpus:g}"
+            return f"asks for {_gpus(demand.gpus)} but {q.scope} '{q.name}' may use {q.max_gpus:g}"
         if q.max_runs is not None and q.max_runs < 1:
             return f"{q.scope} '{q.name}' may run no runs (max_runs = 0)"
         if (q.max_time_limit_s is not None and demand.time_limit_s is not None
@@ -122,6 +122,10 @@ def schedule(queued: list[Job], active: list[Job], quotas: list[Quota], capacity
             in_use[key][1] += 1
     decision = Decision()
     for job in fair_order(queued, usage):
+        never = rejection(job.demand, [], capacity)  # the cluster shrank since it was admitted
+        if never:
+            decision.waiting[job.id] = f"cannot start on this cluster: it {never}"
+            continue
         blocked = _quota_block(job, applicable(quotas, job.project, job.user), in_use, usage)
         if blocked:
             decision.waiting[job.id] = blocked
@@ -129,7 +133,7 @@ def schedule(queued: list[Job], active: list[Job], quotas: list[Quota], capacity
         short = pool.shortfall(job.demand)
         if short:
             decision.waiting[job.id] = f"waiting for {short}"
-            pool.reserve(job.demand)
+            pool.reserve(job)
             continue
         pool.take(job.demand)
         for key in zip(SCOPES, (job.project, job.user), strict=True):
@@ -162,22 +166,25 @@ class _Pool:
     def __init__(self, capacity: Capacity, active: list[Job]) -> None:
         self.free = [1.0] * capacity.gpus
         self.cpus = capacity.cpus
-        self.gpu_blocked = False
+        self.gpus_held_for: str | None = None  # a GPU run ahead in the queue that waits
         for job in sorted(active, key=lambda j: -j.demand.gpus):
             self.take(job.demand, force=True)
 
     def shortfall(self, demand: Demand) -> str | None:
         wants: list[str] = []
-        if demand.gpus and (self.gpu_blocked or self._place(demand.gpus) is None):
-            wants.append(f"{demand.gpus:g} GPU ({self._free_text()} free)")
+        if demand.gpus and self.gpus_held_for:
+            wants.append(f"{demand.gpus:g} GPU (free GPUs are held for {self.gpus_held_for}, "
+                         "ahead in the queue)")
+        elif demand.gpus and self._place(demand.gpus) is None:
+            wants.append(f"{demand.gpus:g} GPU ({self._free_text()})")
         if demand.cpus > self.cpus + 1e-9:
             wants.append(f"{demand.cpus:g} CPUs ({max(self.cpus, 0):g} free)")
         return " and ".join(wants) or None
 
-    def reserve(self, demand: Demand) -> None:
-        self.cpus -= demand.cpus
-        if demand.gpus:
-            self.gpu_blocked = True
+    def reserve(self, job: Job) -> None:
+        self.cpus -= job.demand.cpus
+        if job.demand.gpus and self.gpus_held_for is None:
+            self.gpus_held_for = job.id
 
     def take(self, demand: Demand, force: bool = False) -> None:
         self.cpus -= demand.cpus
@@ -201,10 +208,9 @@ class _Pool:
 
     def _free_text(self) -> str:
         whole = sum(1 for f in self.free if f >= 1 - 1e-9)
-        if self.gpu_blocked:
-            return f"{whole} of {len(self.free)}, held for a run ahead in the queue"
         part = max(self.free, default=0.0)
-        return f"{whole} of {len(self.free)}" + (f", {part:.2g} of one" if 0 < part < 1 else "")
+        text = f"{whole} of {len(self.free)} free"
+        return text + (f", {part:.2g} of one" if 0 < part < 1 else "")
 
 
 def gpu_seconds(spans: list[tuple[str, str, float, float, float | None]], now: float,
@@ -221,6 +227,10 @@ def gpu_seconds(spans: list[tuple[str, str, float, float, float | None]], now: f
             used[("project", project)] += gpus * overlap
             used[("user", user)] += gpus * overlap
     return dict(used)
+
+
+def _gpus(n: float) -> str:
+    return f"{n:g} GPU" + ("" if n <= 1 else "s")
 
 
 def _hours(seconds: float) -> str:

@@ -58,7 +58,14 @@ def test_a_blocked_big_run_is_not_starved_by_smaller_ones_behind_it() -> None:
     queued = [job("big", demand=big, at=1), job("small", at=2), job("cpu", demand=Demand(0, 1), at=3)]
     d = schedule(queued, [job("r")], [], Capacity(2, 8), {})
     assert d.start == ["cpu"]
-    assert "held for a run ahead" in d.waiting["small"]
+    assert d.waiting["big"] == "waiting for 2 GPU (1 of 2 free)"
+    assert d.waiting["small"] == "waiting for 1 GPU (free GPUs are held for big, ahead in the queue)"
+
+
+def test_a_queued_run_the_cluster_can_no_longer_hold_says_so() -> None:
+    d = schedule([job("a")], [], [], Capacity(0, 8), {})
+    assert d.start == [] and d.waiting["a"] == (
+        "cannot start on this cluster: it asks for 1 GPU but the cluster has 0")
 
 
 def test_priority_then_fair_share_then_submission_order() -> None:

@@ -15,6 +15,7 @@ from mlopslab.lab import Lab, init_lab
 from mlopslab.monitor.gpu import ReplaySource
 from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp, build_app
+from tests.conftest import configure
 from tests.tui.seed import NOW, seed_runs
 
 RECORDING = Path(__file__).resolve().parents[2] / "mlopslab" / "monitor" / "recordings" / "demo-2gpu.jsonl"
@@ -33,7 +34,8 @@ class StepClock:
 
 
 def make_seeded_lab(root: Path, n: int) -> Lab:
-    lab = init_lab(root, "demo", ray_address="")
+    # no GPUs, whatever the machine has: the seeded 1-GPU runs stay queued, with one reason
+    lab = configure(init_lab(root, "demo", ray_address=""), ray={"num_gpus": 0})
     seed_runs(lab.db_path, n)
     return lab
 

@@ -94,7 +94,8 @@ def seed_runs(db_path: Path, n: int, now: float = NOW, active: int = 3, rng_seed
 
 
 def _reason(status: str) -> str | None:
-    return {"queued": "waiting for 1 GPU (2 of 2 in use)", "timed_out": "over its 15m time limit",
+    return {"queued": "cannot start on this cluster: it asks for 1 GPU but the cluster has 0",
+            "timed_out": "over its 15m time limit",
             "killed": "over its GPU memory limit"}.get(status)
 
 
