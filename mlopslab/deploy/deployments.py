@@ -76,10 +76,10 @@ class Deployments:
                 "created_at": state["created_at"], "updated_at": state["updated_at"]}
 
     def backend_of(self, name: str) -> str | None:
-        state = self._state(name, missing_ok=True)
+        state = self._maybe_state(name)
         return state["backend"] if state else None
 
-    def list(self) -> list[dict[str, Any]]:
+    def overview(self) -> list[dict[str, Any]]:
         return [self.show(name) for name in self.names()]
 
     # changing ---------------------------------------------------------------
@@ -90,7 +90,7 @@ class Deployments:
                ready_timeout_s: float = READY_TIMEOUT_S) -> dict[str, Any]:
         """Start VERSION beside the active one; switch the endpoint to it once it is ready."""
         with self._lock(name):
-            state = self._state(name, missing_ok=True) or self._new(name, backend, port, model_name,
+            state = self._maybe_state(name) or self._new(name, backend, port, model_name,
                                                                     options, policy)
             if state["backend"] != backend:
                 raise DeployError(f"deployment '{name}' runs on {state['backend']}, not {backend}",
@@ -157,7 +157,7 @@ class Deployments:
     def _supervise(self, name: str) -> list[Event]:
         events: list[Event] = []
         with self._lock(name):
-            state = self._state(name, missing_ok=True)
+            state = self._maybe_state(name)
             if state is None:
                 return events
             if not self._gateway_alive(state):
@@ -271,7 +271,7 @@ class Deployments:
 
     def _gateway_alive(self, state: dict[str, Any]) -> bool:
         pid = state.get("gateway_pid")
-        return bool(pid) and running(int(pid), "mlopslab.deploy.gateway")
+        return pid is not None and running(int(pid), "mlopslab.deploy.gateway")
 
     def _steer(self, name: str, message: dict[str, Any]) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX) as s:
@@ -293,13 +293,15 @@ class Deployments:
             raise DeployError(f"backend '{state['backend']}' is not available here")
         return backend
 
-    def _state(self, name: str, missing_ok: bool = False) -> dict[str, Any] | None:
-        path = self.root / name / "deployment.json"
-        if not path.exists():
-            if missing_ok:
-                return None
+    def _state(self, name: str) -> dict[str, Any]:
+        state = self._maybe_state(name)
+        if state is None:
             raise NotFound(f"no deployment '{name}'", hint="see `mlopslab deployments ls`")
-        return dict(json.loads(path.read_text()))
+        return state
+
+    def _maybe_state(self, name: str) -> dict[str, Any] | None:
+        path = self.root / name / "deployment.json"
+        return dict(json.loads(path.read_text())) if path.exists() else None
 
     def _save(self, state: dict[str, Any]) -> None:
         state["updated_at"] = time.time()

@@ -27,7 +27,7 @@ def connect() -> Any:
     import docker
 
     try:
-        client = docker.from_env(version="auto", timeout=60)
+        client = docker.from_env(version="auto", timeout=60)  # type: ignore[attr-defined]
         client.ping()
     except Exception as e:  # noqa: BLE001 - any failure means: no engine here
         raise DeployError(f"no Docker engine answers: {e}",

@@ -89,7 +89,7 @@ class Gateway:
         self.generation += 1
         self.stats[active.version] = VersionStats()
         self.policy = policy if previous is not None else None
-        self.watch_until = time.monotonic() + policy.window_s if self.policy else 0.0
+        self.watch_until = time.monotonic() + self.policy.window_s if self.policy else 0.0
         self._health_failures = 0
         self._save()
         return self.status()

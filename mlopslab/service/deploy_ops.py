@@ -43,7 +43,7 @@ class DeployOps:
 
     def op_deployments(self) -> list[dict[str, Any]]:
         self._backends_for(self.deployments.names())
-        return self.deployments.list()
+        return self.deployments.overview()
 
     def op_deployment(self, name: str) -> dict[str, Any]:
         self._backends_for([name])
@@ -98,7 +98,7 @@ class DeployOps:
             try:
                 self._backends_for(self.deployments.names())
                 if self.deployments.supervise():
-                    self.writer.write(None, [self._row(d, None) for d in self.deployments.list()])
+                    self.writer.write(None, [self._row(d, None) for d in self.deployments.overview()])
             except Exception as e:  # noqa: BLE001 - keep supervising
                 print(f"deployment supervision: {e!r}", file=sys.stderr, flush=True)
 
