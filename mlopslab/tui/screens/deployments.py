@@ -1,0 +1,119 @@
+"""Deployments: each endpoint with its active and previous version, health, traffic and
+p99 latency per version; `b` rolls the selected deployment back at once.
+
+Register it in app.py's SCREENS as ("deployments", "7", "Deployments", DeploymentsScreen).
+"""
+
+from __future__ import annotations
+
+import getpass
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Static
+
+from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.screens.confirm import ConfirmModal
+
+COLUMNS = ("name", "model", "health", "active", "previous", "requests", "errors", "p99 ms", "backend", "endpoint")
+
+
+def health(d: dict[str, Any]) -> Text:
+    """One word for a deployment's state, coloured."""
+    active = [r for r in d["replicas"] if r["role"] == "active"]
+    if not d["gateway"]["alive"]:
+        return Text("endpoint down", "red bold")
+    if not active or not all(r["alive"] for r in active):
+        return Text("active down", "red bold")
+    if d["gateway"]["watching"]:
+        return Text("watching", "yellow")
+    return Text("serving", "green")
+
+
+def traffic(d: dict[str, Any]) -> tuple[str, str, str]:
+    """Requests, errors and p99 (ms) the gateway saw for the active version."""
+    stats = d["gateway"]["stats"].get(d["active_version"] or "", {})
+    p99 = stats.get("p99_ms")
+    return str(stats.get("requests", 0)), str(stats.get("errors", 0)), f"{p99:.1f}" if p99 is not None else "-"
+
+
+class DeploymentsScreen(LabScreen):
+    TITLE = "Deployments"
+    HELP = ("Each deployment's stable endpoint, the version taking traffic and the previous one "
+            "kept warm, health, and what the gateway saw for the active version (requests, "
+            "errors, p99). b rolls the selected deployment back to its previous version at once.")
+    BINDINGS: ClassVar = [
+        Binding("b", "rollback", "Rollback"),
+        Binding("r", "reload", "Refresh"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="deployments-summary")
+        yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="deployment-detail")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        table = self.query_one(DataTable)
+        for name in COLUMNS:
+            table.add_column(name, key=name)
+        table.focus()
+        self.found: list[dict[str, Any]] = []
+        self.action_reload()
+        if self.lab.poll_s:
+            self.set_interval(self.lab.poll_s, self._live)
+
+    def _live(self) -> None:
+        if self.is_current:
+            self.action_reload()
+
+    def action_reload(self) -> None:
+        self.in_thread(lambda: self.lab.backend.call("deployments"), self._show, group="deployments")
+
+    def _show(self, found: list[dict[str, Any]]) -> None:
+        self.found = found
+        table = self.query_one(DataTable)
+        keep = table.cursor_row
+        table.clear()
+        for d in found:
+            table.add_row(d["name"], d["model"], health(d), d["active_version"] or "-",
+                          d["previous_version"] or "-", *traffic(d), d["backend"], d["endpoint"], key=d["name"])
+        table.move_cursor(row=min(keep, max(0, len(found) - 1)))
+        summary = (f" {len(found)} deployment(s)" if found
+                   else " no deployments: `mlopslab deploy MODEL[@VERSION]` makes one")
+        self.query_one("#deployments-summary", Static).update(Text(summary, "bold"))
+        self._detail()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._detail()
+
+    def _detail(self) -> None:
+        chosen = self._selected()
+        lines = [f"  version {r['version']}: {r['role']}, {'up' if r['alive'] else 'down'}, {r['url']}"
+                 for d in self.found if d["name"] == chosen for r in d["replicas"]]
+        self.query_one("#deployment-detail", Static).update("\n".join(lines))
+
+    def _selected(self) -> str | None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return None
+        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+    def action_rollback(self) -> None:
+        name = self._selected()
+        if name is None:
+            return
+
+        def done(result: dict[str, Any]) -> None:
+            self.notify(f"{name}: version {result['active_version']} takes traffic "
+                        f"(switched in {result['rollback_s'] * 1000:.1f} ms)")
+            self.action_reload()
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.in_thread(lambda: self.lab.backend.call("rollback", name=name, actor=getpass.getuser(),
+                                                             reason="TUI"), done)
+
+        self.app.push_screen(ConfirmModal(f"Roll {name} back to its previous version?"), confirmed)

@@ -1,0 +1,55 @@
+"""The Deployments screen over a real lab service and a real deployment: it shows the
+versions and health, and `b` + `y` rolls back through the service."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import DataTable
+
+from mlopslab.deploy.deployments import Deployments
+from mlopslab.deploy.process import ProcessBackend
+from mlopslab.lab import Lab, init_lab
+from mlopslab.service import daemon
+from mlopslab.tui.app import build_app
+from mlopslab.tui.screens.deployments import DeploymentsScreen
+
+pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def deployed(tmp_path: Path, models: dict[str, Path]) -> Iterator[tuple[Lab, Deployments]]:
+    lab = init_lab(tmp_path / "lab", "tui")
+    deployments = Deployments(lab.root / "deployments", {"process": ProcessBackend()})
+    deployments.deploy("iris", models["v1"], "iris", "1")
+    deployments.deploy("iris", models["v2"], "iris", "2")
+    yield lab, deployments
+    deployments.undeploy("iris")
+    daemon.stop(lab, stop_ray=False)
+
+
+async def _until(pilot: Any, check: Any, timeout: float = 20) -> None:
+    end = asyncio.get_running_loop().time() + timeout
+    while not check():
+        assert asyncio.get_running_loop().time() < end, "timed out"
+        await pilot.pause(0.05)
+
+
+async def test_the_screen_shows_versions_and_b_rolls_back(deployed: tuple[Lab, Deployments]) -> None:
+    lab, deployments = deployed
+    app = build_app(lab, poll_s=0, gpu_poll_s=0)
+    async with app.run_test(size=(120, 30)) as pilot:
+        app.push_screen(DeploymentsScreen())
+        await _until(pilot, lambda: isinstance(app.screen, DeploymentsScreen)
+                     and any(t.row_count == 1 for t in app.screen.query(DataTable)))
+        table = app.screen.query_one(DataTable)
+        row = [str(c) for c in table.get_row_at(0)]
+        assert row[:5] == ["iris", "iris", "watching", "2", "1"]  # v2 is in its watch window
+        await pilot.press("b")
+        await pilot.press("y")
+        await _until(pilot, lambda: [str(c) for c in table.get_row_at(0)][3:5] == ["1", "2"])
+    assert deployments.show("iris")["active_version"] == "1"
