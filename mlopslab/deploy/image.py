@@ -72,7 +72,20 @@ def ensure_image(client: Any, base: str = BASE_IMAGE) -> str:
         raise DeployError(f"building {tag} failed: {e}", hint=log) from e
     finally:
         shutil.rmtree(context, ignore_errors=True)
+    _prune(client, tag)
     return tag
+
+
+def _prune(client: Any, keep: str) -> None:
+    """Remove older serving images that no container uses (the engine refuses the others)."""
+    import docker.errors
+
+    for image in client.images.list(filters={"label": "mlopslab.image=serving"}):
+        if keep not in image.tags:
+            try:
+                client.images.remove(image.id)
+            except docker.errors.APIError:
+                pass  # still used by a container
 
 
 def _context(tag: str) -> Path:
