@@ -23,6 +23,7 @@ from mlopslab.lab import Lab
 from mlopslab.tui.backend import GpuReading, LabBackend
 from mlopslab.tui.screens.base import describe
 from mlopslab.tui.screens.dashboard import DashboardScreen
+from mlopslab.tui.screens.deployments import DeploymentsScreen
 from mlopslab.tui.screens.gpus import GpusScreen
 from mlopslab.tui.screens.help import HelpScreen
 from mlopslab.tui.screens.models import ModelsScreen
@@ -39,6 +40,7 @@ SCREENS: list[tuple[str, str, str, Callable[[], Screen[Any]]]] = [
     ("recipes", "4", "Recipes", RecipesScreen),
     ("gpus", "5", "GPUs", GpusScreen),
     ("models", "6", "Models", ModelsScreen),
+    ("deployments", "7", "Deployments", DeploymentsScreen),
 ]
 
 
