@@ -10,6 +10,8 @@
      +-- ExecError           Ray or a run process failed to start  (exit 6)
      +-- NotFound            a run, step or key does not exist     (exit 7)
      +-- ResourceError       a request can never fit quota/cluster (exit 8)
+     +-- DeployError         a deployment could not be made, changed
+                             or rolled back                         (exit 9)
 
 Each carries a one-line message and an optional hint; the CLI prints both and
 exits with ``exit_code``.
@@ -73,6 +75,12 @@ class ResourceError(MlopslabError):
     exit_code = 8
 
 
+class DeployError(MlopslabError):
+    """A deployment could not be made, changed or rolled back."""
+
+    exit_code = 9
+
+
 _BY_NAME = {
     cls.__name__: cls
     for cls in (
@@ -86,6 +94,7 @@ _BY_NAME = {
         ExecError,
         NotFound,
         ResourceError,
+        DeployError,
     )
 }
 

@@ -29,9 +29,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from mlopslab.core.errors import NotFound
+from mlopslab.core.errors import DeployError, NotFound
 from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, ServingOptions, free_port
-from mlopslab.deploy.errors import DeployError
 from mlopslab.deploy.gateway import control_socket
 from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import running, spawn, terminate

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from mlopslab.core.errors import DeployError
 from mlopslab.deploy.backend import Replica, ReplicaSpec
-from mlopslab.deploy.errors import DeployError
 
 CONTAINER_PORT = 8080
 STOP_TIMEOUT_S = 15

@@ -18,7 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mlopslab.deploy.errors import DeployError
+from mlopslab.core.errors import DeployError
 
 BASE_IMAGE = "local/base:bookworm"
 REPO = "mlopslab/serving"

@@ -14,10 +14,10 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.core.errors import DeployError
 from mlopslab.core.refs import parse_model_ref
 from mlopslab.deploy.backend import Backend, ServingOptions
 from mlopslab.deploy.deployments import Deployments
-from mlopslab.deploy.errors import DeployError
 from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import ProcessBackend
 from mlopslab.store import deployment_writes as dq

@@ -13,8 +13,8 @@ import onnxruntime as ort
 import pytest
 import tritonclient.http as triton
 
+from mlopslab.core.errors import DeployError
 from mlopslab.deploy.deployments import Deployments
-from mlopslab.deploy.errors import DeployError
 from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import running
 from tests.deploy.load import Load
