@@ -20,5 +20,12 @@ def test_demo_makes_a_lab_runs_the_recipes_and_cleans_up(tmp_path: Path) -> None
     assert sorted(r["recipe"] for r in runs) == ["mlp-digits", "tabular-classifier",
                                                  "tabular-classifier"]
     assert all(r["status"] == "finished" for r in runs)
+    # the models were promoted through their gates, deployed blue/green and rolled back
+    assert "champion is now breast-cancer@1" in done.stdout
+    assert "version 1 predicts" in done.stdout and "version 2 predicts" in done.stdout
+    assert "switched back in" in done.stdout
+    versions = mlopslab_json(lab, "models", "ls", "breast-cancer")
+    assert len(versions) == 2
+    assert mlopslab_json(lab, "deployments", "ls") == [], "the demo left its deployment running"
     assert not (lab.state / "ray.json").exists(), "the demo left its Ray cluster running"
     mlopslab(lab, "lab", "stop")

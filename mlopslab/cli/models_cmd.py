@@ -223,9 +223,10 @@ def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates
 @JSON
 @click.pass_context
 def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
-    """What REF came from and what came of it: data <-> runs <-> model versions <-> gate reports.
+    """What REF came from and what came of it: data <-> runs <-> model versions <-> gate
+    reports and deployments.
 
-    REF: model:NAME@N, model:NAME:ALIAS, run:ID, data:HASH, gate:ID.
+    REF: model:NAME@N, model:NAME:ALIAS, run:ID, data:HASH, gate:ID, deployment:NAME.
     """
     from mlopslab.cli.output import print_json
     from mlopslab.cli.registry_view import lineage_view

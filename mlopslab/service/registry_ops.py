@@ -227,7 +227,9 @@ class RegistryOps:
             return q.data_node(self.store, ref.key)
         if ref.kind == "gate":
             return q.gate_node(self.store, ref.key)
-        raise NotFound(f"no {ref.kind} '{ref.key}'", "deployments are not in the lab yet")
+        if ref.kind == "deployment":
+            return q.deployment_node(self.store, ref.key)
+        raise NotFound(f"no {ref.kind} '{ref.key}'")
 
 
 class AutoRegistrar(threading.Thread):

@@ -212,6 +212,17 @@ def gate_node(store: Store, report_id: str) -> Node:
                  "champion_version": r["champion_version"]})
 
 
+def deployment_node(store: Store, name: str) -> Node:
+    found = rows(store, "SELECT name, backend, model_name, endpoint, active_version, status "
+                 "FROM deployments WHERE name = ?", [name])
+    if not found:
+        raise NotFound(f"no deployment '{name}'", "list them with `mlopslab deployments ls`")
+    d = found[0]
+    return Node(f"deployment:{d['name']}", "deployment", d["endpoint"] or "",
+                {"backend": d["backend"], "status": d["status"],
+                 "serving": f"{d['model_name']}@{d['active_version']}" if d["active_version"] else None})
+
+
 def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
     """What is directly upstream or downstream of `node` (see core/lineage.py)."""
     kind, key = node.ref.split(":", 1)
@@ -242,6 +253,14 @@ def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
         else:
             for r in reports_of(store, name, int(number)):
                 found.append(("gated by", "out", gate_node(store, r["id"])))
+            for d in rows(store, "SELECT DISTINCT deployment FROM deployment_versions "
+                          "WHERE model_version_id = ? ORDER BY deployment", [v["id"]]):
+                found.append(("deployed as", "out", deployment_node(store, d["deployment"])))
+    elif kind == "deployment" and way == "up":
+        for d in rows(store, "SELECT m.name, m.version FROM deployment_versions dv "
+                      "JOIN model_versions m ON m.id = dv.model_version_id "
+                      "WHERE dv.deployment = ? ORDER BY m.version", [key]):
+            found.append(("deployed as", "in", model_node(store, get_version(store, d["name"], d["version"]))))
     elif kind == "gate" and way == "up":
         r = gate_report(store, key)
         found.append(("gated by", "in", model_node(store, get_version(store, r["name"], r["version"]))))

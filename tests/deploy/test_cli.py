@@ -69,6 +69,13 @@ def test_deploy_update_rollback_and_undeploy_from_the_registry(lab: Lab, tmp_pat
     assert (second["endpoint"], second["active_version"], second["previous_version"]) == (endpoint, "2", "1")
     assert _infer(endpoint, x)["version"] == "2"
 
+    # lineage walks from the deployment up to both versions (and their data), and back down
+    up = mlopslab_json(lab, "lineage", "deployment:web")["upstream"]
+    assert {"model:clf@1", "model:clf@2"} <= {n["ref"] for n in up["nodes"]}
+    assert any(n["ref"].startswith("data:") for n in up["nodes"])
+    down = mlopslab_json(lab, "lineage", "model:clf@1")["downstream"]
+    assert ("model:clf@1", "deployment:web") in {(e["source"], e["target"]) for e in down["edges"]}
+
     rolled = mlopslab_json(lab, "rollback", "web", "--reason", "test")
     assert rolled["active_version"] == "1" and rolled["rollback_s"] < 1.0
     assert _infer(endpoint, x)["version"] == "1"

@@ -65,7 +65,9 @@ async def test_dashboard_shows_gpus_active_and_latest_runs(seeded_lab: Lab) -> N
     app = make_app(seeded_lab)
     async with app.run_test(size=(100, 40)) as pilot:
         await until(pilot, lambda: "finished" in text_of(app, "#dash-counts"), what="counts")
-        assert "GPU 0" in text_of(app, "#dash-gpus") and "GPU 1" in text_of(app, "#dash-gpus")
+        # the panel grows to both GPUs once its layout is refreshed after the first reading
+        await until(pilot, lambda: "GPU 1" in text_of(app, "#dash-gpus"), what="both GPUs")
+        assert "GPU 0" in text_of(app, "#dash-gpus")
         assert "active runs (3)" in text_of(app, "#dash-active")
         assert "latest runs" in text_of(app, "#dash-recent")
 
