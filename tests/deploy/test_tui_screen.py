@@ -53,3 +53,18 @@ async def test_the_screen_shows_versions_and_b_rolls_back(deployed: tuple[Lab, D
         await pilot.press("y")
         await _until(pilot, lambda: [str(c) for c in table.get_row_at(0)][3:5] == ["1", "2"])
     assert deployments.show("iris")["active_version"] == "1"
+
+
+async def test_the_dashboard_lists_deployments_with_their_health(deployed: tuple[Lab, Deployments]) -> None:
+    from textual.widgets import Static
+
+    lab, _ = deployed
+    app = build_app(lab, poll_s=0, gpu_poll_s=0)
+    async with app.run_test(size=(120, 30)) as pilot:
+        block = app.screen.query_one("#dash-deployments", Static)
+
+        def shown() -> str:
+            return "\n".join(block.render_line(y).text for y in range(block.size.height))
+
+        await _until(pilot, lambda: "iris@2" in shown())
+        assert "deployments (1)" in shown() and "watching" in shown() and "127.0.0.1:" in shown()

@@ -31,8 +31,10 @@ class DashboardScreen(LabScreen):
             yield Static("", id="dash-active")
             yield Static("", id="dash-recent")
             yield Static("", id="dash-counts")
-            yield Static(Text(" deployments, alerts and cost appear here once the lab serves models "
-                              "(registry and serving issues)", "dim"), id="dash-later")
+            yield Static("", id="dash-deployments")
+            yield Static(Text(" alerts and cost today: not tracked yet (monitoring comes with a later "
+                              "capability); deployment alerts are in `mlopslab deployments show`", "dim"),
+                         id="dash-later")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -49,13 +51,16 @@ class DashboardScreen(LabScreen):
     def action_reload(self) -> None:
         backend = self.lab.backend
 
-        def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-            return backend.queue(), backend.runs(None, None, 0, RECENT), backend.run_fields()
+        def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
+            return (backend.queue(), backend.runs(None, None, 0, RECENT), backend.run_fields(),
+                    backend.call("deployments"))
 
         self.in_thread(fetch, self._show, group="dashboard")
 
-    def _show(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]) -> None:
-        active, recent, fields = result
+    def _show(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any],
+                                  list[dict[str, Any]]]) -> None:
+        active, recent, fields, deployments = result
+        self.query_one("#dash-deployments", Static).update(deployments_block(deployments))
         now = self.lab.clock()
         self.query_one("#dash-active", Static).update(runs_block(
             f"active runs ({len(active)})", active, now, "reason", "nothing running or waiting"))
@@ -64,6 +69,23 @@ class DashboardScreen(LabScreen):
         for status, n in sorted((fields.get("statuses") or {}).items(), key=lambda kv: -kv[1]):
             counts.append(f"{STATUS_ICON.get(status, '')} {status} {n:,}  ", STATUS_STYLE.get(status, ""))
         self.query_one("#dash-counts", Static).update(counts)
+
+
+def deployments_block(found: list[dict[str, Any]]) -> Table:
+    from mlopslab.tui.screens.deployments import health, traffic
+
+    table = Table(title=f" deployments ({len(found)})", title_justify="left", title_style="bold underline",
+                  box=None, padding=(0, 1), show_header=False, expand=True)
+    for _ in range(4):
+        table.add_column(no_wrap=True)
+    table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
+    for d in found:
+        requests, errors, p99 = traffic(d)
+        table.add_row(d["name"], health(d), f"{d['model']}@{d['active_version'] or '-'}",
+                      d["endpoint"] or "", Text(f"{requests} req  {errors} err  p99 {p99} ms", "dim"))
+    if not found:
+        table.add_row(Text("none (mlopslab deploy MODEL)", "dim"), "", "", "", "")
+    return table
 
 
 def runs_block(title: str, runs: list[dict[str, Any]], now: float, extra: str, empty: str) -> Table:
