@@ -95,8 +95,14 @@ class LaunchScreen(LabScreen):
             yield from self._field("res-cpus", "cpus", _text(res.cpus), NumberValidator(0), "CPUs per step")
             yield from self._field("res-gpus", "gpus", _text(res.gpus), NumberValidator(0),
                                    "GPUs per step (fractions allowed)")
+            yield from self._field("res-gpu-mem", "GPU memory", _text(res.gpu_memory_gb),
+                                   NumberValidator(0, optional=True), "GiB; over it the run is killed; empty: none")
+            yield from self._field("res-mem", "memory", _text(res.memory_gb), NumberValidator(0, optional=True),
+                                   "host GiB per step; empty: none")
             yield from self._field("res-time", "time limit", _text(res.time_limit), DurationValidator(),
                                    "e.g. 30m, 2h; empty: none")
+            yield from self._field("opt-priority", "priority", "0", NumberValidator(-1000, integer=True),
+                                   "queue priority; higher starts first")
             yield from self._field("opt-seed", "seed", _text(r.seed), NumberValidator(0, integer=True), "")
             yield from self._field("opt-project", "project", self._default_project(), None, "")
             yield Button("Launch (ctrl+s)", id="launch", variant="primary")
@@ -142,6 +148,9 @@ class LaunchScreen(LabScreen):
         sets = [f"{key}={get(f'param-{key}')}" for key in self.recipe.params]
         opts: dict[str, Any] = {
             "cpus": float(get("res-cpus")), "gpus": float(get("res-gpus")),
+            "gpu_memory_gb": float(get("res-gpu-mem")) if get("res-gpu-mem") else None,
+            "memory_gb": float(get("res-mem")) if get("res-mem") else None,
+            "priority": int(get("opt-priority") or 0),
             "time_limit": get("res-time") or None, "seed": int(get("opt-seed")),
             "project": get("opt-project") or None, "user": getpass.getuser(),
         }
