@@ -189,15 +189,20 @@ class Store:
             run["metrics"] = found[run["id"]]
 
     def _dicts(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
+        return self.rows(sql, args)
+
+    def rows(self, sql: str, args: list[Any], json_columns: frozenset[str] | set[str] = JSON_COLUMNS,
+             ) -> list[dict[str, Any]]:
+        """Rows as dicts: JSON columns parsed, timestamps as ISO text in UTC."""
         cur = self.cursor()
         cur.execute(sql, args)
         names = [d[0] for d in cur.description or []]
-        return [_decode(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
+        return [_decode(dict(zip(names, row, strict=True)), json_columns) for row in cur.fetchall()]
 
 
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
+def _decode(row: dict[str, Any], json_columns: frozenset[str] | set[str]) -> dict[str, Any]:
     for key, value in row.items():
-        if key in JSON_COLUMNS and isinstance(value, str):
+        if key in json_columns and isinstance(value, str):
             row[key] = json.loads(value)
         elif isinstance(value, datetime):
             row[key] = value.replace(tzinfo=UTC).isoformat()

@@ -6,7 +6,6 @@ use the same functions through its ops). All SQL is parameterized.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,19 +24,7 @@ VERSION_SUMMARY = ("name, version, sha256, size, source, run_id, train_data, hol
 
 
 def rows(store: Store, sql: str, args: list[Any]) -> list[dict[str, Any]]:
-    cur = store.cursor()
-    cur.execute(sql, args)
-    names = [d[0] for d in cur.description or []]
-    return [_decode(dict(zip(names, row, strict=True))) for row in cur.fetchall()]
-
-
-def _decode(row: dict[str, Any]) -> dict[str, Any]:
-    for key, value in row.items():
-        if key in JSON_COLUMNS and isinstance(value, str):
-            row[key] = json.loads(value)
-        elif isinstance(value, datetime):
-            row[key] = value.replace(tzinfo=UTC).isoformat()
-    return row
+    return store.rows(sql, args, JSON_COLUMNS)
 
 
 # models and versions ------------------------------------------------------

@@ -46,6 +46,13 @@ class LabScreen(Screen[Any]):
     def on_mount(self) -> None:
         self.lab.show_status(self)
 
+    def refresh_while_shown(self, reload: Callable[[], None], every_s: float | None = None) -> None:
+        """Call `reload` now, then every `every_s` (the app's poll_s) while this screen is shown."""
+        reload()
+        interval = self.lab.poll_s if every_s is None else every_s
+        if interval:
+            self.set_interval(interval, lambda: reload() if self.is_current else None)
+
     def in_thread(self, call: Callable[[], Any], then: Callable[[Any], None] | None = None,
                   group: str = "default") -> None:
         """Run `call` in a worker thread; hand its result to `then` on the UI thread."""

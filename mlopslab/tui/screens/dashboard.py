@@ -40,13 +40,7 @@ class DashboardScreen(LabScreen):
         super().on_mount()
         if self.lab.gpu_reading is not None:
             self.query_one(GpuPanel).show(self.lab.gpu_reading, self.lab.gpu_history)
-        self.action_reload()
-        if self.lab.poll_s:
-            self.set_interval(self.lab.poll_s, self._live)
-
-    def _live(self) -> None:
-        if self.is_current:
-            self.action_reload()
+        self.refresh_while_shown(self.action_reload)
 
     def action_reload(self) -> None:
         backend = self.lab.backend

@@ -61,13 +61,7 @@ class DeploymentsScreen(LabScreen):
             table.add_column(name, key=name)
         table.focus()
         self.found: list[dict[str, Any]] = []
-        self.action_reload()
-        if self.lab.poll_s:
-            self.set_interval(self.lab.poll_s, self._live)
-
-    def _live(self) -> None:
-        if self.is_current:
-            self.action_reload()
+        self.refresh_while_shown(self.action_reload)
 
     def action_reload(self) -> None:
         self.in_thread(lambda: self.lab.backend.call("deployments"), self._show, group="deployments")

@@ -37,13 +37,7 @@ class QueueScreen(LabScreen):
         for name in COLUMNS:
             table.add_column(name, key=name)
         table.focus()
-        self.action_reload()
-        if self.lab.poll_s:
-            self.set_interval(self.lab.poll_s, self._live)
-
-    def _live(self) -> None:
-        if self.is_current:
-            self.action_reload()
+        self.refresh_while_shown(self.action_reload)
 
     def action_reload(self) -> None:
         self.in_thread(self.lab.backend.queue, self._show, group="queue")

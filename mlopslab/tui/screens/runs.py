@@ -57,18 +57,14 @@ class RunsScreen(LabScreen):
         self.table.focus()
         self.reload_query()
         self.in_thread(self.lab.backend.run_fields, self._fields_loaded, group="fields")
-        if self.lab.poll_s:
-            self.set_interval(self.lab.poll_s, self._live)
+        if self.lab.poll_s:  # keep the table fresh without resetting the query
+            self.set_interval(self.lab.poll_s, lambda: self.table.reload() if self.is_current else None)
 
     def reload_query(self) -> None:
         backend, filter, sort = self.lab.backend, self.filter, self.sort
         self.table.load(lambda offset, limit: backend.runs(filter, sort, offset, limit),
                         lambda: backend.count_runs(filter))
         self._show_status()
-
-    def _live(self) -> None:
-        if self.is_current:
-            self.table.reload()
 
     def _fields_loaded(self, fields: dict[str, Any]) -> None:
         self.fields = fields
