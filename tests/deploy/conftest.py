@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +20,8 @@ def docker_backend() -> Backend:
     DockerBackend, engine_problem = docker.DockerBackend, docker.engine_problem
 
     problem = engine_problem()
+    if problem and os.environ.get("MLOPSLAB_REQUIRE_DOCKER"):  # CI: a missing engine is a failure
+        pytest.fail(f"no Docker engine, but MLOPSLAB_REQUIRE_DOCKER is set: {problem}")
     if problem:
         pytest.skip(f"no Docker engine: {problem}")
     return DockerBackend.for_tests()
