@@ -28,6 +28,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from mlopslab.monitor.gpu import script_replay
+
 GIB = 1024**3
 SLEEPER = """
 import time
@@ -57,15 +59,6 @@ def wait(lab: Path, run_id: str, statuses: tuple[str, ...], timeout: float = 120
     raise TimeoutError(run_id)
 
 
-def samples(path: Path, used: dict[int, int]) -> None:
-    device = {"index": 0, "uuid": "GPU-bench", "name": "replayed", "utilization_pct": 90.0,
-              "memory_used": sum(used.values()), "memory_total": 80 * GIB,
-              "processes": [{"pid": p, "used_memory": u} for p, u in used.items()]}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"t": 0, "devices": [device]}) + "\n")
-    tmp.replace(path)
-
-
 def step_started(lab: Path, run_id: str) -> float:
     done = subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(lab), "runs", "logs",
                            run_id], capture_output=True, text=True, check=True)
@@ -89,7 +82,7 @@ def main() -> None:
     subprocess.run([sys.executable, "-m", "mlopslab", "init", str(lab)], check=True,
                    capture_output=True)
     replay = root / "gpus.jsonl"
-    samples(replay, {})
+    script_replay(replay, {})
     config = (lab / "mlopslab.toml").read_text()
     config = config.replace('source = "nvml"', f'source = "replay:{replay}"')
     (lab / "mlopslab.toml").write_text(config)
@@ -142,10 +135,10 @@ def measure_kills(lab: Path, replay: Path, n: int) -> list[tuple[str, list[float
             time.sleep(0.1)
             run = cli(lab, "runs", "show", run_id)
         over = time.time()
-        samples(replay, {int(run["worker_pid"]): 3 * GIB})
+        script_replay(replay, {int(run["worker_pid"]): 3 * GIB})
         killed = wait(lab, run_id, ("killed",), timeout=30)
         reactions.append(ts(killed["ended_at"]) - over)
-        samples(replay, {})
+        script_replay(replay, {})
     return [("watchdog: over the limit (replayed NVML) -> run killed, interval 1 s", reactions)]
 
 

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 
@@ -31,33 +32,24 @@ def png(svg: Path) -> None:
 
 
 def tui_screens() -> None:
+    """Every screen over the seeded labs of the snapshot tests (runs, then the registry)."""
     sys.path.insert(0, str(REPO))
-    from mlopslab.service import daemon
     from tests.tui.conftest import make_seeded_lab
-    from tests.tui.scenarios import SCENARIOS, play_sync
-
-    lab = make_seeded_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-tui-")) / "lab", 500)
-    OUT.mkdir(exist_ok=True)
-    try:
-        for scenario in SCENARIOS:
-            svg = OUT / f"tui-{scenario.name}.svg"
-            svg.write_text(play_sync(lab, scenario))
-            png(svg)
-            print(f"wrote {svg}")
-    finally:
-        daemon.stop(lab, stop_ray=False)
-    tui_model_screens()
-
-
-def tui_model_screens() -> None:
-    """The Models screens (`screenshots/tui-model*.svg`) over the seeded registry of the tests."""
-    from mlopslab.service import daemon
-    from tests.tui.scenarios import MODEL_SCENARIOS, play_sync
+    from tests.tui.scenarios import MODEL_SCENARIOS, SCENARIOS
     from tests.tui.seed_models import make_models_lab
 
-    lab = make_models_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-models-")) / "lab")
+    OUT.mkdir(exist_ok=True)
+    render(make_seeded_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-tui-")) / "lab", 500), SCENARIOS)
+    render(make_models_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-models-")) / "lab"), MODEL_SCENARIOS)
+
+
+def render(lab: Any, scenarios: list[Any]) -> None:
+    """`screenshots/tui-NAME.svg` (and .png) of each scenario over `lab`; stops its service."""
+    from mlopslab.service import daemon
+    from tests.tui.scenarios import play_sync
+
     try:
-        for scenario in MODEL_SCENARIOS:
+        for scenario in scenarios:
             svg = OUT / f"tui-{scenario.name}.svg"
             svg.write_text(play_sync(lab, scenario))
             png(svg)

@@ -162,6 +162,17 @@ class ReplaySource:
         pass
 
 
+def script_replay(path: Path, used_by_pid: dict[int, int], memory_total: int = 80 * 1024**3) -> None:
+    """Make `path` a one-GPU replay whose processes hold `used_by_pid` bytes (atomically, so a
+    ReplaySource reading it sees the old or the new frame): tests and benchmarks script NVML."""
+    device = {"index": 0, "uuid": "GPU-scripted-0", "name": "scripted", "utilization_pct": 50.0,
+              "memory_used": sum(used_by_pid.values()), "memory_total": memory_total,
+              "processes": [{"pid": p, "used_memory": u} for p, u in used_by_pid.items()]}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"t": 0, "devices": [device]}) + "\n")
+    tmp.replace(path)
+
+
 def record(source: GpuSource, path: Path, interval_s: float, count: int) -> int:
     """Write `count` samples of `source` to a replay file; returns how many had GPUs."""
     start = time.monotonic()

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from mlopslab.core.errors import ExecError
@@ -37,7 +38,7 @@ class CapacityOracle:
         ray = self.config.ray
         address = address or ray.address
         if not address:
-            return Capacity(gpus=int(self.local_gpus()), cpus=float(ray.num_cpus or os.cpu_count() or 1))
+            return Capacity(gpus=int(self.local_gpus), cpus=float(ray.num_cpus or os.cpu_count() or 1))
         if ray.num_cpus > 0 and ray.num_gpus >= 0:
             return Capacity(gpus=int(ray.num_gpus), cpus=float(ray.num_cpus))
         with self._lock:
@@ -47,7 +48,9 @@ class CapacityOracle:
                 self._probed[address] = cached
             return cached[1]
 
+    @cached_property
     def local_gpus(self) -> float:
+        """The local cluster's GPUs: fixed while the service lives (config or one detection)."""
         if self.config.ray.num_gpus >= 0:
             return self.config.ray.num_gpus
         from mlopslab.exec.cluster import detect_gpus

@@ -78,15 +78,14 @@ def _limits(run: dict[str, Any]) -> tuple[float | None, float | None]:
 
 def family(run: dict[str, Any]) -> set[int]:
     """The run's step worker and its children (the process that does the work)."""
-    pids: set[int] = set()
-    for pid in (run.get("worker_pid"),):
-        if not pid:
-            continue
-        pids.add(int(pid))
-        try:
-            pids.update(p.pid for p in psutil.Process(int(pid)).children(recursive=True))
-        except psutil.Error:
-            pass
+    worker = run.get("worker_pid")
+    if not worker:
+        return set()
+    pids = {int(worker)}
+    try:
+        pids.update(p.pid for p in psutil.Process(int(worker)).children(recursive=True))
+    except psutil.Error:
+        pass
     return pids
 
 

@@ -4,7 +4,6 @@ start and end times the store recorded, not from the scheduler's own word."""
 
 from __future__ import annotations
 
-import json
 import textwrap
 import time
 from datetime import datetime
@@ -14,6 +13,7 @@ from typing import Any
 import pytest
 
 from mlopslab.lab import Lab
+from mlopslab.monitor.gpu import script_replay
 from tests.conftest import configure, mlopslab, mlopslab_json
 
 pytestmark = pytest.mark.ray
@@ -193,18 +193,18 @@ def test_queue_and_show_expose_scheduling_fields_and_cancel_a_queued_run(
 
 def test_gpu_memory_watchdog_kills_a_run_over_its_limit(lab: Lab, tmp_path: Path) -> None:
     replay = tmp_path / "gpus.jsonl"
-    write_samples(replay, {})
+    script_replay(replay, {})
     lab = configure(lab, gpu={"source": f"replay:{replay}", "watchdog_interval_s": 0.5})
     recipe = sleeper(tmp_path / "sleeper")
     run_id = submit(lab, recipe, "--gpus", "1", "--gpu-memory", "1", "--set", "seconds=120")
     worker = wait_for_worker(lab, run_id)
-    write_samples(replay, {worker: int(0.5 * GIB)})  # under the limit: keeps running
+    script_replay(replay, {worker: int(0.5 * GIB)})  # under the limit: keeps running
     time.sleep(2)
     assert mlopslab_json(lab, "runs", "show", run_id)["status"] == "running"
     gpus = mlopslab_json_op(lab, "gpus")
     assert gpus["owners"][str(worker)] == {"kind": "run", "id": run_id}
     over_at = time.time()
-    write_samples(replay, {worker: 3 * GIB})
+    script_replay(replay, {worker: 3 * GIB})
     run = wait_status(lab, run_id, "killed", timeout=30)
     assert "GPU memory 3.00 GiB over its limit of 1 GiB" in run["reason"]
     assert t(run["ended_at"]) - over_at < 5
@@ -220,15 +220,6 @@ def wait_for_worker(lab: Lab, run_id: str, timeout: float = 60) -> int:
             return int(run["worker_pid"])
         time.sleep(0.3)
     raise AssertionError("the run's step never started")
-
-
-def write_samples(path: Path, used_by_pid: dict[int, int]) -> None:
-    device = {"index": 0, "uuid": "GPU-test-0", "name": "scripted", "utilization_pct": 50.0,
-              "memory_used": sum(used_by_pid.values()), "memory_total": 80 * GIB,
-              "processes": [{"pid": p, "used_memory": u} for p, u in used_by_pid.items()]}
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"t": 0, "devices": [device]}) + "\n")
-    tmp.replace(path)
 
 
 def mlopslab_json_op(lab: Lab, op: str, **args: Any) -> Any:

@@ -4,11 +4,15 @@ drive the app through these same key sequences over the same seeded lab."""
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import pytest
+
 from mlopslab.lab import Lab
-from tests.tui.conftest import make_app
+from tests.tui.conftest import SNAPSHOTS, make_app
 
 
 @dataclass(frozen=True)
@@ -76,3 +80,22 @@ async def play(lab: Lab, scenario: Scenario) -> str:
 
 def play_sync(lab: Lab, scenario: Scenario) -> str:
     return asyncio.run(play(lab, scenario))
+
+
+def check_snapshot(name: str, svg: str, tmp_path: Path) -> None:
+    """Compare `svg` with the recorded snapshot (MLOPSLAB_UPDATE_SNAPSHOTS=1 records it)."""
+    expected = SNAPSHOTS / f"{name}.svg"
+    if os.environ.get("MLOPSLAB_UPDATE_SNAPSHOTS") or not expected.exists():
+        SNAPSHOTS.mkdir(exist_ok=True)
+        expected.write_text(svg)
+        return
+    if svg != expected.read_text():
+        actual = tmp_path / f"{name}.actual.svg"
+        actual.write_text(svg)
+        pytest.fail(f"{name} looks different: compare {actual} with {expected}")
+
+
+def text_of(app: Any, selector: str) -> str:
+    """What the widget shows on screen, line by line."""
+    widget = app.screen.query_one(selector)
+    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))

@@ -9,7 +9,6 @@ that lab's state (each says what it relies on).
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,17 +26,12 @@ from mlopslab.tui.screens.model_detail import ModelVersionScreen
 from mlopslab.tui.screens.models import ModelsScreen
 from mlopslab.tui.screens.promote import ReasonModal, RefusedModal
 from tests.conftest import mlopslab_json
-from tests.tui.conftest import SNAPSHOTS, make_app, until
-from tests.tui.scenarios import MODEL_SCENARIOS, Scenario, play
+from tests.tui.conftest import make_app, until
+from tests.tui.scenarios import MODEL_SCENARIOS, Scenario, check_snapshot, play, text_of
 from tests.tui.seed_models import NAME, make_models_lab
 
 pytestmark = pytest.mark.asyncio
 RECIPE = "recipes/tabular-classifier"
-
-
-def text_of(app: LabApp, selector: str) -> str:
-    widget = app.screen.query_one(selector)
-    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
 
 
 def options_text(app: LabApp) -> list[str]:
@@ -79,15 +73,7 @@ def own_registry_lab(tmp_path: Path) -> Iterator[Lab]:
 
 @pytest.mark.parametrize("scenario", MODEL_SCENARIOS, ids=[s.name for s in MODEL_SCENARIOS])
 async def test_models_screens_look_as_recorded(registry_lab: Lab, scenario: Scenario, tmp_path: Path) -> None:
-    svg = await play(registry_lab, scenario)
-    expected = SNAPSHOTS / f"{scenario.name}.svg"
-    if os.environ.get("MLOPSLAB_UPDATE_SNAPSHOTS") or not expected.exists():
-        expected.write_text(svg)
-        return
-    if svg != expected.read_text():
-        actual = tmp_path / f"{scenario.name}.actual.svg"
-        actual.write_text(svg)
-        pytest.fail(f"{scenario.name} looks different: compare {actual} with {expected}")
+    check_snapshot(scenario.name, await play(registry_lab, scenario), tmp_path)
 
 
 async def test_versions_show_aliases_and_gate_status_and_the_palette_offers_models(registry_lab: Lab) -> None:

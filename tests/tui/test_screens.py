@@ -17,14 +17,9 @@ from mlopslab.tui.screens.recipes import RecipesScreen
 from mlopslab.tui.screens.runs import RunsScreen
 from mlopslab.tui.widgets.lab_header import LabHeader
 from tests.tui.conftest import make_app, until
+from tests.tui.scenarios import text_of
 
 pytestmark = pytest.mark.asyncio
-
-
-def text_of(app, selector: str) -> str:  # type: ignore[no-untyped-def]
-    """What the widget shows on screen, line by line."""
-    widget = app.screen.query_one(selector)
-    return "\n".join(widget.render_line(y).text for y in range(widget.size.height))
 
 
 async def test_number_keys_reach_every_screen_and_q_quits(seeded_lab: Lab) -> None:

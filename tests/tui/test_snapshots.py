@@ -8,7 +8,6 @@ and look at the new SVGs before committing them.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,8 +15,8 @@ import pytest
 
 from mlopslab.lab import Lab
 from mlopslab.service import daemon
-from tests.tui.conftest import SNAPSHOTS, make_seeded_lab
-from tests.tui.scenarios import SCENARIOS, Scenario, play
+from tests.tui.conftest import make_seeded_lab
+from tests.tui.scenarios import SCENARIOS, Scenario, check_snapshot, play
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,13 +30,4 @@ def snapshot_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 async def test_screen_looks_as_recorded(snapshot_lab: Lab, scenario: Scenario, tmp_path: Path) -> None:
-    svg = await play(snapshot_lab, scenario)
-    expected = SNAPSHOTS / f"{scenario.name}.svg"
-    if os.environ.get("MLOPSLAB_UPDATE_SNAPSHOTS") or not expected.exists():
-        SNAPSHOTS.mkdir(exist_ok=True)
-        expected.write_text(svg)
-        return
-    if svg != expected.read_text():
-        actual = tmp_path / f"{scenario.name}.actual.svg"
-        actual.write_text(svg)
-        pytest.fail(f"{scenario.name} looks different: compare {actual} with {expected}")
+    check_snapshot(scenario.name, await play(snapshot_lab, scenario), tmp_path)

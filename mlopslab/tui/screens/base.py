@@ -17,6 +17,13 @@ if TYPE_CHECKING:
     from mlopslab.tui.app import LabApp
 
 
+def selected_key(table: Any) -> str | None:
+    """The row key of the highlighted row of a DataTable, or None when it is empty."""
+    if not table.row_count:
+        return None
+    return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+
+
 def describe(error: BaseException) -> str:
     if isinstance(error, MlopslabError):
         return error.message + (f"\n{error.hint}" if error.hint else "")

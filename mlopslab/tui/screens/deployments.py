@@ -14,7 +14,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
 
 COLUMNS = ("name", "model", "health", "active", "previous", "requests", "errors", "p99 ms", "backend", "endpoint")
@@ -90,10 +90,7 @@ class DeploymentsScreen(LabScreen):
         self.query_one("#deployment-detail", Static).update("\n".join(lines))
 
     def _selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return selected_key(self.query_one(DataTable))
 
     def action_rollback(self) -> None:
         name = self._selected()

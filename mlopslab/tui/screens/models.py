@@ -14,7 +14,7 @@ from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
 from mlopslab.tui.format import ago, number
-from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.promote import promote
 
 # (key, width): fixed widths, so the table does not jump as versions load
@@ -134,10 +134,7 @@ class ModelsScreen(LabScreen):
         self.query_one("#model-summary", Static).update(_summary(model))
 
     def _selected(self) -> dict[str, Any] | None:
-        table = self.query_one(DataTable)
-        if not table.row_count or not self.versions:
-            return None
-        key = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        key = selected_key(self.query_one(DataTable))
         return next((v for v in self.versions if str(v["version"]) == key), None)
 
     def _ref(self) -> str | None:

@@ -10,7 +10,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number
-from mlopslab.tui.screens.base import LabScreen
+from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
 
 COLUMNS = ("id", "status", "why", "gpus", "prio", "user", "project", "waiting", "recipe")
@@ -64,10 +64,7 @@ class QueueScreen(LabScreen):
                           (f"{len(runs) - waiting} starting or running", "cyan bold")))
 
     def _selected(self) -> str | None:
-        table = self.query_one(DataTable)
-        if not table.row_count:
-            return None
-        return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
+        return selected_key(self.query_one(DataTable))
 
     def action_open(self) -> None:
         from mlopslab.tui.screens.run_detail import RunDetailScreen
