@@ -11,9 +11,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from mlopslab.core.durations import parse_duration
+from mlopslab.core.durations import Duration
 from mlopslab.core.errors import ConfigError
 
 CONFIG_FILE = "mlopslab.toml"
@@ -81,18 +81,8 @@ class QuotaLimits(_Section):
     max_runs: int | None = Field(None, ge=0, description="Most runs starting or running at once.")
     gpu_hours_per_day: float | None = Field(
         None, ge=0, description="GPU-hours in any 24 h; past it, GPU runs wait.")
-    max_time_limit: str | None = Field(
+    max_time_limit: Duration | None = Field(
         None, description="Longest time limit a run may ask for (also the default limit).")
-
-    @field_validator("max_time_limit")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                parse_duration(value)
-            except ValueError as e:
-                raise ValueError(str(e)) from None
-        return value
 
 
 class QuotasSection(_Section):

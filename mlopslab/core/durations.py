@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -19,3 +22,12 @@ def parse_duration(text: str) -> float:
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"'{text}' is not a duration (expected e.g. 90s, 30m, 2h, 1h30m)")
     return sum(float(n) * _UNIT[u] for n, u in parts)
+
+
+def _checked(text: str) -> str:
+    parse_duration(text)
+    return text
+
+
+Duration = Annotated[str, AfterValidator(_checked)]
+"""A pydantic field type: a duration kept as written, checked when parsed."""

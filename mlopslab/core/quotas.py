@@ -168,7 +168,7 @@ class _Pool:
         self.cpus = capacity.cpus
         self.gpus_held_for: str | None = None  # a GPU run ahead in the queue that waits
         for job in sorted(active, key=lambda j: -j.demand.gpus):
-            self.take(job.demand, force=True)
+            self.take(job.demand)
 
     def shortfall(self, demand: Demand) -> str | None:
         wants: list[str] = []
@@ -186,14 +186,12 @@ class _Pool:
         if job.demand.gpus and self.gpus_held_for is None:
             self.gpus_held_for = job.id
 
-    def take(self, demand: Demand, force: bool = False) -> None:
+    def take(self, demand: Demand) -> None:
+        """Hold `demand`. A running run the model cannot place (Ray placed it otherwise)
+        still holds its CPUs; its GPUs are not counted twice."""
         self.cpus -= demand.cpus
-        if not demand.gpus:
-            return
-        slots = self._place(demand.gpus)
+        slots = self._place(demand.gpus) if demand.gpus else None
         if slots is None:
-            if not force:
-                raise ValueError("no room")
             return
         share = demand.gpus if demand.gpus < 1 else 1.0
         for i in slots:

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mlopslab.core.durations import parse_duration
+from mlopslab.core.durations import Duration
 from mlopslab.core.errors import RecipeError
 from mlopslab.core.gates import GatesSpec
 
@@ -96,14 +96,7 @@ class Resources(_Strict):
     gpus: float = Field(default=0, ge=0)
     gpu_memory_gb: float | None = Field(default=None, gt=0)
     memory_gb: float | None = Field(default=None, gt=0)
-    time_limit: str | None = None
-
-    @field_validator("time_limit")
-    @classmethod
-    def _duration(cls, value: str | None) -> str | None:
-        if value is not None:
-            parse_duration(value)
-        return value
+    time_limit: Duration | None = None
 
     @field_validator("gpus")
     @classmethod

@@ -53,13 +53,9 @@ class RunManager:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
 
-    def submit(self, spec: dict[str, Any], admit: Any = None) -> dict[str, Any]:
-        """Record a new queued run; the scheduler starts it when quotas and capacity allow.
-
-        `admit(spec)` may raise ResourceError (a request that can never fit) or return
-        the resources to record (e.g. with the quota's default time limit).
-        """
-        resources = admit(spec) if admit else spec.get("resources", {})
+    def submit(self, spec: dict[str, Any], resources: dict[str, Any]) -> dict[str, Any]:
+        """Record a new queued run with the resources the scheduler admitted it with; the
+        scheduler starts it when quotas and capacity allow."""
         run_id = new_run_id()
         now = time.time()
         run = {
@@ -105,7 +101,7 @@ class RunManager:
                        reason=f"cancelled by {actor or 'a user'}", ended_at=time.time()),
             _audit(actor, "run.cancel", run["id"], {}),
         ])
-        self._stop(run, wait=True)
+        self._stop(run)
         return self.store.get_run(run["id"])
 
     def kill(self, run: dict[str, Any], reason: str) -> None:
@@ -119,13 +115,14 @@ class RunManager:
         if worker and alive(worker):
             with contextlib.suppress(OSError):
                 os.kill(worker, signal.SIGKILL)
-        threading.Thread(target=self._stop, args=(run, True), daemon=True).start()
+        threading.Thread(target=self._stop, args=(run,), daemon=True).start()
 
-    def _stop(self, run: dict[str, Any], wait: bool) -> None:
+    def _stop(self, run: dict[str, Any]) -> None:
+        """SIGTERM to the run process's group (it cancels its step), SIGKILL after a grace."""
         pid = run.get("pid")
         if pid and alive(pid):
             signal_group(pid, signal.SIGTERM)
-            if wait and not wait_gone(pid, CANCEL_GRACE_S):
+            if not wait_gone(pid, CANCEL_GRACE_S):
                 signal_group(pid, signal.SIGKILL)
 
     def supervise(self) -> None:

@@ -68,13 +68,11 @@ class LabService:
     # operations -----------------------------------------------------------
 
     def handle(self, op: str, args: dict[str, Any]) -> Any:
-        handler = (getattr(self, f"op_{op}", None) or getattr(self.queries, f"op_{op}", None)
-                   or getattr(self.queue, f"op_{op}", None)
-                   or getattr(self.registry, f"op_{op}", None)
-                   or getattr(self.deploy, f"op_{op}", None))
-        if handler is None:
-            raise NotFound(f"unknown operation '{op}'")
-        return handler(**args)
+        for ops in (self, self.queries, self.queue, self.registry, self.deploy):
+            handler = getattr(ops, f"op_{op}", None)
+            if handler is not None:
+                return handler(**args)
+        raise NotFound(f"unknown operation '{op}'")
 
     def op_ping(self) -> dict[str, Any]:
         cluster = self.cluster_info(start=False)
@@ -92,7 +90,7 @@ class LabService:
         return fresh
 
     def op_submit_run(self, spec: dict[str, Any]) -> dict[str, Any]:
-        run = self.runs.submit(spec, admit=self.scheduler.admit)
+        run = self.runs.submit(spec, self.scheduler.admit(spec))  # admit: may reject at once
         self.scheduler.wake()
         return run
 
