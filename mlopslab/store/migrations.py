@@ -210,6 +210,28 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX deployment_events_name ON deployment_events (deployment, ts);
         """,
     ),
+    (
+        5,
+        "run attempts: a resumed run's earlier attempts; the exit code a run ended with",
+        """
+        ALTER TABLE runs ADD COLUMN exit_code INTEGER;
+        CREATE TABLE run_attempts (
+            run_id VARCHAR NOT NULL,
+            attempt INTEGER NOT NULL,
+            status VARCHAR NOT NULL,
+            reason VARCHAR,
+            error VARCHAR,
+            exit_code INTEGER,
+            host VARCHAR,
+            gpu_ids JSON,
+            queued_at TIMESTAMP,
+            started_at TIMESTAMP,
+            ended_at TIMESTAMP,
+            last_log_seq BIGINT,
+            PRIMARY KEY (run_id, attempt)
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
