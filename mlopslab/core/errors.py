@@ -3,6 +3,7 @@
     MlopslabError            (exit code 1)
      +-- ConfigError         lab config missing or malformed       (exit 2)
      +-- RecipeError         recipe file, field or override wrong (exit 2)
+     +-- RunStateError       a run cannot do that in its status   (exit 2)
      +-- DataValidationError input data violates the recipe schema (exit 3)
      +-- StoreError          the DuckDB store failed               (exit 4)
      +-- ServiceError        the lab service failed                (exit 5)
@@ -42,6 +43,12 @@ class ConfigError(MlopslabError):
 
 
 class RecipeError(MlopslabError):
+    exit_code = 2
+
+
+class RunStateError(MlopslabError):
+    """A request a run cannot take in its status (resuming a finished run, say)."""
+
     exit_code = 2
 
 
@@ -87,6 +94,7 @@ _BY_NAME = {
         MlopslabError,
         ConfigError,
         RecipeError,
+        RunStateError,
         DataValidationError,
         StoreError,
         ServiceError,
