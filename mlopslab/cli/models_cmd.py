@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import getpass
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mlopslab.cli import cli, lab_of
+from mlopslab.core.errors import MlopslabError, NotFound
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+CHAMPION = "champion"
+
+
+class InputError(MlopslabError):
+    """A request these commands refuse before asking the service (exit 2, bad input)."""
+
+    exit_code = 2
 
 
 def _call(ctx: click.Context, op: str, **args: Any) -> Any:
@@ -22,8 +30,21 @@ def _call(ctx: click.Context, op: str, **args: Any) -> Any:
         return client.call(op, **args)
 
 
-def _abs(path: str | None) -> str | None:
-    return str(Path(path).resolve()) if path else None
+def _abs(path: str | None, option: str | None = None) -> str | None:
+    """The absolute path of a file option; with `option`, the file must exist."""
+    if not path:
+        return None
+    if option and not Path(path).is_file():
+        what = "is a folder" if Path(path).is_dir() else "does not exist"
+        raise InputError(f"{option} {path}: {what}", f"give {option} an existing file")
+    return str(Path(path).resolve())
+
+
+def _not_champion(alias: str, ref: str) -> None:
+    if alias == CHAMPION:
+        raise InputError(f"'{CHAMPION}' moves only through `mlopslab promote`",
+                         f"run `mlopslab promote {ref}` (it runs the gates first); to override "
+                         f"failing gates: `mlopslab promote {ref} --force --reason \"...\"`")
 
 
 @cli.group()
@@ -88,16 +109,22 @@ def register(ctx: click.Context, run_id: str | None, name: str | None, file_: st
 
     user = getpass.getuser()
     if file_:
-        if run_id or not (name and data and target):
-            raise click.UsageError("--file needs --name, --data and --target, and no RUN_ID")
-        version = _call(ctx, "register_file", path=_abs(file_), name=name, data=_abs(data),
-                        target=target, sensitive=sensitive, exclude=list(exclude),
-                        train_data=_abs(train_data), primary=primary, actor=user, gates=_abs(gates))
+        missing = [o for o, v in (("--name", name), ("--data", data), ("--target", target)) if not v]
+        if run_id or missing:
+            raise InputError("--file takes no RUN_ID and needs --name, --data and --target"
+                             + (f" (missing: {', '.join(missing)})" if missing else ""),
+                             "e.g. `mlopslab models register --file model.onnx --name churn "
+                             "--data holdout.csv --target label`")
+        version = _call(ctx, "register_file", path=_abs(file_, "--file"), name=name,
+                        data=_abs(data, "--data"), target=target, sensitive=sensitive,
+                        exclude=list(exclude), train_data=_abs(train_data, "--train-data"),
+                        primary=primary, actor=user, gates=_abs(gates, "--gates"))
     elif run_id:
         version = _call(ctx, "register_run", run_id=run_id, name=name, actor=user,
-                        data=_abs(data), target=target)
+                        data=_abs(data, "--data"), target=target)
     else:
-        raise click.UsageError("give a RUN_ID, or --file with --name, --data and --target")
+        raise InputError("give a RUN_ID, or --file with --name, --data and --target",
+                         "`mlopslab runs ls` lists the runs; see `mlopslab models register -h`")
     if as_json:
         print_json(version)
         return
@@ -121,6 +148,7 @@ def alias_set(ctx: click.Context, ref: str, alias_name: str, reason: str | None,
     """Point ALIAS of the model at version REF (e.g. `churn@3 staging`)."""
     from mlopslab.cli.output import print_json
 
+    _not_champion(alias_name, ref)
     version = _call(ctx, "set_alias", ref=ref, alias=alias_name, actor=getpass.getuser(), reason=reason)
     print_json(version) if as_json else click.echo(
         f"{version['name']}:{alias_name} -> {version['version']}")
@@ -133,6 +161,9 @@ def alias_set(ctx: click.Context, ref: str, alias_name: str, reason: str | None,
 @click.pass_context
 def alias_rm(ctx: click.Context, name: str, alias_name: str, reason: str | None) -> None:
     """Remove ALIAS from model NAME."""
+    if alias_name == CHAMPION:
+        raise InputError(f"'{CHAMPION}' cannot be removed, only moved by `mlopslab promote`",
+                         f"promote another version: `mlopslab promote {name}@VERSION`")
     _call(ctx, "remove_alias", name=name, alias=alias_name, actor=getpass.getuser(), reason=reason)
     click.echo(f"{name}:{alias_name} removed")
 
@@ -141,7 +172,7 @@ def alias_rm(ctx: click.Context, name: str, alias_name: str, reason: str | None)
 @click.argument("name")
 @click.option("--alias", "alias_name", help="Only this alias.")
 @click.option("--at", metavar="TIME", help="Which version the alias (default: champion) had at "
-              "TIME (ISO 8601; no zone: local time).")
+              "TIME: ISO 8601 (no zone: local time), now, today, yesterday, or an age (2h, 3d ago).")
 @JSON
 @click.pass_context
 def history(ctx: click.Context, name: str, alias_name: str | None, at: str | None,
@@ -149,19 +180,20 @@ def history(ctx: click.Context, name: str, alias_name: str | None, at: str | Non
     """Every alias move of model NAME: from, to, who, when, why."""
     from mlopslab.cli.output import print_json
     from mlopslab.cli.registry_view import history_table
+    from mlopslab.core.refs import parse_time
 
-    when = None
-    if at:
-        try:
-            when = datetime.fromisoformat(at).astimezone().isoformat()
-        except ValueError as e:
-            raise click.BadParameter(f"'{at}' is no ISO 8601 time", param_hint="--at") from e
+    when = parse_time(at, datetime.now(UTC)).isoformat() if at else None
     result = _call(ctx, "alias_history", name=name, alias=alias_name, at=when)
+    if alias_name and not result["history"]:
+        aliases = {h["alias"] for h in _call(ctx, "alias_history", name=name)["history"]}
+        raise NotFound(f"model '{name}' never had an alias '{alias_name}'",
+                       f"its aliases, then and now: {', '.join(sorted(aliases)) or 'none'}")
     if as_json:
         print_json(result)
     elif at:
         version = result["version"]
-        click.echo(f"{name}:{result['alias']} at {at}: "
+        moment = datetime.fromisoformat(result["at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        click.echo(f"{name}:{result['alias']} at {at} ({moment}): "
                    + (f"version {version}" if version is not None else "pointed at no version"))
     else:
         from mlopslab.cli.output import console
@@ -181,7 +213,8 @@ def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_j
     from mlopslab.cli.output import print_json
     from mlopslab.cli.registry_view import report_detail
 
-    report = _call(ctx, "gate", ref=ref, actor=getpass.getuser(), gates=_abs(gates), data=_abs(data))
+    report = _call(ctx, "gate", ref=ref, actor=getpass.getuser(), gates=_abs(gates, "--gates"),
+                   data=_abs(data, "--data"))
     print_json(report) if as_json else report_detail(report)
     sys.exit(0 if report["passed"] else 1)
 
@@ -200,9 +233,10 @@ def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates
     from mlopslab.cli.registry_view import report_detail
 
     if force and not (reason and reason.strip()):
-        raise click.UsageError("--force needs --reason \"...\": an override is audited")
+        raise InputError("--force needs --reason: an override is audited",
+                         f"`mlopslab promote {ref} --force --reason \"why the gates may be overridden\"`")
     result = _call(ctx, "promote", ref=ref, actor=getpass.getuser(), force=force, reason=reason,
-                   gates=_abs(gates))
+                   gates=_abs(gates, "--gates"))
     if as_json:
         print_json(result)
     else:

@@ -7,14 +7,20 @@
     data:sha256:9f2c...    a data version (a prefix of the hash is enough)
     gate:gr-...            a gate report
     deployment:NAME        a deployment
+
+and points in time (`models history --at`): ISO dates and times, `now`, `today`,
+`yesterday`, or an age such as `2h`, `3d`, `3d ago`, `1h30m ago`.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from mlopslab.core.errors import MlopslabError
+from mlopslab.core.durations import parse_duration
+from mlopslab.core.errors import MlopslabError, NotFound
 
 MODEL_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 ALIAS_NAME = r"[A-Za-z][A-Za-z0-9_-]*"
@@ -92,3 +98,41 @@ def check_model_name(name: str) -> str:
         raise RefError(f"'{name}' is not a valid model name",
                        "letters, digits, '.', '-' and '_', starting with a letter or digit")
     return name
+
+
+def no_model(name: str, names: Iterable[str]) -> NotFound:
+    """The error for a model name that has no versions, naming the models there are."""
+    known = sorted(names)
+    hint = (f"the models here: {', '.join(known)}" if known else
+            "no models yet: register one with `mlopslab models register RUN_ID --name NAME`")
+    return NotFound(f"no model '{name}'", hint)
+
+
+TIME_FORMS = ("an ISO date or time (2026-03-01, 2026-03-01T12:00, no zone: local time), "
+              "now, today, yesterday, or an age: 2h, 3d, 3d ago, 1h30m ago")
+
+
+def parse_time(text: str, now: datetime) -> datetime:
+    """A point in time as users type it, zone-aware; `now` must be zone-aware.
+
+    `today` is local midnight, `yesterday` the same time one day before `now`.
+    """
+    word = text.strip().lower()
+    if word in ("now", "today", "yesterday"):
+        local = now.astimezone()
+        return {"now": local, "yesterday": local - timedelta(days=1),
+                "today": local.replace(hour=0, minute=0, second=0, microsecond=0)}[word]
+    try:
+        when = datetime.fromisoformat(text.strip())
+    except ValueError:
+        pass
+    else:
+        return when.astimezone() if when.tzinfo is None else when
+    age_text = word.removesuffix("ago").strip()
+    try:
+        if not age_text[-1:].isalpha():  # a bare number has no unit: 2026 is no age
+            raise ValueError(age_text)
+        age = parse_duration(age_text)
+    except ValueError:
+        raise RefError(f"'{text}' is not a time", f"write {TIME_FORMS}") from None
+    return now.astimezone() - timedelta(seconds=age)

@@ -19,7 +19,7 @@ from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.gates import GatesSpec, load_gates_file
 from mlopslab.core.lineage import Node, lineage
 from mlopslab.core.recipe import Recipe, load_recipe
-from mlopslab.core.refs import ModelRef, Ref, check_model_name, parse_model_ref, parse_ref
+from mlopslab.core.refs import ModelRef, Ref, check_model_name, no_model, parse_model_ref, parse_ref
 from mlopslab.core.registry import CANDIDATE, CHAMPION, RegistryError, promotion_decision, user_alias, version_at
 from mlopslab.store import models as q
 
@@ -46,6 +46,7 @@ class RegistryOps:
         return q.list_models(self.store)
 
     def op_model_versions(self, name: str) -> list[dict[str, Any]]:
+        self._known(name)
         return q.list_versions(self.store, name)
 
     def op_model_version(self, ref: str) -> dict[str, Any]:
@@ -59,7 +60,7 @@ class RegistryOps:
 
     def op_alias_history(self, name: str, alias: str | None = None,
                          at: str | None = None) -> dict[str, Any]:
-        q.list_versions(self.store, name)  # NotFound for an unknown model
+        self._known(name)
         result: dict[str, Any] = {"name": name, "alias": alias,
                                   "history": q.alias_history(self.store, name, alias)}
         if at is not None:
@@ -132,8 +133,10 @@ class RegistryOps:
     def op_remove_alias(self, name: str, alias: str, actor: str | None = None,
                         reason: str | None = None) -> dict[str, Any]:
         user_alias(alias)
-        if alias not in q.aliases(self.store, name):
-            raise NotFound(f"model '{name}' has no alias '{alias}'")
+        self._known(name)
+        if alias not in (found := q.aliases(self.store, name)):
+            raise NotFound(f"model '{name}' has no alias '{alias}'",
+                           f"its aliases: {', '.join(found) or 'none'}")
         self._move(name, alias, None, actor, reason)
         return {"name": name, "alias": alias, "removed": True}
 
@@ -198,7 +201,14 @@ class RegistryOps:
 
     def _resolve(self, ref: str | ModelRef) -> dict[str, Any]:
         parsed = parse_model_ref(ref) if isinstance(ref, str) else ref
+        self._known(parsed.name)
         return q.resolve(self.store, parsed)
+
+    def _known(self, name: str) -> None:
+        """NotFound naming the models there are, for a name with no versions."""
+        names = [m["name"] for m in q.list_models(self.store)]
+        if name not in names:
+            raise no_model(name, names)
 
     def _champion(self, name: str) -> dict[str, Any] | None:
         number = q.aliases(self.store, name).get(CHAMPION)
@@ -209,7 +219,8 @@ class RegistryOps:
         if gates:
             spec = load_gates_file(Path(gates), version["name"])
             if spec is None:
-                raise NotFound(f"{gates} has no gates for model '{version['name']}'")
+                raise NotFound(f"{gates} has no gates for model '{version['name']}'",
+                               f"add a [models.{version['name']}] or a [gates] table to it")
             return spec
         lab_file = self.lab.root / LAB_GATES_FILE
         if lab_file.is_file() and (spec := load_gates_file(lab_file, version["name"])):
