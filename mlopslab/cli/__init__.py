@@ -12,10 +12,41 @@ from mlopslab import __version__
 from mlopslab.core.errors import MlopslabError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+LAB_HELP = "The lab folder (default: $MLOPSLAB_LAB, else the nearest one above here)."
+
+
+def _remember_lab(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+    """`--lab` given after a subcommand: it counts as if given before it."""
+    if value is not None:
+        root = ctx.find_root()
+        root.obj = {**(root.obj or {}), "lab_path": value}
+
+
+def _with_lab_option(params: list[click.Parameter]) -> None:
+    """Every command and group takes --lab (the root's own reads $MLOPSLAB_LAB too)."""
+    if not any("--lab" in getattr(p, "opts", ()) for p in params):
+        params.append(click.Option(["--lab"], type=click.Path(file_okay=False), metavar="PATH",
+                                   expose_value=False, callback=_remember_lab, help=LAB_HELP))
+
+
+class Command(click.Command):
+    """A subcommand: takes --lab wherever it stands on the line."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _with_lab_option(self.params)
 
 
 class Group(click.Group):
-    """Turns MlopslabError into a one-line message, a hint and the error's exit code."""
+    """Turns MlopslabError into a one-line message, a hint and the error's exit code;
+    its commands and subgroups take --lab too."""
+
+    command_class = Command
+    group_class = type
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _with_lab_option(self.params)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -30,7 +61,7 @@ class Group(click.Group):
 @click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)
 @click.version_option(__version__, prog_name="mlopslab")
 @click.option("--lab", "lab_path", type=click.Path(file_okay=False), envvar="MLOPSLAB_LAB",
-              help="The lab folder (default: $MLOPSLAB_LAB, else the nearest one above here).")
+              metavar="PATH", help=LAB_HELP)
 @click.pass_context
 def cli(ctx: click.Context, lab_path: str | None) -> None:
     """mlopslab: reproducible recipe runs on Ray, tracked in a local DuckDB lab."""

@@ -1,24 +1,153 @@
-"""How the CLI shows things: JSON for scripts, rich tables for people."""
+"""How the CLI shows things: JSON for scripts, tables for people.
+
+Tables go through `Grid`, whose columns each have a role: `KEEP` values (ids,
+endpoints, statuses, numbers) are shown whole, `WRAP` text wraps between words,
+`DROP` columns wrap too and are left out first when a terminal is too narrow.
+Nothing is ever cut inside a word. When stdout is no terminal (a pipe, a file) the
+width is not limited at all, so every value arrives whole.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from enum import Enum
+from io import StringIO
+from typing import Any, Literal
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 console = Console(highlight=False)
+console.soft_wrap = not console.is_terminal  # a pipe or a file gets whole lines
 err_console = Console(stderr=True, highlight=False)
+GAP = 2  # spaces between columns
 
 STATUS_STYLE = {
     "finished": "green", "running": "cyan", "queued": "yellow", "starting": "yellow",
     "failed": "red",
     "timed_out": "red", "killed": "red", "cancelled": "magenta",
 }
+
+
+class Role(Enum):
+    """What a column may do when a table is wider than the terminal."""
+
+    KEEP = "keep"  # ids, endpoints, statuses, numbers: always shown whole
+    WRAP = "wrap"  # free text: wraps between words
+    DROP = "drop"  # low value: wraps, and is left out first when still too wide
+
+
+@dataclass(frozen=True)
+class Col:
+    """A column: its header, role and alignment. A WRAP or DROP column is not made
+    narrower than `least` (or its longest word); `rank` orders DROP columns (lowest is
+    left out first; on a tie the rightmost)."""
+
+    header: str
+    role: Role = Role.KEEP
+    justify: Literal["left", "right"] = "left"
+    rank: int = 0
+    least: int = 16
+
+
+@dataclass
+class Grid:
+    """A table of rich-markup cells, laid out by `layout` for a width."""
+
+    cols: Sequence[Col]
+    rows: list[Sequence[str]] = field(default_factory=list)
+    title: str | None = None
+
+    def add_row(self, *cells: str) -> None:
+        self.rows.append(cells)
+
+    def __rich_console__(self, out: Console, options: Any) -> Any:
+        """Laid out at the terminal's width; unlimited into a pipe or a file."""
+        yield from _parts(self, options.max_width if out.is_terminal else None)
+
+
+def _plain(cell: str) -> str:
+    return Text.from_markup(cell).plain
+
+
+def _natural(grid: Grid, i: int) -> int:
+    return max([len(grid.cols[i].header)] + [Text.from_markup(r[i]).cell_len for r in grid.rows])
+
+
+def _longest_word(grid: Grid, i: int) -> int:
+    words = [w for r in grid.rows for line in _plain(r[i]).splitlines() for w in line.split()]
+    return max([len(grid.cols[i].header)] + [Text(w).cell_len for w in words])
+
+
+def layout(grid: Grid, width: int | None) -> tuple[list[int], list[int]]:
+    """The columns shown and their widths. `width` None: no limit, every column at its
+    natural width. Otherwise KEEP columns get their natural width, WRAP and DROP ones
+    share what is left (never below their longest word), and DROP columns are left out
+    while that is not enough. KEEP columns alone may still be wider than `width`: then
+    the table is too (the terminal wraps its lines; no value is cut)."""
+    natural = [_natural(grid, i) for i in range(len(grid.cols))]
+    if width is None:
+        return list(range(len(grid.cols))), natural
+    least = [n if c.role is Role.KEEP else max(_longest_word(grid, i), min(n, c.least))
+             for i, (c, n) in enumerate(zip(grid.cols, natural, strict=True))]
+    shown = list(range(len(grid.cols)))
+    droppable = sorted((i for i, c in enumerate(grid.cols) if c.role is Role.DROP),
+                       key=lambda i: (grid.cols[i].rank, -i))
+    while _span([least[i] for i in shown]) > width and droppable:
+        shown.remove(droppable.pop(0))
+    widths = {i: least[i] for i in shown}
+    spare = width - _span(list(widths.values()))
+    while spare > 0:
+        short = [i for i in shown if widths[i] < natural[i]]
+        if not short:
+            break
+        widest_gap = max(short, key=lambda i: natural[i] - widths[i])
+        widths[widest_gap] += 1
+        spare -= 1
+    return shown, [widths[i] for i in shown]
+
+
+def _span(widths: list[int]) -> int:
+    return sum(widths) + GAP * max(len(widths) - 1, 0)
+
+
+def render(grid: Grid, width: int | None, color: bool = False) -> str:
+    """The table as text for a terminal `width` wide (None: unlimited)."""
+    buffer = StringIO()
+    out = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
+                  width=10_000, highlight=False, soft_wrap=True)
+    for part in _parts(grid, width):
+        out.print(part)
+    return buffer.getvalue()
+
+
+def print_grid(grid: Grid) -> None:
+    """Print a table on stdout: at the terminal's width, or whole into a pipe or file."""
+    console.print(grid, crop=False)
+
+
+def _parts(grid: Grid, width: int | None) -> list[Any]:
+    shown, widths = layout(grid, width)
+    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False,
+                  padding=(0, GAP // 2), width=max(_span(widths), 1))
+    for i, w in zip(shown, widths, strict=True):
+        col = grid.cols[i]
+        table.add_column(col.header, width=w, justify=col.justify,
+                         no_wrap=col.role is Role.KEEP, overflow="fold")
+    for row in grid.rows:
+        table.add_row(*(row[i] for i in shown))
+    parts: list[Any] = [Text(grid.title, style="bold")] if grid.title else []
+    parts.append(table)
+    left_out = [grid.cols[i].header for i in range(len(grid.cols)) if i not in shown]
+    if left_out:
+        parts.append(Text(f"not shown at this width: {', '.join(left_out)} (see --json)",
+                          style="dim"))
+    return parts
 
 
 def print_json(value: Any) -> None:
@@ -71,29 +200,67 @@ def local_time(iso: str | None, short: bool = False) -> str:
         "%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S")
 
 
-def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3) -> Table:
-    """One line per run; params only when the terminal is wide enough."""
-    rows = []
+def when(iso: str | None, now: datetime | None = None) -> str:
+    """A time in local time, as short as is clear: `12:01:33` today, else `2026-12-01 12:01`."""
+    if not iso:
+        return "-"
+    at = datetime.fromisoformat(iso).astimezone()
+    today = (now or datetime.now().astimezone()).astimezone().date()
+    return at.strftime("%H:%M:%S" if at.date() == today else "%Y-%m-%d %H:%M")
+
+
+def ago(iso: str | None, now: datetime | None = None) -> str:
+    """How long ago: `45s ago`, `3m ago`, `2h05m ago`, `3d ago`."""
+    if not iso:
+        return "-"
+    at = datetime.fromisoformat(iso)
+    seconds = max(0, int(((now or datetime.now(at.tzinfo)) - at).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s ago"
+    if seconds < 3600:
+        return f"{seconds // 60}m ago"
+    if seconds < 86400:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m ago"
+    return f"{seconds // 86400}d ago"
+
+
+def plural(n: float, noun: str, nouns: str | None = None) -> str:
+    """`1 GPU`, `2 GPUs`, `0.5 GPU`, `1 run`, `0 runs` (fractions up to one count as one)."""
+    one = 0 < abs(n) <= 1
+    return f"{n:g} {noun if one else nouns or noun + 's'}"
+
+
+def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | None = None) -> Grid:
+    """One line per run. A metric or param the runs are sorted by gets its own column;
+    params are left out first, then the start time, when the terminal is narrow."""
+    kind, key = sort_field(sort)
+    cols = [Col("ID"), Col("RECIPE"), Col("STATUS")]
+    if key:
+        cols.append(Col(key.upper(), justify="right"))
+    cols += [Col("STARTED", Role.DROP, rank=1), Col("DURATION", justify="right"),
+             Col("PARAMS", Role.DROP), Col("METRICS", Role.WRAP)]
+    grid = Grid(cols)
     for run in runs:
-        rows.append([
-            run["id"], run["recipe"], status_text(run["status"]),
-            local_time(run.get("started_at"), short=True), fmt_duration(duration(run)),
-            " ".join(f"{k}={fmt_value(v)}" for k, v in (run.get("params") or {}).items()),
-            " ".join(f"{k}={fmt_value(v)}"
-                     for k, v in list(run.get("metrics", {}).items())[:metric_keys]),
-        ])
-    fixed = ["ID", "RECIPE", "STATUS", "STARTED", "DURATION"]
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for i, name in enumerate(fixed):
-        width = max([len(name)] + [len(Text.from_markup(r[i]).plain) for r in rows])
-        table.add_column(name, no_wrap=True, min_width=width)
-    wide = console.width >= 140
-    if wide:
-        table.add_column("PARAMS", no_wrap=True, overflow="ellipsis", ratio=1)
-    table.add_column("METRICS", no_wrap=True, overflow="ellipsis", ratio=1)
-    for row in rows:
-        table.add_row(*row[:5], *([row[5]] if wide else []), row[6])
-    return table
+        params, metrics = run.get("params") or {}, run.get("metrics") or {}
+        sorted_by = ([fmt_value((metrics if kind == "metrics" else params).get(key, "-"))]
+                     if key else [])
+        shown = [k for k in metrics if not (kind == "metrics" and k == key)][:metric_keys]
+        grid.add_row(run["id"], run["recipe"], status_text(run["status"]), *sorted_by,
+                     when(run.get("started_at")), fmt_duration(duration(run)),
+                     " ".join(f"{k}={fmt_value(v)}" for k, v in params.items()) or "-",
+                     " ".join(f"{k}={fmt_value(metrics[k])}" for k in shown) or "-")
+    return grid
+
+
+def sort_field(sort: str | None) -> tuple[str | None, str | None]:
+    """`-metrics.acc`, `params.lr:asc` -> ("metrics", "acc"), ("params", "lr"); else Nones."""
+    if not sort:
+        return None, None
+    body = sort.strip().lstrip("+-").rsplit(":", 1)[0].strip()
+    kind, dot, name = body.partition(".")
+    if not dot or kind.lower() not in ("metrics", "params"):
+        return None, None
+    return kind.lower(), name.strip("`")
 
 
 def run_detail(run: dict[str, Any]) -> None:

@@ -27,25 +27,27 @@ def queue(ctx: click.Context, as_json: bool) -> None:
 
 
 def _queue_table(found: dict[str, Any]) -> None:
-    from rich.table import Table
+    from mlopslab.cli.output import Col, Grid, Role, ago, plural, print_grid, status_text, when
 
-    from mlopslab.cli.output import STATUS_STYLE, console
-
+    if not found["runs"]:
+        click.echo("queue: empty (no queued or running runs)")
+        return
     cap = found["capacity"]
-    table = Table(title=f"queue ({cap['gpus']} GPUs, {cap['cpus']:g} CPUs)", title_justify="left")
-    for column in ("#", "run", "status", "project", "user", "gpus", "cpus", "prio", "why / since"):
-        table.add_column(column)
+    grid = Grid([Col("#", justify="right"), Col("RUN"), Col("STATUS"),
+                 Col("PROJECT", Role.DROP, rank=2), Col("USER", Role.DROP, rank=1),
+                 Col("GPUS", justify="right"), Col("CPUS", justify="right"),
+                 Col("PRIO", Role.DROP, justify="right"), Col("SINCE", Role.WRAP, least=8),
+                 Col("WHY", Role.WRAP, least=24)],
+                title=f"queue ({plural(cap['gpus'], 'GPU')}, {plural(cap['cpus'], 'CPU')})")
     for run in found["runs"]:
         res = run["resources"] or {}
-        why = run["reason"] if run["status"] == "queued" else f"started {run['started_at'] or '-'}"
-        table.add_row(str(run["position"] or ""), run["id"],
-                      f"[{STATUS_STYLE.get(run['status'], '')}]{run['status']}[/]",
-                      run["project"], run["user"] or "", f"{res.get('gpus', 0):g}",
-                      f"{res.get('cpus', 1):g}", str(run["priority"] or 0), why or "")
-    if not found["runs"]:
-        console.print("queue: empty (no queued or running runs)")
-        return
-    console.print(table)
+        since = run["queued_at"] if run["status"] == "queued" else run["started_at"]
+        grid.add_row(str(run["position"] or ""), run["id"], status_text(run["status"]),
+                     run["project"], run["user"] or "-", f"{res.get('gpus', 0):g}",
+                     f"{res.get('cpus', 1):g}", str(run["priority"] or 0),
+                     f"{when(since)} ({ago(since)})" if since else "-",
+                     (run["reason"] or "-") if run["status"] == "queued" else "-")
+    print_grid(grid)
 
 
 @cli.command()
@@ -132,9 +134,7 @@ def quota_clear(ctx: click.Context, project: str | None, user: str | None) -> No
 @click.pass_context
 def quota_ls(ctx: click.Context, as_json: bool) -> None:
     """Every quota in effect, where it comes from (config or lab) and what is in use."""
-    from rich.table import Table
-
-    from mlopslab.cli.output import console, print_json
+    from mlopslab.cli.output import Col, Grid, Role, plural, print_grid, print_json
     from mlopslab.service.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
@@ -143,26 +143,25 @@ def quota_ls(ctx: click.Context, as_json: bool) -> None:
         print_json(rows)
         return
     if not rows:
-        console.print("no quotas (set one with `mlopslab quota set --project P --max-gpus N`)")
+        click.echo("no quotas (set one with `mlopslab quota set --project P --max-gpus N`)")
         return
-    table = Table()
-    for column in ("scope", "name", "limits", "in use", "GPU-h 24h", "from"):
-        table.add_column(column)
+    grid = Grid([Col("SCOPE"), Col("NAME"), Col("LIMITS", Role.WRAP), Col("IN USE", Role.WRAP, least=8),
+                 Col("GPU-H 24H", justify="right"), Col("FROM", Role.DROP)])
     for row in rows:
-        table.add_row(row["scope"], row["name"], _limits_text(row),
-                      f"{row['gpus_in_use']:g} GPUs, {row['runs_in_use']} runs",
-                      f"{row['gpu_hours_24h']:.2f}", row["source"])
-    console.print(table)
+        grid.add_row(row["scope"], row["name"], _limits_text(row),
+                     f"{plural(row['gpus_in_use'], 'GPU')}, {plural(row['runs_in_use'], 'run')}",
+                     f"{row['gpu_hours_24h']:.2f}", row["source"])
+    print_grid(grid)
 
 
 def _limits_text(row: dict[str, Any]) -> str:
-    from mlopslab.cli.output import fmt_duration
+    from mlopslab.cli.output import fmt_duration, plural
 
     parts = []
     if row["max_gpus"] is not None:
-        parts.append(f"{row['max_gpus']:g} GPUs")
+        parts.append(plural(row["max_gpus"], "GPU"))
     if row["max_runs"] is not None:
-        parts.append(f"{row['max_runs']} runs")
+        parts.append(plural(row["max_runs"], "run"))
     if row["gpu_hours_per_day"] is not None:
         parts.append(f"{row['gpu_hours_per_day']:g} GPU-h/day")
     if row["max_time_limit_s"] is not None:

@@ -22,7 +22,7 @@ def runs() -> None:
 def ls(ctx: click.Context, filter_: str | None, sort: str | None, limit: int,
        as_json: bool) -> None:
     """List runs, newest first."""
-    from mlopslab.cli.output import console, print_json, run_json, runs_table
+    from mlopslab.cli.output import print_grid, print_json, run_json, runs_table
     from mlopslab.service.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
@@ -32,7 +32,7 @@ def ls(ctx: click.Context, filter_: str | None, sort: str | None, limit: int,
     elif not found:
         click.echo("no runs" + (" match the filter" if filter_ else " yet"))
     else:
-        console.print(runs_table(found))
+        print_grid(runs_table(found, sort=sort))
 
 
 @runs.command()
