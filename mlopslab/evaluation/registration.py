@@ -19,11 +19,12 @@ import onnxruntime as ort
 
 from mlopslab.core.errors import MlopslabError
 from mlopslab.core.gates import GatesSpec
+from mlopslab.core.hashing import sha256_file
 from mlopslab.core.recipe import Recipe
 from mlopslab.core.registry import RegistryError
 from mlopslab.core.scoring import direction_of
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate
-from mlopslab.evaluation.onnx_model import load, read_table
+from mlopslab.evaluation.onnx_model import ModelError, load, read_table
 from mlopslab.exec.artifacts import put_file
 from mlopslab.lab import Lab
 
@@ -78,18 +79,21 @@ def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, da
 def from_file(lab: Lab, path: Path, name: str, data: Path, target: str, sensitive: str | None,
               exclude: list[str], train_data: Path | None, primary: str | None,
               gates: GatesSpec | None, existing: Existing) -> dict[str, Any]:
-    if not path.is_file():
-        raise RegistryError(f"{path}: no such model file")
-    sha, size = put_file(lab.artifacts, path)
-    if found := existing(name, sha, None):
+    for given, what in ((path, "model"), (data, "data"), (train_data, "training data")):
+        if given is not None and not given.is_file():
+            raise RegistryError(f"{given}: no such {what} file")
+    if found := existing(name, sha256_file(path), None):
         return {"existing": found}
-    holdout_data, holdout_sha = store_data(lab, data)
-    train = store_data(lab, train_data)[0] if train_data else holdout_data
     if gates and gates.bias and not sensitive:
         sensitive = gates.bias.attribute
-    stored = lab.artifact_path(sha)
-    result, schema, provider = _evaluate(stored, lab.artifact_path(holdout_sha), target, exclude, sensitive)
+    # validate before storing: a file that is refused leaves nothing in the artifact store
+    result, schema, provider = _evaluate(path, data, target, exclude, sensitive)
     primary = primary or DEFAULT_PRIMARY[result.task]
+    _version(result=result, schema=schema, primary=primary)  # refuses an unknown primary
+    sha, size = put_file(lab.artifacts, path)
+    holdout_data, holdout_sha = store_data(lab, data)
+    train = store_data(lab, train_data)[0] if train_data else holdout_data
+    stored = lab.artifact_path(sha)
     return _version(
         name=name, sha256=sha, size=size, source="file", run_id=None, train_data=train,
         holdout_data=holdout_data, holdout_sha256=holdout_sha, target=target, exclude=exclude,
@@ -112,7 +116,11 @@ def _version(*, result: Evaluation, schema: dict[str, Any], primary: str, **fiel
 
 def _evaluate(model: Path, holdout: Path, target: str, exclude: list[str],
               sensitive: str | None) -> tuple[Evaluation, dict[str, Any], str]:
-    loaded = load(model, "auto")
+    try:
+        loaded = load(model, "auto")
+    except ModelError as e:
+        raise RegistryError(e.message, e.hint or
+                            "give an ONNX model file (e.g. exported with skl2onnx or torch.onnx.export)") from e
     try:
         result = evaluate(loaded, Holdout(read_table(holdout), target, tuple(exclude), sensitive))
     except MlopslabError as e:
