@@ -8,16 +8,21 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 _PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+FORMS = "90s, 30m, 2h, 1h30m or a number of seconds"
+"""The accepted forms, for messages and hints."""
+
+
 def parse_duration(text: str) -> float:
-    """Seconds in `text`; raise ValueError with the accepted forms otherwise."""
+    """Seconds in `text`; raise ValueError with the accepted forms otherwise.
+
+    Negative, infinite and NaN durations are refused (`float()` alone takes them)."""
     text = text.strip().lower()
-    try:
+    if _NUMBER.fullmatch(text):
         return float(text)
-    except ValueError:
-        pass
     parts = _PART.findall(text)
     if not parts or "".join(n + u for n, u in parts) != text:
         raise ValueError(f"'{text}' is not a duration (expected e.g. 90s, 30m, 2h, 1h30m)")

@@ -16,24 +16,27 @@ _FALSE = {"false", "0", "no", "off"}
 
 
 def check_value(spec: ParamSpec, value: Any, what: str = "value") -> Any:
-    """Return `value` if it fits `spec`, else raise ValueError saying what was expected."""
+    """Return `value` if it fits `spec`, else raise ValueError saying what was expected.
+
+    `what` starts the message ("value 0 is below the minimum 1"); "" leaves it out."""
+    what = f"{what} " if what else ""
     kind = spec.type
     if kind == "int" and not (isinstance(value, int) and not isinstance(value, bool)):
-        raise ValueError(f"{what} {value!r} is not an int")
+        raise ValueError(f"{what}{value!r} is not an int")
     if kind == "float" and not (isinstance(value, int | float) and not isinstance(value, bool)):
-        raise ValueError(f"{what} {value!r} is not a number")
+        raise ValueError(f"{what}{value!r} is not a number")
     if kind in ("int", "float") and not math.isfinite(value):
-        raise ValueError(f"{what} {value!r} is not a finite number")
+        raise ValueError(f"{what}{value!r} is not a finite number")
     if kind == "str" and not isinstance(value, str):
-        raise ValueError(f"{what} {value!r} is not a string")
+        raise ValueError(f"{what}{value!r} is not a string")
     if kind == "bool" and not isinstance(value, bool):
-        raise ValueError(f"{what} {value!r} is not true/false")
+        raise ValueError(f"{what}{value!r} is not true/false")
     if kind == "choice" and value not in (spec.choices or []):
-        raise ValueError(f"{what} {value!r} is not one of {spec.choices}")
+        raise ValueError(f"{what}{value!r} is not one of {spec.choices}")
     if spec.min is not None and value < spec.min:
-        raise ValueError(f"{what} {value!r} is below the minimum {spec.min:g}")
+        raise ValueError(f"{what}{value!r} is below the minimum {spec.min:g}")
     if spec.max is not None and value > spec.max:
-        raise ValueError(f"{what} {value!r} is above the maximum {spec.max:g}")
+        raise ValueError(f"{what}{value!r} is above the maximum {spec.max:g}")
     return float(value) if kind == "float" else value
 
 
@@ -69,32 +72,57 @@ def _match_choice(choices: list[Any], text: str) -> Any:
     return text  # check_value reports the valid choices
 
 
-def _split(assignment: str, flag: str) -> tuple[str, str]:
+def _split(recipe: Recipe, assignment: str, flag: str) -> tuple[str, str]:
     key, sep, value = assignment.partition("=")
     if not sep or not key.strip():
-        raise RecipeError(f"{flag} {assignment!r}: expected KEY=VALUE")
+        raise RecipeError(f"{flag} {assignment!r}: expected KEY=VALUE", _known(recipe))
     return key.strip(), value.strip()
 
 
-def _typed(recipe: Recipe, key: str, text: str, flag: str) -> Any:
+def _known(recipe: Recipe) -> str:
+    return f"params: {', '.join(sorted(recipe.params)) or '(none)'}"
+
+
+def expected(spec: ParamSpec) -> str:
+    """What a param takes, in words: "an int from 1 to 100", "one of adam, sgd"."""
+    if spec.type == "choice":
+        return "one of " + ", ".join(str(c) for c in spec.choices or [])
+    kind = {"int": "an int", "float": "a number", "str": "a string",
+            "bool": "true or false"}[spec.type]
+    if spec.min is not None and spec.max is not None:
+        return f"{kind} from {spec.min:g} to {spec.max:g}"
+    if spec.min is not None:
+        return f"{kind} of at least {spec.min:g}"
+    if spec.max is not None:
+        return f"{kind} of at most {spec.max:g}"
+    return kind
+
+
+def _spec(recipe: Recipe, key: str, flag: str) -> ParamSpec:
     spec = recipe.params.get(key)
     if spec is None:
-        known = ", ".join(sorted(recipe.params)) or "(none)"
-        raise RecipeError(
-            f"{flag} {key}: recipe '{recipe.name}' has no param '{key}'", f"params: {known}"
-        )
+        raise RecipeError(f"{flag} {key}: recipe '{recipe.name}' has no param '{key}'",
+                          _known(recipe))
+    return spec
+
+
+def _typed(recipe: Recipe, key: str, text: str, label: str) -> Any:
+    """`text` as a value of param `key`; a RecipeError naming `label` (the flag as given),
+    with what the param takes and its help as the hint."""
+    spec = _spec(recipe, key, label.split(" ")[0])
     try:
-        return check_value(spec, convert(spec, text), f"{flag} {key}:")
+        return check_value(spec, convert(spec, text), "")
     except ValueError as e:
-        raise RecipeError(f"{recipe.path / 'recipe.toml'}: params.{key}: {e}", spec.help or None) from None
+        hint = f"param '{key}' takes {expected(spec)}" + (f": {spec.help}" if spec.help else "")
+        raise RecipeError(f"{label}: {e}", hint) from None
 
 
 def resolve_params(recipe: Recipe, overrides: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     """Defaults of `recipe` with `--set KEY=VALUE` overrides applied and type-checked."""
     values = {key: check_value(spec, spec.default) for key, spec in recipe.params.items()}
     for assignment in overrides:
-        key, text = _split(assignment, "--set")
-        values[key] = _typed(recipe, key, text, "--set")
+        key, text = _split(recipe, assignment, "--set")
+        values[key] = _typed(recipe, key, text, f"--set {key}={text}")
     return values
 
 
@@ -104,8 +132,10 @@ def expand_sweeps(
     """One params dict per point of the grid `--sweep KEY=a,b,c` (cartesian product)."""
     axes: list[tuple[str, list[Any]]] = []
     for assignment in sweeps:
-        key, text = _split(assignment, "--sweep")
-        values = [_typed(recipe, key, part.strip(), "--sweep") for part in text.split(",")]
+        key, text = _split(recipe, assignment, "--sweep")
+        _spec(recipe, key, "--sweep")
+        label = f"--sweep {key}={text}"
+        values = [_typed(recipe, key, part.strip(), label) for part in text.split(",")]
         axes.append((key, values))
     if not axes:
         return [dict(base)]

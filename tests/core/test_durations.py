@@ -26,7 +26,8 @@ def test_accepted_forms(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
 
-@pytest.mark.parametrize("text", ["", "5 parsecs", "30 m", "m", "1h 30m", "30min", "-5m", "h1"])
+@pytest.mark.parametrize("text", ["", "5 parsecs", "30 m", "m", "1h 30m", "30min", "-5m", "h1",
+                                  "-5", "inf", "nan", "1e3", "banana"])
 def test_rejected_forms_say_what_is_expected(text: str) -> None:
     with pytest.raises(ValueError) as info:
         parse_duration(text)
