@@ -27,7 +27,8 @@ def _given(**values: Any) -> dict[str, Any]:
 @click.argument("ref")
 @click.option("--name", help="Deployment name (default: the model name). An existing one gets a blue/green update.")
 @click.option("--backend", type=click.Choice(["process", "docker"]), default="process", show_default=True)
-@click.option("--port", type=int, help="Port of the stable endpoint on 127.0.0.1 (default: a free one).")
+@click.option("--port", type=click.IntRange(1, 65535),
+              help="Port of the stable endpoint on 127.0.0.1 (default: a free one).")
 @click.option("--image", help="docker: serving image (default: built offline from docker/Dockerfile.offline).")
 @click.option("--gpus", type=int, help="docker: GPUs to request (-1: all).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), help="ONNX Runtime device (default auto).")
@@ -122,11 +123,11 @@ def undeploy(ctx: click.Context, name: str, as_json: bool) -> None:
 
 
 def _table(found: list[dict[str, Any]]) -> Any:
-    from rich.table import Table
+    from mlopslab.cli.output import Col, Grid, Role
 
-    table = Table(title="deployments", title_justify="left")
-    for column in ("name", "model", "backend", "endpoint", "active", "previous", "health", "requests", "p99 ms"):
-        table.add_column(column)
+    table = Grid([Col("NAME"), Col("MODEL"), Col("BACKEND", Role.DROP), Col("ENDPOINT"), Col("ACTIVE"),
+                  Col("PREVIOUS", Role.DROP, rank=1), Col("HEALTH"), Col("REQUESTS", justify="right"),
+                  Col("P99 MS", justify="right")], title="deployments")
     for d in found:
         stats = d["gateway"]["stats"].get(d["active_version"] or "", {})
         p99 = stats.get("p99_ms")

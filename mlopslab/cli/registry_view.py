@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
-from mlopslab.cli.output import console, fmt_value, local_time
+from mlopslab.cli.output import Col, Grid, Role, console, fmt_value, local_time
 
 
 def _gate_text(gate: dict[str, Any] | None) -> str:
@@ -15,8 +13,9 @@ def _gate_text(gate: dict[str, Any] | None) -> str:
     return "[green]passed[/]" if gate["passed"] else "[red]failed[/]"
 
 
-def models_table(models: list[dict[str, Any]]) -> Table:
-    table = Table("MODEL", "VERSIONS", "LATEST", "ALIASES", "UPDATED", box=None, header_style="bold")
+def models_table(models: list[dict[str, Any]]) -> Grid:
+    table = Grid([Col("MODEL"), Col("VERSIONS", justify="right"), Col("LATEST", justify="right"),
+                  Col("ALIASES", Role.WRAP), Col("UPDATED", Role.DROP)])
     for m in models:
         aliases = " ".join(f"{a}={v}" for a, v in m["aliases"].items())
         table.add_row(m["name"], str(m["versions"]), str(m["latest"]), aliases,
@@ -24,11 +23,10 @@ def models_table(models: list[dict[str, Any]]) -> Table:
     return table
 
 
-def versions_table(versions: list[dict[str, Any]]) -> Table:
+def versions_table(versions: list[dict[str, Any]]) -> Grid:
     primary = versions[0].get("primary_metric") or "score"
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("VER", "ALIASES", "GATE", primary.upper(), "SOURCE", "CREATED"):
-        table.add_column(name, no_wrap=True, overflow="ellipsis")
+    table = Grid([Col("VER", justify="right"), Col("ALIASES", Role.WRAP, least=8), Col("GATE"),
+                  Col(primary.upper(), justify="right"), Col("SOURCE"), Col("CREATED", Role.DROP)])
     for v in versions:
         score = (v.get("scores") or {}).get(v.get("primary_metric") or "")
         table.add_row(str(v["version"]), ",".join(v["aliases"]) or "-", _gate_text(v.get("gate")),
@@ -69,10 +67,8 @@ def report_detail(report: dict[str, Any]) -> None:
     champion = report.get("champion_version")
     out(f"gate report {report['id']}  {report['name']}@{report['version']}  {verdict}  "
         f"(champion: {champion if champion is not None else 'none'}, provider: {report.get('provider')})")
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    for name in ("GATE", "CHECK", "VALUE", "LIMIT", "RESULT"):
-        table.add_column(name, no_wrap=True)
-    table.add_column("NOTE", no_wrap=True, overflow="ellipsis", ratio=1)
+    table = Grid([Col("GATE"), Col("CHECK"), Col("VALUE", justify="right"), Col("LIMIT"),
+                  Col("RESULT"), Col("NOTE", Role.WRAP, least=24)])
     for c in report["checks"]:
         detail = c.get("detail") or {}
         note = detail.get("error") or _short_note(detail.get("note")) or (
@@ -85,8 +81,9 @@ def report_detail(report: dict[str, Any]) -> None:
     out(table)
 
 
-def history_table(history: list[dict[str, Any]]) -> Table:
-    table = Table("WHEN", "ALIAS", "FROM", "TO", "WHO", "WHY", box=None, header_style="bold")
+def history_table(history: list[dict[str, Any]]) -> Grid:
+    table = Grid([Col("WHEN"), Col("ALIAS"), Col("FROM", justify="right"), Col("TO", justify="right"),
+                  Col("WHO", Role.DROP), Col("WHY", Role.WRAP)])
     for h in history:
         why = (h.get("reason") or "") + ("  [red](forced)[/]" if h["forced"] else "")
         table.add_row(local_time(h["ts"]), h["alias"], str(h["from_version"] or "-"),
