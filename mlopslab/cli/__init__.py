@@ -91,8 +91,8 @@ def init(path: str, name: str | None, ray_address: str, as_json: bool) -> None:
     lab = init_lab(Path(path), name, ray_address)
     recipes = sorted(p.name for p in lab.recipes.iterdir())
     if as_json:
-        print_json({"lab": str(lab.root), "config": str(lab.root / "mlopslab.toml"),
-                    "recipes": recipes})
+        print_json({"lab": str(lab.root), "name": lab.config.lab.name,
+                    "config": str(lab.root / "mlopslab.toml"), "recipes": recipes})
         return
     click.echo(f"made lab '{lab.config.lab.name}' in {lab.root}")
     click.echo(f"  config   {lab.root / 'mlopslab.toml'}")

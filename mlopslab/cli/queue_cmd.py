@@ -52,20 +52,41 @@ def _queue_table(found: dict[str, Any]) -> None:
 
 @cli.command()
 @click.argument("run_ids", nargs=-1, required=True, metavar="RUN_ID...")
-@click.option("--json", "as_json", is_flag=True, help="Print the cancelled runs as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the runs as JSON.")
 @click.pass_context
 def cancel(ctx: click.Context, run_ids: tuple[str, ...], as_json: bool) -> None:
-    """Cancel queued or running runs (a running one's step is stopped; its GPUs are freed)."""
+    """Cancel queued or running runs (a running one's step is stopped; its GPUs are freed).
+
+    A run that already ended is left as it is and said so; the exit code is 0 either way.
+    """
     from mlopslab.cli.output import print_json, run_json
     from mlopslab.service.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
-        done = [client.call("cancel_run", run_id=r, actor=getpass.getuser()) for r in run_ids]
+        done = [cancel_run(client, r) for r in run_ids]
     if as_json:
-        print_json([run_json(r) for r in done])
+        print_json([{**run_json(run), "cancelled_now": now} for run, now in done])
         return
-    for run in done:
-        click.echo(f"run {run['id']}: {run['status']}")
+    for run, now in done:
+        click.echo(cancel_text(run, now))
+
+
+def cancel_run(client: Any, run_id: str) -> tuple[dict[str, Any], bool]:
+    """Cancel one run; the run after, and whether this call cancelled it (False: it had
+    already ended)."""
+    from mlopslab.core.runs import ACTIVE
+
+    run = client.call("get_run", run_id=run_id)
+    if run["status"] not in ACTIVE:
+        return run, False
+    after = client.call("cancel_run", run_id=run["id"], actor=getpass.getuser())
+    return after, after["status"] == "cancelled"
+
+
+def cancel_text(run: dict[str, Any], now: bool) -> str:
+    if now:
+        return f"run {run['id']}: cancelled"
+    return f"run {run['id']} had already ended ({run['status']}): nothing to cancel"
 
 
 @cli.group()

@@ -59,20 +59,28 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 @click.pass_context
 def metrics(ctx: click.Context, run_id: str, key: str | None, as_json: bool) -> None:
     """Full metric series of a run."""
-    from rich.table import Table
-
-    from mlopslab.cli.output import console, fmt_value, print_json
+    from mlopslab.cli.output import Col, Grid, fmt_value, local_time, print_grid, print_json
+    from mlopslab.core.errors import NotFound
     from mlopslab.service.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
         series = client.call("metrics", run_id=run_id, key=key)
+        if key is not None and not series:
+            keys = sorted({p["key"] for p in client.call("metrics", run_id=run_id)})
+            run = client.call("get_run", run_id=run_id)["id"]
+            raise NotFound(f"run {run} has no metric '{key}'",
+                           f"its metrics: {', '.join(keys)}" if keys else "it logged no metrics")
     if as_json:
         print_json(series)
         return
-    table = Table("KEY", "STEP", "VALUE", box=None, header_style="bold")
+    if not series:
+        click.echo("no metrics logged")
+        return
+    grid = Grid([Col("KEY"), Col("STEP", justify="right"), Col("TIME"), Col("VALUE", justify="right")])
     for point in series:
-        table.add_row(point["key"], str(point["step"]), fmt_value(point["value"]))
-    console.print(table)
+        grid.add_row(point["key"], str(point["step"]), local_time(point.get("ts")),
+                     fmt_value(point["value"]))
+    print_grid(grid)
 
 
 @runs.command()
@@ -97,11 +105,9 @@ def logs(ctx: click.Context, run_id: str, follow: bool) -> None:
 @click.argument("run_id")
 @click.pass_context
 def cancel(ctx: click.Context, run_id: str) -> None:
-    """Cancel a queued or running run."""
-    import getpass
-
+    """Cancel a queued or running run (one that already ended is left as it is; exit 0)."""
+    from mlopslab.cli.queue_cmd import cancel_run, cancel_text
     from mlopslab.service.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
-        run = client.call("cancel_run", run_id=run_id, actor=getpass.getuser())
-    click.echo(f"run {run['id']}: {run['status']}")
+        click.echo(cancel_text(*cancel_run(client, run_id)))

@@ -121,7 +121,7 @@ class Store:
                 [run_id, run_id],
             )
             if len(rows) > 1:
-                raise NotFound(f"run id '{run_id}' is ambiguous", "give more characters")
+                raise _ambiguous(run_id, rows)
         if not rows:
             raise NotFound(f"no run '{run_id}'", "list runs with `mlopslab runs ls`")
         run = rows[0]
@@ -211,3 +211,13 @@ def _decode(row: dict[str, Any], json_columns: frozenset[str] | set[str]) -> dic
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _ambiguous(run_id: str, rows: list[dict[str, Any]]) -> NotFound:
+    """The error for an id prefix or suffix that more than one run has: it names a few."""
+    rows = sorted(rows, key=lambda r: str(r.get("created_at") or ""), reverse=True)
+    named = ", ".join(f"{r['id']} ({r['recipe']}, {r['status']})" for r in rows[:3])
+    more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
+    return NotFound(f"run id '{run_id}' is ambiguous: {len(rows)} runs match: {named}{more}",
+                    "give more characters, or the id's last 4 (its random part), "
+                    f"e.g. `{rows[0]['id'][-4:]}`")
