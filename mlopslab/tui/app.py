@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable
 from datetime import tzinfo
 from typing import Any, ClassVar
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
@@ -86,6 +85,7 @@ class LabApp(App[None]):
         self.status_problem: str | None = None
         self.gpu_history = GpuHistory(size=60)
         self.gpu_reading: GpuReading | None = None
+        self._feeds_busy: set[str] = set()
 
     def on_mount(self) -> None:
         self.switch_mode(self.start_mode)
@@ -101,15 +101,35 @@ class LabApp(App[None]):
 
     # background feeds -------------------------------------------------------
 
-    @work(thread=True, exclusive=True, group="status", exit_on_error=False)
     def check_status(self) -> None:
+        """Ask for the service's status, unless the last ask is still waiting (see `_once`)."""
+        self._once("status", self._check_status)
+
+    def sample_gpus(self) -> None:
+        self._once("gpus", self._sample_gpus)
+
+    def _once(self, feed: str, work: Callable[[], None]) -> None:
+        """Run a feed in a worker thread, one call at a time: a slow answer skips ticks
+        instead of queueing a call per tick in the few worker threads every screen shares."""
+        if feed in self._feeds_busy:
+            return
+        self._feeds_busy.add(feed)
+
+        def run() -> None:
+            try:
+                work()
+            finally:
+                self._feeds_busy.discard(feed)
+
+        self.run_worker(run, thread=True, group=feed, exit_on_error=False)
+
+    def _check_status(self) -> None:
         try:
             self.post_message(StatusChecked(self.backend.ping(), None))
         except Exception as e:  # noqa: BLE001 - shown in the header and a notification
             self.post_message(StatusChecked(None, describe(e)))
 
-    @work(thread=True, exclusive=True, group="gpus", exit_on_error=False)
-    def sample_gpus(self) -> None:
+    def _sample_gpus(self) -> None:
         try:
             self.post_message(GpusSampled(self.backend.gpus()))
         except Exception as e:  # noqa: BLE001

@@ -61,8 +61,8 @@ def make_app(lab: Lab, start: str = "dashboard", history: int = 40, gpu_source: 
     """The app as `mlopslab tui --demo-gpus` builds it, with time and GPU samples pinned."""
     replay_clock = StepClock()
     source = gpu_source or ReplaySource(RECORDING, clock=replay_clock)
-    app = build_app(lab, gpu_source=source, clock=lambda: NOW, tz=UTC, poll_s=0, gpu_poll_s=0,
-                    start=start, **options)
+    pinned: dict[str, Any] = {"clock": lambda: NOW, "tz": UTC, "poll_s": 0, "gpu_poll_s": 0}
+    app = build_app(lab, gpu_source=source, start=start, **(pinned | options))
     if gpu_source is None:
         for _ in range(history):
             app.gpu_history.add(source.sample())

@@ -3,6 +3,7 @@ blocking calls in a worker and report failures as notifications."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -36,6 +37,12 @@ class LabScreen(Screen[Any]):
     TITLE: ClassVar[str] = ""
     HELP: ClassVar[str] = ""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._reloads: list[Callable[[], None]] = []
+        self._busy: Counter[str] = Counter()
+        self._polling = False
+
     @property
     def lab(self) -> LabApp:
         return self.app  # type: ignore[return-value]
@@ -54,15 +61,38 @@ class LabScreen(Screen[Any]):
         self.lab.show_status(self)
 
     def refresh_while_shown(self, reload: Callable[[], None], every_s: float | None = None) -> None:
-        """Call `reload` now, then every `every_s` (the app's poll_s) while this screen is shown."""
-        reload()
+        """Call `reload` now, every `every_s` (the app's poll_s) while this screen is shown,
+        and again each time the screen comes back (a mode switch, a closed dialog).
+
+        A poll skips each call of `in_thread` whose group is still busy: a slow answer
+        never queues more calls behind it. Textual's worker threads are few (min(32,
+        CPUs + 4)) and shared by the whole app, so a pile of waiting polls would hold up
+        every other call, the service status and its clock included."""
+        self._reloads.append(reload)
+        self._poll(reload)
         interval = self.lab.poll_s if every_s is None else every_s
         if interval:
-            self.set_interval(interval, lambda: reload() if self.is_current else None)
+            self.set_interval(interval, lambda: self._poll(reload) if self.is_current else None)
 
-    def in_thread(self, call: Callable[[], Any], then: Callable[[Any], None] | None = None,
+    def _poll(self, reload: Callable[[], None]) -> None:
+        self._polling = True
+        try:
+            reload()
+        finally:
+            self._polling = False
+
+    def on_screen_resume(self) -> None:
+        self.lab.show_status(self)
+        for reload in self._reloads:
+            self._poll(reload)
+
+    def in_thread(self, call: Callable[[], Any], then: Callable[[Any], object] | None = None,
                   group: str = "default") -> None:
-        """Run `call` in a worker thread; hand its result to `then` on the UI thread."""
+        """Run `call` in a worker thread; hand its result to `then` on the UI thread.
+        Within a poll (`refresh_while_shown`) it does nothing while `group` is busy."""
+        if self._polling and self._busy[group]:
+            return
+        self._busy[group] += 1
 
         def work() -> None:
             try:
@@ -70,6 +100,8 @@ class LabScreen(Screen[Any]):
             except Exception as e:  # noqa: BLE001 - every failure becomes a notification
                 self.app.call_from_thread(self.notify, describe(e), title="error", severity="error")
                 return
+            finally:
+                self._busy[group] -= 1
             if then is not None:
                 self.app.call_from_thread(then, result)
 

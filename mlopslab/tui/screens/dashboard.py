@@ -45,16 +45,18 @@ class DashboardScreen(LabScreen):
     def action_reload(self) -> None:
         backend = self.lab.backend
 
-        def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any], list[dict[str, Any]]]:
-            return (backend.queue(), backend.runs(None, None, 0, RECENT), backend.run_fields(),
-                    backend.call("deployments"))
+        def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
+            return backend.queue(), backend.runs(None, None, 0, RECENT), backend.run_fields()
 
+        # apart, so a slow deployment check never holds up the runs
         self.in_thread(fetch, self._show, group="dashboard")
+        self.in_thread(lambda: backend.call("deployments"), self._show_deployments, group="dashboard-deployments")
 
-    def _show(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any],
-                                  list[dict[str, Any]]]) -> None:
-        active, recent, fields, deployments = result
+    def _show_deployments(self, deployments: list[dict[str, Any]]) -> None:
         self.query_one("#dash-deployments", Static).update(deployments_block(deployments))
+
+    def _show(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]) -> None:
+        active, recent, fields = result
         now = self.lab.clock()
         self.query_one("#dash-active", Static).update(runs_block(
             f"active runs ({len(active)})", active, now, "reason", "nothing running or waiting"))

@@ -75,6 +75,10 @@ class QueueScreen(LabScreen):
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         self.action_open()
 
+    def _cancelled(self, run_id: str) -> None:
+        self.notify(f"cancelling {run_id}")
+        self.action_reload()
+
     def action_cancel(self) -> None:
         run_id = self._selected()
         if run_id is None:
@@ -82,7 +86,6 @@ class QueueScreen(LabScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.in_thread(lambda: self.lab.backend.cancel(run_id),
-                               lambda _: (self.notify(f"cancelling {run_id}"), self.action_reload()))
+                self.in_thread(lambda: self.lab.backend.cancel(run_id), lambda _: self._cancelled(run_id))
 
         self.app.push_screen(ConfirmModal(f"Cancel run {run_id}?"), confirmed)

@@ -74,7 +74,8 @@ class RecipesScreen(LabScreen):
 
         entry = self.selected
         if entry is None or entry.recipe is None:
-            self.notify(entry.problem if entry else "no recipe selected", title="launch", severity="error")
+            problem = (entry.problem or "cannot read this recipe") if entry else "no recipe selected"
+            self.notify(problem, title="launch", severity="error")
             return
         self.app.push_screen(LaunchScreen(entry))
 

@@ -166,10 +166,13 @@ class RunDetailScreen(LabScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.in_thread(lambda: self.lab.backend.cancel(self.run_id),
-                               lambda _: (self.notify(f"cancelling {self.run_id}"), self.refresh_run()))
+                self.in_thread(lambda: self.lab.backend.cancel(self.run_id), self._cancelled)
 
         self.app.push_screen(ConfirmModal(f"Cancel run {self.run_id}?"), confirmed)
+
+    def _cancelled(self, _: Any) -> None:
+        self.notify(f"cancelling {self.run_id}")
+        self.refresh_run()
 
     def _opened_new(self, run: dict[str, Any]) -> None:
         self.notify(f"started run {run['id']}", title="rerun")

@@ -27,6 +27,10 @@ class LabHeader(Widget):
         super().__init__()
         self.now, self.tz = now, tz
 
+    def on_mount(self) -> None:
+        # the clock moves on its own: status answers may be slow or unchanged
+        self.set_interval(1.0, self.refresh)
+
     def render(self) -> Text:
         text = Text.assemble((" mlopslab ", "bold reverse"), " ", (self.lab_name, "bold"))
         if self.screen_title:
