@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import socket
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
+
+from mlopslab.core.errors import DeployError
 
 
 @dataclass(frozen=True)
@@ -68,3 +71,26 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def listen(port: int, host: str = "127.0.0.1", backlog: int = 2048) -> socket.socket:
+    """A listening socket on HOST:PORT (0: a free port), bound here and handed to the gateway.
+
+    Binding before anything is recorded or started turns a taken port into one clear
+    error, and leaves no window in which another program can take the port between a
+    check and the gateway's own bind.
+    """
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: TIME_WAIT does not block
+    try:
+        sock.bind((host, port))
+        sock.listen(backlog)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            raise DeployError(f"port {port} on {host} is taken by another program",
+                              hint=f"`ss -ltnp 'sport = :{port}'` shows which; give another --port, "
+                                   "or none for a free one") from e
+        raise DeployError(f"cannot listen on {host}:{port}: {e.strerror or e}",
+                          hint="give another --port (1024-65535), or none for a free one") from e
+    return sock

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.core.errors import DeployError, NotFound
-from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, ServingOptions, free_port
+from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, ServingOptions, free_port, listen
 from mlopslab.deploy.gateway import control_socket
 from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import running, spawn, terminate
@@ -57,16 +57,17 @@ class Deployments:
         state = self._state(name)
         routes = self._routes(name)
         active, previous = routes.get("active") or {}, routes.get("previous") or {}
-        gateway = self._steer(name, {"op": "status"}) if self._gateway_alive(state) else None
+        gateway = self._gateway_status(state)
         replicas = []
         for version, data in sorted(state["replicas"].items(), key=lambda kv: _order(kv[0])):
             replica = Replica.from_dict(data)
             role = "active" if version == active.get("version") else (
                 "previous" if version == previous.get("version") else "stopped")
-            replicas.append({**data, "role": role, "model_sha256": data.get("model_sha256"),
+            replicas.append({**data, "role": role, "model_sha256": data.get("model_sha256"), "internal": True,
                              "alive": self._backend(state).alive(replica) if role != "stopped" else False})
         return {"name": name, "backend": state["backend"], "model": state["model_name"],
                 "endpoint": f"http://127.0.0.1:{state['port']}", "port": state["port"],
+                "status": "starting" if state.get("creating") else "created",
                 "active_version": active.get("version"), "previous_version": previous.get("version"),
                 "gateway": {"pid": state.get("gateway_pid"), "alive": gateway is not None,
                             "watching": bool(gateway and gateway["watching"]),
@@ -87,44 +88,83 @@ class Deployments:
                port: int | None = None, options: ServingOptions | None = None,
                policy: WatchPolicy | None = None, labels: dict[str, str] | None = None,
                ready_timeout_s: float = READY_TIMEOUT_S) -> dict[str, Any]:
-        """Start VERSION beside the active one; switch the endpoint to it once it is ready."""
+        """Start VERSION beside the active one; switch the endpoint to it once it is ready.
+
+        The first deploy of NAME either ends with its endpoint serving VERSION or leaves
+        nothing behind: whatever fails (the port, the gateway, the version), what was made
+        is stopped and removed before the error goes on.
+        """
         with self._lock(name):
-            state = self._maybe_state(name) or self._new(name, backend, port, model_name,
-                                                                    options, policy)
-            if state["backend"] != backend:
-                raise DeployError(f"deployment '{name}' runs on {state['backend']}, not {backend}",
-                                  hint="undeploy it first, or give another --name")
-            self._ensure_gateway(state)
-            routes = self._routes(name)
-            active, warm = routes.get("active"), routes.get("previous")
-            if active and active["version"] == version:
-                return self.show(name)
-            if warm and warm["version"] == version and self._backend(state).alive(self._replica(state, version)):
-                return self.rollback(name, reason=f"deploy {version}: the previous version, still warm")
-            replica = self._start_ready(state, model_file, version, labels or {}, ready_timeout_s)
-            previous = self._replica(state, active["version"]) if active else None
-            started = time.perf_counter()
-            self._steer(name, {"op": "switch", "active": _route(replica),
-                               "previous": _route(previous) if previous else None,
-                               "policy": state["policy"]})
-            switch_s = time.perf_counter() - started
-            self._stop_others(state, {version, previous.version if previous else ""})
-            self._save(state)
-            self._emit(name, "deployed", version=version,
-                       from_version=previous.version if previous else None, switch_s=switch_s)
+            state = self._maybe_state(name)
+            if state is None:
+                self._create(name, backend, port, model_name, options, policy,
+                             lambda made: self._update(made, model_file, version, labels or {}, ready_timeout_s))
+            else:
+                _check_same(state, backend, port)
+                self._ensure_gateway(state)
+                self._update(state, model_file, version, labels or {}, ready_timeout_s)
         return self.show(name)
 
-    def rollback(self, name: str, reason: str = "asked") -> dict[str, Any]:
+    def _create(self, name: str, backend: str, port: int | None, model_name: str,
+                options: ServingOptions | None, policy: WatchPolicy | None,
+                first: Callable[[dict[str, Any]], None]) -> None:
+        """Make deployment NAME and run FIRST on it; on any failure, take it all down again."""
+        if backend not in self.backends:
+            raise DeployError(f"unknown backend '{backend}'", hint=f"one of {', '.join(self.backends)}")
+        endpoint = listen(port or 0)  # a taken port fails here, before anything is recorded
+        try:
+            state = self._new(name, backend, int(endpoint.getsockname()[1]), model_name, options, policy)
+            try:
+                self._ensure_gateway(state, endpoint)
+                first(state)
+            except BaseException:
+                self._discard(state)
+                raise
+        finally:
+            endpoint.close()  # the gateway has its own copy
+        state.pop("creating", None)
+        self._save(state)
+
+    def _update(self, state: dict[str, Any], model_file: Path, version: str, labels: dict[str, str],
+                ready_timeout_s: float) -> None:
+        name = state["name"]
+        routes = self._routes(name)
+        active, warm = routes.get("active"), routes.get("previous")
+        if active and active["version"] == version:
+            return
+        if warm and warm["version"] == version and self._backend(state).alive(self._replica(state, version)):
+            self.rollback(name, reason=f"deploy {version}: the previous version, still warm")
+            return
+        replica = self._start_ready(state, model_file, version, labels, ready_timeout_s)
+        previous = self._replica(state, active["version"]) if active else None
+        started = time.perf_counter()
+        try:
+            self._steer(name, {"op": "switch", "active": _route(replica),
+                               "previous": _route(previous) if previous else None, "policy": state["policy"]})
+        except DeployError:
+            self._backend(state).stop(replica)  # traffic never moved: the new replica goes
+            state["replicas"].pop(version, None)
+            self._save(state)
+            raise
+        switch_s = time.perf_counter() - started
+        self._stop_others(state, {version, previous.version if previous else ""})
+        self._save(state)
+        self._emit(name, "deployed", version=version,
+                   from_version=previous.version if previous else None, switch_s=switch_s)
+
+    def rollback(self, name: str, reason: str | None = None) -> dict[str, Any]:
         """Send traffic back to the previous version (still warm); the two swap roles."""
         with self._lock(name):
             state = self._state(name)
             routes = self._routes(name)
             if not routes.get("previous"):
-                raise DeployError(f"deployment '{name}' has no previous version to roll back to")
+                raise DeployError(f"deployment '{name}' has no previous version to roll back to",
+                                  hint=f"only one version runs; `mlopslab deploy MODEL@N --name {name}` "
+                                       "deploys another, and the one serving now stays warm for rollback")
             if not self._gateway_alive(state):
                 self._ensure_gateway(state)
             started = time.perf_counter()
-            self._steer(name, {"op": "rollback", "reason": reason})
+            self._steer(name, {"op": "rollback", "reason": reason or "asked"})
             seconds = time.perf_counter() - started
             result = self.show(name)
             self._emit(name, "rolled_back", version=result["active_version"],
@@ -133,13 +173,7 @@ class Deployments:
 
     def undeploy(self, name: str) -> dict[str, Any]:
         with self._lock(name):
-            state = self._state(name)
-            pid = state.get("gateway_pid")
-            if pid:
-                terminate(int(pid), "mlopslab.deploy.gateway")
-            self._stop_others(state, set())
-            shutil.rmtree(self.root / name, ignore_errors=True)
-            control_socket(self.root / name).unlink(missing_ok=True)
+            self._discard(self._state(name))
             self._emit(name, "undeployed")
         return {"name": name, "undeployed": True}
 
@@ -159,6 +193,11 @@ class Deployments:
             state = self._maybe_state(name)
             if state is None:
                 return events
+            if state.get("creating"):  # we hold its lock, so whoever was making it is gone
+                self._discard(state)
+                print(f"deployment {name}: its first deploy never finished; removed what it left",
+                      file=sys.stderr, flush=True)
+                return events
             if not self._gateway_alive(state):
                 self._ensure_gateway(state)
                 events.append(self._emit(name, "gateway_restarted", pid=state["gateway_pid"]))
@@ -169,15 +208,24 @@ class Deployments:
 
     # parts -------------------------------------------------------------------
 
-    def _new(self, name: str, backend: str, port: int | None, model_name: str,
+    def _new(self, name: str, backend: str, port: int, model_name: str,
              options: ServingOptions | None, policy: WatchPolicy | None) -> dict[str, Any]:
-        if backend not in self.backends:
-            raise DeployError(f"unknown backend '{backend}'", hint=f"one of {', '.join(self.backends)}")
         now = time.time()
-        return {"name": name, "backend": backend, "port": port or free_port(), "model_name": model_name,
+        return {"name": name, "backend": backend, "port": port, "model_name": model_name,
                 "options": (options or ServingOptions()).to_dict(),
-                "policy": (policy or WatchPolicy()).to_dict(), "replicas": {},
+                "policy": (policy or WatchPolicy()).to_dict(), "replicas": {}, "creating": True,
                 "gateway_pid": None, "events_offset": 0, "created_at": now, "updated_at": now}
+
+    def _discard(self, state: dict[str, Any]) -> None:
+        """Stop the gateway and every replica, and remove the deployment's files."""
+        name, pid = state["name"], state.get("gateway_pid")
+        try:
+            if pid:
+                terminate(int(pid), "mlopslab.deploy.gateway")
+            self._stop_others(state, set())
+        finally:
+            shutil.rmtree(self.root / name, ignore_errors=True)
+            control_socket(self.root / name).unlink(missing_ok=True)
 
     def _start_ready(self, state: dict[str, Any], model_file: Path, version: str, labels: dict[str, str],
                      timeout_s: float) -> Replica:
@@ -247,14 +295,19 @@ class Deployments:
             state["events_offset"] = f.tell()
         return [self._emit(state["name"], e.pop("kind"), **e) for e in map(json.loads, lines)]
 
-    def _ensure_gateway(self, state: dict[str, Any]) -> None:
+    def _ensure_gateway(self, state: dict[str, Any], endpoint: socket.socket | None = None) -> None:
+        """Start the gateway on ENDPOINT, or on a socket bound here to the deployment's port."""
         if self._gateway_alive(state):
             return
         directory = self.root / state["name"]
         directory.mkdir(parents=True, exist_ok=True)
-        args = [sys.executable, "-m", "mlopslab.deploy.gateway", "--dir", str(directory),
-                "--port", str(state["port"])]
-        state["gateway_pid"] = spawn(args, directory / "gateway.log")
+        with contextlib.ExitStack() as closing:
+            if endpoint is None:
+                endpoint = closing.enter_context(listen(state["port"]))
+            fd = endpoint.fileno()
+            args = [sys.executable, "-m", "mlopslab.deploy.gateway", "--dir", str(directory),
+                    "--port", str(state["port"]), "--fd", str(fd)]
+            state["gateway_pid"] = spawn(args, directory / "gateway.log", pass_fds=(fd,))
         self._save(state)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -268,16 +321,31 @@ class Deployments:
         raise DeployError(f"the gateway of '{state['name']}' did not start on port {state['port']}",
                           hint="its log ends:\n" + "\n".join(log))
 
+    def _gateway_status(self, state: dict[str, Any]) -> dict[str, Any] | None:
+        """What the gateway says about itself; None when it is not running or does not answer."""
+        if not self._gateway_alive(state):
+            return None
+        try:
+            return self._steer(state["name"], {"op": "status"})
+        except DeployError:
+            return None
+
     def _gateway_alive(self, state: dict[str, Any]) -> bool:
         pid = state.get("gateway_pid")
         return pid is not None and running(int(pid), "mlopslab.deploy.gateway")
 
     def _steer(self, name: str, message: dict[str, Any]) -> dict[str, Any]:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(10)
-            s.connect(str(control_socket(self.root / name)))
-            s.sendall(json.dumps(message).encode() + b"\n")
-            reply = json.loads(s.makefile().readline())
+        try:
+            with socket.socket(socket.AF_UNIX) as s:
+                s.settimeout(10)
+                s.connect(str(control_socket(self.root / name)))
+                s.sendall(json.dumps(message).encode() + b"\n")
+                reply = json.loads(s.makefile().readline())
+        except (OSError, ValueError) as e:  # refused, gone, timed out, or died mid-answer
+            why = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
+            raise DeployError(f"the gateway of '{name}' does not answer ({why})",
+                              hint="the lab service restarts a dead gateway within seconds: try again; "
+                                   f"`mlopslab undeploy {name}` removes the deployment") from e
         if not reply["ok"]:
             raise DeployError(f"gateway of '{name}': {reply['error']}")
         return dict(reply["result"])
@@ -330,6 +398,17 @@ class Deployments:
         event = {"deployment": name, "kind": kind, "ts": fields.pop("ts", time.time()), **fields}
         self.on_event(event)
         return event
+
+
+def _check_same(state: dict[str, Any], backend: str, port: int | None) -> None:
+    """An update keeps the deployment's backend and port; asking for others is a mistake to say."""
+    name = state["name"]
+    if state["backend"] != backend:
+        raise DeployError(f"deployment '{name}' runs on {state['backend']}, not {backend}",
+                          hint="undeploy it first, or give another --name")
+    if port is not None and port != state["port"]:
+        raise DeployError(f"deployment '{name}' serves on port {state['port']}, not {port}",
+                          hint=f"leave out --port to update it, or undeploy it first (`mlopslab undeploy {name}`)")
 
 
 def _route(replica: Replica) -> dict[str, str]:

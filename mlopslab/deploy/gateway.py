@@ -1,6 +1,9 @@
 """The stable endpoint of one deployment: a reverse proxy that owns the traffic switch.
 
-    python -m mlopslab.deploy.gateway --dir DEPLOYMENT_DIR --port PORT [--host 127.0.0.1]
+    python -m mlopslab.deploy.gateway --dir DEPLOYMENT_DIR --port PORT [--host 127.0.0.1] [--fd FD]
+
+With --fd it serves on FD, a socket its parent already bound and listens on (how
+deploy/deployments.py starts it: a taken port fails there, before anything runs).
 
 It sends every request to the active version and keeps the previous one's route,
 so a switch or a rollback is one assignment in memory (no restart, no dropped
@@ -21,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import socket
 import sys
 import time
 from collections import deque
@@ -277,12 +281,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--fd", type=int, help="an inherited socket, bound and listening, to serve on")
     args = parser.parse_args(argv)
     gateway = Gateway(args.dir)
     print(f"gateway on {args.host}:{args.port} for {args.dir}", file=sys.stderr, flush=True)
-    uvicorn.run(gateway, host=args.host, port=args.port, log_level="warning", access_log=False,
-                lifespan="on", timeout_graceful_shutdown=10, backlog=2048)
-    return 0
+    config = uvicorn.Config(gateway, host=args.host, port=args.port, log_level="warning", access_log=False,
+                            lifespan="on", timeout_graceful_shutdown=10, backlog=2048)
+    sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else None
+    server = uvicorn.Server(config)
+    server.run(sockets=sockets)
+    return 0 if server.started else 3  # as uvicorn.run: it never started (the port, say)
 
 
 if __name__ == "__main__":

@@ -22,10 +22,12 @@ STOP_TIMEOUT_S = 15.0
 _children: dict[int, subprocess.Popen[bytes]] = {}  # reaped when found dead
 
 
-def spawn(args: list[str], log: Path) -> int:
+def spawn(args: list[str], log: Path, pass_fds: tuple[int, ...] = ()) -> int:
+    """Start ARGS detached, output to LOG; PASS_FDS (e.g. a bound listening socket) are inherited."""
     with open(log, "ab") as out:
         process = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+                                   start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+                                   pass_fds=pass_fds)
     _children[process.pid] = process
     return process.pid
 

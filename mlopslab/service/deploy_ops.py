@@ -78,7 +78,7 @@ class DeployOps:
     def op_rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
         self._backends_for([name])
         self._actor = actor
-        result = self.deployments.rollback(name, reason or "asked")
+        result = self.deployments.rollback(name, reason)
         self.writer.write(None, [self._row(result, actor)])
         return result
 

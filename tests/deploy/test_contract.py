@@ -85,6 +85,17 @@ def test_a_version_that_never_gets_ready_takes_no_traffic(deployments: Deploymen
     assert any(e["kind"] == "version_failed" for e in deployments.events)  # type: ignore[attr-defined]
 
 
+def test_a_first_version_that_never_gets_ready_leaves_nothing_behind(deployments: Deployments, backend: str,
+                                                                    models: dict[str, Path]) -> None:
+    with pytest.raises(DeployError, match="never became ready"):
+        deployments.deploy("iris", models["broken"], "iris", "1", backend=backend, ready_timeout_s=30)
+    assert deployments.names() == [] and not (deployments.root / "iris").exists()
+    assert _processes_of(deployments.root / "iris") == []  # no gateway, no replica
+    assert deployments.supervise() == []  # nothing left for a supervisor to restart
+    shown = deployments.deploy("iris", models["v1"], "iris", "1", backend=backend)  # the name is free again
+    assert shown["active_version"] == "1"
+
+
 def test_a_version_failing_after_the_switch_is_rolled_back(deployments: Deployments, backend: str,
                                                            models: dict[str, Path]) -> None:
     policy = WatchPolicy(window_s=30, max_error_rate=0.05, min_requests=10)
@@ -123,6 +134,17 @@ def test_dead_parts_are_restarted_and_state_survives_a_new_supervisor(
     np.testing.assert_array_equal(y, expected(models["v2"], x))
     again.undeploy("iris")
     assert again.names() == []
+
+
+def _processes_of(folder: Path) -> list[str]:
+    import psutil
+
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        line = " ".join(proc.info["cmdline"] or [])
+        if str(folder) in line:
+            found.append(line)
+    return found
 
 
 def _handle(shown: dict[str, object], version: str) -> str:
