@@ -104,9 +104,11 @@ class LocalCluster:
         return [*cmd, f"--num-gpus={gpus:g}"]
 
     def temp_dir(self) -> Path:
-        """Short, per-lab: Ray puts unix sockets inside, and their paths are limited."""
+        """Ray's session folder, per lab and short: Ray puts unix sockets inside
+        (`session_<time>_<pid>/sockets/plasma_store`), and a socket path has at most
+        107 bytes. $RAY_TMPDIR or the temp folder ($TMPDIR) when short enough, else /tmp."""
         digest = hashlib.sha256(str(self.state).encode()).hexdigest()[:10]
-        return Path(tempfile.gettempdir()) / f"mlopslab-ray-{digest}"
+        return ray_temp_dir(f"mlopslab-ray-{digest}")
 
     def _env(self) -> dict[str, str]:
         if not self.token_path.exists():
@@ -126,6 +128,27 @@ class LocalCluster:
                 return
             time.sleep(0.2)
         raise ExecError("the local Ray cluster did not start in time", "see .mlopslab/ray.log")
+
+
+MAX_SOCKET_PATH = 107  # bytes in a unix socket path (sun_path less its NUL)
+RAY_SOCKET_ROOM = 72  # what Ray appends: /session_<date>_<time>_<usec>_<pid>/sockets/plasma_store
+
+
+def ray_temp_dir(name: str, bases: list[str] | None = None) -> Path:
+    """`name` under the first of $RAY_TMPDIR, the temp folder and /tmp that is writable and
+    short enough for Ray's sockets; an ExecError saying so when none is."""
+    if bases is None:
+        bases = [b for b in (os.environ.get("RAY_TMPDIR"), tempfile.gettempdir(), "/tmp") if b]
+    for base in bases:
+        path = Path(base) / name
+        fits = len(os.fsencode(path)) + RAY_SOCKET_ROOM <= MAX_SOCKET_PATH
+        if fits and os.path.isdir(base) and os.access(base, os.W_OK | os.X_OK):
+            return path
+    longest = MAX_SOCKET_PATH - RAY_SOCKET_ROOM - len(name) - 1
+    raise ExecError(
+        f"no writable temp folder is short enough for Ray's unix sockets (a socket path has "
+        f"at most {MAX_SOCKET_PATH} bytes); tried {', '.join(bases)}",
+        f"set RAY_TMPDIR to a writable folder of at most {longest} characters")
 
 
 def detect_gpus(source: str = "nvml") -> int:
