@@ -209,19 +209,24 @@ def when(iso: str | None, now: datetime | None = None) -> str:
     return at.strftime("%H:%M:%S" if at.date() == today else "%Y-%m-%d %H:%M")
 
 
-def ago(iso: str | None, now: datetime | None = None) -> str:
-    """How long ago: `45s ago`, `3m ago`, `2h05m ago`, `3d ago`."""
+def age(iso: str | None, now: datetime | None = None) -> str:
+    """How long since: `45s`, `3m`, `2h05m`, `3d`."""
     if not iso:
         return "-"
     at = datetime.fromisoformat(iso)
     seconds = max(0, int(((now or datetime.now(at.tzinfo)) - at).total_seconds()))
     if seconds < 60:
-        return f"{seconds}s ago"
+        return f"{seconds}s"
     if seconds < 3600:
-        return f"{seconds // 60}m ago"
+        return f"{seconds // 60}m"
     if seconds < 86400:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m ago"
-    return f"{seconds // 86400}d ago"
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 86400}d"
+
+
+def ago(iso: str | None, now: datetime | None = None) -> str:
+    """`3m ago`."""
+    return f"{age(iso, now)} ago" if iso else "-"
 
 
 def plural(n: float, noun: str, nouns: str | None = None) -> str:

@@ -14,7 +14,10 @@ from mlopslab.cli import cli, lab_of
 @click.option("--json", "as_json", is_flag=True, help="Print the queue as JSON.")
 @click.pass_context
 def queue(ctx: click.Context, as_json: bool) -> None:
-    """Waiting and running runs; waiting ones in the order they will start, with why each waits."""
+    """Waiting and running runs; waiting ones in the order they will start, with why each waits.
+
+    SINCE is when a waiting run was queued or a running one started; FOR how long ago.
+    """
     from mlopslab.cli.output import print_json
     from mlopslab.service.client import LabClient
 
@@ -27,25 +30,26 @@ def queue(ctx: click.Context, as_json: bool) -> None:
 
 
 def _queue_table(found: dict[str, Any]) -> None:
-    from mlopslab.cli.output import Col, Grid, Role, ago, plural, print_grid, status_text, when
+    from mlopslab.cli.output import Col, Grid, Role, age, plural, print_grid, status_text, when
 
     if not found["runs"]:
         click.echo("queue: empty (no queued or running runs)")
         return
     cap = found["capacity"]
     grid = Grid([Col("#", justify="right"), Col("RUN"), Col("STATUS"),
-                 Col("PROJECT", Role.DROP, rank=2), Col("USER", Role.DROP, rank=1),
+                 Col("PROJECT", Role.DROP, rank=3), Col("USER", Role.DROP, rank=2),
                  Col("GPUS", justify="right"), Col("CPUS", justify="right"),
-                 Col("PRIO", Role.DROP, justify="right"), Col("SINCE", Role.WRAP, least=8),
-                 Col("WHY", Role.WRAP, least=24)],
+                 Col("PRIO", Role.DROP, justify="right"), Col("SINCE", Role.DROP, rank=1),
+                 Col("FOR", justify="right"), Col("WHY", Role.WRAP, least=24)],
                 title=f"queue ({plural(cap['gpus'], 'GPU')}, {plural(cap['cpus'], 'CPU')})")
     for run in found["runs"]:
         res = run["resources"] or {}
-        since = run["queued_at"] if run["status"] == "queued" else run["started_at"]
+        since = (run["queued_at"] if run["status"] == "queued"
+                 else run["started_at"] or run["queued_at"])
         grid.add_row(str(run["position"] or ""), run["id"], status_text(run["status"]),
                      run["project"], run["user"] or "-", f"{res.get('gpus', 0):g}",
                      f"{res.get('cpus', 1):g}", str(run["priority"] or 0),
-                     f"{when(since)} ({ago(since)})" if since else "-",
+                     when(since), age(since),
                      (run["reason"] or "-") if run["status"] == "queued" else "-")
     print_grid(grid)
 

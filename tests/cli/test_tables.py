@@ -1,0 +1,103 @@
+"""The shared table renderer: values kept whole at any width, no width limit into a
+pipe, low-value columns left out first (pure: rendered at a given width)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from mlopslab.cli.output import Col, Grid, Role, age, ago, layout, plural, render, runs_table, when
+from mlopslab.cli.registry_view import versions_table
+
+RUN = {
+    "id": "261201-213344-9f2c", "recipe": "tabular-classifier", "status": "finished",
+    "started_at": "2026-12-01T21:33:45+00:00", "ended_at": "2026-12-01T21:34:02+00:00",
+    "params": {"n_estimators": 50, "max_depth": 8, "learning_rate": 0.05, "subsample": 0.8},
+    "metrics": {"accuracy": 0.9556, "f1": 0.9613, "roc_auc": 0.984, "train_accuracy": 0.9953},
+}
+
+
+def lines(text: str) -> list[str]:
+    return [line.rstrip() for line in text.splitlines()]
+
+
+def test_runs_table_keeps_ids_and_metrics_whole_at_80_columns() -> None:
+    out = render(runs_table([RUN]), 80)
+    assert all(len(line) <= 80 for line in lines(out))
+    assert "261201-213344-9f2c" in out
+    assert "accuracy=0.9556" in out and "f1=0.9613" in out  # whole, never `accuracy=0.9`
+    assert "…" not in out
+
+
+def test_runs_table_into_a_pipe_is_not_limited_in_width() -> None:
+    out = lines(render(runs_table([RUN]), None))
+    assert len(out) == 2  # a header and one line per run, however long
+    assert len(out[1]) > 80
+    assert "learning_rate=0.05" in out[1] and "roc_auc=0.984" in out[1]
+
+
+def test_low_value_columns_are_left_out_first_and_the_table_says_so() -> None:
+    out = render(runs_table([RUN]), 80)
+    assert "PARAMS" not in lines(out)[0] and "n_estimators" not in out
+    assert "not shown at this width: STARTED, PARAMS" in out
+    wide = render(runs_table([RUN]), 200)
+    assert "PARAMS" in wide and "not shown" not in wide
+
+
+def test_sorting_by_a_metric_gives_it_a_column() -> None:
+    out = lines(render(runs_table([RUN], sort="-metrics.roc_auc"), 80))
+    assert out[0].split()[:4] == ["ID", "RECIPE", "STATUS", "ROC_AUC"]
+    assert "0.984" in out[1].split()
+
+
+def test_kept_columns_are_never_cut_even_when_too_wide_for_the_terminal() -> None:
+    endpoint = "http://127.0.0.1:48213/v2/models/breast-cancer/infer"
+    grid = Grid([Col("NAME"), Col("ENDPOINT"), Col("VALUE", justify="right"), Col("LIMIT"),
+                 Col("NOTE", Role.WRAP)])
+    grid.add_row("breast-cancer", endpoint, "0.95563", ">= 0.9", "compared on the fixed holdout")
+    out = render(grid, 40)
+    assert endpoint in out and "0.95563" in out and ">= 0.9" in out
+    assert "…" not in out
+
+
+def test_wrapped_columns_break_between_words_only() -> None:
+    grid = Grid([Col("RUN"), Col("WHY", Role.WRAP, least=12)])
+    grid.add_row("261201-213344-9f2c", "waits: quota of project vision uses 1 of 1 GPU")
+    out = render(grid, 40)
+    words = [w for line in lines(out)[1:] for w in line.split()]
+    assert words == ["261201-213344-9f2c", *"waits: quota of project vision uses 1 of 1 GPU".split()]
+
+
+def test_layout_fits_the_width_when_the_kept_columns_do() -> None:
+    grid = Grid([Col("A"), Col("B", Role.WRAP), Col("C", Role.DROP)])
+    grid.add_row("x" * 30, " ".join(["word"] * 20), " ".join(["drop"] * 20))
+    shown, widths = layout(grid, 60)
+    assert sum(widths) + 2 * (len(widths) - 1) <= 60
+    assert widths[0] == 30
+    assert layout(grid, None)[1] == [30, 99, 99]
+
+
+def test_versions_table_keeps_run_ids_and_scores_whole_at_80() -> None:
+    version = {"version": 12, "aliases": ["champion", "staging"], "gate": {"passed": True},
+               "scores": {"accuracy": 0.95563}, "primary_metric": "accuracy",
+               "run_id": "261201-213344-9f2c", "created_at": "2026-12-01T21:35:00+00:00"}
+    out = render(versions_table([version] * 3), 80)
+    assert "run 261201-213344-9f2c" in out and "0.9556" in out and "…" not in out
+
+
+def test_times_are_short_and_ages_relative() -> None:
+    now = datetime(2026, 12, 1, 12, 5, 0, tzinfo=UTC).astimezone()
+    today = (now - timedelta(minutes=3, seconds=27)).isoformat()
+    assert when(today, now) == (now - timedelta(minutes=3, seconds=27)).strftime("%H:%M:%S")
+    earlier = (now - timedelta(days=2)).isoformat()
+    assert when(earlier, now) == (now - timedelta(days=2)).strftime("%Y-%m-%d %H:%M")
+    assert ago(today, now) == "3m ago"
+    assert ago((now - timedelta(hours=2, minutes=5)).isoformat(), now) == "2h05m ago"
+    assert ago((now - timedelta(seconds=9)).isoformat(), now) == "9s ago"
+    assert age((now - timedelta(days=3, hours=1)).isoformat(), now) == "3d"
+    assert when(None) == "-" and ago(None) == "-" and age(None) == "-"
+
+
+def test_plurals() -> None:
+    assert plural(1, "GPU") == "1 GPU" and plural(2, "GPU") == "2 GPUs"
+    assert plural(0, "GPU") == "0 GPUs" and plural(0.5, "GPU") == "0.5 GPU"
+    assert plural(1, "run") == "1 run" and plural(3, "run") == "3 runs"
