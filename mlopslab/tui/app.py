@@ -159,16 +159,25 @@ class LabApp(App[None]):
             self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Everything by name: the app's actions (every screen, help, quit, theme...), then
+        the actions of the screen the palette was opened on and of its focused widget."""
         yield from super().get_system_commands(screen)
+        yield SystemCommand("Help", "the keys of this screen (key ?)", self.action_help)
         for name, key, title, _ in SCREENS:
             yield SystemCommand(f"Go to {title}", f"the {title.lower()} screen (key {key})",
                                 lambda name=name: self.switch_mode(name))
-        for binding in getattr(screen, "BINDINGS", []):
-            if isinstance(binding, Binding) and binding.description and binding.show:
-                action = binding.action
-                yield SystemCommand(f"{getattr(screen, 'TITLE', '')}: {binding.description}",
-                                    f"key {binding.key_display or binding.key}",
-                                    lambda action=action, screen=screen: self.run_action(action, screen))
+        title = getattr(screen, "TITLE", "") or "this screen"
+        seen: set[str] = set()
+        for active in screen.active_bindings.values():
+            node, binding = active.node, active.binding
+            own = node is screen
+            if node is self or not binding.description or not (own or binding.show):
+                continue  # the app's own are above; a widget's hidden ones are moves
+            if binding.description in seen:
+                continue
+            seen.add(binding.description)
+            yield SystemCommand(f"{title}: {binding.description}", f"key {self.get_key_display(binding)}",
+                                lambda action=binding.action, node=node: self.run_action(action, node))
 
 
 def build_app(lab: Lab, *, gpu_source: GpuSource | None = None, **options: Any) -> LabApp:

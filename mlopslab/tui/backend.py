@@ -9,6 +9,7 @@ newer service adds (`queue`, `gpus`) fall back to what older ones answer.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ class GpuReading:
 
     snapshot: GpuSnapshot
     owners: dict[int, dict[str, Any]] = field(default_factory=dict)
+    logical_gpus: float = 0  # what the cluster advertises when no device is found (lab start --gpus N)
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class LabBackend:
         self._clients: list[LabClient] = []
         self._lock = threading.Lock()
         self._missing_ops: set[str] = set()
+        self._capacity: tuple[float, dict[str, Any]] | None = None
 
     @property
     def name(self) -> str:
@@ -137,7 +140,27 @@ class LabBackend:
     # GPUs -----------------------------------------------------------------
 
     def gpus(self) -> GpuReading:
-        """A local source when one was given (--demo-gpus, tests), else the service's."""
+        """A local source when one was given (--demo-gpus, tests), else the service's; with
+        no device found, how many logical GPUs the cluster advertises all the same."""
+        reading = self._gpus()
+        if reading.snapshot.devices:
+            return reading
+        return GpuReading(reading.snapshot, reading.owners, self.capacity().get("gpus") or 0)
+
+    def capacity(self) -> dict[str, Any]:
+        """The CPUs and GPUs the lab's cluster advertises (the queue's view), asked every 10 s."""
+        now = time.monotonic()
+        if self._capacity is None or now - self._capacity[0] > 10:
+            try:
+                capacity = dict(self.call("queue").get("capacity") or {})
+            except NotFound as e:
+                if not unknown_op(e):
+                    raise
+                capacity = {}
+            self._capacity = (now, capacity)
+        return self._capacity[1]
+
+    def _gpus(self) -> GpuReading:
         owners: dict[int, dict[str, Any]] = {}
         if "gpus" not in self._missing_ops:
             try:
@@ -170,6 +193,17 @@ class LabBackend:
             except MlopslabError as e:
                 entries.append(RecipeEntry(folder.name, folder, None, e.message))
         return entries
+
+    def primary_metrics(self) -> list[str]:
+        """The metrics the lab's recipes rank by (`[model].primary`, else `[evaluation].primary`),
+        the most common first."""
+        counts: dict[str, int] = {}
+        for entry in self.recipes():
+            if entry.recipe is not None:
+                name = entry.recipe.model.primary or entry.recipe.evaluation.primary
+                if name:
+                    counts[name] = counts.get(name, 0) + 1
+        return sorted(counts, key=lambda m: -counts[m])
 
     def launch(self, recipe_path: Path, sets: list[str], opts: dict[str, Any]) -> dict[str, Any]:
         """Validate like `mlopslab run` does (same spec builder), then submit."""

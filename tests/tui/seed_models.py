@@ -5,7 +5,8 @@ writers. Deterministic: fixed times (tests/tui/seed.py's NOW), ids and numbers.
 
 breast-cancer: @1 and @2 were promoted in turn (@2 is champion); @3 fails the
 regression gate against @2; @4 (candidate) passes against @2. churn: one
-version registered from a file, never gated.
+version registered from a file, never gated. Deployments (store rows only, no
+process): `breast-cancer` serves @2; `bc-trial` served @2 once and is undeployed.
 """
 
 from __future__ import annotations
@@ -109,6 +110,12 @@ def seed_models(db_path: Path, run_ids: list[str]) -> None:
         for run_id in finished:
             con.execute("INSERT INTO run_inputs VALUES (?, 'train', ?, 'file', 'data/breast_cancer.csv')",
                         [run_id, TRAIN])
+        for name, endpoint, active, status in (("breast-cancer", "http://127.0.0.1:8700", "2", "serving"),
+                                               ("bc-trial", "http://127.0.0.1:8701", None, "undeployed")):
+            con.execute("INSERT INTO deployments VALUES (?, 'process', ?, ?, ?, NULL, ?, ?, ?, 'ana')",
+                        [name, NAME, endpoint, active, status, _ts(t0 + 86400), _ts(t0 + 90000)])
+            con.execute("INSERT INTO deployment_versions VALUES (?, '2', 'mv-0002', ?, ?)",
+                        [name, version(2, None, t0)["sha256"], _ts(t0 + 86400)])
     finally:
         store.close()
 

@@ -52,7 +52,7 @@ class LabScreen(Screen[Any]):
         header.screen_title = self.TITLE
         yield header
         yield from self.compose_body()
-        yield Footer()
+        yield Footer(compact=True)
 
     def compose_body(self) -> ComposeResult:
         yield from ()

@@ -13,7 +13,7 @@ from textual.widgets import DataTable
 
 from mlopslab.tui.format import number
 from mlopslab.tui.screens.base import LabScreen
-from mlopslab.tui.widgets.metric_chart import MetricChart
+from mlopslab.tui.widgets.metric_chart import MetricView, chart_order
 
 Series = dict[str, dict[str, tuple[list[float], list[float]]]]  # metric -> run -> (steps, values)
 
@@ -32,7 +32,7 @@ class CompareScreen(LabScreen):
 
     def compose_body(self) -> ComposeResult:
         yield DataTable(id="compare-table", cursor_type="row")
-        yield MetricChart(id="compare-chart")
+        yield MetricView(id="compare-chart")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -68,10 +68,10 @@ class CompareScreen(LabScreen):
         self._draw()
 
     def _draw(self) -> None:
-        keys = sorted(self.series)
+        keys = chart_order(self.series)
         if keys:
             key = keys[self.metric_index % len(keys)]
-            self.query_one(MetricChart).show(f"{key}  (m: next metric)", self.series[key])
+            self.query_one(MetricView).show(f"{key}  (m: next metric)", self.series[key])
 
     def action_next_metric(self) -> None:
         self.metric_index += 1

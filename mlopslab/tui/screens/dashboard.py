@@ -22,7 +22,7 @@ class DashboardScreen(LabScreen):
     TITLE = "Dashboard"
     HELP = ("The lab at a glance, updated live: GPUs, runs running and waiting, the latest "
             "runs, and how many runs ended how. Keys 1-5 go to the other screens.")
-    BINDINGS: ClassVar = [Binding("r", "reload", "Refresh")]
+    BINDINGS: ClassVar = [Binding("r", "reload", "Refresh", show=False)]
 
     def compose_body(self) -> ComposeResult:
         with VerticalScroll():
@@ -32,9 +32,8 @@ class DashboardScreen(LabScreen):
             yield Static("", id="dash-recent")
             yield Static("", id="dash-counts")
             yield Static("", id="dash-deployments")
-            yield Static(Text(" alerts and cost today: not tracked yet (monitoring comes with a later "
-                              "capability); deployment alerts are in `mlopslab deployments show`", "dim"),
-                         id="dash-later")
+            yield Static(Text(" alerts and cost: not shown here yet; a deployment's alerts are in "
+                              "`mlopslab deployments show NAME`", "dim"), id="dash-later")
 
     def on_mount(self) -> None:
         super().on_mount()

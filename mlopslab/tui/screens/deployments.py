@@ -17,12 +17,14 @@ from textual.widgets import DataTable, Static
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
 
-COLUMNS = ("name", "model", "health", "active", "previous", "requests", "errors", "p99 ms", "backend", "endpoint")
+COLUMNS = ("name", "endpoint", "health", "active", "previous", "requests", "errors", "p99 ms", "model", "backend")
 
 
 def health(d: dict[str, Any]) -> Text:
     """One word for a deployment's state, coloured."""
     active = [r for r in d["replicas"] if r["role"] == "active"]
+    if d.get("status") == "starting":
+        return Text("starting", "yellow")
     if not d["gateway"]["alive"]:
         return Text("endpoint down", "red bold")
     if not active or not all(r["alive"] for r in active):
@@ -39,11 +41,22 @@ def traffic(d: dict[str, Any]) -> tuple[str, str, str]:
     return str(stats.get("requests", 0)), str(stats.get("errors", 0)), f"{p99:.1f}" if p99 is not None else "-"
 
 
+def detail(d: dict[str, Any]) -> Text:
+    """The stable endpoint to call, then each replica with its internal address."""
+    text = Text.assemble(" endpoint ", (d["endpoint"], "bold"), "  call this one: it stays through updates",
+                         " and rollbacks")
+    for r in d["replicas"]:
+        text.append(f"\n  v{r['version']} {r['role']}, {'up' if r['alive'] else 'down'}, ")
+        text.append(f"internal {r['url']}", "dim")
+    return text
+
+
 class DeploymentsScreen(LabScreen):
     TITLE = "Deployments"
-    HELP = ("Each deployment's stable endpoint, the version taking traffic and the previous one "
-            "kept warm, health, and what the gateway saw for the active version (requests, "
-            "errors, p99). b rolls the selected deployment back to its previous version at once.")
+    HELP = ("Each deployment's stable endpoint (the address clients call), the version taking "
+            "traffic and the previous one kept warm, health, and what the gateway saw for the "
+            "active version (requests, errors, p99). Replica addresses are internal: calling one "
+            "bypasses blue/green. b rolls the selected deployment back to its previous version at once.")
     BINDINGS: ClassVar = [
         Binding("b", "rollback", "Rollback"),
         Binding("r", "reload", "Refresh"),
@@ -72,8 +85,8 @@ class DeploymentsScreen(LabScreen):
         keep = table.cursor_row
         table.clear()
         for d in found:
-            table.add_row(d["name"], d["model"], health(d), d["active_version"] or "-",
-                          d["previous_version"] or "-", *traffic(d), d["backend"], d["endpoint"], key=d["name"])
+            table.add_row(d["name"], d["endpoint"], health(d), d["active_version"] or "-",
+                          d["previous_version"] or "-", *traffic(d), d["model"], d["backend"], key=d["name"])
         table.move_cursor(row=min(keep, max(0, len(found) - 1)))
         summary = (f" {len(found)} deployment(s)" if found
                    else " no deployments: `mlopslab deploy MODEL[@VERSION]` makes one")
@@ -84,10 +97,8 @@ class DeploymentsScreen(LabScreen):
         self._detail()
 
     def _detail(self) -> None:
-        chosen = self._selected()
-        lines = [f"  version {r['version']}: {r['role']}, {'up' if r['alive'] else 'down'}, {r['url']}"
-                 for d in self.found if d["name"] == chosen for r in d["replicas"]]
-        self.query_one("#deployment-detail", Static).update("\n".join(lines))
+        chosen = next((d for d in self.found if d["name"] == self._selected()), None)
+        self.query_one("#deployment-detail", Static).update(detail(chosen) if chosen else "")
 
     def _selected(self) -> str | None:
         return selected_key(self.query_one(DataTable))

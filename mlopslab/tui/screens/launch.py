@@ -79,6 +79,11 @@ class LaunchScreen(LabScreen):
         super().__init__()
         assert entry.recipe is not None
         self.entry, self.recipe = entry, entry.recipe
+        self.hints: dict[str, str] = {}
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query(Input).first().focus()  # typing goes into the first param at once
 
     def compose_body(self) -> ComposeResult:
         r = self.recipe
@@ -114,6 +119,7 @@ class LaunchScreen(LabScreen):
             return "default"
 
     def _field(self, id: str, label: str, value: str, validator: Validator | None, hint: str) -> ComposeResult:
+        self.hints[id] = hint
         with Horizontal(classes="field"):
             yield Label(label, classes="field-label")
             yield Input(value, id=id, validators=[validator] if validator else [], classes="field-input")
@@ -123,15 +129,12 @@ class LaunchScreen(LabScreen):
     def _checked(self, event: Input.Changed) -> None:
         hint = self.query_one(f"#{event.input.id}-hint", Static)
         result = event.validation_result
+        what = self.hints.get(event.input.id or "", "")
         if result is None or result.is_valid:
-            hint.update(Text("✓ " + (self._hint_of(event.input.id or "")), "green"))
+            hint.update(Text.assemble(("✓ ", "green"), (what, "dim")))
         else:
-            hint.update(Text("✗ " + "; ".join(result.failure_descriptions), "bold red"))
-
-    def _hint_of(self, input_id: str) -> str:
-        key = input_id.removeprefix("param-")
-        spec = self.recipe.params.get(key)
-        return spec.type if spec else "ok"
+            hint.update(Text.assemble(("✗ " + "; ".join(result.failure_descriptions), "bold red"),
+                                      (f"  ({what})" if what else "", "dim")))
 
     def invalid(self) -> list[str]:
         bad = []
@@ -169,10 +172,13 @@ class LaunchScreen(LabScreen):
         self.in_thread(lambda: backend.launch(path, sets, opts), self._launched, group="launch")
 
     def _launched(self, run: dict[str, Any]) -> None:
+        """Back to the recipe list (key 4 shows it again); the new run opens on Runs (key 2)."""
         from mlopslab.tui.screens.run_detail import RunDetailScreen
 
         self.notify(f"run {run['id']} submitted", title="launch")
-        self.app.switch_screen(RunDetailScreen(run["id"]))
+        self.dismiss()
+        self.app.switch_mode("runs")
+        self.app.push_screen(RunDetailScreen(run["id"]))
 
     def action_back(self) -> None:
         self.dismiss()

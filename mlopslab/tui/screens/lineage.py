@@ -26,14 +26,28 @@ def short_ref(ref: str) -> str:
     return f"{kind}:{algo}:{digest[:12]}…" if kind == "data" and sep and len(digest) > 12 else ref
 
 
+KIND_WIDTH = max(map(len, KIND_STYLE)) + 1
+
+
+def node_label(node: dict[str, Any]) -> Text:
+    """What to say of a node after its ref; a deployment says whether it still serves."""
+    if node["kind"] == "deployment":
+        if node.get("status") == "undeployed":
+            return Text("  undeployed", "bright_black")
+        serving = f"  serves {node['serving']}" if node.get("serving") else ""
+        state = node.get("status") or "live"
+        return Text(f"  {state}{serving}  {node.get('label') or ''}".rstrip(),
+                    "green" if state == "serving" else "yellow")
+    return Text(f"  {node['label']}", "dim") if node.get("label") else Text()
+
+
 def node_line(node: dict[str, Any], edges: list[dict[str, Any]], marker: str = "  ") -> Text:
     """One node: its kind, ref, label and how it joins its neighbour in `edges`."""
     kind = node["kind"]
     text = Text(marker, no_wrap=True, overflow="ellipsis")
-    text.append(f"{kind:<6}", KIND_STYLE.get(kind, ""))
+    text.append(f"{kind:<{KIND_WIDTH}}", KIND_STYLE.get(kind, ""))
     text.append(short_ref(node["ref"]).split(":", 1)[1], "bold" if marker.strip() else "")
-    if node.get("label"):
-        text.append(f"  {node['label']}", "dim")
+    text.append_text(node_label(node))
     for edge in edges:
         if edge["source"] == node["ref"]:
             text.append(f"  ─{edge['relation']}→ {short_ref(edge['target'])}", "bright_black")

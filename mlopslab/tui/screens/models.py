@@ -17,8 +17,10 @@ from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.promote import promote
 
-# (key, width): fixed widths, so the table does not jump as versions load
-COLUMNS = (("ver", 4), ("aliases", 12), ("gate", 10), ("score", 8), ("source", 22), ("created", 10))
+# (key, width), most useful first (80 columns show ver to aliases); fixed widths where
+# the text is known, so the table does not jump as versions load
+COLUMNS: tuple[tuple[str, int | None], ...] = (
+    ("ver", 4), ("score", 9), ("gate", 11), ("aliases", None), ("created", 10), ("source", None))
 
 
 def gate_text(gate: dict[str, Any] | None) -> Text:
@@ -30,7 +32,7 @@ def gate_text(gate: dict[str, Any] | None) -> Text:
 
 def alias_text(aliases: list[str]) -> Text:
     text = Text()
-    for alias in aliases:
+    for alias in sorted(aliases, key=lambda a: a != "champion"):
         text.append(("★ " if alias == "champion" else "") + alias + " ",
                     "bold yellow" if alias == "champion" else "cyan")
     text.rstrip()
@@ -48,10 +50,10 @@ class ModelsScreen(LabScreen):
         Binding("enter", "open", "Open", show=False),
         Binding("p", "promote", "Promote"),
         Binding("l", "lineage", "Lineage"),
-        Binding("r", "reload", "Refresh"),
+        Binding("r", "reload", "Refresh", show=False),
     ]
     DEFAULT_CSS = """
-    ModelsScreen #model-list { width: 26; height: 1fr; border: tall $surface-lighten-1; }
+    ModelsScreen #model-list { width: 22; height: 1fr; border: tall $surface-lighten-1; }
     ModelsScreen #model-list:focus { border: tall $accent; }
     ModelsScreen #model-summary { height: auto; max-height: 3; padding: 0 1; background: $panel; }
     ModelsScreen #model-versions { height: 1fr; }
@@ -126,10 +128,9 @@ class ModelsScreen(LabScreen):
         now = self.lab.clock()
         for v in versions:
             score = (v.get("scores") or {}).get(v.get("primary_metric") or "")
-            table.add_row(Text(f"@{v['version']}", "bold"), alias_text(v["aliases"]),
-                          gate_text(v.get("gate")), number(score),
-                          f"run {v['run_id']}" if v.get("run_id") else "file",
-                          ago(v.get("created_at"), now), key=str(v["version"]))
+            table.add_row(Text(f"@{v['version']}", "bold"), Text(number(score), justify="right"),
+                          gate_text(v.get("gate")), alias_text(v["aliases"]), ago(v.get("created_at"), now),
+                          f"run {v['run_id']}" if v.get("run_id") else "file", key=str(v["version"]))
         table.move_cursor(row=min(keep, len(versions) - 1))
         self.query_one("#model-summary", Static).update(_summary(model))
 

@@ -24,7 +24,7 @@ class QueueScreen(LabScreen):
     BINDINGS: ClassVar = [
         Binding("x", "cancel", "Cancel run"),
         Binding("enter", "open", "Open", show=False),
-        Binding("r", "reload", "Refresh"),
+        Binding("r", "reload", "Refresh", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:

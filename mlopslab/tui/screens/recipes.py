@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from rich.console import Group
+from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual import on
@@ -24,7 +25,7 @@ class RecipesScreen(LabScreen):
     TITLE = "Recipes"
     HELP = ("The recipes in the lab's recipes/ folder. Up/down pick one; enter (or l) opens "
             "its launch form, where every param is checked as you type.")
-    BINDINGS: ClassVar = [Binding("l", "launch", "Launch"), Binding("r", "reload", "Refresh")]
+    BINDINGS: ClassVar = [Binding("l", "launch", "Launch"), Binding("r", "reload", "Refresh", show=False)]
 
     def __init__(self) -> None:
         super().__init__()
@@ -84,17 +85,22 @@ def describe_recipe(entry: RecipeEntry) -> Group | Text:
     recipe = entry.recipe
     if recipe is None:
         return Text(entry.problem or "cannot read this recipe", "red")
-    params = Table(box=None, padding=(0, 1), header_style="bold")
-    for name in ("param", "type", "default", "range / choices", "help"):
-        params.add_column(name)
+    # one line per param, never cut, its help below it: readable at 80 columns
+    params = Table(box=None, padding=(0, 1), header_style="bold", show_edge=False)
+    for name in ("param", "type", "default", "range / choices"):
+        params.add_column(name, no_wrap=True)
+    rows: list[RenderableType] = [params]
     for key, spec in recipe.params.items():
         allowed = ", ".join(map(str, spec.choices)) if spec.choices else (
             f"{number(spec.min)} … {number(spec.max)}" if spec.min is not None or spec.max is not None else "")
-        params.add_row(Text(key, "cyan"), spec.type, number(spec.default), allowed, Text(spec.help, "dim"))
+        params.add_row(Text(key, "cyan"), spec.type, number(spec.default), allowed)
+    helps = [Text.assemble((f"{key}: ", "cyan"), (spec.help, "dim")) for key, spec in recipe.params.items()
+             if spec.help]
+    rows += [Padding(h, (0, 0, 0, 1)) for h in helps]
     r = recipe.resources
     return Group(
         Text(recipe.name, "bold"), Text(recipe.description or "", "italic"), Text(""),
-        params, Text(""),
+        *rows, Text(""),
         Text(f"resources: {number(r.cpus)} CPU, {number(r.gpus)} GPU, time limit {r.time_limit or 'none'}"),
         Text(f"seed {recipe.seed} · steps: {' → '.join(s.name for s in recipe.steps)}"),
         Text(f"data: {', '.join(recipe.data) or 'none'}", "dim"),

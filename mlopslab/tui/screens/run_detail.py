@@ -17,7 +17,7 @@ from mlopslab.core.runs import FINAL
 from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number, run_duration, size, span
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.screens.confirm import ConfirmModal
-from mlopslab.tui.widgets.metric_chart import MetricChart
+from mlopslab.tui.widgets.metric_chart import MetricView, chart_order
 
 TABS = ("overview", "params", "metrics", "artifacts", "logs")
 
@@ -54,7 +54,7 @@ class RunDetailScreen(LabScreen):
                 yield DataTable(id="run-params", cursor_type="row", zebra_stripes=True)
             with TabPane("Metrics", id="metrics"):
                 yield Static("", id="run-metric-values")
-                yield MetricChart(id="run-chart")
+                yield MetricView(id="run-chart")
             with TabPane("Artifacts", id="artifacts"):
                 yield DataTable(id="run-artifacts", cursor_type="row")
             with TabPane("Logs", id="logs"):
@@ -127,11 +127,12 @@ class RunDetailScreen(LabScreen):
         self._draw_chart()
 
     def _draw_chart(self) -> None:
-        keys = sorted(self.series)
+        by_key = {key: {self.run_id: points} for key, points in self.series.items()}
+        keys = chart_order(by_key)
         if not keys:
             return
         key = keys[self.metric_index % len(keys)]
-        self.query_one(MetricChart).show(key, {self.run_id: self.series[key]})
+        self.query_one(MetricView).show(key, by_key[key])
 
     # actions ----------------------------------------------------------------
 

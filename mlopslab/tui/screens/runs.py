@@ -14,7 +14,7 @@ from textual.widgets.selection_list import Selection
 
 from mlopslab.core.filters import FilterError, parse_filter
 from mlopslab.tui.screens.base import LabModal, LabScreen, describe
-from mlopslab.tui.widgets.runs_table import BASE_COLUMNS, Column, RunsTable, default_width
+from mlopslab.tui.widgets.runs_table import BASE_COLUMNS, Column, RunsTable, default_columns, default_width
 
 DEFAULT_SORT = "-created_at"
 DESCENDING_FIRST = ("metrics.", "created_at", "started_at", "ended_at", "duration")
@@ -31,7 +31,7 @@ class RunsScreen(LabScreen):
         Binding("s", "sort", "Sort"),
         Binding("o", "columns", "Columns"),
         Binding("c", "compare", "Compare"),
-        Binding("r", "reload", "Refresh"),
+        Binding("r", "reload", "Refresh", show=False),
         Binding("escape", "clear", "Clear", show=False),
     ]
 
@@ -40,6 +40,7 @@ class RunsScreen(LabScreen):
         self.filter: str = ""
         self.sort: str = DEFAULT_SORT
         self.fields: dict[str, Any] = {"metrics": [], "params": []}
+        self.chose_columns = False  # columns chosen with `o` stay as chosen
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="filter, e.g. status = 'finished' and metrics.acc > 0.9   (press /)",
@@ -56,7 +57,7 @@ class RunsScreen(LabScreen):
         super().on_mount()
         self.table.focus()
         self.reload_query()
-        self.in_thread(self.lab.backend.run_fields, self._fields_loaded, group="fields")
+        self.in_thread(self._fields, self._fields_loaded, group="fields")
         if self.lab.poll_s:  # keep the table fresh without resetting the query
             self.set_interval(self.lab.poll_s, lambda: self.table.reload() if self.is_current else None)
 
@@ -68,9 +69,8 @@ class RunsScreen(LabScreen):
 
     def _fields_loaded(self, fields: dict[str, Any]) -> None:
         self.fields = fields
-        if [c.field for c in self.table.columns] == [c.field for c in BASE_COLUMNS]:
-            extra = [f"metrics.{k}" for k in fields["metrics"][:3]] + [f"params.{k}" for k in fields["params"][:3]]
-            self.table.set_columns([*BASE_COLUMNS, *(Column(f, default_width(f)) for f in extra)])
+        if not self.chose_columns:
+            self.table.set_columns(default_columns(fields["metrics"], fields["params"], fields["primary"]))
         self._show_status()
 
     # filter -----------------------------------------------------------------
@@ -127,6 +127,7 @@ class RunsScreen(LabScreen):
     def action_columns(self) -> None:
         def chosen(fields: list[str] | None) -> None:
             if fields:
+                self.chose_columns = True
                 self.table.set_columns([Column(f, default_width(f)) for f in fields])
 
         self.app.push_screen(ColumnsModal(self.fields, [c.field for c in self.table.columns]), chosen)
@@ -142,7 +143,10 @@ class RunsScreen(LabScreen):
 
     def action_reload(self) -> None:
         self.reload_query()
-        self.in_thread(self.lab.backend.run_fields, self._fields_loaded, group="fields")
+        self.in_thread(self._fields, self._fields_loaded, group="fields")
+
+    def _fields(self) -> dict[str, Any]:
+        return {**self.lab.backend.run_fields(), "primary": self.lab.backend.primary_metrics()}
 
     @on(RunsTable.Opened)
     def _open(self, event: RunsTable.Opened) -> None:

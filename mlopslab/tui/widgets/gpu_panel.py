@@ -62,6 +62,20 @@ def processes_table(reading: GpuReading) -> Table:
     return table
 
 
+def no_devices(problem: str | None, logical: float) -> Text:
+    """What to say when no GPU can be read: why, and whether the cluster has logical GPUs."""
+    if logical:
+        count = f"{logical:g} logical GPU{'s' if logical != 1 else ''}"
+        return Text.assemble(
+            (" No GPU device to measure. ", "bold yellow"), problem or "NVML found none", "\n ",
+            (f"The lab's Ray cluster advertises {count} (`mlopslab lab start --gpus N`): runs can ask "
+             "for them and are scheduled on them, but they are logical, not NVIDIA devices, so there is "
+             "no utilization, memory or power to show.", "dim"))
+    return Text.assemble(
+        (" No GPUs. ", "bold yellow"), problem or "none found",
+        ("\n Runs use CPUs only. `mlopslab tui --demo-gpus` shows recorded samples.", "dim"))
+
+
 class GpuPanel(Static):
     """Every GPU, compact (`processes=False`: the dashboard) or with its processes."""
 
@@ -74,9 +88,7 @@ class GpuPanel(Static):
     def show(self, reading: GpuReading, history: GpuHistory) -> None:
         snap = reading.snapshot
         if not snap.devices:
-            self.update(Text.assemble((" No GPUs. ", "bold yellow"), snap.problem or "none found",
-                                      ("\n Runs use CPUs only. `mlopslab tui --demo-gpus` shows recorded samples.",
-                                       "dim")))
+            self.update(no_devices(snap.problem, reading.logical_gpus))
             return
         width = self.size.width or self.app.size.width
         parts: list[RenderableType] = [device_lines(d, history, width) for d in snap.devices]

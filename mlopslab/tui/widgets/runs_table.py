@@ -44,9 +44,24 @@ class Column:
 
 
 BASE_COLUMNS = (
-    Column("id", 18), Column("status", 12), Column("recipe", 18), Column("project", 8),
-    Column("user", 6), Column("created_at", 10), Column("duration", 8),
+    Column("id", 18), Column("status", 11), Column("recipe", 18), Column("created_at", 10),
+    Column("duration", 8), Column("user", 6), Column("project", 8),
 )
+
+
+def default_columns(metrics: list[str], params: list[str], primary: list[str]) -> list[Column]:
+    """The columns a run table opens with, most useful first, so that a narrow terminal
+    shows them without scrolling: id, status, the recipes' primary metrics, recipe and
+    age, then the other metrics, params, user and project."""
+    first = [m for m in primary if m in metrics] or metrics[:1]
+    rest = [m for m in metrics if m not in first][: max(0, 3 - len(first))]
+    base = {c.field: c for c in BASE_COLUMNS}
+
+    def named(fields: list[str]) -> list[Column]:
+        return [base.get(f) or Column(f, default_width(f)) for f in fields]
+
+    return named(["id", "status", *(f"metrics.{m}" for m in first), "recipe", "created_at", "duration",
+                  *(f"metrics.{m}" for m in rest), *(f"params.{p}" for p in params[:3]), "user", "project"])
 
 
 def default_width(field: str) -> int:
