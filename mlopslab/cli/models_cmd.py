@@ -88,16 +88,16 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
 @models.command()
 @click.argument("run_id", required=False)
 @click.option("--name", help="Model name (default: the recipe's [model].register_as).")
-@click.option("--file", "file_", type=click.Path(dir_okay=False), help="An ONNX file made elsewhere.")
-@click.option("--data", type=click.Path(dir_okay=False),
+@click.option("--file", "file_", type=click.Path(), help="An ONNX file made elsewhere.")
+@click.option("--data", type=click.Path(),
               help="Holdout data (CSV/Parquet) to evaluate on; needed with --file.")
 @click.option("--target", help="The holdout's label column.")
 @click.option("--sensitive", help="A sensitive attribute column (for the bias gate).")
 @click.option("--exclude", multiple=True, help="A holdout column that is no model input.")
-@click.option("--train-data", type=click.Path(dir_okay=False),
+@click.option("--train-data", type=click.Path(),
               help="The data the file's model was trained on (its hash is recorded).")
 @click.option("--primary", help="The score that ranks versions (default: accuracy or rmse).")
-@click.option("--gates", type=click.Path(dir_okay=False), help="Gates (TOML) to keep with the version.")
+@click.option("--gates", type=click.Path(), help="Gates (TOML) to keep with the version.")
 @JSON
 @click.pass_context
 def register(ctx: click.Context, run_id: str | None, name: str | None, file_: str | None,
@@ -203,9 +203,9 @@ def history(ctx: click.Context, name: str, alias_name: str | None, at: str | Non
 
 @cli.command()
 @click.argument("ref")
-@click.option("--gates", type=click.Path(dir_okay=False), help="Gates file (TOML) to use instead "
+@click.option("--gates", type=click.Path(), help="Gates file (TOML) to use instead "
               "of the lab's gates.toml or the recipe's [gates].")
-@click.option("--data", type=click.Path(dir_okay=False), help="Holdout data to use instead of the version's.")
+@click.option("--data", type=click.Path(), help="Holdout data to use instead of the version's.")
 @JSON
 @click.pass_context
 def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_json: bool) -> None:
@@ -223,7 +223,7 @@ def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_j
 @click.argument("ref")
 @click.option("--force", is_flag=True, help="Promote even though the gates fail (audited).")
 @click.option("--reason", help="Why (required with --force; kept in the alias history).")
-@click.option("--gates", type=click.Path(dir_okay=False), help="Gates file to run with.")
+@click.option("--gates", type=click.Path(), help="Gates file to run with.")
 @JSON
 @click.pass_context
 def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates: str | None,
