@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from mlopslab.cli import cli, lab_of
+from mlopslab.deploy.events import describe
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
@@ -56,6 +57,11 @@ def deploy(ctx: click.Context, ref: str, name: str | None, backend: str, port: i
     watch = _given(window_s=watch_s, max_error_rate=max_error_rate, p99_ms=p99_ms)
     shown = _call(ctx, "deploy", ref=ref, name=name, backend=backend, port=port, image=image,
                   actor=getpass.getuser(), options=options, watch=watch)
+    if not as_json:
+        click.echo(f"{shown['name']}: {shown['model']}@{shown['active_version']} takes traffic at "
+                   f"{shown['endpoint']}")
+        warm = f" (v{shown['previous_version']} stays warm)" if shown["previous_version"] else ""
+        click.echo(f"  call this endpoint: it stays the same across updates and rollbacks{warm}")
     _show(shown, as_json)
 
 
@@ -139,6 +145,8 @@ def _table(found: list[dict[str, Any]]) -> Any:
 
 def _health(d: dict[str, Any]) -> str:
     active = [r for r in d["replicas"] if r["role"] == "active"]
+    if d.get("status") == "starting":
+        return "[yellow]starting[/]"
     if not d["gateway"]["alive"]:
         return "[red]endpoint down[/]"
     if not active or not all(r["alive"] for r in active):
@@ -153,8 +161,19 @@ def _show(shown: dict[str, Any], as_json: bool) -> None:
         print_json(shown)
         return
     console.print(_table([shown]))
+    if shown["replicas"]:
+        console.print("replicas (internal addresses: a client calling one bypasses blue/green and rollback)")
     for r in shown["replicas"]:
-        console.print(f"  version {r['version']}: {r['role']}, {'alive' if r['alive'] else 'down'}, "
-                      f"{r['backend']} {r['handle'][:12]} at {r['url']}")
-    for e in shown.get("events", [])[:10]:
-        console.print(f"  {e['ts'][:19]} {e['kind']} {e.get('version') or ''} {e.get('reason') or ''}")
+        console.print(f"  v{r['version']:<4} {r['role']:<9} {'alive' if r['alive'] else 'down':<6} "
+                      f"{r['backend']} {r['handle'][:12]:<12}  internal {r['url']}", soft_wrap=True)
+    events = shown.get("events", [])[:10]
+    if events:
+        console.print("history (newest first)")
+    for e in events:
+        console.print(f"  {_when(e['ts'])}  {describe(e)}", markup=False, soft_wrap=True)
+
+
+def _when(ts: str) -> str:
+    from mlopslab.cli.output import local_time
+
+    return local_time(ts)

@@ -103,8 +103,8 @@ class Gateway:
             raise ValueError("nothing to roll back to: the deployment has one version")
         bad, good = self.active, self.previous
         status = self.switch(good, bad, None)
-        self.event("auto_rollback" if automatic else "rollback", from_version=bad.version,
-                   to_version=good.version, reason=reason)
+        if automatic:  # one asked for is recorded by whoever asked (deploy/deployments.py)
+            self.event("auto_rollback", version=good.version, from_version=bad.version, reason=reason)
         return status
 
     def status(self) -> dict[str, Any]:

@@ -9,9 +9,11 @@ dead gateways and replicas and records what gateways decided alone (auto-rollbac
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import DeployError
@@ -38,6 +40,7 @@ class DeployOps:
         self.backends: dict[str, Backend] = {"process": ProcessBackend()}
         self.deployments = Deployments(lab.root / "deployments", self.backends, on_event=self._record)
         self._docker_lock = threading.Lock()
+        self._asking = threading.local()  # who asked for the change this thread is making
 
     # reads ----------------------------------------------------------------
 
@@ -64,11 +67,11 @@ class DeployOps:
         if not model_file.exists():
             raise DeployError(f"the artifact of {version['name']}@{version['version']} is missing",
                               hint=f"expected {model_file}")
-        self._actor = actor
-        shown = self.deployments.deploy(
-            name, model_file, version["name"], str(version["version"]), backend=backend, port=port,
-            options=ServingOptions(**(options or {})), policy=WatchPolicy(**(watch or {})),
-            labels={"mlopslab.model": version["name"], "mlopslab.lab": str(self.lab.root)})
+        with self._asked_by(actor):
+            shown = self.deployments.deploy(
+                name, model_file, version["name"], str(version["version"]), backend=backend, port=port,
+                options=ServingOptions(**(options or {})), policy=WatchPolicy(**(watch or {})),
+                labels={"mlopslab.model": version["name"], "mlopslab.lab": str(self.lab.root)})
         self.writer.write(None, [
             {"kind": "deployment_version", "deployment": name, "version": str(version["version"]),
              "model_version_id": version.get("id"), "sha256": version["sha256"], "ts": _now()},
@@ -77,16 +80,16 @@ class DeployOps:
 
     def op_rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
         self._backends_for([name])
-        self._actor = actor
-        result = self.deployments.rollback(name, reason)
+        with self._asked_by(actor):
+            result = self.deployments.rollback(name, reason)
         self.writer.write(None, [self._row(result, actor)])
         return result
 
     def op_undeploy(self, name: str, actor: str | None = None) -> dict[str, Any]:
         self._backends_for([name])
         shown = self.deployments.show(name)
-        self._actor = actor
-        result = self.deployments.undeploy(name)
+        with self._asked_by(actor):
+            result = self.deployments.undeploy(name)
         self.writer.write(None, [self._row({**shown, "active_version": None, "previous_version": None},
                                            actor, status="undeployed")])
         return result
@@ -104,10 +107,17 @@ class DeployOps:
 
     # parts ----------------------------------------------------------------
 
-    _actor: str | None = None
+    @contextlib.contextmanager
+    def _asked_by(self, actor: str | None) -> Iterator[None]:
+        """Events made in this thread meanwhile are the actor's; supervision's are nobody's."""
+        self._asking.actor = actor
+        try:
+            yield
+        finally:
+            self._asking.actor = None
 
     def _record(self, event: dict[str, Any]) -> None:
-        event = {**event, "actor": event.get("actor") or self._actor}
+        event = {**event, "actor": event.get("actor") or getattr(self._asking, "actor", None)}
         self.writer.write(None, [{"kind": "deployment_event", "event": event, "ts": event["ts"]}])
         if event["kind"] in ALERT_KINDS:
             print(f"deployment {event['deployment']}: {event['kind']} {event.get('reason') or ''}".rstrip(),

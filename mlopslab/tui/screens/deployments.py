@@ -43,8 +43,7 @@ def traffic(d: dict[str, Any]) -> tuple[str, str, str]:
 
 def detail(d: dict[str, Any]) -> Text:
     """The stable endpoint to call, then each replica with its internal address."""
-    text = Text.assemble(" endpoint ", (d["endpoint"], "bold"), "  call this one: it stays through updates",
-                         " and rollbacks")
+    text = Text.assemble(" endpoint ", (d["endpoint"], "bold"), "  stable: the address clients call")
     for r in d["replicas"]:
         text.append(f"\n  v{r['version']} {r['role']}, {'up' if r['alive'] else 'down'}, ")
         text.append(f"internal {r['url']}", "dim")
