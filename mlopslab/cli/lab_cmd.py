@@ -64,6 +64,7 @@ def stop(ctx: click.Context, keep_ray: bool) -> None:
 
 def _set_gpus(the_lab: Any, gpus: float) -> Any:
     """Write ray.num_gpus to the config; restart the service and local Ray if they run."""
+    from mlopslab.cli.output import plural
     from mlopslab.config import CONFIG_FILE
     from mlopslab.core.errors import ConfigError
     from mlopslab.lab import Lab
@@ -79,8 +80,10 @@ def _set_gpus(the_lab: Any, gpus: float) -> Any:
                           f"cluster at {config.ray.address}")
     report = daemon.status(the_lab)
     if report["running"] and report.get("active_runs"):
-        raise ConfigError(f"{report['active_runs']} run(s) are active; the local cluster can "
-                          "change its GPUs only when idle", "wait or cancel them, then retry")
+        active = report["active_runs"]
+        raise ConfigError(f"{plural(active, 'run')} {'is' if active == 1 else 'are'} active; the "
+                          "local cluster can change its GPUs only when idle",
+                          "wait or cancel them, then retry")
     if report["running"]:
         daemon.stop(the_lab, stop_ray=True)
     file = the_lab.root / CONFIG_FILE
@@ -105,7 +108,7 @@ def _with_ray_gpus(text: str, gpus: float) -> str:
 
 
 def _show(report: dict, as_json: bool) -> None:
-    from mlopslab.cli.output import print_json
+    from mlopslab.cli.output import plural, print_json
 
     if as_json:
         print_json(report)
@@ -115,6 +118,6 @@ def _show(report: dict, as_json: bool) -> None:
         return
     ray = report.get("ray")
     click.echo(f"lab service: running, pid {report['pid']}, up {report['uptime_s']:.0f}s, "
-               f"{report['active_runs']} active run(s)")
+               f"{plural(report['active_runs'], 'active run')}")
     click.echo(f"  lab  {report['name']} ({report['lab']})")
     click.echo(f"  ray  {ray['address'] + (' (local)' if ray['local'] else '') if ray else 'not started'}")

@@ -75,7 +75,7 @@ def rejection(demand: Demand, quotas: list[Quota], capacity: Capacity) -> str | 
     if demand.gpus > capacity.gpus:
         return f"asks for {_gpus(demand.gpus)} but the cluster has {capacity.gpus}"
     if demand.cpus > capacity.cpus:
-        return f"asks for {demand.cpus:g} CPUs but the cluster has {capacity.cpus:g}"
+        return f"asks for {_n(demand.cpus, 'CPU')} but the cluster has {capacity.cpus:g}"
     for q in quotas:
         if q.max_gpus is not None and demand.gpus > q.max_gpus:
             return f"asks for {_gpus(demand.gpus)} but {q.scope} '{q.name}' may use {q.max_gpus:g}"
@@ -149,9 +149,9 @@ def _quota_block(job: Job, quotas: list[Quota], in_use: dict[tuple[str, str], li
         gpus, runs = in_use[(q.scope, q.name)]
         who = f"{q.scope} '{q.name}'"
         if q.max_runs is not None and runs + 1 > q.max_runs:
-            return f"quota: {who} runs {int(runs)} of at most {q.max_runs} runs"
+            return f"quota: {who} runs {int(runs)} of at most {_n(q.max_runs, 'run')}"
         if q.max_gpus is not None and job.demand.gpus and gpus + job.demand.gpus > q.max_gpus + 1e-9:
-            return f"quota: {who} uses {gpus:g} of {q.max_gpus:g} GPUs"
+            return f"quota: {who} uses {gpus:g} of {_gpus(q.max_gpus)}"
         used_h = usage.get((q.scope, q.name), 0.0) / 3600.0
         if q.gpu_hours_per_day is not None and job.demand.gpus and used_h >= q.gpu_hours_per_day:
             return (f"quota: {who} used {used_h:.2f} of {q.gpu_hours_per_day:g} GPU-hours "
@@ -173,12 +173,12 @@ class _Pool:
     def shortfall(self, demand: Demand) -> str | None:
         wants: list[str] = []
         if demand.gpus and self.gpus_held_for:
-            wants.append(f"{demand.gpus:g} GPU (free GPUs are held for {self.gpus_held_for}, "
+            wants.append(f"{_gpus(demand.gpus)} (free GPUs are held for {self.gpus_held_for}, "
                          "ahead in the queue)")
         elif demand.gpus and self._place(demand.gpus) is None:
-            wants.append(f"{demand.gpus:g} GPU ({self._free_text()})")
+            wants.append(f"{_gpus(demand.gpus)} ({self._free_text()})")
         if demand.cpus > self.cpus + 1e-9:
-            wants.append(f"{demand.cpus:g} CPUs ({max(self.cpus, 0):g} free)")
+            wants.append(f"{_n(demand.cpus, 'CPU')} ({max(self.cpus, 0):g} free)")
         return " and ".join(wants) or None
 
     def reserve(self, job: Job) -> None:
@@ -228,7 +228,12 @@ def gpu_seconds(spans: list[tuple[str, str, float, float, float | None]], now: f
 
 
 def _gpus(n: float) -> str:
-    return f"{n:g} GPU" + ("" if n <= 1 else "s")
+    return _n(n, "GPU")
+
+
+def _n(n: float, noun: str) -> str:
+    """`1 GPU`, `0.5 GPU`, `2 GPUs`, `0 runs`."""
+    return f"{n:g} {noun}" + ("" if 0 < n <= 1 else "s")
 
 
 def _hours(seconds: float) -> str:

@@ -26,7 +26,7 @@ def test_project_gpu_quota_lets_one_gpu_run_start_and_says_why_others_wait() -> 
     queued = [job("a", at=1), job("b", at=2), job("c", at=3)]
     d = schedule(queued, [], [Quota("project", "p", max_gpus=1)], Capacity(4, 8), {})
     assert d.start == ["a"]
-    assert "project 'p' uses 1 of 1 GPUs" in d.waiting["b"]
+    assert "project 'p' uses 1 of 1 GPU" in d.waiting["b"]
     running = schedule(queued[1:], [queued[0]], [Quota("project", "p", max_gpus=1)], Capacity(4, 8), {})
     assert running.start == []
 
@@ -58,7 +58,7 @@ def test_a_blocked_big_run_is_not_starved_by_smaller_ones_behind_it() -> None:
     queued = [job("big", demand=big, at=1), job("small", at=2), job("cpu", demand=Demand(0, 1), at=3)]
     d = schedule(queued, [job("r")], [], Capacity(2, 8), {})
     assert d.start == ["cpu"]
-    assert d.waiting["big"] == "waiting for 2 GPU (1 of 2 free)"
+    assert d.waiting["big"] == "waiting for 2 GPUs (1 of 2 free)"
     assert d.waiting["small"] == "waiting for 1 GPU (free GPUs are held for big, ahead in the queue)"
 
 
@@ -100,3 +100,14 @@ def test_the_quota_maximum_is_the_default_time_limit() -> None:
     quotas = [Quota("project", "p", max_time_limit_s=7200), Quota("user", "u", max_time_limit_s=3600)]
     assert default_time_limit(Demand(), quotas) == 3600
     assert default_time_limit(Demand(time_limit_s=60), quotas) == 60
+
+
+def test_reasons_count_their_nouns_right() -> None:
+    assert rejection(Demand(cpus=1), [], Capacity(0, 0.5)) == "asks for 1 CPU but the cluster has 0.5"
+    assert rejection(Demand(cpus=3), [], Capacity(0, 2)) == "asks for 3 CPUs but the cluster has 2"
+    one = [Quota("user", "u", max_runs=1)]
+    d = schedule([job("a", at=1), job("b", at=2)], [], one, Capacity(4, 8), {})
+    assert d.waiting["b"] == "quota: user 'u' runs 1 of at most 1 run"
+    d = schedule([job("a", at=1), job("b", at=2)], [], [Quota("project", "p", max_gpus=1)],
+                 Capacity(4, 8), {})
+    assert d.waiting["b"] == "quota: project 'p' uses 1 of 1 GPU"

@@ -90,7 +90,7 @@ def test_project_quota_of_one_gpu_runs_three_gpu_runs_one_at_a_time(lab: Lab, tm
     queue = mlopslab_json(lab, "queue")
     waiting = [r for r in queue["runs"] if r["status"] == "queued"]
     assert waiting, "with a 1-GPU quota at least two of three runs must wait"
-    assert all("quota: project 'vision' uses 1 of 1 GPUs" in (r["reason"] or "")
+    assert all("quota: project 'vision' uses 1 of 1 GPU" in (r["reason"] or "")
                for r in waiting if r["reason"]), waiting
     runs = wait_all(lab, ids)
     assert [r["status"] for r in runs] == ["finished"] * 3
@@ -179,7 +179,7 @@ def test_queue_and_show_expose_scheduling_fields_and_cancel_a_queued_run(
     by_id = {r["id"]: r for r in queue["runs"]}
     assert by_id[first]["status"] == "running" and by_id[first]["started_at"]
     assert by_id[second]["status"] == "queued" and by_id[second]["position"] == 1
-    assert "user 'erin' runs 1 of at most 1 runs" in by_id[second]["reason"]
+    assert "user 'erin' runs 1 of at most 1 run" in by_id[second]["reason"]
     for key in ("status", "reason", "resources", "queued_at", "started_at"):
         assert key in by_id[second]
     shown = mlopslab_json(lab, "runs", "show", second)
