@@ -177,7 +177,7 @@ class LabApp(App[None]):
                 continue
             seen.add(binding.description)
             yield SystemCommand(f"{title}: {binding.description}", f"key {self.get_key_display(binding)}",
-                                lambda action=binding.action, node=node: self.run_action(action, node))
+                                lambda action=binding.action, node=node: self.call_later(self.run_action, action, node))
 
 
 def build_app(lab: Lab, *, gpu_source: GpuSource | None = None, **options: Any) -> LabApp:

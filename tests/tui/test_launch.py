@@ -9,6 +9,7 @@ from mlopslab.lab import Lab
 from mlopslab.tui.screens.launch import LaunchScreen
 from mlopslab.tui.screens.recipes import RecipesScreen
 from mlopslab.tui.screens.run_detail import RunDetailScreen
+from mlopslab.tui.screens.runs import RunsScreen
 from tests.tui.conftest import make_app, until
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.ray, pytest.mark.slow]
@@ -37,5 +38,10 @@ async def test_launch_a_recipe_and_follow_it_to_the_end(lab: Lab) -> None:
         assert screen.run["metrics"]["accuracy"] > 0.85
         assert screen.query_one(Log).line_count > 0
         assert any(a["path"] == "model.onnx" for a in screen.run["artifacts"])
-        await pilot.press("escape")
+        assert app.current_mode == "runs"  # the run opens on Runs; the recipe list stays on 4
+        await pilot.press("4")
         assert isinstance(app.screen, RecipesScreen)
+        await pilot.press("2")
+        assert screen is app.screen
+        await pilot.press("escape")
+        assert isinstance(app.screen, RunsScreen)
