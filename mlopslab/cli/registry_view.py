@@ -49,9 +49,10 @@ def version_detail(v: dict[str, Any]) -> None:
             ("registered", f"{local_time(v['created_at'])} by {v.get('created_by')}")]
     for label, value in rows:
         out(f"  [dim]{label:<19}[/]{value}")
-    out("[bold]scores (holdout, ONNX Runtime)[/]")
+    out("[bold]scores (ONNX Runtime on its holdout)[/]")
+    reported = (v.get("info") or {}).get("run_metrics") or {}
     for key, value in (v.get("scores") or {}).items():
-        out(f"  {key:<19}{fmt_value(value)}")
+        out(f"  {key:<19}{fmt_value(value)}{_reported(reported.get(key), value)}")
     out("[bold]schema[/]")
     for side in ("inputs", "outputs"):
         for item in (v.get("schema") or {}).get(side, []):
@@ -67,6 +68,10 @@ def report_detail(report: dict[str, Any]) -> None:
     champion = report.get("champion_version")
     out(f"gate report {report['id']}  {report['name']}@{report['version']}  {verdict}  "
         f"(champion: {champion if champion is not None else 'none'}, provider: {report.get('provider')})")
+    if evaluation := report.get("evaluation"):
+        which = f"evaluation set {evaluation['set']}" if evaluation.get("set") else "data"
+        out(f"evaluated on {which} ({evaluation.get('source')}, {(report.get('info') or {}).get('rows')} rows): "
+            f"{report.get('holdout_data')}", soft_wrap=True)
     table = Grid([Col("GATE"), Col("CHECK"), Col("VALUE", justify="right"), Col("LIMIT"),
                   Col("RESULT"), Col("NOTE", Role.WRAP, least=24)])
     for c in report["checks"]:
@@ -79,6 +84,14 @@ def report_detail(report: dict[str, Any]) -> None:
                       f"{c['op']} {fmt_value(c['limit'])}" if c["limit"] is not None else "-",
                       "[green]pass[/]" if c["passed"] else "[red]FAIL[/]", str(note))
     out(table)
+
+
+def _reported(run_value: Any, score: float) -> str:
+    """Where the run's own metric of the same name differs from the registry's score, both show."""
+    if not isinstance(run_value, int | float) or not isinstance(score, int | float) \
+            or abs(run_value - score) <= 1e-9:
+        return ""
+    return f"  [dim](the run reported {fmt_value(run_value)})[/]"
 
 
 def history_table(history: list[dict[str, Any]]) -> Grid:

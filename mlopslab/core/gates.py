@@ -128,9 +128,30 @@ def load_gates_file(path: Path, model: str | None = None) -> GatesSpec | None:
 # the checks ---------------------------------------------------------------
 
 
+def evaluation_checks(rows: int, seen: dict[str, tuple[str, int | None, str | None]]) -> list[Check]:
+    """The evaluation rows must be unseen by every model compared on them.
+
+    `seen` maps a role (`candidate`, `champion`) to (model label, how many evaluation
+    rows it trained on, or None with why that cannot be told)."""
+    checks = []
+    for role, (label, count, why) in seen.items():
+        detail: dict[str, Any] = {"model": label, "rows": rows}
+        if count is None:
+            detail["error"] = f"cannot tell which evaluation rows {label} trained on: {why}"
+        elif count:
+            detail["error"] = f"{label} trained on {count} of the {rows} evaluation rows"
+        detail["seen"] = count
+        checks.append(Check("evaluation", f"{role}_unseen", None if count is None else float(count),
+                            0.0, "<=", count == 0, detail))
+    return checks
+
+
 def regression_checks(spec: GatesSpec, candidate: dict[str, float],
                       champion: dict[str, float] | None, champion_label: str | None,
-                      primary: str, primary_direction: Direction) -> list[Check]:
+                      primary: str, primary_direction: Direction,
+                      refused: str | None = None) -> list[Check]:
+    """Absolute bounds and the comparison with the champion; `refused` says why the
+    champion's scores may not be compared (it trained on the evaluation rows)."""
     metrics = dict(spec.regression) or {primary: MetricGate(direction=primary_direction)}
     checks = []
     for metric, gate in metrics.items():
@@ -147,13 +168,16 @@ def regression_checks(spec: GatesSpec, candidate: dict[str, float],
             checks.append(_bound("regression", f"{metric}:max", value, gate.max, "<="))
         if gate.max_regression is not None:
             checks.append(_versus(metric, value, gate.max_regression, direction,
-                                  champion, champion_label))
+                                  champion, champion_label, refused))
     return checks
 
 
 def _versus(metric: str, value: float, allowed: float, direction: Direction,
-            champion: dict[str, float] | None, label: str | None) -> Check:
+            champion: dict[str, float] | None, label: str | None, refused: str | None = None) -> Check:
     name = f"{metric}:vs_champion"
+    if refused is not None:
+        return Check("regression", name, value, None, "", False,
+                     {"champion": label, "error": f"not compared: {refused}"})
     if champion is None:
         return Check("regression", name, value, None, "", True,
                      {"note": "no champion yet: nothing to regress from"})

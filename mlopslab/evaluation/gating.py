@@ -1,8 +1,9 @@
 """Running the gates of a candidate version against the champion, on one holdout table.
 
-Both models are evaluated afresh with ONNX Runtime on the candidate's holdout
-data (or data given for this gate), so the regression check compares like with
-like. The result is a report dict ready to be stored (store/model_writes.py).
+Both models are evaluated afresh with ONNX Runtime on the model's evaluation set
+(or data given for this gate), and only once a check has shown that neither
+trained on those rows, so the regression check compares like with like. The
+result is a report dict ready to be stored (store/model_writes.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from mlopslab.core import gates as g
 from mlopslab.core.gates import BiasGate, Check, GatesSpec
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate, latency
 from mlopslab.evaluation.onnx_model import ModelError, OnnxModel, load, read_table
+from mlopslab.evaluation.rows import seen_rows
 
 
 def holdout_of(version: dict[str, Any], table_path: Path) -> Holdout:
@@ -32,13 +34,16 @@ def effective_spec(spec: GatesSpec, version: dict[str, Any]) -> GatesSpec:
 
 def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[str, Any] | None,
               champion_model: Path | None, spec: GatesSpec, holdout_path: Path,
-              holdout_data: str) -> dict[str, Any]:
-    """Every check of every gate; the report as a dict (id, passed, failed, checks, ...)."""
+              holdout_data: str, artifacts: Path) -> dict[str, Any]:
+    """Every check of every gate; the report as a dict (id, passed, failed, checks, ...).
+
+    `holdout_path` is the evaluation data; `artifacts` the store holding each
+    version's training-row keys, for the check that neither model trained on it."""
     spec = effective_spec(spec, candidate)
     holdout = holdout_of(candidate, holdout_path)
     if spec.bias is not None:
         holdout = Holdout(holdout.table, holdout.target, holdout.exclude, spec.bias.attribute)
-    checks: list[Check] = []
+    checks, refused = _unseen_checks(candidate, champion, holdout, artifacts)
     info: dict[str, Any] = {"rows": holdout.table.num_rows}
     model: OnnxModel | None = None
     try:
@@ -58,7 +63,7 @@ def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[s
         label = f"{champion['name']}@{champion['version']}" if champion else None
         checks += g.regression_checks(spec, result.scores, champion_scores, label,
                                       candidate.get("primary_metric") or "accuracy",
-                                      candidate.get("direction") or "maximize")
+                                      candidate.get("direction") or "maximize", refused)
         checks += g.bias_checks(spec, result.groups)
         stats = latency(model, holdout, spec.latency.batch_size, spec.latency.warmup,
                         spec.latency.iterations)
@@ -74,6 +79,25 @@ def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[s
         "spec": spec.model_dump(mode="json"), "info": info,
         "checks": [c.to_dict() for c in checks],
     }
+
+
+def _unseen_checks(candidate: dict[str, Any], champion: dict[str, Any] | None, holdout: Holdout,
+                   artifacts: Path) -> tuple[list[Check], str | None]:
+    """Checks that neither model trained on the evaluation rows; why the champion may
+    not be compared, if it did (or that cannot be told)."""
+    seen: dict[str, tuple[str, int | None, str | None]] = {}
+    for role, version in (("candidate", candidate), ("champion", champion)):
+        if version is None:
+            continue
+        found = seen_rows(artifacts, (version.get("info") or {}).get("train_rows"), holdout.table)
+        label = f"{version['name']}@{version['version']}"
+        seen[role] = (label, None, found) if isinstance(found, str) else (label, found.seen, None)
+    checks = g.evaluation_checks(holdout.table.num_rows, seen)
+    champion_check = next((c for c in checks if c.name == "champion_unseen"), None)
+    refused = None
+    if champion_check is not None and not champion_check.passed:
+        refused = str(champion_check.detail["error"])
+    return checks, refused
 
 
 def _champion_scores(champion: dict[str, Any] | None, path: Path | None, holdout: Holdout,

@@ -19,12 +19,13 @@ import onnxruntime as ort
 
 from mlopslab.core.errors import MlopslabError
 from mlopslab.core.gates import GatesSpec
-from mlopslab.core.hashing import sha256_file
+from mlopslab.core.hashing import md5_file, sha256_file
 from mlopslab.core.recipe import Recipe
 from mlopslab.core.registry import RegistryError
 from mlopslab.core.scoring import direction_of
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate
 from mlopslab.evaluation.onnx_model import ModelError, load, read_table
+from mlopslab.evaluation.rows import training_rows
 from mlopslab.exec.artifacts import put_file
 from mlopslab.lab import Lab
 
@@ -72,7 +73,9 @@ def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, da
         target=target, exclude=exclude, sensitive=sensitive, result=result, schema=schema,
         primary=primary, direction=direction, deps={**(run.get("deps") or {}), **_onnx_info(path)},
         gates=gates.model_dump(mode="json") if gates else None,
-        info={"recipe": run["recipe"], "run_metrics": run.get("metrics", {}), "provider": provider},
+        info={"recipe": run["recipe"], "run_metrics": run.get("metrics", {}), "provider": provider,
+              "train_rows": _run_training_rows(lab, run, recipe, holdout_sha,
+                                               {target, *exclude, *([sensitive] if sensitive else [])})},
     )
 
 
@@ -101,8 +104,55 @@ def from_file(lab: Lab, path: Path, name: str, data: Path, target: str, sensitiv
         direction=direction_of(primary), deps={**_environment(), **_onnx_info(stored)},
         gates=gates.model_dump(mode="json") if gates else None,
         info={"file": str(path), "data": str(data), "provider": provider,
-              "train_data_given": train_data is not None},
+              "train_data_given": train_data is not None,
+              "train_rows": _file_training_rows(lab, train_data, data,
+                                                {target, *exclude, *([sensitive] if sensitive else [])})},
     )
+
+
+def _run_training_rows(lab: Lab, run: dict[str, Any], recipe: Recipe | None, holdout_sha: str,
+                       skip: set[str]) -> dict[str, Any]:
+    """The run's input rows minus its own holdout rows (see evaluation/rows.py)."""
+    inputs = []
+    for item in run.get("inputs") or []:
+        table = _input_table(item)
+        if isinstance(table, str):
+            return {"unknown": table}
+        inputs.append((f"{item['name']}: {item.get('path')}", table))
+    own = _own_holdout(run, recipe)
+    holdout = read_table(lab.artifact_path(holdout_sha))
+    own_table = read_table(lab.artifact_path(own)) if own else None
+    return training_rows(lab.artifacts, inputs, own_table, skip, holdout)
+
+
+def _file_training_rows(lab: Lab, train_data: Path | None, data: Path, skip: set[str]) -> dict[str, Any]:
+    if train_data is None:
+        return {"unknown": "registered from a file without --train-data"}
+    return training_rows(lab.artifacts, [(f"--train-data {train_data}", read_table(train_data))],
+                         None, skip, read_table(data))
+
+
+def _input_table(item: dict[str, Any]) -> Any:
+    """The input file of a run as a table, if it still holds what the run read; else why not."""
+    path = Path(str(item.get("path") or ""))
+    if not path.is_file():
+        return f"input '{item['name']}' ({path}) is no longer a file"
+    recorded = str(item.get("hash") or "")
+    algorithm, _, digest = recorded.partition(":")
+    hashers = {"sha256": sha256_file, "md5": md5_file}
+    if algorithm in hashers and hashers[algorithm](path) != digest:
+        return f"input '{item['name']}' ({path}) changed since the run read it"
+    try:
+        return read_table(path)
+    except MlopslabError as e:
+        return f"input '{item['name']}': {e.message}"
+
+
+def _own_holdout(run: dict[str, Any], recipe: Recipe | None) -> str | None:
+    try:
+        return _holdout_artifact(run, recipe)
+    except RegistryError:
+        return None
 
 
 def _version(*, result: Evaluation, schema: dict[str, Any], primary: str, **fields: Any) -> dict[str, Any]:

@@ -155,19 +155,16 @@ class RegistryOps:
     def op_gate(self, ref: str, actor: str | None = None, gates: str | None = None,
                 data: str | None = None) -> dict[str, Any]:
         from mlopslab.evaluation.gating import run_gates
-        from mlopslab.evaluation.registration import store_data
 
         candidate = self._resolve(ref)
         champion = self._champion(candidate["name"])
-        holdout_path = self.lab.artifact_path(candidate["holdout_sha256"])
-        holdout_data = candidate["holdout_data"]
-        if data:
-            holdout_data, sha = store_data(self.lab, Path(data))
-            holdout_path = self.lab.artifact_path(sha)
+        evaluation = self._evaluation_data(candidate, data)
         report = run_gates(
             candidate, self.lab.artifact_path(candidate["sha256"]), champion,
             self.lab.artifact_path(champion["sha256"]) if champion else None,
-            self._spec(candidate, gates), holdout_path, holdout_data)
+            self._spec(candidate, gates), self.lab.artifact_path(evaluation["sha256"]),
+            evaluation["data"], self.lab.artifacts)
+        report["info"]["evaluation"] = evaluation
         report["actor"] = actor
         self.writer.write(None, [
             {"kind": "gate_report", "report": report, "ts": time.time()},
@@ -175,6 +172,43 @@ class RegistryOps:
                    {"report_id": report["id"], "passed": report["passed"], "failed": report["failed"]}),
         ])
         return self.op_gate_report(report["id"])
+
+    def op_evaluation_sets(self, name: str) -> list[dict[str, Any]]:
+        q.list_versions(self.store, name)  # NotFound for an unknown model
+        return q.evaluation_sets(self.store, name)
+
+    def op_set_evaluation_set(self, name: str, data: str, actor: str | None = None,
+                              reason: str | None = None) -> dict[str, Any]:
+        """A new evaluation set for model `name`: later gates compare on it."""
+        from mlopslab.evaluation.onnx_model import read_table
+        from mlopslab.evaluation.registration import store_data
+
+        q.list_versions(self.store, name)
+        rows = read_table(Path(data)).num_rows  # refuses what is no table, before storing it
+        with self._lock:
+            data_version, sha = store_data(self.lab, Path(data))
+            self.writer.write(None, [
+                {"kind": "evaluation_set", "ts": time.time(), "set": {
+                    "name": name, "data": data_version, "sha256": sha, "rows": rows,
+                    "source": f"file:{data}", "reason": reason, "actor": actor}},
+                _audit(actor, "model.evaluation_set", name, {"data": data_version, "reason": reason}),
+            ])
+            return q.evaluation_sets(self.store, name)[0]
+
+    def _evaluation_data(self, candidate: dict[str, Any], data: str | None) -> dict[str, Any]:
+        """What a gate evaluates on: `--data`, else the model's evaluation set, else (a model
+        registered before evaluation sets existed) the candidate's holdout."""
+        from mlopslab.evaluation.registration import store_data
+
+        if data:
+            data_version, sha = store_data(self.lab, Path(data))
+            return {"data": data_version, "sha256": sha, "set": None, "source": f"--data {data}"}
+        current = q.evaluation_set(self.store, candidate["name"])
+        if current is not None:
+            return {"data": current["data"], "sha256": current["sha256"], "set": current["version"],
+                    "source": current["source"]}
+        return {"data": candidate["holdout_data"], "sha256": candidate["holdout_sha256"], "set": None,
+                "source": f"holdout of {candidate['name']}@{candidate['version']}"}
 
     def op_promote(self, ref: str, actor: str | None = None, force: bool = False,
                    reason: str | None = None, gates: str | None = None) -> dict[str, Any]:
@@ -289,7 +323,7 @@ def _with_gates(report: dict[str, Any]) -> dict[str, Any]:
     gates: dict[str, bool] = {}
     for check in report.get("checks", []):
         gates[check["gate"]] = gates.get(check["gate"], True) and bool(check["passed"])
-    return {**report, "gates": gates}
+    return {**report, "gates": gates, "evaluation": (report.get("info") or {}).get("evaluation")}
 
 
 def _aware(when: datetime) -> datetime:

@@ -232,6 +232,24 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        6,
+        "evaluation sets: the data each model's versions are compared on, versioned",
+        """
+        CREATE TABLE evaluation_sets (
+            name VARCHAR NOT NULL,
+            version INTEGER NOT NULL,
+            data VARCHAR NOT NULL,
+            sha256 VARCHAR NOT NULL,
+            rows BIGINT,
+            source VARCHAR,
+            reason VARCHAR,
+            created_at TIMESTAMP NOT NULL,
+            actor VARCHAR,
+            PRIMARY KEY (name, version)
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -1,4 +1,4 @@
-"""Registry events: a new model version, an alias move, a gate report.
+"""Registry events: a new model version, an alias move, a gate report, an evaluation set.
 
 Applied inside the service's group transaction like every other event kind
 (store/writes.py). Version numbers are given here, in the transaction, so two
@@ -47,6 +47,24 @@ def _model_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     for alias in event.get("aliases", []):
         _move(con, v["name"], alias, number, event["ts"], v.get("created_by"), "registered",
               False, None)
+    if not con.execute("SELECT 1 FROM evaluation_sets WHERE name = ?", [v["name"]]).fetchone():
+        # the first version's holdout becomes the model's evaluation set (docs/registry.md)
+        _insert_evaluation_set(con, {
+            "name": v["name"], "data": v["holdout_data"], "sha256": v["holdout_sha256"],
+            "rows": (v.get("info") or {}).get("rows"), "source": f"holdout of {v['name']}@{number}",
+            "reason": "first version registered", "actor": v.get("created_by")}, event["ts"])
+
+
+def _evaluation_set(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    _insert_evaluation_set(con, event["set"], event["ts"])
+
+
+def _insert_evaluation_set(con: duckdb.DuckDBPyConnection, s: dict[str, Any], epoch: float) -> None:
+    row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM evaluation_sets WHERE name = ?",
+                      [s["name"]]).fetchone()
+    con.execute("INSERT INTO evaluation_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [s["name"], int(row[0]) if row else 1, s["data"], s["sha256"], s.get("rows"),
+                 s.get("source"), s.get("reason"), _ts(epoch), s.get("actor")])
 
 
 def _alias_move(con: duckdb.DuckDBPyConnection, event: Event) -> None:
@@ -88,4 +106,5 @@ MODEL_WRITERS = {
     "model_version": _model_version,
     "gate_report": _gate_report,
     "alias_move": _alias_move,
+    "evaluation_set": _evaluation_set,
 }

@@ -159,6 +159,20 @@ def reports_of(store: Store, name: str, version: int) -> list[dict[str, Any]]:
                 [name, version])
 
 
+# evaluation sets ----------------------------------------------------------
+
+
+def evaluation_sets(store: Store, name: str) -> list[dict[str, Any]]:
+    """Every evaluation set of model `name`, newest first (the first is in force)."""
+    return rows(store, "SELECT name, version, data, sha256, rows, source, reason, created_at, actor "
+                "FROM evaluation_sets WHERE name = ? ORDER BY version DESC", [name])
+
+
+def evaluation_set(store: Store, name: str) -> dict[str, Any] | None:
+    found = evaluation_sets(store, name)
+    return found[0] if found else None
+
+
 # lineage ------------------------------------------------------------------
 
 
@@ -170,8 +184,10 @@ def data_node(store: Store, key: str) -> Node:
         d = found[0]
         return Node(f"data:{d['hash']}", "data", d["path"] or "", {"source": d["source"], "size": d["size"]})
     used = rows(store, "SELECT DISTINCT holdout_data AS h FROM model_versions WHERE starts_with(holdout_data, ?) "
-                "UNION SELECT DISTINCT train_data FROM model_versions WHERE starts_with(train_data, ?)",
-                [key, key])
+                "UNION SELECT DISTINCT train_data FROM model_versions WHERE starts_with(train_data, ?) "
+                "UNION SELECT DISTINCT holdout_data FROM gate_reports WHERE starts_with(holdout_data, ?) "
+                "UNION SELECT DISTINCT data FROM evaluation_sets WHERE starts_with(data, ?)",
+                [key, key, key, key])
     if len(found) > 1 or len(used) > 1:
         raise NotFound(f"data version '{key}' is ambiguous", "give more characters")
     if used:
@@ -221,6 +237,9 @@ def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
                       "WHERE holdout_data = ? OR (source = 'file' AND train_data = ?)", [key, key]):
             relation = "trained" if v["train_data"] == key and v["source"] == "file" else "holdout of"
             found.append((relation, "out", model_node(store, get_version(store, v["name"], v["version"]))))
+        for r in rows(store, "SELECT id FROM gate_reports WHERE holdout_data = ? ORDER BY created_at",
+                      [key]):
+            found.append(("evaluated on", "out", gate_node(store, r["id"])))
     elif kind == "run":
         if way == "up":
             for r in rows(store, "SELECT DISTINCT dataset_hash FROM run_inputs WHERE run_id = ?", [key]):
@@ -251,6 +270,8 @@ def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
     elif kind == "gate" and way == "up":
         r = gate_report(store, key)
         found.append(("gated by", "in", model_node(store, get_version(store, r["name"], r["version"]))))
+        if r.get("holdout_data"):
+            found.append(("evaluated on", "in", data_node(store, r["holdout_data"])))
     edges = []
     for relation, direction, other in found:
         source, target = (other.ref, node.ref) if direction == "in" else (node.ref, other.ref)

@@ -1,13 +1,14 @@
 """Steps of the tabular-classifier recipe: a random forest on breast-cancer data.
 
-split -> train -> evaluate -> export. ``group`` is a synthetic sensitive
-attribute (see make_data.py); it is kept beside the data for per-group
+split -> train -> export -> evaluate (the exported ONNX model, as the registry
+scores it). ``group`` is a synthetic sensitive attribute (see make_data.py); it is kept beside the data for per-group
 metrics and never used as a feature.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 from typing import Any
 
@@ -39,24 +40,35 @@ def _holdout_csv(features: list[str], X: np.ndarray, y: np.ndarray, groups: np.n
     return out.getvalue()
 
 
-def split(ctx: Any) -> dict[str, Any]:
-    """Stratified holdout split; also saves the holdout rows as ``holdout.csv``."""
-    from sklearn.model_selection import train_test_split
+def holdout_mask(X: np.ndarray, y: np.ndarray, test_size: float) -> np.ndarray:
+    """Which rows are held out: in each class, the `test_size` fraction of rows whose
+    features hash lowest. The split depends on the rows alone, never on the seed, so
+    every run with the same test_size holds out the same rows, and a larger test_size
+    holds out a superset: models trained with other seeds never saw each other's
+    holdout rows (docs/registry.md)."""
+    keys = [hashlib.sha256(np.ascontiguousarray(row, dtype="<f8").tobytes()).digest() for row in X]
+    mask = np.zeros(len(y), dtype=bool)
+    for label in np.unique(y):
+        rows = sorted(np.flatnonzero(y == label), key=lambda i: keys[i])
+        mask[rows[:round(len(rows) * test_size)]] = True
+    return mask
 
+
+def split(ctx: Any) -> dict[str, Any]:
+    """Stratified holdout split by row hash; also saves the holdout rows as ``holdout.csv``."""
     features, X, y, groups = _load(ctx.data["train"])
-    X_train, X_test, y_train, y_test, g_train, g_test = train_test_split(
-        X, y, groups, test_size=ctx.params["test_size"], stratify=y, random_state=ctx.seed
-    )
-    ctx.save_artifact("holdout.csv", _holdout_csv(features, X_test, y_test, g_test))
-    print(f"split: {len(y_train)} train rows, {len(y_test)} holdout rows, {len(features)} features")
+    test = holdout_mask(X, y, ctx.params["test_size"])
+    ctx.save_artifact("holdout.csv", _holdout_csv(features, X[test], y[test], groups[test]))
+    print(f"split: {int((~test).sum())} train rows, {int(test.sum())} holdout rows, "
+          f"{len(features)} features")
     return {
         "features": features,
-        "X_train": X_train,
-        "y_train": y_train,
-        "groups_train": g_train,
-        "X_test": X_test,
-        "y_test": y_test,
-        "groups_test": g_test,
+        "X_train": X[~test],
+        "y_train": y[~test],
+        "groups_train": groups[~test],
+        "X_test": X[test],
+        "y_test": y[test],
+        "groups_test": groups[test],
     }
 
 
@@ -104,16 +116,26 @@ def train(ctx: Any) -> dict[str, Any]:
 
 
 def evaluate(ctx: Any) -> dict[str, float]:
-    """Accuracy, F1 and ROC AUC on the holdout, plus accuracy per synthetic group."""
+    """Accuracy, F1 and ROC AUC on the holdout, plus accuracy per synthetic group.
+
+    Scored on the exported ONNX model in ONNX Runtime (single-threaded, as the
+    registry scores it), so the run's metrics are the model version's scores: the
+    float32 graph can decide a row whose forest vote is an exact tie otherwise than
+    scikit-learn's float64 forest does."""
+    import onnxruntime as ort
     from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
-    data, model = ctx.inputs["split"], ctx.inputs["train"]["model"]
+    data = ctx.inputs["split"]
     X, y, groups = data["X_test"], data["y_test"], data["groups_test"]
-    predicted = model.predict(X)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads, options.inter_op_num_threads = 1, 1
+    session = ort.InferenceSession(ctx.inputs["export"]["onnx"], options,
+                                   providers=["CPUExecutionProvider"])
+    predicted, probabilities = session.run(None, {"input": X.astype(np.float32)})
     metrics = {
         "accuracy": float(accuracy_score(y, predicted)),
         "f1": float(f1_score(y, predicted)),
-        "roc_auc": float(roc_auc_score(y, model.predict_proba(X)[:, 1])),
+        "roc_auc": float(roc_auc_score(y, probabilities[:, 1])),
     }
     for group in ("A", "B"):
         mask = groups == group
@@ -140,4 +162,4 @@ def export(ctx: Any) -> dict[str, Any]:
     )
     onnx_bytes = onnx_model.SerializeToString()
     digest = ctx.save_model(onnx_bytes)
-    return {"sha256": digest, "bytes": len(onnx_bytes), "n_features": n_features}
+    return {"sha256": digest, "bytes": len(onnx_bytes), "n_features": n_features, "onnx": onnx_bytes}

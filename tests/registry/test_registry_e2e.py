@@ -229,15 +229,21 @@ def test_an_outside_onnx_file_goes_through_the_same_gates(
     holdout_sha = next(a for a in runs["good"]["artifacts"] if a["path"] == "holdout.csv")["sha256"]
     holdout = tmp_path / "holdout.csv"
     holdout.write_bytes(lab.artifact_path(holdout_sha).read_bytes())
-    data = np.genfromtxt(lab.recipes / "tabular-classifier" / "data" / "breast_cancer.csv",
-                         delimiter=",", skip_header=1, usecols=range(31))
+    source = lab.recipes / "tabular-classifier" / "data" / "breast_cancer.csv"
+    lines = source.read_text().splitlines()
+    held = {tuple(float(v) for v in line.split(",")[:30]) for line in holdout.read_text().splitlines()[1:]}
+    train_lines = [line for line in lines[1:] if tuple(float(v) for v in line.split(",")[:30]) not in held]
+    train_csv = tmp_path / "train.csv"
+    train_csv.write_text("\n".join([lines[0], *train_lines]) + "\n")
+    data = np.genfromtxt(train_csv, delimiter=",", skip_header=1, usecols=range(31))
     model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000)).fit(data[:, :30], data[:, 30])
     onnx_file = tmp_path / "logreg.onnx"
     onnx_file.write_bytes(convert_sklearn(
         model, initial_types=[("input", FloatTensorType([None, 30]))],
         options={id(model): {"zipmap": False}}).SerializeToString())
     version = mlopslab_json(lab, "models", "register", "--file", str(onnx_file), "--name", NAME,
-                            "--data", str(holdout), "--target", "target", "--sensitive", "group")
+                            "--data", str(holdout), "--target", "target", "--sensitive", "group",
+                            "--train-data", str(train_csv))
     assert version["source"] == "file" and version["run_id"] is None
     assert version["holdout_data"] == "sha256:" + hashlib.sha256(holdout.read_bytes()).hexdigest()
     assert version["schema"]["inputs"][0]["shape"] == [None, 30]
