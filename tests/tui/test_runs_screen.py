@@ -83,11 +83,12 @@ async def test_choose_columns(seeded_lab: Lab) -> None:
     app = make_app(seeded_lab, start="runs")
     async with app.run_test(size=(100, 30)) as pilot:
         table = await open_runs(app, pilot)
+        await until(pilot, lambda: any(c.field == "metrics.accuracy" for c in table.columns), what="metric columns")
         await pilot.press("o")
         await until(pilot, lambda: app.screen.__class__.__name__ == "ColumnsModal")
         await pilot.press("space", "enter")  # the first choice is `status` (`id` always shows): hide it
         await until(pilot, lambda: isinstance(app.screen, RunsScreen))
-        assert [c.field for c in table.columns][:2] == ["id", "recipe"]
+        assert [c.field for c in table.columns][:2] == ["id", "metrics.accuracy"]
         assert "status" not in [c.field for c in table.columns]
 
 
