@@ -139,17 +139,18 @@ def test_a_rejected_register_leaves_the_artifact_store_unchanged(lab: Lab, run: 
     holdout.write_text("a,b,target\n1,2,0\n3,4,1\n")
     not_onnx = tmp_path / "passwd"
     not_onnx.write_text("root:x:0:0:root:/root:/bin/bash\n")
-    model = tmp_path / "model.onnx"
-    mlopslab(lab, "artifacts", "get", run["id"], "model.onnx", "-o", str(model))
+    model = tmp_path / "model.onnx"  # loads, but takes 30 features, not 2
+    model.write_bytes(lab.artifact_path(stored(run, "model.onnx")["sha256"]).read_bytes())
     before = store_files(lab)
 
-    done = mlopslab(lab, "models", "register", "--file", str(not_onnx), "--name", "other",
-                    "--data", str(holdout), "--target", "target", check=False)
-    error, hint = one_line_error(done, 1)
-    assert "does not load" in error and "ONNX" in hint
-    done = mlopslab(lab, "models", "register", "--file", str(model), "--name", "other",
-                    "--data", str(holdout), "--target", "target", check=False)
-    error, _ = one_line_error(done, 1)
-    assert "cannot evaluate" in error  # it loads, but takes 30 features, not 2
+    def register(path: Path) -> Any:
+        return mlopslab(lab, "models", "register", "--file", str(path), "--name", "other",
+                        "--data", str(holdout), "--target", "target", check=False)
+
+    not_loading, not_fitting = register(not_onnx), register(model)
     assert store_files(lab) == before
+    error, hint = one_line_error(not_loading, 1)
+    assert "does not load" in error and "ONNX" in hint
+    error, _ = one_line_error(not_fitting, 1)
+    assert "cannot evaluate" in error
     assert "other" not in {m["name"] for m in json.loads(mlopslab(lab, "models", "ls", "--json").stdout)}
