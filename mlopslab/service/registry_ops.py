@@ -174,7 +174,7 @@ class RegistryOps:
         return self.op_gate_report(report["id"])
 
     def op_evaluation_sets(self, name: str) -> list[dict[str, Any]]:
-        q.list_versions(self.store, name)  # NotFound for an unknown model
+        self._known(name)
         return q.evaluation_sets(self.store, name)
 
     def op_set_evaluation_set(self, name: str, data: str, actor: str | None = None,
@@ -183,7 +183,7 @@ class RegistryOps:
         from mlopslab.evaluation.onnx_model import read_table
         from mlopslab.evaluation.registration import store_data
 
-        q.list_versions(self.store, name)
+        self._known(name)
         rows = read_table(Path(data)).num_rows  # refuses what is no table, before storing it
         with self._lock:
             data_version, sha = store_data(self.lab, Path(data))
