@@ -19,6 +19,7 @@ from io import StringIO
 from typing import Any, Literal
 
 from rich.console import Console
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -67,8 +68,18 @@ class Grid:
         self.rows.append(cells)
 
     def __rich_console__(self, out: Console, options: Any) -> Any:
-        """Laid out at the terminal's width; unlimited into a pipe or a file."""
-        yield from _parts(self, options.max_width if out.is_terminal else None)
+        """Laid out at the terminal's width; unlimited into a pipe or a file. A table
+        whose whole values are wider than the terminal wraps its lines (never crops)."""
+        width = options.max_width if out.is_terminal else None
+        for part in _parts(self, width):
+            if width is None or not isinstance(part, Table) or (part.width or 0) <= width:
+                yield part
+                continue
+            for line in out.render_lines(part, options.update_width(part.width or width)):
+                length = Segment.get_line_length(line)
+                for piece in Segment.divide(line, [*range(width, length, width), length]):
+                    yield from piece
+                    yield Segment.line()
 
 
 def _plain(cell: str) -> str:
@@ -86,30 +97,39 @@ def _longest_word(grid: Grid, i: int) -> int:
 
 def layout(grid: Grid, width: int | None) -> tuple[list[int], list[int]]:
     """The columns shown and their widths. `width` None: no limit, every column at its
-    natural width. Otherwise KEEP columns get their natural width, WRAP and DROP ones
-    share what is left (never below their longest word), and DROP columns are left out
-    while that is not enough. KEEP columns alone may still be wider than `width`: then
-    the table is too (the terminal wraps its lines; no value is cut)."""
+    natural width. Otherwise KEEP columns get their natural width and WRAP and DROP ones
+    share what is left, each at least its `least`; while that is too wide, DROP columns
+    are left out, then WRAP ones narrowed down to their longest word. KEEP columns alone
+    may still be wider than `width`: then the table is too (its lines wrap; no value is
+    cut)."""
     natural = [_natural(grid, i) for i in range(len(grid.cols))]
     if width is None:
         return list(range(len(grid.cols))), natural
-    least = [n if c.role is Role.KEEP else max(_longest_word(grid, i), min(n, c.least))
-             for i, (c, n) in enumerate(zip(grid.cols, natural, strict=True))]
-    shown = list(range(len(grid.cols)))
+    word = [n if c.role is Role.KEEP else _longest_word(grid, i)
+            for i, (c, n) in enumerate(zip(grid.cols, natural, strict=True))]
+    widths = {i: max(word[i], min(n, c.least)) if c.role is not Role.KEEP else n
+              for i, (c, n) in enumerate(zip(grid.cols, natural, strict=True))}
     droppable = sorted((i for i, c in enumerate(grid.cols) if c.role is Role.DROP),
                        key=lambda i: (grid.cols[i].rank, -i))
-    while _span([least[i] for i in shown]) > width and droppable:
-        shown.remove(droppable.pop(0))
-    widths = {i: least[i] for i in shown}
-    spare = width - _span(list(widths.values()))
-    while spare > 0:
-        short = [i for i in shown if widths[i] < natural[i]]
+    while _span(list(widths.values())) > width and droppable:
+        del widths[droppable.pop(0)]
+    _fit(widths, width, lower=word, upper=natural)
+    return list(widths), list(widths.values())
+
+
+def _fit(widths: dict[int, int], width: int, lower: list[int], upper: list[int]) -> None:
+    """Narrow columns (never below `lower`) while wider than `width`, then widen them
+    (never past `upper`) while narrower: one character at a time, where most is missing."""
+    while (over := _span(list(widths.values())) - width) > 0:
+        slack = [i for i in widths if widths[i] > lower[i]]
+        if not slack:
+            return
+        widths[max(slack, key=lambda i: widths[i] - lower[i])] -= 1
+    for _ in range(-over):
+        short = [i for i in widths if widths[i] < upper[i]]
         if not short:
-            break
-        widest_gap = max(short, key=lambda i: natural[i] - widths[i])
-        widths[widest_gap] += 1
-        spare -= 1
-    return shown, [widths[i] for i in shown]
+            return
+        widths[max(short, key=lambda i: upper[i] - widths[i])] += 1
 
 
 def _span(widths: list[int]) -> int:

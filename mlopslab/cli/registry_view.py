@@ -76,7 +76,7 @@ def report_detail(report: dict[str, Any]) -> None:
                   Col("RESULT"), Col("NOTE", Role.WRAP, least=24)])
     for c in report["checks"]:
         detail = c.get("detail") or {}
-        note = detail.get("error") or _short_note(detail.get("note")) or (
+        note = detail.get("error") or detail.get("note") or (
             f"champion {fmt_value(detail['champion_value'])}" if "champion_value" in detail else "")
         if c["name"] == "schema" and detail.get("changes"):
             note = "; ".join(detail["changes"][:3])
@@ -114,16 +114,4 @@ def lineage_view(graph: dict[str, Any]) -> None:
         part = graph[way]
         out(f"[bold]{way}[/]" + ("" if part["nodes"] else "  (nothing)"))
         for edge in part["edges"]:
-            out(f"  {_short_ref(edge['source'])} [dim]--{edge['relation']}-->[/] "
-                f"{_short_ref(edge['target'])}")
-
-
-def _short_ref(ref: str) -> str:
-    """data:sha256:<64 hex> -> data:sha256:<16 hex>...; other refs stay whole."""
-    kind, _, key = ref.partition(":")
-    algo, sep, digest = key.partition(":")
-    return f"{kind}:{algo}:{digest[:16]}..." if kind == "data" and sep and len(digest) > 16 else ref
-
-
-def _short_note(note: str | None) -> str | None:
-    return note.split(":")[0] if note else None
+            out(f"  {edge['source']} [dim]--{edge['relation']}-->[/] {edge['target']}")  # whole refs

@@ -3,7 +3,10 @@ pipe, low-value columns left out first (pure: rendered at a given width)."""
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from mlopslab.cli.output import Col, Grid, Role, age, ago, layout, plural, render, runs_table, when
 from mlopslab.cli.registry_view import versions_table
@@ -101,3 +104,46 @@ def test_plurals() -> None:
     assert plural(1, "GPU") == "1 GPU" and plural(2, "GPU") == "2 GPUs"
     assert plural(0, "GPU") == "0 GPUs" and plural(0.5, "GPU") == "0.5 GPU"
     assert plural(1, "run") == "1 run" and plural(3, "run") == "3 runs"
+
+
+def test_a_table_wider_than_the_terminal_wraps_its_lines_instead_of_cropping() -> None:
+    from rich.console import Console
+
+    endpoint = "http://127.0.0.1:48213/v2/models/breast-cancer/infer"
+    grid = Grid([Col("NAME"), Col("ENDPOINT"), Col("VALUE")])
+    grid.add_row("breast-cancer", endpoint, "0.95563")
+    terminal = Console(width=40, force_terminal=True, color_system=None, record=True,
+                       file=open(os.devnull, "w"))  # noqa: SIM115
+    terminal.print(grid)  # as the commands print (crop on)
+    text = terminal.export_text()
+    assert all(len(line) <= 40 for line in text.splitlines())
+    assert endpoint in text.replace("\n", "") and "0.95563" in text.replace("\n", "")
+
+
+def test_wrapped_columns_narrow_to_their_longest_word_before_the_table_overflows() -> None:
+    grid = Grid([Col("GATE"), Col("CHECK"), Col("VALUE", justify="right"), Col("LIMIT"),
+                 Col("RESULT"), Col("NOTE", Role.WRAP, least=24)])
+    grid.add_row("regression", "accuracy:vs_champion", "0.9556", ">= 0.945", "FAIL",
+                 "no champion schema to compare with")
+    out = lines(render(grid, 80))
+    assert all(len(line) <= 80 for line in out)
+    note = [line[out[0].index("NOTE"):].strip() for line in out[1:]]
+    assert " ".join(note) == "no champion schema to compare with"
+
+
+def test_gate_notes_and_lineage_refs_are_shown_whole(capsys: pytest.CaptureFixture[str]) -> None:
+    from mlopslab.cli.registry_view import lineage_view, report_detail
+
+    digest = "d935b211a10ddc99f46dd88265400db8879225bfb9cff8cdd657bf1b82825459"
+    edge = {"source": f"data:sha256:{digest}", "relation": "holdout of", "target": "model:bc@1"}
+    lineage_view({"node": {"ref": "model:bc@1", "label": "champion"},
+                  "upstream": {"nodes": [edge["source"]], "edges": [edge]},
+                  "downstream": {"nodes": [], "edges": []}})
+    report_detail({"id": "gr-1", "name": "bc", "version": 2, "passed": True, "champion_version": 1,
+                   "provider": "CPUExecutionProvider",
+                   "checks": [{"gate": "latency", "name": "p95_ms@batch1", "value": 0.0092,
+                               "op": "<=", "limit": 5, "passed": True,
+                               "detail": {"note": "measured: 200 requests of 1 row"}}]})
+    out = capsys.readouterr().out
+    assert f"data:sha256:{digest} --holdout of--> model:bc@1" in out
+    assert "measured: 200 requests of 1 row" in out and "0.0092" in out
