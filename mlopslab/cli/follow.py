@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
+from rich.markup import escape
 
 from mlopslab.cli.output import (
     console,
@@ -14,12 +15,14 @@ from mlopslab.cli.output import (
     err_console,
     fmt_duration,
     fmt_value,
+    local_time,
     print_json,
     run_json,
     runs_table,
     status_text,
 )
-from mlopslab.core.runs import FINAL, exit_code
+from mlopslab.core.errors import DataValidationError, ExecError
+from mlopslab.core.runs import FINAL, INTERRUPTED, RESUMABLE, exit_code
 
 if TYPE_CHECKING:
     from mlopslab.service.client import LabClient
@@ -27,27 +30,93 @@ if TYPE_CHECKING:
 POLL_S = 0.3
 
 
-def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json: bool) -> None:
-    """Print and exit the way `mlopslab run` promises."""
+def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json: bool,
+           after: dict[str, int] | None = None) -> None:
+    """Print and exit the way `mlopslab run` promises.
+
+    `after` gives, per run id, the last log line already seen (a resumed run's earlier
+    attempts): following starts after it. Ctrl-C stops following, not the runs.
+    """
     if detach:
         if as_json:
-            print_json([run_json(r) for r in runs] if len(runs) > 1 else run_json(runs[0]))
+            print_json(_json(runs))
         else:
             for run in runs:
                 click.echo(f"submitted run {run['id']} ({run['recipe']})")
         return
     out = err_console if as_json else console
-    if len(runs) == 1:
-        follow_logs(client, runs[0]["id"], out)
-    final = [wait(client, r["id"]) for r in runs]
+    try:
+        if len(runs) == 1:
+            follow_logs(client, runs[0]["id"], out, (after or {}).get(runs[0]["id"], -1))
+        final = [wait(client, r["id"]) for r in runs]
+    except KeyboardInterrupt:
+        _interrupted(runs)
     if as_json:
-        print_json([run_json(r) for r in final] if len(final) > 1 else run_json(final[0]))
+        print_json(_json(final))
     elif len(final) == 1:
         summary(final[0])
     else:
         console.print(runs_table(final, metric_keys=6))
-    worst = max((exit_code(r["status"]) for r in final), key=lambda c: (c != 0, c))
+    for run in final:
+        if run["status"] in RESUMABLE and not as_json:
+            console.print(f"hint: {resume_hint(run)}", markup=False, highlight=False,
+                          soft_wrap=True)
+    worst = max((run_exit_code(r) for r in final), key=lambda c: (c != 0, c))
     sys.exit(worst)
+
+
+def run_exit_code(run: dict[str, Any]) -> int:
+    """The exit code of `mlopslab run` for a run that ended (3: its data failed validation)."""
+    return exit_code(run["status"], run.get("exit_code"))
+
+
+def resume_hint(run: dict[str, Any]) -> str:
+    """What to do about a run that ended without finishing."""
+    command = f"mlopslab run --resume {run['id']}"
+    code = run_exit_code(run)
+    if code == DataValidationError.exit_code:
+        return f"fix the data or the recipe's schema, then: {command}"
+    if code == ExecError.exit_code:
+        return f"check the Ray cluster (mlopslab lab status), then: {command}"
+    if run["status"] == "failed":
+        return f"fix it, then: {command}"
+    return f"resume it at its unfinished step: {command}"
+
+
+def _interrupted(runs: list[dict[str, Any]]) -> NoReturn:
+    """Ctrl-C while following: the runs go on; say how to follow and cancel them."""
+    ids = [r["id"] for r in runs]
+    going = "run " + ids[0] + " goes on" if len(ids) == 1 else f"runs {', '.join(ids)} go on"
+    err_console.print(f"{going} in the background (Ctrl-C only stopped following)",
+                      markup=False, highlight=False, soft_wrap=True)
+    follow = f"mlopslab runs logs {ids[0]} -f" if len(ids) == 1 else "mlopslab queue"
+    err_console.print(f"hint: follow it with `{follow}`; cancel it with "
+                      f"`mlopslab cancel {' '.join(ids)}`", markup=False, highlight=False,
+                      soft_wrap=True)
+    sys.exit(INTERRUPTED)
+
+
+def _json(runs: list[dict[str, Any]]) -> Any:
+    shown = [run_record(r) for r in runs]
+    return shown if len(shown) > 1 else shown[0]
+
+
+def run_record(run: dict[str, Any]) -> dict[str, Any]:
+    """`runs show --json` of one run: the documented keys, then `attempts`."""
+    attempts = [{**a, "duration_s": duration(a)} for a in run.get("attempts", [])]
+    return {**run_json(run), "attempts": attempts}
+
+
+def print_attempts(run: dict[str, Any]) -> None:
+    """A resumed run's attempts, first to current (nothing for a run of one attempt)."""
+    attempts = run.get("attempts", [])
+    if len(attempts) < 2:
+        return
+    console.print("[bold]attempts[/]")
+    for a in attempts:
+        console.print(f"  {a['attempt']:<3}{status_text(a['status'])}  {local_time(a['started_at'])}"
+                      f"  {fmt_duration(duration(a))}" + (f"  {escape(a['reason'])}" if a["reason"] else ""),
+                      soft_wrap=True, highlight=False)
 
 
 def summary(run: dict[str, Any]) -> None:
@@ -61,9 +130,8 @@ def summary(run: dict[str, Any]) -> None:
                       soft_wrap=True)
 
 
-def follow_logs(client: LabClient, run_id: str, out: Any) -> dict[str, Any]:
-    """Print a run's log lines until it ends; return the final run."""
-    after = -1
+def follow_logs(client: LabClient, run_id: str, out: Any, after: int = -1) -> dict[str, Any]:
+    """Print a run's log lines after line `after` until it ends; return the final run."""
     while True:
         run = client.call("get_run", run_id=run_id)
         for line in client.call("logs", run_id=run_id, after=after):

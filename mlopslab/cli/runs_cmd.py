@@ -41,15 +41,17 @@ def ls(ctx: click.Context, filter_: str | None, sort: str | None, limit: int,
 @click.pass_context
 def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Everything about one run (an unambiguous id prefix is enough)."""
-    from mlopslab.cli.output import print_json, run_detail, run_json
+    from mlopslab.cli.follow import print_attempts, run_record
+    from mlopslab.cli.output import print_json, run_detail
     from mlopslab.service.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
         run = client.call("get_run", run_id=run_id)
     if as_json:
-        print_json(run_json(run))
+        print_json(run_record(run))
     else:
         run_detail(run)
+        print_attempts(run)
 
 
 @runs.command()

@@ -10,3 +10,12 @@ class Stopped(Exception):
     def __init__(self, status: str, reason: str) -> None:
         super().__init__(reason)
         self.status, self.reason = status, reason
+
+
+class StepFailed(Exception):
+    """A recipe step raised: its traceback is in the run's log already (the step printed
+    it); `summary` is its last line, `Type: message`."""
+
+    def __init__(self, step: str, summary: str) -> None:
+        super().__init__(f"step {step} failed: {summary}")
+        self.step, self.summary = step, summary

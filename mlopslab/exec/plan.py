@@ -13,6 +13,7 @@ from mlopslab.core.hashing import sha256_bytes, step_key
 from mlopslab.core.validation import validate_table
 from mlopslab.exec import cache, provenance
 from mlopslab.exec.context import artifact_event
+from mlopslab.exec.outcome import StepFailed
 
 if TYPE_CHECKING:
     from mlopslab.core.recipe import Recipe
@@ -140,8 +141,12 @@ def _execute(runner: Runner, recipe: Recipe, index: int, key: str, inputs: Input
     try:
         output, record_dict = wait_for(runner, remote_step(runner, recipe, spec, upstream))
     except BaseException as e:
+        failure = step_failure(step.name, e)
+        error = failure.summary if failure else (str(e) or type(e).__name__)
         runner.send(_step_event(runner, step.name, index, key, "failed", started_at=started,
-                                ended_at=time.time(), error=str(e)[-2000:]))
+                                ended_at=time.time(), error=error[-2000:]))
+        if failure is not None:
+            raise failure from None
         raise
     record = cache.StepRecord(**record_dict)
     cache.store(runner.lab.step_cache, key, output, record)
@@ -149,6 +154,20 @@ def _execute(runner: Runner, recipe: Recipe, index: int, key: str, inputs: Input
                             started_at=started, ended_at=time.time()))
     runner.log("mlopslab", f"step {step.name}: finished in {time.time() - started:.2f}s")
     return output, record
+
+
+def step_failure(step: str, error: BaseException) -> StepFailed | None:
+    """The recipe's own exception inside Ray's wrapper, as a StepFailed; None for anything
+    else (a time limit, a lost worker, a cancel)."""
+    from ray.exceptions import RayTaskError
+
+    if not isinstance(error, RayTaskError):
+        return None
+    cause = error.cause if isinstance(error.cause, BaseException) else error
+    lines = [line for line in str(cause).strip().splitlines() if line.strip()]
+    text = lines[-1] if lines else ""
+    summary = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
+    return StepFailed(step, summary if len(summary) < 500 else summary[:497] + "...")
 
 
 def _task_spec(runner: Runner, recipe: Recipe, index: int, inputs: Inputs) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.core.runs import exit_code
 from mlopslab.exec import plan
 from mlopslab.exec.context import EventSink
-from mlopslab.exec.outcome import Stopped
+from mlopslab.exec.outcome import StepFailed, Stopped
 from mlopslab.lab import Lab
 from mlopslab.service.client import LabClient
 from mlopslab.service.runs import run_update
@@ -37,6 +37,7 @@ class Runner:
         self.sink = EventSink(client, self.run_id)
         self.deadline: float | None = None
         self.limit_text = ""
+        self.exit_code = 1
 
     def execute(self) -> str:
         self._start()
@@ -48,12 +49,14 @@ class Runner:
             return self._end("finished", None)
         except Stopped as e:
             return self._end(e.status, e.reason)
+        except StepFailed as e:  # the step printed its traceback: once is enough
+            return self._end("failed", str(e), e.summary)
         except DataValidationError as e:
             self.log("mlopslab", f"data validation failed:\n{e.message}")
-            return self._end("failed", "data validation failed", e.message)
+            return self._end("failed", "data validation failed", e.message, e.exit_code)
         except MlopslabError as e:
-            return self._end("failed", e.message, e.message)
-        except Exception as e:  # noqa: BLE001 - any step error ends the run as failed
+            return self._end("failed", e.message, e.message, e.exit_code)
+        except Exception as e:  # noqa: BLE001 - a fault of mlopslab or Ray: keep its traceback
             self.log("mlopslab", traceback.format_exc())
             return self._end("failed", _short(e), _short(e))
 
@@ -82,12 +85,15 @@ class Runner:
             self.deadline = time.time() + parse_duration(str(limit))
             self.limit_text = str(limit)
 
-    def _end(self, status: str, reason: str | None, error: str | None = None) -> str:
+    def _end(self, status: str, reason: str | None, error: str | None = None,
+             code: int | None = None) -> str:
+        """Record the end; `code` is the exit code the run's error carried, if any."""
         self.log("mlopslab", f"run {self.run_id} {status}" + (f": {reason}" if reason else ""))
         self.sink.flush()
         self.send(run_update(self.run_id, only_active=True, status=status, reason=reason,
-                             error=error, ended_at=time.time()))
+                             error=error, exit_code=code, ended_at=time.time()))
         self.sink.close()
+        self.exit_code = exit_code(status, code)
         return status
 
 
@@ -114,8 +120,9 @@ def main(argv: list[str] | None = None) -> int:
         if run["status"] != "starting":  # cancelled (or killed) before its process started
             print(f"run {run['id']} is {run['status']}; not starting it", flush=True)
             return exit_code(run["status"])
-        status = Runner(lab, client, run).execute()
-    return exit_code(status)
+        runner = Runner(lab, client, run)
+        runner.execute()
+    return runner.exit_code
 
 
 if __name__ == "__main__":

@@ -69,9 +69,20 @@ def _call(spec: dict[str, Any], lab: Lab, sink: EventSink,
         function = load_function(spec["function"], Path(spec["recipe_path"]))
         ctx = _context(spec, lab, sink, {k: pickle.loads(v) for k, v in inputs.items()})
         return ctx, pickle.dumps(function(ctx), protocol=5)
-    except BaseException:
-        print(traceback.format_exc(), file=sys.stderr, end="")
+    except BaseException as e:
+        print(user_traceback(e, Path(spec["recipe_path"])), file=sys.stderr, end="")
         raise
+
+
+def user_traceback(error: BaseException, recipe_dir: Path) -> str:
+    """The traceback of `error` from the recipe's first frame on: mlopslab's frames that
+    called the step are left out (all frames stay when none is the recipe's)."""
+    report = traceback.TracebackException.from_exception(error)
+    folder = recipe_dir.resolve()
+    first = next((i for i, frame in enumerate(report.stack)
+                  if folder in Path(frame.filename).resolve().parents), 0)
+    report.stack = traceback.StackSummary.from_list(report.stack[first:])
+    return "".join(report.format())
 
 
 def _context(spec: dict[str, Any], lab: Lab, sink: EventSink, inputs: dict[str, Any]) -> RunContext:

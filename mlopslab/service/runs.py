@@ -20,8 +20,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mlopslab.core.errors import NotFound
-from mlopslab.core.runs import ACTIVE
+from mlopslab.core.errors import RunStateError
+from mlopslab.core.runs import ACTIVE, RESUMABLE
 from mlopslab.processes import alive, signal_group, wait_gone
 
 if TYPE_CHECKING:
@@ -73,16 +73,26 @@ class RunManager:
         return self.store.get_run(run_id)
 
     def resume(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
+        """Queue a new attempt of a failed, timed-out or killed run. Its current attempt is
+        copied to run_attempts first, in the same transaction: a resume adds to a run's
+        history, never rewrites it."""
         run = self.store.get_run(run_id)
-        if run["status"] in ACTIVE:
-            raise NotFound(f"run {run['id']} is still {run['status']}", "wait, or cancel it")
+        if run["status"] not in RESUMABLE:
+            raise RunStateError(*_not_resumable(run))
         fields: dict[str, Any] = {
-            "status": "queued", "reason": None, "error": None, "ended_at": None, "pid": None,
-            "worker_pid": None, "queued_at": time.time(), "attempt": int(run["attempt"]) + 1,
+            "status": "queued", "reason": None, "error": None, "exit_code": None,
+            "started_at": None, "ended_at": None, "pid": None, "worker_pid": None,
+            "queued_at": time.time(), "attempt": int(run["attempt"]) + 1,
             "options": {**run["options"], **options}}
-        self.writer.write(None, [run_update(run["id"], **fields),
-                                 _audit(None, "run.resume", run["id"], {})])
-        return self.store.get_run(run["id"])
+        self.writer.write(None, [
+            {"kind": "attempt_archived", "run_id": run["id"], "only_if_status": list(RESUMABLE)},
+            run_update(run["id"], only_if=RESUMABLE, **fields),
+            _audit(None, "run.resume", run["id"], {"attempt": fields["attempt"]})])
+        resumed = self.store.get_run(run["id"])
+        if resumed["attempt"] != fields["attempt"]:  # another resume (or cancel) came first
+            raise RunStateError(f"run {run['id']} changed while resuming it: it is now "
+                                f"{resumed['status']}", "see mlopslab runs show " + run["id"])
+        return resumed
 
     def start(self, run_id: str) -> None:
         """Admitted by the scheduler: mark it starting and start its process."""
@@ -165,6 +175,17 @@ class RunManager:
             )
         self._children[run_id] = proc
         self.writer.write(None, [run_update(run_id, pid=proc.pid)])
+
+
+def _not_resumable(run: dict[str, Any]) -> tuple[str, str]:
+    """Why a run cannot be resumed, and what to do instead."""
+    run_id, status = run["id"], run["status"]
+    only = "only a failed, timed-out or killed run can be resumed"
+    if status in ACTIVE:
+        return (f"run {run_id} is still {status}; {only}",
+                f"follow it (mlopslab runs logs {run_id} -f) or cancel it (mlopslab cancel {run_id})")
+    done = "was cancelled" if status == "cancelled" else f"is {status}"
+    return f"run {run_id} {done}; {only}", f"to run it again, start a new run: mlopslab run {run['recipe_path']}"
 
 
 def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> dict[str, Any]:

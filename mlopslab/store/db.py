@@ -22,7 +22,10 @@ from mlopslab.store.writes import Event, apply_events
 RUN_COLUMNS = (
     "id, project, recipe, recipe_path, status, reason, user_name, seed, params, resources, "
     "options, code_version, data_version, deps, host, gpu_ids, pid, attempt, created_at, "
-    "started_at, ended_at, error, queued_at, priority, worker_pid"
+    "started_at, ended_at, error, queued_at, priority, worker_pid, exit_code"
+)
+ATTEMPT_COLUMNS = (
+    "attempt, status, reason, error, exit_code, host, gpu_ids, queued_at, started_at, ended_at"
 )
 JSON_COLUMNS = {"params", "resources", "options", "deps", "gpu_ids"}
 
@@ -135,7 +138,17 @@ class Store:
         run["inputs"] = self._dicts(
             "SELECT name, dataset_hash AS hash, source, path FROM run_inputs "
             "WHERE run_id = ? ORDER BY name", [run["id"]])
+        run["attempts"] = self.attempts(run)
         return run
+
+    def attempts(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+        """Every attempt of a run, first to current: the earlier ones as they ended (a
+        resume never changes them), with the last log line each wrote; then the run's own."""
+        earlier = self._dicts(
+            f"SELECT {ATTEMPT_COLUMNS}, last_log_seq FROM run_attempts "  # noqa: S608
+            "WHERE run_id = ? ORDER BY attempt", [run["id"]])
+        current = {k.strip(): run.get(k.strip()) for k in ATTEMPT_COLUMNS.split(",")}
+        return [*earlier, {**current, "last_log_seq": None}]
 
     def metric_series(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
         sql = "SELECT key, step, ts, value FROM metrics WHERE run_id = ?"
@@ -160,11 +173,15 @@ class Store:
         )
 
     def gpu_spans(self, since: datetime) -> list[dict[str, Any]]:
-        """Runs that held GPUs at some time after `since` (naive UTC): for fair share."""
+        """Runs that held GPUs at some time after `since` (naive UTC): for fair share.
+        One row per attempt: a resumed run's earlier attempts count too."""
         return self._dicts(
-            "SELECT project, user_name, resources, started_at, ended_at FROM runs "
-            "WHERE started_at IS NOT NULL AND (ended_at IS NULL OR ended_at >= ?) "
-            "AND coalesce(TRY_CAST(json_extract(resources, '$.gpus') AS DOUBLE), 0) > 0",
+            "WITH spans AS (SELECT id, started_at, ended_at FROM runs UNION ALL "
+            "SELECT run_id, started_at, ended_at FROM run_attempts) "
+            "SELECT r.project, r.user_name, r.resources, s.started_at, s.ended_at "
+            "FROM spans s JOIN runs r ON r.id = s.id "
+            "WHERE s.started_at IS NOT NULL AND (s.ended_at IS NULL OR s.ended_at >= ?) "
+            "AND coalesce(TRY_CAST(json_extract(r.resources, '$.gpus') AS DOUBLE), 0) > 0",
             [since])
 
     def quotas(self) -> list[dict[str, Any]]:

@@ -25,7 +25,7 @@ Event = dict[str, Any]
 RUN_FIELDS = {
     "status", "reason", "seed", "params", "resources", "options", "code_version",
     "data_version", "deps", "host", "gpu_ids", "pid", "attempt", "started_at", "ended_at",
-    "error", "queued_at", "priority", "worker_pid",
+    "error", "queued_at", "priority", "worker_pid", "exit_code",
 }
 JSON_FIELDS = {"params", "resources", "options", "deps", "gpu_ids"}
 TIME_FIELDS = {"started_at", "ended_at", "created_at", "queued_at"}
@@ -53,7 +53,7 @@ def apply_events(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
         if event.get("kind") not in KINDS:
             raise ValueError(f"unknown event kind {event.get('kind')!r}")
         grouped[event["kind"]].append(event)
-    for kind in ("run_created", "run_update", "params", "dataset", "step", "artifact", "audit",
+    for kind in ("run_created", "attempt_archived", "run_update", "params", "dataset", "step", "artifact", "audit",
                  "quota", *MODEL_WRITERS, *DEPLOY_WRITERS):
         for event in grouped.get(kind, []):
             _WRITERS[kind](con, event)
@@ -90,6 +90,19 @@ def _run_update(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     else:
         values.append(event["run_id"])
     con.execute(f"UPDATE runs SET {sets} WHERE {where}", values)  # noqa: S608
+
+
+def _attempt_archived(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+    """Copy a run's current attempt into run_attempts (before a resume resets it), while
+    the run is in one of `only_if_status`; an attempt already copied stays as it was."""
+    statuses = event["only_if_status"]
+    con.execute(
+        "INSERT INTO run_attempts SELECT id, attempt, status, reason, error, exit_code, host, "
+        "gpu_ids, queued_at, started_at, ended_at, "
+        "(SELECT max(seq) FROM logs WHERE run_id = runs.id) FROM runs "
+        "WHERE id = ? AND list_contains(?, status) ON CONFLICT DO NOTHING",
+        [event["run_id"], list(statuses)],
+    )
 
 
 def _params(con: duckdb.DuckDBPyConnection, event: Event) -> None:
@@ -222,6 +235,7 @@ def _quota(con: duckdb.DuckDBPyConnection, event: Event) -> None:
 
 _WRITERS = {
     "run_created": _run_created,
+    "attempt_archived": _attempt_archived,
     "run_update": _run_update,
     "params": _params,
     "dataset": _dataset,

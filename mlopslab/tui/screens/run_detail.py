@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Log, Static, TabbedContent, TabPane
 
-from mlopslab.core.runs import FINAL
+from mlopslab.core.runs import FINAL, RESUMABLE
 from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number, run_duration, size, span
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.screens.confirm import ConfirmModal
@@ -155,8 +155,8 @@ class RunDetailScreen(LabScreen):
     def action_resume(self) -> None:
         if self.run is None:
             return
-        if self.run["status"] not in ("failed", "timed_out", "cancelled", "killed"):
-            self.notify("only a failed, timed out, killed or cancelled run resumes", title="resume")
+        if self.run["status"] not in RESUMABLE:
+            self.notify("only a failed, timed out or killed run resumes", title="resume")
             return
         self.in_thread(lambda: self.lab.backend.resume(self.run_id), self._resumed)
 
