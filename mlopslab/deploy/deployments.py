@@ -75,6 +75,10 @@ class Deployments:
                 "replicas": replicas, "options": state["options"], "policy": state["policy"],
                 "created_at": state["created_at"], "updated_at": state["updated_at"]}
 
+    def _port_of(self, name: str) -> int | None:
+        state = self._maybe_state(name)
+        return int(state["port"]) if state else None
+
     def backend_of(self, name: str) -> str | None:
         state = self._maybe_state(name)
         return state["backend"] if state else None
@@ -111,6 +115,10 @@ class Deployments:
         """Make deployment NAME and run FIRST on it; on any failure, take it all down again."""
         if backend not in self.backends:
             raise DeployError(f"unknown backend '{backend}'", hint=f"one of {', '.join(self.backends)}")
+        owner = next((other for other in self.names() if port and self._port_of(other) == port), None)
+        if owner:
+            raise DeployError(f"port {port} is the endpoint of deployment '{owner}'",
+                              hint=f"give another --port, or `--name {owner}` to update that deployment")
         endpoint = listen(port or 0)  # a taken port fails here, before anything is recorded
         try:
             state = self._new(name, backend, int(endpoint.getsockname()[1]), model_name, options, policy)

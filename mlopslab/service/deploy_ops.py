@@ -20,6 +20,7 @@ from mlopslab.core.errors import DeployError
 from mlopslab.core.refs import parse_model_ref
 from mlopslab.deploy.backend import Backend, ServingOptions
 from mlopslab.deploy.deployments import Deployments
+from mlopslab.deploy.events import describe
 from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import ProcessBackend
 from mlopslab.store import deployment_writes as dq
@@ -120,8 +121,7 @@ class DeployOps:
         event = {**event, "actor": event.get("actor") or getattr(self._asking, "actor", None)}
         self.writer.write(None, [{"kind": "deployment_event", "event": event, "ts": event["ts"]}])
         if event["kind"] in ALERT_KINDS:
-            print(f"deployment {event['deployment']}: {event['kind']} {event.get('reason') or ''}".rstrip(),
-                  file=sys.stderr, flush=True)
+            print(f"deployment {event['deployment']}: {describe(event)}", file=sys.stderr, flush=True)
 
     def _row(self, shown: dict[str, Any], actor: str | None, status: str | None = None) -> dict[str, Any]:
         healthy = shown["gateway"]["alive"] and any(r["alive"] for r in shown["replicas"] if r["role"] == "active")

@@ -105,6 +105,18 @@ def test_a_gateway_that_does_not_answer_gives_a_deploy_error_and_undeploy_still_
 
 
 
+def test_ports_already_given_to_a_deployment_are_refused_with_what_to_do(lab: Lab) -> None:
+    port = mlopslab_json(lab, "deploy", "clf@1", "--name", "web")["port"]
+    other = mlopslab(lab, "deploy", "clf@2", "--name", "other", "--port", str(port), check=False)
+    assert other.returncode == 9 and f"port {port} is the endpoint of deployment 'web'" in other.stderr
+    assert "--name web" in other.stderr
+    moved = mlopslab(lab, "deploy", "clf@2", "--name", "web", "--port", str(port + 1), check=False)
+    assert moved.returncode == 9 and f"serves on port {port}, not {port + 1}" in moved.stderr
+    assert [d["name"] for d in mlopslab_json(lab, "deployments", "ls")] == ["web"]
+    assert mlopslab_json(lab, "deployments", "show", "web")["active_version"] == "1"
+    mlopslab(lab, "undeploy", "web")
+
+
 def test_a_first_deploy_whose_process_died_is_removed_by_the_supervisor(tmp_path: Path,
                                                                         models: dict[str, Path]) -> None:
     root = tmp_path / "deployments"
