@@ -40,7 +40,7 @@ def ls(ctx: click.Context, filter_: str | None, sort: str | None, limit: int,
 @click.option("--json", "as_json", is_flag=True, help="Print the run as JSON.")
 @click.pass_context
 def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
-    """Everything about one run (an unambiguous id prefix is enough)."""
+    """Everything about one run (a unique prefix or suffix of its id is enough, e.g. its last 4)."""
     from mlopslab.cli.follow import print_attempts, run_record
     from mlopslab.cli.output import print_json, run_detail
     from mlopslab.service.client import LabClient
