@@ -43,9 +43,10 @@ def start(ctx: click.Context, with_ray: bool, gpus: float | None, as_json: bool)
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show whether the service and the local Ray cluster run. Exit 1 when stopped."""
+    from mlopslab.evaluation.runtime import runtime_info
     from mlopslab.service import daemon
 
-    report = daemon.status(lab_of(ctx))
+    report = {**daemon.status(lab_of(ctx)), "onnxruntime": runtime_info()}
     _show(report, as_json)
     if not report["running"]:
         raise SystemExit(1)
@@ -115,9 +116,22 @@ def _show(report: dict, as_json: bool) -> None:
         return
     if not report["running"]:
         click.echo(f"lab service: stopped ({report['lab']})")
+        _show_runtime(report.get("onnxruntime"))
         return
     ray = report.get("ray")
     click.echo(f"lab service: running, pid {report['pid']}, up {report['uptime_s']:.0f}s, "
                f"{plural(report['active_runs'], 'active run')}")
     click.echo(f"  lab  {report['name']} ({report['lab']})")
     click.echo(f"  ray  {ray['address'] + (' (local)' if ray['local'] else '') if ray else 'not started'}")
+    _show_runtime(report.get("onnxruntime"))
+
+
+def _show_runtime(runtime: dict[str, Any] | None) -> None:
+    """The installed ONNX Runtime: package, version, execution providers, or what is wrong."""
+    if runtime is None:
+        return
+    packages = ", ".join(runtime["packages"]) or "none"
+    if runtime["version"]:
+        click.echo(f"  onnx runtime  {runtime['version']} ({packages}): {', '.join(runtime['providers'])}")
+    if runtime["problem"]:
+        click.secho(f"  warning: {runtime['problem']}", fg="yellow")

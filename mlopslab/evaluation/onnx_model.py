@@ -13,11 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 import pyarrow as pa
 
 from mlopslab.core.errors import MlopslabError
 from mlopslab.core.scoring import Predictions
+from mlopslab.evaluation.runtime import INSTALL_HINT
+
+try:
+    import onnxruntime as ort
+except ImportError as e:  # a bare `pip install mlopslab` has no runtime
+    raise MlopslabError("ONNX Runtime is not installed", INSTALL_HINT) from e
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
