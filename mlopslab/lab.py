@@ -74,7 +74,9 @@ class Lab:
         if len(str(path)) <= MAX_SOCKET_PATH:
             return path
         digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
-        return Path(tempfile.gettempdir()) / f"mlopslab-{os.getuid()}" / f"{digest}.sock"
+        short = [Path(base) / f"mlopslab-{os.getuid()}" / f"{digest}.sock"
+                 for base in (tempfile.gettempdir(), "/tmp")]
+        return next((p for p in short if len(str(p)) <= MAX_SOCKET_PATH), short[-1])  # long $TMPDIR
 
     def artifact_path(self, sha256: str) -> Path:
         return self.artifacts / sha256[:2] / sha256[2:]
@@ -108,7 +110,8 @@ def bundled_recipes() -> Path:
 
 
 def init_lab(root: Path, name: str | None = None, ray_address: str = "") -> Lab:
-    """Make a lab at `root`: config, folders, bundled recipes. The store is made by the service."""
+    """Make a lab at `root`: config, folders, bundled recipes and the store (migrated), so a
+    new lab is complete before its service first starts."""
     root = root.expanduser().resolve()
     if (root / CONFIG_FILE).exists():
         raise ConfigError(f"{root}: already a lab", "use it as it is, or choose another folder")
@@ -122,6 +125,9 @@ def init_lab(root: Path, name: str | None = None, ray_address: str = "") -> Lab:
         "lab.duckdb*\nartifacts/\ncache/\nruns/\n.mlopslab/\n"
     )
     _copy_recipes(bundled_recipes(), lab.recipes)
+    from mlopslab.store.db import Store
+
+    Store(lab.db_path).close()
     return lab
 
 
