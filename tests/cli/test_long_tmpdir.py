@@ -63,3 +63,21 @@ def test_a_lab_runs_a_recipe_with_a_long_tmpdir(tmp_path: Path) -> None:
         assert json.loads(run.stdout)["status"] == "finished"
     finally:
         cli("lab", "stop")
+
+
+def test_a_lab_deep_in_the_tree_with_a_long_tmpdir_reaches_its_service(tmp_path: Path) -> None:
+    """The service's socket falls back from the lab's folder to the temp folder, then /tmp."""
+    deep = tmp_path / ("d" * 60) / ("e" * 60) / "lab"
+    lab = init_lab(deep, "deep")
+    env = {**os.environ, "TMPDIR": str(long_folder(tmp_path))}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(lab.root), *args],
+                              capture_output=True, text=True, env=env, timeout=120, check=False)
+
+    try:
+        listed = cli("runs", "ls", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert json.loads(listed.stdout) == []
+    finally:
+        cli("lab", "stop")
