@@ -65,9 +65,11 @@ def test_ls_lists_a_runs_artifacts_and_a_versions(lab: Lab, run: dict[str, Any])
     assert stored(run, "model.onnx")["sha256"] in text  # whole, never cut
 
     version = mlopslab_json(lab, "artifacts", "ls", f"{NAME}@1")
+    holdout = stored(run, "holdout.csv")["sha256"]
     assert [(a["name"], a["kind"], a["sha256"]) for a in version] == [
         ("model.onnx", "model", stored(run, "model.onnx")["sha256"]),
-        ("holdout.csv", "holdout", stored(run, "holdout.csv")["sha256"])]
+        ("holdout.csv", "holdout", holdout),
+        ("evaluation-set-1.csv", "evaluation", holdout)]  # the first version's holdout
     assert version[0]["source"] == f"model:{NAME}@1"
 
 

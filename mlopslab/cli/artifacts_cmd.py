@@ -1,9 +1,10 @@
 """`mlopslab artifacts ls|get` and `mlopslab models download`: files out of the lab.
 
 A run's artifacts are the files its steps saved; a model version's are its ONNX
-model, its holdout data and (for a file registered with --train-data) its training
-data. Each lives in the lab's content-addressed artifact store under its sha256,
-which is checked again on the way out.
+model, its holdout data, (for a file registered with --train-data) its training
+data and the model's evaluation set in force (`models eval-set`). Each lives in
+the lab's content-addressed artifact store under its sha256, which is checked
+again on the way out.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def get(ctx: click.Context, source: str, name: str | None, output: str | None, f
         as_json: bool) -> None:
     """Write artifact NAME of a run or a model version to a file, its sha256 checked.
 
-    NAME is an artifact's name or file name, or a kind (model, holdout, train); without
+    NAME is an artifact's name or file name, or a kind (model, holdout, train, evaluation); without
     it, the model (of a model version, or of a run that saved one).
     """
     found = artifacts_of(ctx, source)
@@ -133,6 +134,12 @@ def _version_artifacts(ctx: click.Context, version: dict[str, Any]) -> list[Arti
         run_names = {a["sha256"]: a["path"] for a in run["artifacts"]}
     store = lab_of(ctx).artifacts
     found = _model_artifacts(version, run_names, store)
+    sets = call_service(ctx, "evaluation_sets", name=version["name"])
+    if sets:
+        stored = _path(store, sets[0]["sha256"])
+        found.append(Artifact(f"evaluation-set-{sets[0]['version']}{_data_suffix(stored)}", "evaluation",
+                              sets[0]["sha256"], stored.stat().st_size if stored.is_file() else None,
+                              found[0].source))
     return [a for a in found if a.kind == "model" or _path(store, a.sha256).is_file()]
 
 

@@ -57,7 +57,8 @@ def fails(lab: Lab, *args: str, code: int) -> tuple[str, str]:
     ("models", "show", "nosuch:champion"), ("models", "alias", "set", "nosuch@1", "staging"),
     ("models", "alias", "rm", "nosuch", "staging"), ("models", "history", "nosuch"),
     ("models", "ls", "nosuch"), ("lineage", "model:nosuch@2"), ("lineage", "nosuch:bar"),
-    ("models", "download", "nosuch@1"),
+    ("models", "download", "nosuch@1"), ("models", "eval-set", "nosuch"),
+    ("artifacts", "ls", "nosuch@1"),
 ])
 def test_an_unknown_model_is_named_with_the_models_there_are(lab: Lab, args: tuple[str, ...]) -> None:
     error, hint = fails(lab, *args, code=7)
