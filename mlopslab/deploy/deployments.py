@@ -30,10 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.core.errors import DeployError, NotFound
+from mlopslab.deploy import control
 from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, ServingOptions, free_port, listen
 from mlopslab.deploy.gateway import control_socket
 from mlopslab.deploy.policy import WatchPolicy
-from mlopslab.deploy.process import running, spawn, terminate
 
 Event = dict[str, Any]
 READY_TIMEOUT_S = 90.0
@@ -57,7 +57,7 @@ class Deployments:
         state = self._state(name)
         routes = self._routes(name)
         active, previous = routes.get("active") or {}, routes.get("previous") or {}
-        gateway = self._gateway_status(state)
+        seen = control.status(self.root / name, name, state.get("gateway_pid"))
         replicas = []
         for version, data in sorted(state["replicas"].items(), key=lambda kv: _order(kv[0])):
             replica = Replica.from_dict(data)
@@ -69,9 +69,9 @@ class Deployments:
                 "endpoint": f"http://127.0.0.1:{state['port']}", "port": state["port"],
                 "status": "starting" if state.get("creating") else "created",
                 "active_version": active.get("version"), "previous_version": previous.get("version"),
-                "gateway": {"pid": state.get("gateway_pid"), "alive": gateway is not None,
-                            "watching": bool(gateway and gateway["watching"]),
-                            "stats": gateway["stats"] if gateway else {}},
+                "gateway": {"pid": state.get("gateway_pid"), "alive": seen is not None,
+                            "watching": bool(seen and seen["watching"]),
+                            "stats": seen["stats"] if seen else {}},
                 "replicas": replicas, "options": state["options"], "policy": state["policy"],
                 "created_at": state["created_at"], "updated_at": state["updated_at"]}
 
@@ -226,10 +226,9 @@ class Deployments:
 
     def _discard(self, state: dict[str, Any]) -> None:
         """Stop the gateway and every replica, and remove the deployment's files."""
-        name, pid = state["name"], state.get("gateway_pid")
+        name = state["name"]
         try:
-            if pid:
-                terminate(int(pid), "mlopslab.deploy.gateway")
+            control.stop(state.get("gateway_pid"))
             self._stop_others(state, set())
         finally:
             shutil.rmtree(self.root / name, ignore_errors=True)
@@ -308,55 +307,15 @@ class Deployments:
         if self._gateway_alive(state):
             return
         directory = self.root / state["name"]
-        directory.mkdir(parents=True, exist_ok=True)
-        with contextlib.ExitStack() as closing:
-            if endpoint is None:
-                endpoint = closing.enter_context(listen(state["port"]))
-            fd = endpoint.fileno()
-            args = [sys.executable, "-m", "mlopslab.deploy.gateway", "--dir", str(directory),
-                    "--port", str(state["port"]), "--fd", str(fd)]
-            state["gateway_pid"] = spawn(args, directory / "gateway.log", pass_fds=(fd,))
-        self._save(state)
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError, DeployError):
-                self._steer(state["name"], {"op": "status"})
-                return
-            if not running(state["gateway_pid"], "mlopslab.deploy.gateway"):
-                break
-            time.sleep(0.05)
-        log = (directory / "gateway.log").read_text(errors="replace").splitlines()[-6:]
-        raise DeployError(f"the gateway of '{state['name']}' did not start on port {state['port']}",
-                          hint="its log ends:\n" + "\n".join(log))
-
-    def _gateway_status(self, state: dict[str, Any]) -> dict[str, Any] | None:
-        """What the gateway says about itself; None when it is not running or does not answer."""
-        if not self._gateway_alive(state):
-            return None
-        try:
-            return self._steer(state["name"], {"op": "status"})
-        except DeployError:
-            return None
+        state["gateway_pid"] = control.start(directory, state["port"], endpoint)
+        self._save(state)  # before waiting: a failure still knows what to stop
+        control.wait_answering(directory, state["name"], state["gateway_pid"], state["port"])
 
     def _gateway_alive(self, state: dict[str, Any]) -> bool:
-        pid = state.get("gateway_pid")
-        return pid is not None and running(int(pid), "mlopslab.deploy.gateway")
+        return control.alive(state.get("gateway_pid"))
 
     def _steer(self, name: str, message: dict[str, Any]) -> dict[str, Any]:
-        try:
-            with socket.socket(socket.AF_UNIX) as s:
-                s.settimeout(10)
-                s.connect(str(control_socket(self.root / name)))
-                s.sendall(json.dumps(message).encode() + b"\n")
-                reply = json.loads(s.makefile().readline())
-        except (OSError, ValueError) as e:  # refused, gone, timed out, or died mid-answer
-            why = e.strerror if isinstance(e, OSError) and e.strerror else type(e).__name__
-            raise DeployError(f"the gateway of '{name}' does not answer ({why})",
-                              hint="the lab service restarts a dead gateway within seconds: try again; "
-                                   f"`mlopslab undeploy {name}` removes the deployment") from e
-        if not reply["ok"]:
-            raise DeployError(f"gateway of '{name}': {reply['error']}")
-        return dict(reply["result"])
+        return control.steer(self.root / name, name, message)
 
     def _routes(self, name: str) -> dict[str, Any]:
         path = self.root / name / "routes.json"
