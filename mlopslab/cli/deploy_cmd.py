@@ -131,9 +131,9 @@ def undeploy(ctx: click.Context, name: str, as_json: bool) -> None:
 def _table(found: list[dict[str, Any]]) -> Any:
     from mlopslab.cli.output import Col, Grid, Role
 
-    table = Grid([Col("NAME"), Col("MODEL"), Col("BACKEND", Role.DROP), Col("ENDPOINT"), Col("ACTIVE"),
-                  Col("PREVIOUS", Role.DROP, rank=1), Col("HEALTH"), Col("REQUESTS", justify="right"),
-                  Col("P99 MS", justify="right")], title="deployments")
+    table = Grid([Col("NAME"), Col("MODEL", Role.DROP, rank=2), Col("BACKEND", Role.DROP), Col("ENDPOINT"),
+                  Col("ACTIVE"), Col("PREVIOUS", Role.DROP, rank=1), Col("HEALTH"),
+                  Col("REQUESTS", justify="right"), Col("P99 MS", justify="right")], title="deployments")
     for d in found:
         stats = d["gateway"]["stats"].get(d["active_version"] or "", {})
         p99 = stats.get("p99_ms")

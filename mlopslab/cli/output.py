@@ -19,7 +19,6 @@ from io import StringIO
 from typing import Any, Literal
 
 from rich.console import Console
-from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -68,18 +67,8 @@ class Grid:
         self.rows.append(cells)
 
     def __rich_console__(self, out: Console, options: Any) -> Any:
-        """Laid out at the terminal's width; unlimited into a pipe or a file. A table
-        whose whole values are wider than the terminal wraps its lines (never crops)."""
-        width = options.max_width if out.is_terminal else None
-        for part in _parts(self, width):
-            if width is None or not isinstance(part, Table) or (part.width or 0) <= width:
-                yield part
-                continue
-            for line in out.render_lines(part, options.update_width(part.width or width)):
-                length = Segment.get_line_length(line)
-                for piece in Segment.divide(line, [*range(width, length, width), length]):
-                    yield from piece
-                    yield Segment.line()
+        """Laid out at the terminal's width; unlimited into a pipe or a file."""
+        yield from _parts(self, options.max_width if out.is_terminal else None)
 
 
 def _plain(cell: str) -> str:
@@ -140,7 +129,7 @@ def render(grid: Grid, width: int | None, color: bool = False) -> str:
     """The table as text for a terminal `width` wide (None: unlimited)."""
     buffer = StringIO()
     out = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
-                  width=10_000, highlight=False, soft_wrap=True)
+                  width=width or 10_000, highlight=False, soft_wrap=width is None)
     for part in _parts(grid, width):
         out.print(part)
     return buffer.getvalue()
@@ -152,7 +141,13 @@ def print_grid(grid: Grid) -> None:
 
 
 def _parts(grid: Grid, width: int | None) -> list[Any]:
+    """The title, the table and a note of the columns left out; or, where even the
+    columns that are kept whole cannot fit `width`, one block of `HEADER  value` lines
+    per row, so that no value is broken."""
     shown, widths = layout(grid, width)
+    title: list[Any] = [Text(grid.title, style="bold")] if grid.title else []
+    if width is not None and _span(widths) > width:
+        return title + _records(grid)
     table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False,
                   padding=(0, GAP // 2), width=max(_span(widths), 1))
     for i, w in zip(shown, widths, strict=True):
@@ -161,12 +156,21 @@ def _parts(grid: Grid, width: int | None) -> list[Any]:
                          no_wrap=col.role is Role.KEEP, overflow="fold")
     for row in grid.rows:
         table.add_row(*(row[i] for i in shown))
-    parts: list[Any] = [Text(grid.title, style="bold")] if grid.title else []
-    parts.append(table)
+    parts = [*title, table]
     left_out = [grid.cols[i].header for i in range(len(grid.cols)) if i not in shown]
     if left_out:
         parts.append(Text(f"not shown at this width: {', '.join(left_out)} (see --json)",
                           style="dim"))
+    return parts
+
+
+def _records(grid: Grid) -> list[Any]:
+    pad = max(len(c.header) for c in grid.cols)
+    parts: list[Any] = []
+    for n, row in enumerate(grid.rows):
+        parts += [Text("")] if n else []
+        parts += [Text.assemble((f"{c.header:<{pad}}  ", "bold"), Text.from_markup(cell))
+                  for c, cell in zip(grid.cols, row, strict=True)]
     return parts
 
 
@@ -257,12 +261,13 @@ def plural(n: float, noun: str, nouns: str | None = None) -> str:
 
 def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | None = None) -> Grid:
     """One line per run. A metric or param the runs are sorted by gets its own column;
-    params are left out first, then the start time, when the terminal is narrow."""
+    in a narrow terminal params are left out first, then the start time, the duration
+    and the recipe."""
     kind, key = sort_field(sort)
-    cols = [Col("ID"), Col("RECIPE"), Col("STATUS")]
+    cols = [Col("ID"), Col("RECIPE", Role.DROP, rank=3), Col("STATUS")]
     if key:
         cols.append(Col(key.upper(), justify="right"))
-    cols += [Col("STARTED", Role.DROP, rank=1), Col("DURATION", justify="right"),
+    cols += [Col("STARTED", Role.DROP, rank=1), Col("DURATION", Role.DROP, "right", rank=2),
              Col("PARAMS", Role.DROP), Col("METRICS", Role.WRAP)]
     grid = Grid(cols)
     for run in runs:

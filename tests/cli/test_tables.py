@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -47,9 +48,10 @@ def test_low_value_columns_are_left_out_first_and_the_table_says_so() -> None:
 
 
 def test_sorting_by_a_metric_gives_it_a_column() -> None:
-    out = lines(render(runs_table([RUN], sort="-metrics.roc_auc"), 80))
-    assert out[0].split()[:4] == ["ID", "RECIPE", "STATUS", "ROC_AUC"]
-    assert "0.984" in out[1].split()
+    for width in (None, 80):
+        out = lines(render(runs_table([RUN], sort="-metrics.roc_auc"), width))
+        assert out[0].split()[:4] == ["ID", "RECIPE", "STATUS", "ROC_AUC"]
+        assert out[1].split()[3] == "0.984"
 
 
 def test_kept_columns_are_never_cut_even_when_too_wide_for_the_terminal() -> None:
@@ -57,9 +59,9 @@ def test_kept_columns_are_never_cut_even_when_too_wide_for_the_terminal() -> Non
     grid = Grid([Col("NAME"), Col("ENDPOINT"), Col("VALUE", justify="right"), Col("LIMIT"),
                  Col("NOTE", Role.WRAP)])
     grid.add_row("breast-cancer", endpoint, "0.95563", ">= 0.9", "compared on the fixed holdout")
-    out = render(grid, 40)
-    assert endpoint in out and "0.95563" in out and ">= 0.9" in out
-    assert "…" not in out
+    out = lines(render(grid, 64))  # too narrow for the table: a block of lines per row
+    assert f"ENDPOINT  {endpoint}" in out and "VALUE     0.95563" in out
+    assert "LIMIT     >= 0.9" in out and "…" not in "".join(out)
 
 
 def test_wrapped_columns_break_between_words_only() -> None:
@@ -106,18 +108,17 @@ def test_plurals() -> None:
     assert plural(1, "run") == "1 run" and plural(3, "run") == "3 runs"
 
 
-def test_a_table_wider_than_the_terminal_wraps_its_lines_instead_of_cropping() -> None:
-    from rich.console import Console
-
+def test_rows_too_wide_for_the_terminal_become_blocks_of_whole_values() -> None:
     endpoint = "http://127.0.0.1:48213/v2/models/breast-cancer/infer"
-    grid = Grid([Col("NAME"), Col("ENDPOINT"), Col("VALUE")])
-    grid.add_row("breast-cancer", endpoint, "0.95563")
-    terminal = Console(width=40, force_terminal=True, color_system=None, record=True,
-                       file=open(os.devnull, "w"))  # noqa: SIM115
-    terminal.print(grid)  # as the commands print (crop on)
-    text = terminal.export_text()
-    assert all(len(line) <= 40 for line in text.splitlines())
-    assert endpoint in text.replace("\n", "") and "0.95563" in text.replace("\n", "")
+    grid = Grid([Col("NAME"), Col("ENDPOINT"), Col("VALUE"), Col("NOTE", Role.DROP)])
+    grid.add_row("breast-cancer", endpoint, "0.95563", "a note")
+    grid.add_row("churn", "http://127.0.0.1:48214", "0.8", "-")
+    shown = terminal(70)  # the kept columns need 76
+    shown.print(grid)  # as the commands print (crop on)
+    assert shown.export_text().splitlines() == [
+        "NAME      breast-cancer", f"ENDPOINT  {endpoint}", "VALUE     0.95563", "NOTE      a note",
+        "",
+        "NAME      churn", "ENDPOINT  http://127.0.0.1:48214", "VALUE     0.8", "NOTE      -"]
 
 
 def test_wrapped_columns_narrow_to_their_longest_word_before_the_table_overflows() -> None:
@@ -147,3 +148,49 @@ def test_gate_notes_and_lineage_refs_are_shown_whole(capsys: pytest.CaptureFixtu
     out = capsys.readouterr().out
     assert f"data:sha256:{digest} --holdout of--> model:bc@1" in out
     assert "measured: 200 requests of 1 row" in out and "0.0092" in out
+
+
+def terminal(width: int) -> Any:
+    from rich.console import Console
+
+    return Console(width=width, force_terminal=True, color_system=None, record=True,
+                   highlight=False, file=open(os.devnull, "w"))  # noqa: SIM115
+
+
+def test_gate_report_at_80_columns_keeps_values_limits_and_results_whole(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlopslab.cli import registry_view
+
+    shown = terminal(80)
+    monkeypatch.setattr(registry_view, "console", shown)
+    checks = [{"gate": "regression", "name": "accuracy:vs_champion", "value": 0.95563, "op": ">=",
+               "limit": 0.94512, "passed": False, "detail": {"champion_value": 0.965}},
+              {"gate": "bias", "name": "equalized_odds_difference", "value": 0.0793651,
+               "op": "<=", "limit": 0.3, "passed": True,
+               "detail": {"note": "over groups A and B of the sensitive column group"}}]
+    registry_view.report_detail({"id": "gr-261201-225914-e92913", "name": "breast-cancer",
+                                 "version": 12, "passed": False, "champion_version": 11,
+                                 "provider": "CPUExecutionProvider", "checks": checks})
+    rows = shown.export_text().splitlines()
+    assert all(len(line) <= 80 for line in rows)
+    vs, bias = next(r for r in rows if "vs_champion" in r), next(r for r in rows if "equalized" in r)
+    assert vs.split()[2:6] == ["0.9556", ">=", "0.9451", "FAIL"]
+    assert bias.split()[2:6] == ["0.07937", "<=", "0.3", "pass"]
+    assert "…" not in "".join(rows)
+
+
+def test_deployments_table_at_80_columns_keeps_the_endpoint_whole() -> None:
+    from mlopslab.cli.deploy_cmd import _table
+
+    endpoint = "http://127.0.0.1:48213"
+    found = [{"name": "breast-cancer-prod", "model": "breast-cancer", "backend": "docker",
+              "endpoint": endpoint, "active_version": "12", "previous_version": "11",
+              "status": "serving", "replicas": [{"role": "active", "alive": True}],
+              "gateway": {"alive": True, "watching": False,
+                          "stats": {"12": {"requests": 123456, "p99_ms": 3.21}}}}]
+    shown = terminal(80)
+    shown.print(_table(found))
+    text = shown.export_text()
+    assert all(len(line) <= 80 for line in text.splitlines())
+    row = next(line for line in text.splitlines() if line.startswith("breast-cancer-prod"))
+    assert endpoint in row.split() and "serving" in row and "123456" in row and "3.2" in row
