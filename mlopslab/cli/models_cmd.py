@@ -264,6 +264,14 @@ def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
     """
     from mlopslab.cli.output import print_json
     from mlopslab.cli.registry_view import lineage_view
+    from mlopslab.core.refs import KINDS
 
-    graph = call_service(ctx, "lineage", ref=ref)
+    try:
+        graph = call_service(ctx, "lineage", ref=ref)
+    except NotFound as e:
+        kind = ref.partition(":")[0]
+        if ":" in ref and kind not in KINDS and e.message == f"no model '{kind}'":
+            raise NotFound(e.message, f"{e.hint}; or start REF with one of: "
+                           f"{', '.join(k + ':' for k in KINDS)}") from None
+        raise
     print_json(graph) if as_json else lineage_view(graph)

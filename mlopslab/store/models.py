@@ -140,7 +140,9 @@ def gate_report(store: Store, report_id: str) -> dict[str, Any]:
                  "ORDER BY id = ? DESC LIMIT 2", [report_id, report_id, report_id])
     if not found or (len(found) > 1 and found[0]["id"] != report_id):
         raise NotFound(f"no gate report '{report_id}'" if not found
-                       else f"gate report id '{report_id}' is ambiguous")
+                       else f"gate report id '{report_id}' is ambiguous",
+                       "a version's reports: `mlopslab models show NAME@N --json` (reports)"
+                       if not found else "give more characters")
     report = found[0]
     checks = rows(store, "SELECT gate, name, value, limit_value AS \"limit\", op, passed, detail "
                   "FROM gate_checks WHERE report_id = ? ORDER BY idx", [report["id"]])

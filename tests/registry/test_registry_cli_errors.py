@@ -99,6 +99,8 @@ def test_alias_set_champion_points_to_promote_not_a_missing_force(lab: Lab) -> N
     (("lineage", "run:nosuch"), 7, "no run 'nosuch'", "runs ls"),
     (("lineage", "deployment:nosuch"), 7, "no deployment 'nosuch'", "deployments ls"),
     (("lineage", "data:nosuch"), 7, "no data version", "data:sha256:"),
+    (("lineage", "gate:nosuch"), 7, "no gate report 'nosuch'", "models show"),
+    (("lineage", "dataset:x"), 7, "no model 'dataset'", "run:, data:"),
 ])
 def test_each_error_is_one_line_a_hint_and_its_exit_code(
         lab: Lab, files: dict[str, str], args: tuple[str, ...], code: int, in_error: str,
