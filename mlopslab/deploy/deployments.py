@@ -201,7 +201,8 @@ class Deployments:
             state = self._maybe_state(name)
             if state is None:
                 return events
-            if state.get("creating"):  # we hold its lock, so whoever was making it is gone
+            if state.get("creating") or not (state["replicas"] or self._routes(name).get("active")):
+                # we hold its lock, so whoever was making it is gone (or an older mlopslab left it)
                 self._discard(state)
                 print(f"deployment {name}: its first deploy never finished; removed what it left",
                       file=sys.stderr, flush=True)

@@ -141,3 +141,18 @@ def test_a_first_deploy_whose_process_died_is_removed_by_the_supervisor(tmp_path
     assert supervisor.names() == [] and not (root / "iris").exists()
     assert not running(int(made["gateway_pid"]), "mlopslab.deploy.gateway")
     assert all(not running(int(r["handle"]), "mlopslab.serving") for r in made["replicas"].values())
+
+
+def test_a_leftover_that_never_served_is_removed_not_restarted(tmp_path: Path) -> None:
+    """What a failed deploy of an older mlopslab left: a record with no replica and no route."""
+    root = tmp_path / "deployments"
+    (root / "web").mkdir(parents=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (root / "web" / "deployment.json").write_text(json.dumps({
+        "name": "web", "backend": "process", "port": port, "model_name": "clf", "options": {}, "policy": {},
+        "replicas": {}, "gateway_pid": None, "events_offset": 0, "created_at": 0, "updated_at": 0}))
+    supervisor = Deployments(root, {"process": ProcessBackend()})
+    assert supervisor.supervise() == []
+    assert supervisor.names() == [] and _bindable(port)
