@@ -106,7 +106,7 @@ def test_without_a_champion_regression_passes_and_the_other_gates_still_run(
     assert report["champion_version"] is None
     vs = next(c for c in report["checks"] if c["name"] == "accuracy:vs_champion")
     assert vs["passed"] and "no champion" in vs["detail"]["note"]
-    assert {c["gate"] for c in report["checks"]} == {"integrity", "regression", "bias", "latency"}
+    assert {c["gate"] for c in report["checks"]} == {"evaluation", "integrity", "regression", "bias", "latency"}
     code, result = promote(lab, f"{NAME}@{weak['version']}")
     assert code == 0 and result["promoted"] and champion(lab) == weak["version"]
 
