@@ -108,7 +108,8 @@ def load_gates_file(path: Path, model: str | None = None) -> GatesSpec | None:
     try:
         raw = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as e:
-        raise RecipeError(f"{path}: cannot read gates: {e}") from e
+        raise RecipeError(f"{path}: cannot read gates: {e}",
+                          "a TOML file of [gates.*] tables; see docs/registry.md#gates") from e
     per_model = raw.get("models", {}).get(model) if model else None
     if per_model is not None:
         table = per_model.get("gates", per_model)

@@ -93,6 +93,7 @@ def test_alias_set_champion_points_to_promote_not_a_missing_force(lab: Lab) -> N
     (("gate", f"{NAME}@1", "--data", "{missing}"), 2, "--data", "existing file"),
     (("gate", f"{NAME}@1", "--gates", "{missing}"), 2, "--gates", "existing file"),
     (("gate", f"{NAME}@1", "--gates", "{bad_gates}"), 2, "bad gates", "docs/registry.md"),
+    (("promote", f"{NAME}@1", "--gates", "{bad_toml}"), 2, "cannot read gates", "docs/registry.md"),
     (("gate", f"{NAME}@1", "--gates", "{other_gates}"), 7, "no gates for model", f"[models.{NAME}]"),
     (("promote", f"{NAME}@1", "--force"), 2, "--force needs --reason", "--reason"),
     (("promote", f"{NAME}@1", "--gates", "{missing}"), 2, "--gates", "existing file"),
