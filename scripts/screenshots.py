@@ -1,28 +1,95 @@
-"""Regenerate screenshots/ (SVG, and PNG where rsvg-convert exists) from a demo lab.
+"""Regenerate screenshots/ (SVG, and PNG where rsvg-convert exists) from a lab that the
+bundled recipes made.
 
-    python scripts/screenshots.py [LAB] [--tui-only]
+    python scripts/screenshots.py [--keep LAB | --lab LAB]
 
-CLI output: without LAB it runs `mlopslab demo` into a temporary folder first
-(about 40 s). TUI screens (`screenshots/tui-*.svg`): every scenario of
-tests/tui/scenarios.py, played over a lab of 500 seeded runs with a fixed clock
-and replayed GPU samples, so they match the snapshot tests (about 25 s); the
-Models screens over the seeded registry of tests/tui/seed_models.py.
+It runs `mlopslab demo --keep-running` into a new lab (two tabular-classifier runs and
+an mlp-digits run, breast-cancer @1 and @2 promoted through their gates, deployed
+blue/green and rolled back), then two more runs: a deliberately weak tabular one
+(breast-cancer @3, which the gates refuse) and a shorter mlp-digits one. About two
+minutes. Then `runs ls` and `runs show` as the CLI prints them, and every TUI screen
+at the real time. GPU panels show the recorded two-GPU machine (`mlopslab tui
+--demo-gpus`) except where a screenshot says otherwise. With --keep the lab stays
+(its service stopped); --lab LAB takes such a lab instead of making one. The H100
+screenshots of docs/gpu-check.md (`*-h100.svg`, from a real GPU) are kept, tidied.
+
+(The snapshot tests in tests/tui/ play similar scenarios over seeded labs with a fixed
+clock instead, so that their SVGs never change by themselves.)
+
+Textual writes each run of same-styled text as one SVG <text> with a textLength;
+librsvg drops the no-break spaces a run starts with, so words ran together in the PNGs
+(`ray idle▶ 3 active`). `tidy` moves those spaces into the x position first.
 """
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
 
 from rich.console import Console
 
 REPO = Path(__file__).resolve().parents[1]
 OUT = REPO / "screenshots"
+sys.path.insert(0, str(REPO))
+
+from tests.tui.scenarios import Scenario  # noqa: E402
+
+# over the demo lab; the newest runs first: mlp-digits (5 epochs), tabular (weak: @3),
+# then the demo's mlp-digits, tabular (@2), tabular (@1)
+SHOTS = [
+    Scenario("dashboard", "dashboard", size=(100, 30)),
+    Scenario("dashboard-80x24", "dashboard"),
+    Scenario("runs", "runs"),
+    Scenario("runs-wide", "runs", ("down", "down", "down", "space", "space"), size=(120, 36)),
+    Scenario("runs-filter-problem", "runs", ("slash", *"metrics.accuracy >")),
+    Scenario("run-detail", "runs", ("down", "down", "down", "enter"), size=(100, 30)),
+    Scenario("run-metrics", "runs", ("enter", "t", "t"), size=(100, 30)),
+    Scenario("compare", "runs", ("down", "down", "down", "space", "space", "c"), size=(120, 36)),
+    Scenario("queue", "queue", size=(100, 24)),
+    Scenario("gpus", "gpus", size=(100, 30)),
+    Scenario("gpus-none", "gpus", gpus=False),
+    Scenario("recipes", "recipes", ("down",), size=(100, 30)),
+    Scenario("launch", "recipes", ("down", "enter", "backspace", "backspace", "x"), size=(100, 30)),
+    Scenario("help", "runs", ("question_mark",)),
+    Scenario("models", "models"),
+    Scenario("model-promote-confirm", "models", ("enter", "p")),
+    Scenario("model-promote-refused", "models", ("enter", "p", "y"), size=(100, 30)),
+    Scenario("model-promote-reason", "models", ("enter", "p", "y", "f", *"hotfix"), size=(100, 30)),
+    Scenario("model-version", "models", ("enter", "enter"), size=(100, 36)),
+    Scenario("model-version-80x24", "models", ("enter", "enter")),
+    Scenario("model-lineage", "models", ("enter", "down", "l"), size=(100, 24)),
+    Scenario("deployments", "deployments", size=(100, 24)),
+    Scenario("deployments-80x24", "deployments"),
+]
+
+MORE_RUNS = [
+    ("recipes/tabular-classifier", "--set", "n_estimators=1", "--set", "max_depth=1", "--seed", "3"),
+    ("recipes/mlp-digits", "--set", "epochs=5", "--seed", "3"),
+]
+
+SPAN = re.compile(r'(<text [^>]*?x=")([\d.]+)("[^>]*?textLength=")([\d.]+)("[^>]*>)((?:&#160;)+)')
+
+
+def tidy(svg: str) -> str:
+    """Move the no-break spaces that start a <text> into its x, so librsvg keeps the gap."""
+
+    def shift(m: re.Match[str]) -> str:
+        spaces = m.group(6).count("&#160;")
+        body_end = svg.find("</text>", m.end())
+        chars = len(html.unescape(svg[m.start(6):body_end]))
+        cell = float(m.group(4)) / max(chars, 1)
+        x = float(m.group(2)) + spaces * cell
+        length = float(m.group(4)) - spaces * cell
+        return f"{m.group(1)}{x:g}{m.group(3)}{length:g}{m.group(5)}"
+
+    return SPAN.sub(shift, svg)
 
 
 def png(svg: Path) -> None:
@@ -31,68 +98,72 @@ def png(svg: Path) -> None:
                        check=True)
 
 
-def tui_screens() -> None:
-    """Every screen over the seeded labs of the snapshot tests (runs, then the registry)."""
-    sys.path.insert(0, str(REPO))
-    from tests.tui.conftest import make_seeded_lab
-    from tests.tui.scenarios import MODEL_SCENARIOS, SCENARIOS
-    from tests.tui.seed_models import make_models_lab
-
-    OUT.mkdir(exist_ok=True)
-    render(make_seeded_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-tui-")) / "lab", 500), SCENARIOS)
-    render(make_models_lab(Path(tempfile.mkdtemp(prefix="mlopslab-shots-models-")) / "lab"), MODEL_SCENARIOS)
+def mlopslab(lab: Path, *args: str) -> None:
+    subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(lab), *args], check=True,
+                   capture_output=True)
 
 
-def render(lab: Any, scenarios: list[Any]) -> None:
-    """`screenshots/tui-NAME.svg` (and .png) of each scenario over `lab`; stops its service."""
-    from mlopslab.service import daemon
+def make_lab(root: Path) -> Path:
+    print(f"making a lab with the bundled recipes in {root} (about two minutes)", flush=True)
+    subprocess.run([sys.executable, "-m", "mlopslab", "demo", "--keep-running", str(root)], check=True,
+                   capture_output=True)
+    for args in MORE_RUNS:
+        mlopslab(root, "run", *args)
+    time.sleep(6)  # the service registers the weak run's model (breast-cancer @3)
+    return root
+
+
+def write(name: str, svg_text: str) -> None:
+    svg = OUT / f"{name}.svg"
+    svg.write_text(tidy(svg_text))
+    png(svg)
+    print(f"wrote {svg}", flush=True)
+
+
+def tui_screens(root: Path) -> None:
+    from mlopslab.lab import Lab
     from tests.tui.scenarios import play_sync
 
-    try:
-        for scenario in scenarios:
-            svg = OUT / f"tui-{scenario.name}.svg"
-            svg.write_text(play_sync(lab, scenario))
-            png(svg)
-            print(f"wrote {svg}")
-    finally:
-        daemon.stop(lab, stop_ray=False)
+    lab = Lab(root)
+    for shot in SHOTS:
+        write(f"tui-{shot.name}", play_sync(lab, shot, clock=time.time, tz=None))
 
 
-def main() -> None:
-    args = [a for a in sys.argv[1:] if a != "--tui-only"]
-    if "--tui-only" not in sys.argv:
-        cli_output(args)
-    tui_screens()
-
-
-def cli_output(args: list[str]) -> None:
+def cli_output(root: Path) -> None:
     from mlopslab.cli import output
     from mlopslab.lab import Lab
     from mlopslab.service.client import LabClient
 
-    if args:
-        lab = Lab(Path(args[0]).resolve())
-    else:
-        root = Path(tempfile.mkdtemp(prefix="mlopslab-shots-")) / "lab"
-        subprocess.run([sys.executable, "-m", "mlopslab", "demo", str(root)], check=True,
-                       capture_output=True)
-        lab = Lab(root)
     console = Console(record=True, width=120, force_terminal=True, color_system="truecolor",
                       highlight=False, file=open(os.devnull, "w"))  # noqa: SIM115
     output.console = console
-    with LabClient(lab) as client:
+    with LabClient(Lab(root)) as client:
         runs = client.call("list_runs", limit=20)
         console.print("[bold]$ mlopslab runs ls[/]")
         console.print(output.runs_table(runs, metric_keys=4))
         console.print(f"\n[bold]$ mlopslab runs show {runs[-1]['id']}[/]")
         output.run_detail(client.call("get_run", run_id=runs[-1]["id"]))
+    write("runs-ls", console.export_svg(title="mlopslab"))
+
+
+def main() -> None:
+    args = sys.argv[1:]
+    given = next((Path(args[i + 1]).resolve() for i, a in enumerate(args) if a in ("--keep", "--lab")), None)
+    keep = given is not None
+    root = given or Path(tempfile.mkdtemp(prefix="mlopslab-shots-")) / "lab"
     OUT.mkdir(exist_ok=True)
-    svg = OUT / "runs-ls.svg"
-    console.save_svg(str(svg), title="mlopslab")
-    png(svg)
-    print(f"wrote {svg}")
-    subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(lab.root), "lab", "stop"],
-                   capture_output=True)
+    if "--lab" not in args:
+        make_lab(root)
+    for recorded in OUT.glob("*-h100.svg"):
+        write(recorded.stem, recorded.read_text())
+    try:
+        cli_output(root)
+        tui_screens(root)
+    finally:
+        subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(root), "lab", "stop"],
+                       capture_output=True)
+        if not keep:
+            shutil.rmtree(root.parent, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ STATUS_STYLE = {
 }
 STATUS_ICON = {
     "finished": "✓", "running": "▶", "starting": "◌", "queued": "…", "failed": "✗",
-    "timed_out": "⧗", "killed": "☠", "cancelled": "⊘",
+    "timed_out": "◷", "killed": "☠", "cancelled": "⊘",
 }
 
 

@@ -63,11 +63,12 @@ async def settle(pilot: Any, app: Any, quiet: int = 4) -> None:
             return
 
 
-async def play(lab: Lab, scenario: Scenario) -> str:
-    """Run `scenario`; return the SVG screenshot."""
+async def play(lab: Lab, scenario: Scenario, **options: Any) -> str:
+    """Run `scenario`; return the SVG screenshot. `options` go to `make_app` (a clock...)."""
     from mlopslab.monitor.gpu import NoGpus
 
-    options: dict[str, Any] = {} if scenario.gpus else {"gpu_source": NoGpus()}
+    if not scenario.gpus:
+        options["gpu_source"] = NoGpus()
     app = make_app(lab, start=scenario.start, **options)
     async with app.run_test(size=scenario.size) as pilot:
         await settle(pilot, app)
@@ -78,8 +79,8 @@ async def play(lab: Lab, scenario: Scenario) -> str:
         return app.export_screenshot(title=f"mlopslab · {scenario.name}")
 
 
-def play_sync(lab: Lab, scenario: Scenario) -> str:
-    return asyncio.run(play(lab, scenario))
+def play_sync(lab: Lab, scenario: Scenario, **options: Any) -> str:
+    return asyncio.run(play(lab, scenario, **options))
 
 
 def check_snapshot(name: str, svg: str, tmp_path: Path) -> None:

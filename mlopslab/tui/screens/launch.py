@@ -18,6 +18,7 @@ from mlopslab.core.durations import parse_duration
 from mlopslab.core.params import check_value, convert
 from mlopslab.core.recipe import ParamSpec
 from mlopslab.tui.backend import RecipeEntry
+from mlopslab.tui.format import number
 from mlopslab.tui.screens.base import LabScreen
 
 
@@ -83,6 +84,13 @@ class LaunchScreen(LabScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        # labels as wide as the longest (a param name is never cut), hints under the fields
+        width = max(len(str(label.content)) for label in self.query(".field-label").results(Label)) + 2
+        for label in self.query(".field-label"):
+            label.styles.width = width
+        for hint in self.query(".field-hint"):
+            hint.styles.padding = (0, 0, 0, width)
+        self.query_one("#launch").styles.margin = (1, 0, 0, width)
         self.query(Input).first().focus()  # typing goes into the first param at once
 
     def compose_body(self) -> ComposeResult:
@@ -92,7 +100,7 @@ class LaunchScreen(LabScreen):
             for key, spec in r.params.items():
                 hint = f"{spec.type}" + (f" in {spec.choices}" if spec.choices else "")
                 if spec.min is not None or spec.max is not None:
-                    hint += f" [{_text(spec.min)} … {_text(spec.max)}]"
+                    hint += f" [{number(spec.min)} … {number(spec.max)}]"
                 yield from self._field(f"param-{key}", key, _text(spec.default), ParamValidator(spec),
                                        hint + (f" · {spec.help}" if spec.help else ""))
             yield Static(Text("resources and accounting", "bold underline"))
