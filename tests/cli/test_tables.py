@@ -1,5 +1,6 @@
-"""The shared table renderer: values kept whole at any width, no width limit into a
-pipe, low-value columns left out first (pure: rendered at a given width)."""
+"""The shared table renderer (mlopslab.cli.grid) and the tables the commands build:
+values kept whole at any width, no width limit into a pipe, low-value columns left out
+first (pure: rendered at a given width)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from mlopslab.cli.output import Col, Grid, Role, age, ago, layout, plural, render, runs_table, when
+from mlopslab.cli.grid import Col, Grid, Role, layout, render
+from mlopslab.cli.output import age, ago, plural, runs_table, when
 from mlopslab.cli.registry_view import versions_table
 
 RUN = {
