@@ -14,7 +14,17 @@ from tests.conftest import mlopslab, mlopslab_json
 @pytest.mark.slow
 def test_demo_makes_a_lab_runs_the_recipes_and_cleans_up(tmp_path: Path) -> None:
     done = mlopslab(None, "demo", str(tmp_path / "demo"), timeout=600)
-    assert "made a lab" in done.stdout and "done in" in done.stdout
+    assert "1. mlopslab init" in done.stdout and "done in" in done.stdout
+    lines = done.stdout.splitlines()
+    # every registration is said once, Ray's connection not once per run, commands never broken
+    for number in (1, 2):
+        assert sum(f"registered model breast-cancer@{number}" in line for line in lines) == 1
+    assert "connecting to Ray" not in done.stdout
+    assert any(line.endswith("mlopslab run recipes/tabular-classifier --set n_estimators=200 "
+                             "--set max_depth=8") for line in lines)
+    # gating is its own step, on the model's evaluation set
+    assert "mlopslab gate breast-cancer@2" in done.stdout and "evaluation set 1" in done.stdout
+    assert "undeployed breast-cancer (its endpoint is gone) and stopped the lab service" in done.stdout
     lab = Lab(tmp_path / "demo")
     runs = mlopslab_json(lab, "runs", "ls")
     assert sorted(r["recipe"] for r in runs) == ["mlp-digits", "tabular-classifier",
@@ -29,3 +39,13 @@ def test_demo_makes_a_lab_runs_the_recipes_and_cleans_up(tmp_path: Path) -> None
     assert mlopslab_json(lab, "deployments", "ls") == [], "the demo left its deployment running"
     assert not (lab.state / "ray.json").exists(), "the demo left its Ray cluster running"
     mlopslab(lab, "lab", "stop")
+
+
+def test_demo_with_keep_running_says_what_is_up_and_how_to_stop_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mlopslab.cli.demo import _say_end
+
+    _say_end(Lab(tmp_path), "http://127.0.0.1:8123", True, 61.0, ["261201-000000-abcd"])
+    out = capsys.readouterr().out
+    assert "still running" in out and "http://127.0.0.1:8123" in out
+    assert f"mlopslab --lab {tmp_path} undeploy breast-cancer && mlopslab --lab {tmp_path} lab stop" in out

@@ -26,10 +26,10 @@ DEMO_RUNS = [
 @cli.command()
 @click.argument("path", required=False, type=click.Path(file_okay=False))
 @click.option("--keep-running", is_flag=True,
-              help="Leave the lab service and Ray running afterwards.")
+              help="Leave the lab service, Ray and the deployment running afterwards.")
 def demo(path: str | None, keep_running: bool) -> None:
-    """Make a lab in PATH (default: a new temporary folder), run the bundled recipes, promote
-    a model through its gates, deploy it blue/green, query it and roll it back."""
+    """Make a lab in PATH (default: a new temporary folder), run the bundled recipes, gate and
+    promote a model, deploy it blue/green, query it and roll it back."""
     from mlopslab.cli.output import console, runs_table
     from mlopslab.lab import init_lab
     from mlopslab.service import daemon
@@ -37,55 +37,100 @@ def demo(path: str | None, keep_running: bool) -> None:
 
     root = Path(path) if path else Path(tempfile.mkdtemp(prefix="mlopslab-demo-"))
     lab = init_lab(root / "lab" if not path else root, "demo")
-    console.print(f"[bold]1. made a lab[/] in {lab.root}")
+    say(f"[bold]1. mlopslab init[/] {lab.root}")
     started = time.monotonic()
-    ids = []
+    ids: list[str] = []
+    endpoint = None
     try:
         with LabClient(lab) as client:
+            say("   starting the lab service and a local Ray cluster (once, for every run)")
+            client.call("cluster")
             for n, (recipe, sets) in enumerate(DEMO_RUNS, start=2):
-                console.print(f"[bold]{n}. mlopslab run recipes/{recipe} "
-                              + " ".join(f"--set {s}" for s in sets) + "[/]")
+                say(f"[bold]{n}. mlopslab run recipes/{recipe}[/] " + " ".join(f"--set {s}" for s in sets))
                 ids.append(_run(client, lab, recipe, sets))
+                if recipe == TABULAR:
+                    _say_registered(client, ids[-1])
             final = [client.call("get_run", run_id=i) for i in ids]
             console.print(runs_table(final, metric_keys=4))
             if any(r["status"] != "finished" for r in final):
                 raise SystemExit(1)
-            serve_demo(client, lab, keep_running)
+            endpoint = serve_demo(client, lab, keep_running)
     finally:
         if not keep_running:
             daemon.stop(lab)
-    console.print(f"done in {time.monotonic() - started:.0f}s. Look around:")
-    console.print(f"  cd {lab.root}\n  mlopslab            # the terminal UI\n  mlopslab runs ls\n"
-                  f"  mlopslab runs show {ids[0]}\n  mlopslab models ls {MODEL}\n"
-                  f"  mlopslab lineage model:{MODEL}:champion")
+    _say_end(lab, endpoint, keep_running, time.monotonic() - started, ids)
 
 
 MODEL = "breast-cancer"  # the name the tabular recipe registers its models under
+TABULAR = "tabular-classifier"
+QUIET = ("connecting to Ray", "connected to Ray", "registered model ")  # said once by the demo itself
 
 
-def serve_demo(client: LabClient, lab: Lab, keep_running: bool) -> None:
-    """Promote through the gates, deploy blue/green, infer, roll back."""
+def say(text: str) -> None:
+    """One demo line; long ones are never broken inside a command (the terminal wraps them)."""
     from mlopslab.cli.output import console
 
+    console.print(text, soft_wrap=True, highlight=False)
+
+
+def _say_end(lab: Lab, endpoint: str | None, keep_running: bool, seconds: float, ids: list[str]) -> None:
+    if keep_running:
+        say(f"still running: the lab service and its Ray cluster, and deployment {MODEL} at {endpoint}")
+        say(f"  stop them: mlopslab --lab {lab.root} undeploy {MODEL} && mlopslab --lab {lab.root} lab stop")
+    else:
+        say(f"undeployed {MODEL} (its endpoint is gone) and stopped the lab service and Ray "
+            "(--keep-running leaves them up)")
+    say(f"done in {seconds:.0f}s. Look around (the TUI starts the service again):")
+    for command in ("mlopslab", "mlopslab runs ls", f"mlopslab runs show {ids[0]}",
+                    f"mlopslab models ls {MODEL}", f"mlopslab lineage model:{MODEL}:champion"):
+        say(f"  mlopslab --lab {lab.root} {command.removeprefix('mlopslab').strip()}".rstrip())
+
+
+def serve_demo(client: LabClient, lab: Lab, keep_running: bool) -> str:
+    """Gate and promote, deploy blue/green, infer, roll back; the stable endpoint."""
     versions = _registered(client, 2)
     first, second = versions[0]["version"], versions[1]["version"]
-    console.print(f"[bold]5. mlopslab promote {MODEL}@{first}[/]  (the gates run first)")
-    _show_promotion(client.call("promote", ref=f"{MODEL}@{first}", actor="demo"))
-    console.print(f"[bold]6. mlopslab promote {MODEL}@{second}[/]")
-    _show_promotion(client.call("promote", ref=f"{MODEL}@{second}", actor="demo"))
-    console.print(f"[bold]7. mlopslab deploy {MODEL}@{first} --backend process[/]")
+    step = len(DEMO_RUNS) + 2
+    for number in (first, second):
+        say(f"[bold]{step}. mlopslab gate {MODEL}@{number}[/]  (against the champion, on the evaluation set)")
+        _show_gate(client.call("gate", ref=f"{MODEL}@{number}", actor="demo"))
+        say(f"[bold]{step + 1}. mlopslab promote {MODEL}@{number}[/]  (only through passing gates)")
+        _show_promotion(client.call("promote", ref=f"{MODEL}@{number}", actor="demo"))
+        step += 2
+    say(f"[bold]{step}. mlopslab deploy {MODEL}@{first} --backend process[/]")
     shown = client.call("deploy", ref=f"{MODEL}@{first}", name=MODEL, backend="process")
+    endpoint = str(shown["endpoint"])
     rows = _holdout_rows(lab, 3)
-    console.print(f"   endpoint {shown['endpoint']}: {_infer(shown['endpoint'], rows)}")
-    console.print(f"[bold]8. mlopslab deploy {MODEL}@{second}[/]  (blue/green on the same endpoint)")
+    say(f"   stable endpoint {endpoint}")
+    say(f"   {_infer(endpoint, rows)}")
+    say(f"[bold]{step + 1}. mlopslab deploy {MODEL}@{second}[/]  (blue/green on the same endpoint)")
     client.call("deploy", ref=f"{MODEL}@{second}", name=MODEL, backend="process")
-    console.print(f"   {_infer(shown['endpoint'], rows)}")
-    console.print(f"[bold]9. mlopslab rollback {MODEL}[/]")
+    say(f"   {_infer(endpoint, rows)}")
+    say(f"[bold]{step + 2}. mlopslab rollback {MODEL}[/]")
     rolled = client.call("rollback", name=MODEL, actor="demo", reason="demo")
-    console.print(f"   switched back in {rolled['rollback_s'] * 1000:.1f} ms: "
-                  f"{_infer(shown['endpoint'], rows)}")
+    say(f"   switched back in {rolled['rollback_s'] * 1000:.1f} ms: {_infer(endpoint, rows)}")
     if not keep_running:
+        say(f"[bold]{step + 3}. mlopslab undeploy {MODEL}[/]")
         client.call("undeploy", name=MODEL, actor="demo")
+    return endpoint
+
+
+def _say_registered(client: LabClient, run_id: str, timeout_s: float = 60) -> None:
+    """The service registers a finished run's model a moment after the run ends: wait for it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            versions = client.call("model_versions", name=MODEL)
+        except MlopslabError:
+            versions = []
+        for v in versions:
+            if v.get("run_id") == run_id:
+                score = (v.get("scores") or {}).get("accuracy")
+                say(f"   registered model {MODEL}@{v['version']}"
+                    + (f" (accuracy {score:.4f}, ONNX Runtime on its holdout)" if score is not None else ""))
+                return
+        time.sleep(0.3)
+    say(f"   run {run_id} was not registered as a {MODEL} version within {timeout_s:.0f}s")
 
 
 def _registered(client: LabClient, count: int, timeout_s: float = 60) -> list[dict[str, Any]]:
@@ -104,17 +149,25 @@ def _registered(client: LabClient, count: int, timeout_s: float = 60) -> list[di
     return sorted(versions, key=lambda v: int(v["version"]))[:count]
 
 
-def _show_promotion(result: dict[str, Any]) -> None:
-    from mlopslab.cli.output import console
+def _show_gate(report: dict[str, Any]) -> None:
+    evaluation = report.get("evaluation") or {}
+    where = (f"evaluation set {evaluation['set']} ({evaluation.get('source')})" if evaluation.get("set")
+             else str(evaluation.get("source", "its holdout")))
+    checks = report.get("checks", [])
+    if report.get("passed"):
+        say(f"   passed: {len(checks)} checks on {where}")
+        return
+    say(f"   failed on {where}: " + "; ".join(
+        f"{c['gate']}.{c['name']}" + (f" ({c['detail']['error']})" if (c.get("detail") or {}).get("error") else "")
+        for c in checks if not c.get("passed")) + "; `gate` exits 1 in the CLI")
 
-    report = result.get("report") or {}
-    failed = [c["name"] for c in report.get("checks", []) if not c.get("passed")]
+
+def _show_promotion(result: dict[str, Any]) -> None:
     if result.get("promoted"):
-        console.print(f"   champion is now {MODEL}@{result.get('version', '?')} "
-                      f"({len(report.get('checks', []))} gate checks passed)")
+        was = result.get("from_version")
+        say(f"   champion is now {MODEL}@{result.get('version', '?')} (was {was if was is not None else 'none'})")
     else:
-        console.print(f"   refused ({result.get('why', 'gates failed')}): failing checks "
-                      f"{', '.join(failed) or 'none'}; `promote` exits 1 in the CLI")
+        say(f"   refused: {result.get('why', 'gates failed')}; `promote` exits 1 in the CLI")
 
 
 def _holdout_rows(lab: Lab, n: int) -> list[list[float]]:
@@ -147,10 +200,19 @@ def _infer(endpoint: str, rows: list[list[float]]) -> str:
 
 def _run(client: LabClient, lab: Lab, recipe: str, sets: list[str]) -> str:
     from mlopslab.cli.follow import follow_logs
-    from mlopslab.cli.output import console
     from mlopslab.cli.run_cmd import build_specs
 
     spec = build_specs(lab, str(lab.recipes / recipe), {"sets": sets})[0]
     run = client.call("submit_run", spec=spec)
-    follow_logs(client, run["id"], console)
+    follow_logs(client, run["id"], _Quiet())
     return str(run["id"])
+
+
+class _Quiet:
+    """The console for a run's logs, less the lines the demo says once itself."""
+
+    def print(self, text: str, **kw: Any) -> None:
+        from mlopslab.cli.output import console
+
+        if not str(text).startswith(QUIET):
+            console.print(text, **kw)

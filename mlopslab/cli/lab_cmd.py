@@ -85,10 +85,13 @@ def _set_gpus(the_lab: Any, gpus: float) -> Any:
         raise ConfigError(f"{plural(active, 'run')} {'is' if active == 1 else 'are'} active; the "
                           "local cluster can change its GPUs only when idle",
                           "wait or cancel them, then retry")
+    what = "the GPUs NVML finds" if gpus == -1 else plural(gpus, "GPU")
     if report["running"]:
+        click.echo(f"restarting the lab service and its local Ray cluster to advertise {what}", err=True)
         daemon.stop(the_lab, stop_ray=True)
     file = the_lab.root / CONFIG_FILE
     file.write_text(_with_ray_gpus(file.read_text(), gpus))
+    click.echo(f"ray.num_gpus = {gpus:g} written to {file}", err=True)
     return Lab(the_lab.root)
 
 

@@ -32,10 +32,12 @@ def queue(ctx: click.Context, as_json: bool) -> None:
 def _queue_table(found: dict[str, Any]) -> None:
     from mlopslab.cli.output import Col, Grid, Role, age, plural, print_grid, status_text, when
 
-    if not found["runs"]:
-        click.echo("queue: empty (no queued or running runs)")
-        return
     cap = found["capacity"]
+    if not found["runs"]:
+        click.echo(f"queue: empty (no queued or running runs; the cluster offers "
+                   f"{plural(cap['gpus'], 'GPU')}, {plural(cap['cpus'], 'CPU')})")
+        click.echo("GPU-hours per project and user: mlopslab quota ls")
+        return
     grid = Grid([Col("#", justify="right"), Col("RUN"), Col("STATUS"),
                  Col("PROJECT", Role.DROP, rank=3), Col("USER", Role.DROP, rank=2),
                  Col("GPUS", justify="right"), Col("CPUS", justify="right"),

@@ -195,6 +195,12 @@ class RegistryOps:
             ])
             return q.evaluation_sets(self.store, name)[0]
 
+    def _on_current_set(self, report: dict[str, Any]) -> bool:
+        """Was the report made on the evaluation set in force now?"""
+        current = q.evaluation_set(self.store, report["name"])
+        made_on = ((report.get("info") or {}).get("evaluation") or {}).get("set")
+        return current is None or made_on == current["version"]
+
     def _evaluation_data(self, candidate: dict[str, Any], data: str | None) -> dict[str, Any]:
         """What a gate evaluates on: `--data`, else the model's evaluation set, else (a model
         registered before evaluation sets existed) the candidate's holdout."""
@@ -221,7 +227,8 @@ class RegistryOps:
             if champion == number:
                 return {**result, "why": f"{name}@{number} is already the champion"}
             report = q.latest_report(self.store, name, number)
-            if not force and (report is None or report["champion_version"] != champion or gates):
+            if not force and (report is None or report["champion_version"] != champion or gates
+                              or not self._on_current_set(report)):
                 report = self.op_gate(f"{name}@{number}", actor, gates)
             allowed, why = promotion_decision(report, number, champion, force, reason)
             result.update(why=why, report=_with_gates(report) if report else None)

@@ -110,6 +110,11 @@ def test_a_leaked_comparison_is_refused_naming_the_overlap(
     text = mlopslab(lab, "gate", f"{NAME}@3", "--data", str(data), check=False).stdout
     assert f"{NAME}@3 trained on 427 of the 569 evaluation rows" in text
     assert f"{NAME}@2 trained on 427 of the 569 evaluation rows" in text
+    # promotion never rests on a report made on other data than the evaluation set in force
+    done = mlopslab(lab, "promote", f"{NAME}@3", "--json", check=False)
+    result = json.loads(done.stdout)
+    assert result["report"]["evaluation"]["set"] == 1
+    assert "evaluation.candidate_unseen" not in result["report"]["failed"]
 
 
 def test_a_new_evaluation_set_is_versioned_and_in_lineage(
