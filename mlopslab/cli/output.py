@@ -15,8 +15,9 @@ from rich.console import Console
 from mlopslab.cli.grid import Col, Grid, Role  # the commands import them from here too
 
 console = Console(highlight=False)
-console.soft_wrap = not console.is_terminal  # a pipe or a file gets whole lines
 err_console = Console(stderr=True, highlight=False)
+for _out in (console, err_console):
+    _out.soft_wrap = not _out.is_terminal  # a pipe or a file gets whole lines
 
 STATUS_STYLE = {
     "finished": "green", "running": "cyan", "queued": "yellow", "starting": "yellow",
