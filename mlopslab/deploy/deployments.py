@@ -120,16 +120,14 @@ class Deployments:
             raise DeployError(f"port {port} is the endpoint of deployment '{owner}'",
                               hint=f"give another --port, or `--name {owner}` to update that deployment")
         endpoint = listen(port or 0)  # a taken port fails here, before anything is recorded
+        state = self._new(name, backend, int(endpoint.getsockname()[1]), model_name, options, policy)
         try:
-            state = self._new(name, backend, int(endpoint.getsockname()[1]), model_name, options, policy)
-            try:
+            with endpoint:  # closed here once the gateway has its own copy
                 self._ensure_gateway(state, endpoint)
-                first(state)
-            except BaseException:
-                self._discard(state)
-                raise
-        finally:
-            endpoint.close()  # the gateway has its own copy
+            first(state)
+        except BaseException:
+            self._discard(state)
+            raise
         state.pop("creating", None)
         self._save(state)
 
