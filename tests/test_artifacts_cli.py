@@ -119,6 +119,13 @@ def test_unknown_sources_and_names_are_one_line_errors(lab: Lab, run: dict[str, 
     assert error == "error: no model 'nosuch'" and NAME in hint
 
 
+def test_an_unwritable_destination_is_one_line(lab: Lab, run: dict[str, Any], tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("")
+    error, hint = one_line_error(mlopslab(lab, "artifacts", "get", run["id"], "-o",
+                                          str(tmp_path / "a-file" / "model.onnx"), check=False), 1)
+    assert "cannot write" in error and "-o" in hint
+
+
 def test_a_damaged_artifact_is_refused(lab: Lab, run: dict[str, Any], tmp_path: Path) -> None:
     digest = stored(run, "holdout.csv")["sha256"]
     path = lab.artifact_path(digest)

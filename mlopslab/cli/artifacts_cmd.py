@@ -9,6 +9,7 @@ again on the way out.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
 from dataclasses import asdict, dataclass
@@ -19,7 +20,7 @@ import click
 
 from mlopslab.cli import cli, lab_of
 from mlopslab.cli.models_cmd import JSON, InputError, call_service, models
-from mlopslab.core.errors import NotFound
+from mlopslab.core.errors import MlopslabError, NotFound
 
 STDOUT = "-"
 
@@ -204,7 +205,7 @@ def _write(ctx: click.Context, artifact: Artifact, output: str | None, default: 
 
     store = lab_of(ctx).artifacts
     if output == STDOUT:
-        with open(verified(store, artifact.sha256), "rb") as f:
+        with open(verified(store, artifact.sha256), "rb") as f, contextlib.suppress(BrokenPipeError):
             shutil.copyfileobj(f, sys.stdout.buffer)
         return
     dest = _destination(output, default)
@@ -213,6 +214,9 @@ def _write(ctx: click.Context, artifact: Artifact, output: str | None, default: 
     except FileExistsError:
         raise InputError(f"{dest} exists; not overwritten",
                          "add --force to overwrite it, or -o another path") from None
+    except OSError as e:
+        raise MlopslabError(f"cannot write {dest}: {e.strerror or e}",
+                            "-o a path in a folder you can write to") from None
     if as_json:
         print_json({**asdict(artifact), "size": size, "path": str(dest), "verified": True})
         return

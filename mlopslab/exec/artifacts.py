@@ -7,6 +7,7 @@ written atomically elsewhere).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import shutil
@@ -55,7 +56,10 @@ def copy_out(root: Path, digest: str, dest: Path, overwrite: bool = False) -> in
     to a temporary file beside `dest`, which is renamed into place only if they match.
     Without `overwrite` an existing `dest` is left alone (FileExistsError). Returns the size."""
     source = _stored(root, digest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:  # a file where a folder must be: not "dest exists"
+        raise NotADirectoryError(errno.ENOTDIR, "not a folder", str(dest.parent)) from None
     fd, temp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         with open(source, "rb") as src, os.fdopen(fd, "wb") as out:
