@@ -13,8 +13,8 @@ from enum import Enum
 from io import StringIO
 from typing import Any, Literal
 
+from rich.cells import cell_len
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 GAP = 2  # spaces between columns
@@ -54,38 +54,38 @@ class Grid:
 
     def __rich_console__(self, out: Console, options: Any) -> Any:
         """Laid out at the terminal's width; unlimited into a pipe or a file."""
-        yield from _parts(self, options.max_width if out.is_terminal else None)
+        yield from _parts(self, options.max_width if out.is_terminal else None, out)
 
 
-def _plain(cell: str) -> str:
-    return Text.from_markup(cell).plain
+Cells = list[list[Text]]
 
 
-def _natural(grid: Grid, i: int) -> int:
-    return max([len(grid.cols[i].header)] + [Text.from_markup(r[i]).cell_len for r in grid.rows])
-
-
-def _longest_word(grid: Grid, i: int) -> int:
-    words = [w for r in grid.rows for line in _plain(r[i]).splitlines() for w in line.split()]
-    return max([len(grid.cols[i].header)] + [Text(w).cell_len for w in words])
+def _cells(grid: Grid) -> Cells:
+    """The header and the rows, parsed once."""
+    head = [Text(c.header, style="bold") for c in grid.cols]
+    return [head, *([Text.from_markup(c) if "[" in c else Text(c) for c in row] for row in grid.rows)]
 
 
 def layout(grid: Grid, width: int | None) -> tuple[list[int], list[int]]:
-    """The columns shown and their widths. `width` None: no limit, every column at its
-    natural width. Otherwise KEEP columns get their natural width and WRAP and DROP ones
-    share what is left, each at least its `least`; while that is too wide, DROP columns
-    are left out, then WRAP ones narrowed down to their longest word. KEEP columns alone
-    may still be wider than `width`: then the table is too (its lines wrap; no value is
-    cut)."""
-    natural = [_natural(grid, i) for i in range(len(grid.cols))]
+    """The columns shown and their widths (see `_layout`)."""
+    return _layout(grid.cols, _cells(grid), width)
+
+
+def _layout(cols: Sequence[Col], cells: Cells, width: int | None) -> tuple[list[int], list[int]]:
+    """`width` None: no limit, every column at its natural width. Otherwise KEEP columns
+    get their natural width and WRAP and DROP ones share what is left, each at least its
+    `least`; while that is too wide, DROP columns are left out, then WRAP ones narrowed
+    down to their longest word. KEEP columns alone may still be wider than `width`."""
+    natural = [max(row[i].cell_len for row in cells) for i in range(len(cols))]
     if width is None:
-        return list(range(len(grid.cols))), natural
-    word = [n if c.role is Role.KEEP else _longest_word(grid, i)
-            for i, (c, n) in enumerate(zip(grid.cols, natural, strict=True))]
+        return list(range(len(cols))), natural
+    word = [n if c.role is Role.KEEP else max(cell_len(w) for row in cells for w in
+                                              row[i].plain.split() or [""])
+            for i, (c, n) in enumerate(zip(cols, natural, strict=True))]
     widths = {i: max(word[i], min(n, c.least)) if c.role is not Role.KEEP else n
-              for i, (c, n) in enumerate(zip(grid.cols, natural, strict=True))}
-    droppable = sorted((i for i, c in enumerate(grid.cols) if c.role is Role.DROP),
-                       key=lambda i: (grid.cols[i].rank, -i))
+              for i, (c, n) in enumerate(zip(cols, natural, strict=True))}
+    droppable = sorted((i for i, c in enumerate(cols) if c.role is Role.DROP),
+                       key=lambda i: (cols[i].rank, -i))
     while _span(list(widths.values())) > width and droppable:
         del widths[droppable.pop(0)]
     _fit(widths, width, lower=word, upper=natural)
@@ -116,40 +116,55 @@ def render(grid: Grid, width: int | None, color: bool = False) -> str:
     buffer = StringIO()
     out = Console(file=buffer, force_terminal=color, color_system="standard" if color else None,
                   width=width or 10_000, highlight=False, soft_wrap=width is None)
-    for part in _parts(grid, width):
+    for part in _parts(grid, width, out):
         out.print(part)
     return buffer.getvalue()
 
 
-def _parts(grid: Grid, width: int | None) -> list[Any]:
+def _parts(grid: Grid, width: int | None, out: Console) -> list[Text]:
     """The title, the table and a note of the columns left out; or, where even the
     columns that are kept whole cannot fit `width`, one block of `HEADER  value` lines
     per row, so that no value is broken."""
-    shown, widths = layout(grid, width)
-    title: list[Any] = [Text(grid.title, style="bold")] if grid.title else []
+    cells = _cells(grid)
+    shown, widths = _layout(grid.cols, cells, width)
+    title = [Text(grid.title, style="bold")] if grid.title else []
     if width is not None and _span(widths) > width:
-        return title + _records(grid)
-    table = Table(box=None, header_style="bold", pad_edge=False, show_edge=False,
-                  padding=(0, GAP // 2), width=max(_span(widths), 1))
-    for i, w in zip(shown, widths, strict=True):
-        col = grid.cols[i]
-        table.add_column(col.header, width=w, justify=col.justify,
-                         no_wrap=col.role is Role.KEEP, overflow="fold")
-    for row in grid.rows:
-        table.add_row(*(row[i] for i in shown))
-    parts = [*title, table]
-    left_out = [grid.cols[i].header for i in range(len(grid.cols)) if i not in shown]
-    if left_out:
-        parts.append(Text(f"not shown at this width: {', '.join(left_out)} (see --json)",
-                          style="dim"))
-    return parts
+        return title + _records(grid.cols, cells, width, out)
+    lines = Text("\n").join(_lines(grid.cols, cells, shown, widths, out))
+    left_out = [c.header for i, c in enumerate(grid.cols) if i not in shown]
+    note = [Text(f"not shown at this width: {', '.join(left_out)} (see --json)", style="dim")]
+    return [*title, lines, *(note if left_out else [])]
 
 
-def _records(grid: Grid) -> list[Any]:
-    pad = max(len(c.header) for c in grid.cols)
-    parts: list[Any] = []
-    for n, row in enumerate(grid.rows):
+def _lines(cols: Sequence[Col], cells: Cells, shown: list[int], widths: list[int],
+           out: Console) -> list[Text]:
+    """Each row as lines: cells padded to their column, WRAP and DROP ones wrapped."""
+    lines = []
+    for row in cells:
+        blocks = [row[i].split("\n") if cols[i].role is Role.KEEP
+                  else row[i].wrap(out, w, overflow="fold") for i, w in zip(shown, widths, strict=True)]
+        for k in range(max(len(b) for b in blocks)):
+            line = Text()
+            for n, (block, i, w) in enumerate(zip(blocks, shown, widths, strict=True)):
+                piece = block[k].copy() if k < len(block) else Text()
+                piece.align(cols[i].justify, w)
+                line.append_text(piece)
+                line.append(" " * GAP if n < len(blocks) - 1 else "")
+            line.rstrip()
+            lines.append(line)
+    return lines
+
+
+def _records(cols: Sequence[Col], cells: Cells, width: int, out: Console) -> list[Text]:
+    """`HEADER  value` lines per row, a blank line between rows; a long value wraps
+    between words, indented under itself."""
+    pad = max(len(c.header) for c in cols) + GAP
+    parts: list[Text] = []
+    for n, row in enumerate(cells[1:]):
         parts += [Text("")] if n else []
-        parts += [Text.assemble((f"{c.header:<{pad}}  ", "bold"), Text.from_markup(cell))
-                  for c, cell in zip(grid.cols, row, strict=True)]
+        for c, cell in zip(cols, row, strict=True):
+            lines = cell.wrap(out, max(width - pad, 1), overflow="fold")
+            for k, line in enumerate(lines):
+                line.rstrip()
+                parts.append(Text.assemble((f"{c.header if not k else '':<{pad}}", "bold"), line))
     return parts

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from mlopslab.cli.grid import Col, Grid, Role  # the commands import them from here too
 
@@ -132,10 +133,11 @@ def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | Non
         sorted_by = ([fmt_value((metrics if kind == "metrics" else params).get(key, "-"))]
                      if key else [])
         shown = [k for k in metrics if not (kind == "metrics" and k == key)][:metric_keys]
-        grid.add_row(run["id"], run["recipe"], status_text(run["status"]), *sorted_by,
-                     when(run.get("started_at")), fmt_duration(duration(run)),
-                     " ".join(f"{k}={fmt_value(v)}" for k, v in params.items()) or "-",
-                     " ".join(f"{k}={fmt_value(metrics[k])}" for k in shown) or "-")
+        grid.add_row(run["id"], escape(run["recipe"]), status_text(run["status"]),
+                     *map(escape, sorted_by), when(run.get("started_at")),
+                     fmt_duration(duration(run)),
+                     escape(" ".join(f"{k}={fmt_value(v)}" for k, v in params.items()) or "-"),
+                     escape(" ".join(f"{k}={fmt_value(metrics[k])}" for k in shown) or "-"))
     return grid
 
 

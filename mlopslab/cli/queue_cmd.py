@@ -30,6 +30,8 @@ def queue(ctx: click.Context, as_json: bool) -> None:
 
 
 def _queue_table(found: dict[str, Any]) -> None:
+    from rich.markup import escape
+
     from mlopslab.cli.output import Col, Grid, Role, age, plural, print_grid, status_text, when
 
     cap = found["capacity"]
@@ -49,10 +51,10 @@ def _queue_table(found: dict[str, Any]) -> None:
         since = (run["queued_at"] if run["status"] == "queued"
                  else run["started_at"] or run["queued_at"])
         grid.add_row(str(run["position"] or ""), run["id"], status_text(run["status"]),
-                     run["project"], run["user"] or "-", f"{res.get('gpus', 0):g}",
+                     escape(run["project"]), escape(run["user"] or "-"), f"{res.get('gpus', 0):g}",
                      f"{res.get('cpus', 1):g}", str(run["priority"] or 0),
                      when(since), age(since),
-                     (run["reason"] or "-") if run["status"] == "queued" else "-")
+                     escape(run["reason"] or "-") if run["status"] == "queued" else "-")
     print_grid(grid)
 
 
@@ -161,6 +163,8 @@ def quota_clear(ctx: click.Context, project: str | None, user: str | None) -> No
 @click.pass_context
 def quota_ls(ctx: click.Context, as_json: bool) -> None:
     """Every quota in effect, where it comes from (config or lab) and what is in use."""
+    from rich.markup import escape
+
     from mlopslab.cli.output import Col, Grid, Role, plural, print_grid, print_json
     from mlopslab.service.client import LabClient
 
@@ -175,7 +179,7 @@ def quota_ls(ctx: click.Context, as_json: bool) -> None:
     grid = Grid([Col("SCOPE"), Col("NAME"), Col("LIMITS", Role.WRAP), Col("IN USE", Role.WRAP, least=8),
                  Col("GPU-H 24H", justify="right"), Col("FROM", Role.DROP)])
     for row in rows:
-        grid.add_row(row["scope"], row["name"], _limits_text(row),
+        grid.add_row(row["scope"], escape(row["name"]), _limits_text(row),
                      f"{plural(row['gpus_in_use'], 'GPU')}, {plural(row['runs_in_use'], 'run')}",
                      f"{row['gpu_hours_24h']:.2f}", row["source"])
     print_grid(grid)

@@ -196,3 +196,11 @@ def test_deployments_table_at_80_columns_keeps_the_endpoint_whole() -> None:
     assert all(len(line) <= 80 for line in text.splitlines())
     row = next(line for line in text.splitlines() if line.startswith("breast-cancer-prod"))
     assert endpoint in row.split() and "serving" in row and "123456" in row and "3.2" in row
+
+
+def test_values_print_as_they_are_without_trailing_spaces() -> None:
+    run = {**RUN, "params": {"layers": "[bold]64,32[/]", "optimizer": "adam"}}
+    for width in (None, 80, 200):
+        out = render(runs_table([run]), width)
+        assert all(line == line.rstrip() for line in out.splitlines())
+    assert "layers=[bold]64,32[/]" in render(runs_table([run]), None)
