@@ -94,6 +94,9 @@ def check_alias(alias: str) -> str:
 
 
 def check_model_name(name: str) -> str:
+    if not name:
+        raise RefError("no model name given",
+                       "pass --name NAME (or declare [model].register_as in the run's recipe)")
     if not re.fullmatch(MODEL_NAME, name):
         raise RefError(f"'{name}' is not a valid model name",
                        "letters, digits, '.', '-' and '_', starting with a letter or digit")

@@ -6,6 +6,7 @@ version 1 of `breast-cancer`.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -129,3 +130,14 @@ def test_files_inputs_are_checked_before_the_service_sees_them(lab: Lab, tmp_pat
     folder.mkdir()
     error, _ = fails(lab, "gate", f"{NAME}@1", "--data", str(folder), code=2)
     assert "is a folder" in error
+
+
+def test_a_run_whose_recipe_names_no_model_asks_for_a_name(lab: Lab) -> None:
+    recipe = lab.root / "recipes" / "unnamed"
+    shutil.copytree(lab.root / "recipes" / "tabular-classifier", recipe)
+    toml = recipe / "recipe.toml"
+    toml.write_text("\n".join(line for line in toml.read_text().splitlines()
+                              if not line.startswith("register_as")))
+    run = mlopslab_json(lab, "run", str(recipe), "--set", "n_estimators=3")
+    error, hint = fails(lab, "models", "register", run["id"], code=2)
+    assert error == "no model name given" and "--name" in hint
