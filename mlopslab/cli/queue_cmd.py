@@ -70,13 +70,14 @@ def cancel(ctx: click.Context, run_ids: tuple[str, ...], as_json: bool) -> None:
     from mlopslab.cli.output import print_json, run_json
     from mlopslab.service.client import LabClient
 
+    done = []
     with LabClient(lab_of(ctx)) as client:
-        done = [cancel_run(client, r) for r in run_ids]
+        for run_id in run_ids:  # each said at once: an unknown id later leaves these told
+            done.append(cancel_run(client, run_id))
+            if not as_json:
+                click.echo(cancel_text(*done[-1]))
     if as_json:
         print_json([{**run_json(run), "cancelled_now": now} for run, now in done])
-        return
-    for run, now in done:
-        click.echo(cancel_text(run, now))
 
 
 def cancel_run(client: Any, run_id: str) -> tuple[dict[str, Any], bool]:

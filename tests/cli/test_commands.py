@@ -133,6 +133,9 @@ def test_cancel_of_a_run_that_already_ended_says_so(seeded: Lab) -> None:
     assert again.strip() == f"run {queued['id']} had already ended (cancelled): nothing to cancel"
     shown = json.loads(ok("--lab", str(seeded.root), "cancel", ended["id"], "--json"))
     assert shown[0]["status"] == "finished" and shown[0]["cancelled_now"] is False
+    partly = cli("--lab", str(seeded.root), "cancel", ended["id"], "nosuchrun")
+    assert partly.returncode == 7 and "error: no run 'nosuchrun'" in partly.stderr
+    assert partly.stdout.startswith(f"run {ended['id']} had already ended")
 
 
 def test_init_json_has_the_name(tmp_path: Path) -> None:
