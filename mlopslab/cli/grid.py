@@ -86,8 +86,14 @@ def _layout(cols: Sequence[Col], cells: Cells, width: int | None) -> tuple[list[
               for i, (c, n) in enumerate(zip(cols, natural, strict=True))}
     droppable = sorted((i for i, c in enumerate(cols) if c.role is Role.DROP),
                        key=lambda i: (cols[i].rank, -i))
+    least = dict(widths)
+    dropped = []
     while _span(list(widths.values())) > width and droppable:
-        del widths[droppable.pop(0)]
+        dropped.append(droppable.pop(0))
+        del widths[dropped[-1]]
+    for i in reversed(dropped[:-1]):  # one left out late may let an earlier one back in
+        if _span([*widths.values(), least[i]]) <= width:
+            widths = {j: least[j] for j in sorted([*widths, i])}
     _fit(widths, width, lower=word, upper=natural)
     return list(widths), list(widths.values())
 

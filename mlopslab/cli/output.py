@@ -119,14 +119,14 @@ def plural(n: float, noun: str, nouns: str | None = None) -> str:
 
 def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | None = None) -> Grid:
     """One line per run. A metric or param the runs are sorted by gets its own column;
-    in a narrow terminal params are left out first, then the start time, the duration
-    and the recipe."""
+    in a narrow terminal params are left out first, then the start time, the duration,
+    (when sorted by one) the other metrics, and the recipe."""
     kind, key = sort_field(sort)
-    cols = [Col("ID"), Col("RECIPE", Role.DROP, rank=3), Col("STATUS")]
+    cols = [Col("ID"), Col("RECIPE", Role.DROP, rank=4), Col("STATUS")]
     if key:
         cols.append(Col(key.upper(), justify="right"))
     cols += [Col("STARTED", Role.DROP, rank=1), Col("DURATION", Role.DROP, "right", rank=2),
-             Col("PARAMS", Role.DROP), Col("METRICS", Role.WRAP)]
+             Col("PARAMS", Role.DROP), Col("METRICS", Role.DROP if key else Role.WRAP, rank=3)]
     grid = Grid(cols)
     for run in runs:
         params, metrics = run.get("params") or {}, run.get("metrics") or {}

@@ -204,3 +204,10 @@ def test_values_print_as_they_are_without_trailing_spaces() -> None:
         out = render(runs_table([run]), width)
         assert all(line == line.rstrip() for line in out.splitlines())
     assert "layers=[bold]64,32[/]" in render(runs_table([run]), None)
+
+
+def test_a_column_left_out_early_comes_back_when_a_later_one_makes_room() -> None:
+    run = {**RUN, "metrics": {"accuracy": 0.965, "accuracy_group_A": 0.96, "accuracy_group_B": 0.9706}}
+    out = lines(render(runs_table([run], sort="-metrics.accuracy"), 80))
+    assert out[0].split() == ["ID", "RECIPE", "STATUS", "ACCURACY", "STARTED", "DURATION"]
+    assert out[-1] == "not shown at this width: PARAMS, METRICS (see --json)"
