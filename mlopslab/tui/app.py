@@ -139,11 +139,14 @@ class LabApp(App[None]):
         if message.problem and message.problem != self.status_problem:
             self.notify(message.problem, title="lab service", severity="error")
         self.status, self.status_problem = message.status, message.problem
-        self.show_status(self.screen)
+        if self.screen_stack:  # not while the app shuts down
+            self.show_status(self.screen)
 
     def on_gpus_sampled(self, message: GpusSampled) -> None:
         self.gpu_history.add(message.reading.snapshot)
         self.gpu_reading = message.reading
+        if not self.screen_stack:
+            return
         for view in self.screen.query(".gpu-view"):
             view.show(message.reading, self.gpu_history)  # type: ignore[attr-defined]
 

@@ -73,7 +73,10 @@ async def test_every_screen_fits_80x24(registry_lab: Lab) -> None:
 
         run = "\n".join(await visit(app, pilot, "enter"))
         assert "Overview" in run and "Metrics" in run
-        await visit(app, pilot, "escape", "3")
+        queue = await visit(app, pilot, "escape", "3")
+        for title in ("id", "status", "waiting", "gpus", "prio", "recipe"):
+            assert f" {title} " in f" {queue[2]} ", queue[2]
+        assert "it asks for 1 GPU but the cluster has 0" in " ".join(" ".join(queue).split())  # whole
         await visit(app, pilot, "4")
         options = app.screen.query_one(OptionList)
         options.highlighted = [options.get_option_at_index(i).id

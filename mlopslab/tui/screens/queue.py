@@ -13,7 +13,9 @@ from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
 
-COLUMNS = ("id", "status", "why", "gpus", "prio", "user", "project", "waiting", "recipe")
+# the short columns first, so 80 columns show them all; the reason last, and the
+# highlighted run's reason in full under the table
+COLUMNS = ("id", "status", "waiting", "gpus", "prio", "recipe", "user", "project", "why")
 
 
 class QueueScreen(LabScreen):
@@ -27,9 +29,14 @@ class QueueScreen(LabScreen):
         Binding("r", "reload", "Refresh", show=False),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: dict[str, dict[str, Any]] = {}
+
     def compose_body(self) -> ComposeResult:
         yield Static("", id="queue-summary")
         yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="queue-why")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -52,16 +59,25 @@ class QueueScreen(LabScreen):
             resources = run.get("resources") or {}
             table.add_row(
                 run["id"], Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
-                Text(run.get("reason") or ("" if status != "queued" else "waiting to start"), "yellow"),
-                number(resources.get("gpus")), number(run.get("priority")),
-                run.get("user") or run.get("user_name") or "", run.get("project") or "",
                 ago(run.get("queued_at") or run.get("created_at"), now).removesuffix(" ago"),
-                run.get("recipe") or "", key=run["id"])
+                number(resources.get("gpus")), number(run.get("priority")), run.get("recipe") or "",
+                run.get("user") or run.get("user_name") or "", run.get("project") or "",
+                Text(_why(run), "yellow"), key=run["id"])
+        self.runs = {run["id"]: run for run in runs}
         table.move_cursor(row=min(keep, max(0, len(runs) - 1)))
+        self._show_why()
         waiting = sum(r["status"] == "queued" for r in runs)
         self.query_one("#queue-summary", Static).update(
             Text.assemble((f" {waiting} waiting", "yellow bold"), "  ",
                           (f"{len(runs) - waiting} starting or running", "cyan bold")))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._show_why()
+
+    def _show_why(self) -> None:
+        run = self.runs.get(self._selected() or "")
+        why = Text.assemble((f" {run['id']}: ", "bold"), (_why(run), "yellow")) if run else Text("")
+        self.query_one("#queue-why", Static).update(why)
 
     def _selected(self) -> str | None:
         return selected_key(self.query_one(DataTable))
@@ -89,3 +105,7 @@ class QueueScreen(LabScreen):
                 self.in_thread(lambda: self.lab.backend.cancel(run_id), lambda _: self._cancelled(run_id))
 
         self.app.push_screen(ConfirmModal(f"Cancel run {run_id}?"), confirmed)
+
+
+def _why(run: dict[str, Any]) -> str:
+    return run.get("reason") or ("waiting to start" if run["status"] == "queued" else run["status"])
