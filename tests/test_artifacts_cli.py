@@ -157,7 +157,10 @@ def test_a_rejected_register_leaves_the_artifact_store_unchanged(lab: Lab, run: 
                         "--data", str(holdout), "--target", "target", check=False)
 
     not_loading, not_fitting = register(not_onnx), register(model)
+    other_data = mlopslab(lab, "models", "register", run["id"], "--name", "other", "--data",
+                          str(holdout), "--target", "target", check=False)
     assert store_files(lab) == before
+    one_line_error(other_data, 1)
     error, hint = one_line_error(not_loading, 1)
     assert "does not load" in error and "ONNX" in hint
     error, _ = one_line_error(not_fitting, 1)

@@ -46,11 +46,15 @@ def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, da
     model = _model_artifact(run, recipe)
     if found := existing(name, model["sha256"], run["id"]):
         return {"existing": found}
-    if data:
-        holdout_data, holdout_sha = store_data(lab, Path(data))
+    if data:  # evaluated from where it is, stored only once it passes
+        holdout_file = Path(data)
+        if not holdout_file.is_file():
+            raise RegistryError(f"{data}: no such data file")
+        holdout_sha = sha256_file(holdout_file)
     else:
         holdout_sha = _holdout_artifact(run, recipe)
-        holdout_data = f"sha256:{holdout_sha}"
+        holdout_file = lab.artifact_path(holdout_sha)
+    holdout_data = f"sha256:{holdout_sha}"
     target = target or (recipe.model.target if recipe else None)
     if not target:
         raise RegistryError(f"run {run['id']}: which holdout column is the target?",
@@ -62,9 +66,11 @@ def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, da
     sensitive = gates.bias.attribute if gates and gates.bias else None
     exclude = list(recipe.model.exclude) if recipe else []
     path = lab.artifact_path(model["sha256"])
-    result, schema, provider = _evaluate(path, lab.artifact_path(holdout_sha), target, exclude, sensitive)
+    result, schema, provider = _evaluate(path, holdout_file, target, exclude, sensitive)
     primary = (recipe.model.primary or recipe.evaluation.primary) if recipe else None
     primary = primary or DEFAULT_PRIMARY[result.task]
+    if data:
+        store_data(lab, holdout_file)
     direction = (recipe.evaluation.direction if recipe and primary == recipe.evaluation.primary
                  else direction_of(primary))
     return _version(
