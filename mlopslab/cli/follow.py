@@ -50,7 +50,7 @@ def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json:
             follow_logs(client, runs[0]["id"], out, (after or {}).get(runs[0]["id"], -1))
         final = [wait(client, r["id"]) for r in runs]
     except KeyboardInterrupt:
-        _interrupted(runs)
+        interrupted(runs)
     if as_json:
         print_json(_json(final))
     elif len(final) == 1:
@@ -58,9 +58,8 @@ def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json:
     else:
         console.print(runs_table(final, metric_keys=6))
     for run in final:
-        if run["status"] in RESUMABLE and not as_json:
-            console.print(f"hint: {resume_hint(run)}", markup=False, highlight=False,
-                          soft_wrap=True)
+        if run["status"] in RESUMABLE:
+            out.print(f"hint: {resume_hint(run)}", markup=False, highlight=False, soft_wrap=True)
     worst = max((run_exit_code(r) for r in final), key=lambda c: (c != 0, c))
     sys.exit(worst)
 
@@ -83,9 +82,13 @@ def resume_hint(run: dict[str, Any]) -> str:
     return f"resume it at its unfinished step: {command}"
 
 
-def _interrupted(runs: list[dict[str, Any]]) -> NoReturn:
-    """Ctrl-C while following: the runs go on; say how to follow and cancel them."""
+def interrupted(runs: list[dict[str, Any]]) -> NoReturn:
+    """Ctrl-C while submitting or following: the runs go on; say how to follow and cancel
+    them (or that none was submitted)."""
     ids = [r["id"] for r in runs]
+    if not ids:
+        err_console.print("interrupted: no run was submitted", highlight=False)
+        sys.exit(INTERRUPTED)
     going = "run " + ids[0] + " goes on" if len(ids) == 1 else f"runs {', '.join(ids)} go on"
     err_console.print(f"{going} in the background (Ctrl-C only stopped following)",
                       markup=False, highlight=False, soft_wrap=True)

@@ -84,8 +84,20 @@ def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
                           "e.g. mlopslab run recipes/tabular-classifier (mlopslab run -h)")
     specs = build_specs(lab, recipe, opts)  # every check before the service is asked
     with LabClient(lab) as client:
-        runs = [client.call("submit_run", spec=s) for s in specs]
-        finish(client, runs, detach=opts["detach"], as_json=opts["as_json"])
+        finish(client, submit(client, specs), detach=opts["detach"], as_json=opts["as_json"])
+
+
+def submit(client: Any, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Submit each spec; on Ctrl-C, say which runs were submitted (they go on) and exit."""
+    from mlopslab.cli.follow import interrupted
+
+    runs: list[dict[str, Any]] = []
+    try:
+        for spec in specs:
+            runs.append(client.call("submit_run", spec=spec))
+    except KeyboardInterrupt:
+        interrupted(runs)
+    return runs
 
 
 RESUME_KEEPS = {"resume_id", "recipe", "detach", "from_scratch", "as_json"}

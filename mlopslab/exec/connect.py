@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import ExecError
@@ -28,12 +29,27 @@ def connect(runner: Runner) -> None:
 
     if ray.is_initialized():
         return
+    _check_reachable(info["address"])
     try:
         ray.init(address=info["address"], namespace="mlopslab", log_to_driver=False,
                  logging_level=logging.WARNING, configure_logging=False)
     except Exception as e:
         raise ExecError(f"cannot connect to Ray at {info['address']}: {e}") from e
     runner.log("mlopslab", f"connected to Ray at {info['address']}")
+
+
+def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
+    """Fail fast when nothing listens at a HOST:PORT address (ray.init would retry for
+    minutes); other forms (`auto`, `ray://...` clients) are left to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "/" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as e:
+        raise ExecError(f"cannot reach Ray at {address}: {e.strerror or e}",
+                        "is the cluster up (ray status)? Or leave out --ray-address to use "
+                        "the lab's (mlopslab lab status)") from e
 
 
 GIB = 1024**3

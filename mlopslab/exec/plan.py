@@ -3,6 +3,7 @@ from the cache when its inputs have not changed."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,17 +158,22 @@ def _execute(runner: Runner, recipe: Recipe, index: int, key: str, inputs: Input
 
 
 def step_failure(step: str, error: BaseException) -> StepFailed | None:
-    """The recipe's own exception inside Ray's wrapper, as a StepFailed; None for anything
-    else (a time limit, a lost worker, a cancel)."""
-    from ray.exceptions import RayTaskError
+    """A step's failure inside Ray as a StepFailed of one line: the recipe's own exception
+    (its traceback is in the log already) or Ray's (a worker that died, say). None for
+    anything else (a time limit, a cancel)."""
+    from ray.exceptions import RayError, RayTaskError
 
-    if not isinstance(error, RayTaskError):
+    if not isinstance(error, RayError):
         return None
-    cause = error.cause if isinstance(error.cause, BaseException) else error
-    lines = [line for line in str(cause).strip().splitlines() if line.strip()]
-    text = lines[-1] if lines else ""
+    cause = error.cause if isinstance(error, RayTaskError) and isinstance(
+        error.cause, BaseException) else error
+    lines = [line for line in _ANSI.sub("", str(cause)).strip().splitlines() if line.strip()]
+    text = (lines[-1] if isinstance(error, RayTaskError) else lines[0]) if lines else ""
     summary = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
     return StepFailed(step, summary if len(summary) < 500 else summary[:497] + "...")
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def _task_spec(runner: Runner, recipe: Recipe, index: int, inputs: Inputs) -> dict[str, Any]:

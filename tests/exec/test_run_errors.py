@@ -190,6 +190,18 @@ def test_data_validation_failure_exits_3_with_a_hint(lab: Lab, tmp_path: Path) -
     assert done.stdout.strip().splitlines()[-1].startswith("hint: fix the data")
 
 
+def test_an_unreachable_ray_address_fails_fast_with_exit_6(lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)
+    start = time.monotonic()
+    done = mlopslab(lab, "run", str(recipe), "--ray-address", "127.0.0.1:1", check=False)
+    assert done.returncode == 6, done.stdout + done.stderr  # README: 6 Ray
+    assert time.monotonic() - start < 60, "ray.init retried for minutes"
+    assert "cannot reach Ray at 127.0.0.1:1" in done.stdout
+    run_id = mlopslab_json(lab, "runs", "ls")[0]["id"]
+    assert done.stdout.strip().splitlines()[-1] == (
+        f"hint: check the Ray cluster (mlopslab lab status), then: mlopslab run --resume {run_id}")
+
+
 # Ctrl-C --------------------------------------------------------------------------------
 
 
