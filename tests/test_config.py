@@ -35,7 +35,7 @@ def test_init_makes_the_lab_layout(lab: Lab, tmp_path: Path) -> None:
     assert (lab.root / CONFIG_FILE).is_file()
     for folder in (lab.artifacts, lab.step_cache, lab.root / "runs", lab.spool):
         assert folder.is_dir(), folder
-    assert not lab.db_path.exists()  # the service makes the store
+    assert lab.db_path.is_file()  # init makes the store, so a new lab is complete
     ignored = (lab.root / ".gitignore").read_text().splitlines()
     assert "lab.duckdb*" in ignored and ".mlopslab/" in ignored
 
