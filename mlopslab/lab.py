@@ -12,10 +12,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +22,6 @@ from mlopslab.config import CONFIG_FILE, LabConfig, LabSection, load_config, ren
 from mlopslab.core.errors import ConfigError
 
 ENV_LAB = "MLOPSLAB_LAB"
-MAX_SOCKET_PATH = 100
 
 
 @dataclass(frozen=True)
@@ -70,13 +67,9 @@ class Lab:
     @property
     def socket_path(self) -> Path:
         """Unix socket of the service; under /tmp when the lab path is too long for one."""
-        path = self.state / "service.sock"
-        if len(str(path)) <= MAX_SOCKET_PATH:
-            return path
-        digest = hashlib.sha256(str(self.root).encode()).hexdigest()[:16]
-        short = [Path(base) / f"mlopslab-{os.getuid()}" / f"{digest}.sock"
-                 for base in (tempfile.gettempdir(), "/tmp")]
-        return next((p for p in short if len(str(p)) <= MAX_SOCKET_PATH), short[-1])  # long $TMPDIR
+        from mlopslab.sockets import socket_path
+
+        return socket_path(self.state / "service.sock", "service")
 
     def artifact_path(self, sha256: str) -> Path:
         return self.artifacts / sha256[:2] / sha256[2:]

@@ -12,7 +12,8 @@ import pytest
 from mlopslab.config import CONFIG_FILE, LabConfig, load_config, render_config
 from mlopslab.core.errors import ConfigError
 from mlopslab.core.recipe import load_recipe
-from mlopslab.lab import ENV_LAB, MAX_SOCKET_PATH, Lab, find_lab, init_lab
+from mlopslab.lab import ENV_LAB, Lab, find_lab, init_lab
+from mlopslab.sockets import LIMIT as MAX_SOCKET_PATH
 
 BUNDLED = ("mlp-digits", "tabular-classifier")
 
@@ -273,3 +274,19 @@ def test_socket_path_falls_back_for_long_lab_paths() -> None:
     # stable for one lab, distinct for another
     assert Lab(long_root).socket_path == path
     assert Lab(long_root.parent / "lab2").socket_path != path
+
+
+def test_a_deployments_control_socket_fits_with_a_deep_folder_and_long_tmpdir(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mlopslab.deploy.gateway import control_socket
+
+    long_tmp = tmp_path / ("t" * 90)
+    long_tmp.mkdir()
+    monkeypatch.setenv("TMPDIR", str(long_tmp))
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", None)  # read TMPDIR again
+    deep = tmp_path / ("d" * 120) / "deployments" / "bc"
+    path = control_socket(deep)
+    assert len(str(path)) <= MAX_SOCKET_PATH and path.parent.is_dir()
+    assert control_socket(deep) == path != control_socket(deep.with_name("other"))

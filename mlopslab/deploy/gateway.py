@@ -261,17 +261,10 @@ async def _lifespan(gateway: Gateway, receive: Any, send: Any) -> None:
 
 
 def control_socket(directory: Path) -> Path:
-    """The steering socket; under /tmp when the folder's path is too long for a socket."""
-    path = directory / "gateway.sock"
-    if len(str(path)) <= 100:
-        return path
-    import hashlib
-    import tempfile
+    """The steering socket; in a short folder when the deployment's path is too long for one."""
+    from mlopslab.sockets import socket_path
 
-    digest = hashlib.sha256(str(directory.resolve()).encode()).hexdigest()[:16]
-    short = Path(tempfile.gettempdir()) / f"mlopslab-{os.getuid()}"
-    short.mkdir(mode=0o700, exist_ok=True)
-    return short / f"gw-{digest}.sock"
+    return socket_path(directory / "gateway.sock", "gateway")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from mlopslab.core.errors import ExecError
 from mlopslab.processes import alive, signal_group, wait_gone
+from mlopslab.sockets import MAX_SOCKET_PATH
 
 START_TIMEOUT_S = 120
 
@@ -130,7 +131,7 @@ class LocalCluster:
         raise ExecError("the local Ray cluster did not start in time", "see .mlopslab/ray.log")
 
 
-MAX_SOCKET_PATH = 107  # bytes in a unix socket path (sun_path less its NUL)
+
 RAY_SOCKET_ROOM = 72  # what Ray appends: /session_<date>_<time>_<usec>_<pid>/sockets/plasma_store
 
 

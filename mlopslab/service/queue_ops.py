@@ -34,7 +34,7 @@ class QueueOps:
                 "project": run["project"], "user": run["user_name"], "recipe": run["recipe"],
                 "priority": run["priority"], "resources": run["resources"],
                 "queued_at": run["queued_at"], "started_at": run["started_at"],
-                "position": order.get(run["id"]) + 1 if run["id"] in order else None,
+                "position": order[run["id"]] + 1 if run["id"] in order else None,
                 "pid": run["pid"], "worker_pid": run["worker_pid"],
             })
         capacity = self.service.capacity.for_address(None)
