@@ -73,6 +73,24 @@ def test_ls_lists_a_runs_artifacts_and_a_versions(lab: Lab, run: dict[str, Any])
     assert version[0]["source"] == f"model:{NAME}@1"
 
 
+def test_a_file_registered_version_lists_its_own_files(lab: Lab, run: dict[str, Any],
+                                                       tmp_path: Path) -> None:
+    model, data, train = tmp_path / "mine.onnx", tmp_path / "eval.csv", tmp_path / "train.csv"
+    model.write_bytes(lab.artifact_path(stored(run, "model.onnx")["sha256"]).read_bytes())
+    data.write_bytes(lab.artifact_path(stored(run, "holdout.csv")["sha256"]).read_bytes())
+    train.write_text(data.read_text().replace("1", "2"))
+    version = mlopslab_json(lab, "models", "register", "--file", str(model), "--name", "filed",
+                            "--data", str(data), "--target", "target", "--sensitive", "group",
+                            "--train-data", str(train))
+    listed = mlopslab_json(lab, "artifacts", "ls", f"filed@{version['version']}")
+    assert [(a["name"], a["kind"]) for a in listed] == [
+        ("mine.onnx", "model"), ("eval.csv", "holdout"), ("train.csv", "train"),
+        ("evaluation-set-1.csv", "evaluation")]
+    assert {a["sha256"] for a in listed if a["kind"] == "train"} == {sha256(train)}
+    got = mlopslab_json(lab, "artifacts", "get", "model:filed", "train", "-o", str(tmp_path / "out"))
+    assert Path(got["path"]).read_bytes() == train.read_bytes()
+
+
 def test_get_writes_the_file_whole_and_says_where(lab: Lab, run: dict[str, Any], tmp_path: Path) -> None:
     done = mlopslab(lab, "artifacts", "get", run["id"], "holdout.csv", "-o", str(tmp_path / "h.csv"))
     assert sha256(tmp_path / "h.csv") == stored(run, "holdout.csv")["sha256"]

@@ -134,36 +134,35 @@ def _version_artifacts(ctx: click.Context, version: dict[str, Any]) -> list[Arti
         run = call_service(ctx, "get_run", run_id=version["run_id"])
         run_names = {a["sha256"]: a["path"] for a in run["artifacts"]}
     store = lab_of(ctx).artifacts
-    found = _model_artifacts(version, run_names, store)
     sets = call_service(ctx, "evaluation_sets", name=version["name"])
-    if sets:
-        stored = _path(store, sets[0]["sha256"])
-        found.append(Artifact(f"evaluation-set-{sets[0]['version']}{_data_suffix(stored)}", "evaluation",
-                              sets[0]["sha256"], stored.stat().st_size if stored.is_file() else None,
-                              found[0].source))
+    found = _model_artifacts(version, run_names, store, sets[0] if sets else None)
     return [a for a in found if a.kind == "model" or _path(store, a.sha256).is_file()]
 
 
-def _model_artifacts(version: dict[str, Any], run_names: dict[str, str],
-                     store: Path | None = None) -> list[Artifact]:
-    """The model, then its holdout and training data where the version names them."""
+def _model_artifacts(version: dict[str, Any], run_names: dict[str, str], store: Path | None = None,
+                     evaluation: dict[str, Any] | None = None) -> list[Artifact]:
+    """The model, then its holdout and training data where the version names them, then
+    the evaluation set in force."""
     info = version.get("info") or {}
     source = f"model:{version['name']}@{version['version']}"
 
-    def data(kind: str, sha: str, given: str | None) -> Artifact:
+    def data(kind: str, sha: str, name: str | None = None, stem: str | None = None) -> Artifact:
+        """Named `name`, else `stem` (default: the kind) and .csv or .parquet."""
         stored = _path(store, sha) if store else None
         size = stored.stat().st_size if stored and stored.is_file() else None
-        name = run_names.get(sha) or (Path(given).name if given else kind + _data_suffix(stored))
-        return Artifact(name, kind, sha, size, source)
+        return Artifact(name or (stem or kind) + _data_suffix(stored), kind, sha, size, source)
 
     found = [Artifact(run_names.get(version["sha256"]) or Path(info.get("file") or "model.onnx").name,
                       "model", version["sha256"], version.get("size"), source)]
     holdout = version.get("holdout_sha256")
     if holdout:
-        found.append(data("holdout", holdout, info.get("data")))
+        given = info.get("data")
+        found.append(data("holdout", holdout, run_names.get(holdout) or (Path(given).name if given else None)))
     train = str(version.get("train_data") or "").removeprefix("sha256:")
     if info.get("train_data_given") and train and train != holdout:
-        found.append(data("train", train, None))
+        found.append(data("train", train, run_names.get(train)))
+    if evaluation:
+        found.append(data("evaluation", evaluation["sha256"], stem=f"evaluation-set-{evaluation['version']}"))
     return found
 
 
