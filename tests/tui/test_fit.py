@@ -14,6 +14,7 @@ from textual.widgets import Footer, OptionList
 from mlopslab.lab import Lab
 from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp
+from mlopslab.tui.screens.base import LabScreen
 from tests.tui.conftest import make_app, until
 from tests.tui.scenarios import settle
 from tests.tui.seed_models import make_models_lab
@@ -41,7 +42,10 @@ def lines(app: LabApp) -> list[str]:
 
 
 def footer_problems(app: LabApp) -> list[str]:
-    """The keys the footer should show but cuts (each `key description` must read whole)."""
+    """The keys the footer should show but cuts (each `key description` must read whole).
+    A dialog has no footer of its own: the screen under it keeps its footer."""
+    if not isinstance(app.screen, LabScreen):
+        return []
     footer = lines(app)[-1]
     wanted = [b.binding.description for b in app.screen.active_bindings.values()
               if b.binding.show and b.binding.description]
@@ -73,7 +77,12 @@ async def test_every_screen_fits_80x24(registry_lab: Lab) -> None:
 
         run = "\n".join(await visit(app, pilot, "enter"))
         assert "Overview" in run and "Metrics" in run
-        queue = await visit(app, pilot, "escape", "3")
+        await visit(app, pilot, "escape", "down", "down", "down", "space", "space")
+        compare = "\n".join(await visit(app, pilot, "c"))
+        assert "metrics.accuracy" in compare and "params.lr" in compare
+        keys = "\n".join(await visit(app, pilot, "escape", "question_mark"))
+        assert "Runs: keys" in keys and "Compare" in keys
+        queue = await visit(app, pilot, "escape", "escape", "3")
         for title in ("id", "status", "waiting", "gpus", "prio", "recipe"):
             assert f" {title} " in f" {queue[2]} ", queue[2]
         assert "it asks for 1 GPU but the cluster has 0" in " ".join(" ".join(queue).split())  # whole

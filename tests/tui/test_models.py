@@ -82,8 +82,8 @@ async def test_versions_show_aliases_and_gate_status_and_the_palette_offers_mode
         assert "Go to Models" in [c.title for c in app.get_system_commands(app.screen)]
         table = await open_models(app, pilot, 4)
         rows = [" ".join(str(c) for c in table.get_row_at(i)) for i in range(4)]
-        assert rows[0].startswith("@4 candidate ✓ passed 0.958")
-        assert rows[1].startswith("@3 — ✗ failed 0.888")
+        assert rows[0].startswith("@4 0.958 ✓ passed candidate")  # the score, the gate, then aliases
+        assert rows[1].startswith("@3 0.888 ✗ failed —")
         assert "★ champion" in rows[2] and "@2" in rows[2]
         assert "champion @2" in text_of(app, "#model-summary")
         await pilot.press("question_mark")
@@ -111,7 +111,7 @@ async def test_refused_then_forced_promotion_with_a_reason(own_registry_lab: Lab
         await pilot.press("enter")  # an empty reason is not accepted
         assert isinstance(app.screen, ReasonModal) and "reason is required" in text_of(app, "#reason-hint")
         await pilot.press(*"incident 42", "enter")
-        await until(pilot, lambda: "★ champion" in str(table.get_row_at(1)[1]), what="champion moved")
+        await until(pilot, lambda: "★ champion" in str(table.get_row_at(1)[3]), what="champion moved")
         assert app.backend.call("models")[0]["aliases"]["champion"] == 3
         last = app.backend.call("alias_history", name=NAME, alias="champion")["history"][-1]
         assert (last["from_version"], last["to_version"], last["forced"]) == (2, 3, True)
@@ -185,7 +185,7 @@ async def test_passing_candidates_become_champion(real_lab: Lab, versions: dict[
         await until(pilot, lambda: champion(app) == versions["weak"], timeout=60, what="weak promoted")
         await promote_in_tui(app, pilot, table, versions["good"])  # the gates run against weak and pass
         await until(pilot, lambda: champion(app) == versions["good"], timeout=60, what="good promoted")
-        await until(pilot, lambda: "★ champion" in " ".join(str(table.get_row_at(i)[1]) for i in range(3)))
+        await until(pilot, lambda: "★ champion" in " ".join(str(table.get_row_at(i)[3]) for i in range(3)))
         report = app.backend.call("model_version", ref=f"{NAME}@{versions['good']}")["latest_report"]
         assert report["passed"] and report["champion_version"] == versions["weak"]
 
