@@ -49,7 +49,8 @@ def user_alias(alias: str) -> str:
     if alias == CHAMPION:
         raise PromotionRefused(
             "'champion' moves only through promotion",
-            "run `mlopslab promote NAME@VERSION` (gates), or add --force --reason \"...\"",
+            "run `mlopslab promote NAME@VERSION` (it runs the gates first; `promote --force "
+            "--reason \"...\"` overrides them)",
         )
     return alias
 
