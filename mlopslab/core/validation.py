@@ -35,7 +35,7 @@ def _check_column(column: pa.ChunkedArray, spec: ColumnSpec) -> list[str]:
         return [f"type {column.type} is not {spec.type}"]
     nulls = column.null_count
     if nulls and not spec.nullable:
-        problems.append(f"{nulls} null value(s), but nullable = false")
+        problems.append(f"{nulls} null {'value' if nulls == 1 else 'values'}, but nullable = false")
     if spec.min is not None or spec.max is not None:
         problems += _check_range(column, spec)
     if spec.allowed is not None:
@@ -81,4 +81,4 @@ def _violations(column: pa.ChunkedArray, mask: pa.ChunkedArray, what: str) -> li
         return []
     rows = pc.indices_nonzero(mask.combine_chunks())[:MAX_PROBLEMS_PER_COLUMN].to_pylist()
     examples = ", ".join(f"row {r + 1}: {column[r].as_py()!r}" for r in rows)
-    return [f"{count} value(s) {what} ({examples})"]
+    return [f"{count} {'value' if count == 1 else 'values'} {what} ({examples})"]

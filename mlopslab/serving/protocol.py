@@ -69,7 +69,7 @@ def parse_infer(body: bytes, header_length: int | None, inputs: list[Tensor], ou
         feeds[item["name"]] = array
     missing = sorted(set(expected) - set(feeds))
     if missing:
-        raise BadRequest(f"missing input(s) {', '.join(missing)}; the model takes "
+        raise BadRequest(f"missing {'input' if len(missing) == 1 else 'inputs'} {', '.join(missing)}; the model takes "
                          f"{', '.join(expected)}")
     rows = _rows(feeds, inputs)
     if rows > max_rows:

@@ -74,7 +74,7 @@ BAD = [
      400, "data is not FP32"),
     (json.dumps({"inputs": [{"name": "z", "shape": [1, 4], "datatype": "FP32", "data": [1, 2, 3, 4]}]}),
      400, "unknown input 'z'"),
-    (json.dumps({"inputs": []}), 400, "missing input(s) x"),
+    (json.dumps({"inputs": []}), 400, "missing input x"),
     (json.dumps({"inputs": [{"name": "x", "shape": [1001, 4], "datatype": "FP32",
                              "data": [0.0] * 4004}]}), 413, "1001 rows"),
     (b"[" + b"1," * 150_000 + b"1]", 413, "at most 200000"),

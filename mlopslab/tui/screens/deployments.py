@@ -87,7 +87,7 @@ class DeploymentsScreen(LabScreen):
             table.add_row(d["name"], d["endpoint"], health(d), d["active_version"] or "-",
                           d["previous_version"] or "-", *traffic(d), d["model"], d["backend"], key=d["name"])
         table.move_cursor(row=min(keep, max(0, len(found) - 1)))
-        summary = (f" {len(found)} deployment(s)" if found
+        summary = (f" {len(found)} {'deployment' if len(found) == 1 else 'deployments'}" if found
                    else " no deployments: `mlopslab deploy MODEL[@VERSION]` makes one")
         self.query_one("#deployments-summary", Static).update(Text(summary, "bold"))
         self._detail()
