@@ -14,8 +14,9 @@ class Stopped(Exception):
 
 class StepFailed(Exception):
     """A recipe step raised: its traceback is in the run's log already (the step printed
-    it); `summary` is its last line, `Type: message`."""
+    it); `summary` is its last line, `Type: message`; `exit_code` the one its error
+    carried (2 for a step function that is not there), if any."""
 
-    def __init__(self, step: str, summary: str) -> None:
+    def __init__(self, step: str, summary: str, exit_code: int | None = None) -> None:
         super().__init__(f"step {step} failed: {summary}")
-        self.step, self.summary = step, summary
+        self.step, self.summary, self.exit_code = step, summary, exit_code

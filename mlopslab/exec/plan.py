@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlopslab.core.errors import DataValidationError, RecipeError
+from mlopslab.core.errors import DataValidationError, MlopslabError, RecipeError
 from mlopslab.core.hashing import sha256_bytes, step_key
 from mlopslab.core.validation import validate_table
 from mlopslab.exec import cache, provenance
@@ -170,7 +170,10 @@ def step_failure(step: str, error: BaseException) -> StepFailed | None:
     lines = [line for line in _ANSI.sub("", str(cause)).strip().splitlines() if line.strip()]
     text = (lines[-1] if isinstance(error, RayTaskError) else lines[0]) if lines else ""
     summary = f"{type(cause).__name__}: {text}" if text else type(cause).__name__
-    return StepFailed(step, summary if len(summary) < 500 else summary[:497] + "...")
+    code = None
+    if isinstance(cause, MlopslabError):  # mlopslab's own, e.g. a step function not there
+        summary, code = cause.message, cause.exit_code
+    return StepFailed(step, summary if len(summary) < 500 else summary[:497] + "...", code)
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

@@ -50,7 +50,7 @@ class Runner:
         except Stopped as e:
             return self._end(e.status, e.reason)
         except StepFailed as e:  # the step printed its traceback: once is enough
-            return self._end("failed", str(e), e.summary)
+            return self._end("failed", str(e), e.summary, e.exit_code)
         except DataValidationError as e:
             self.log("mlopslab", f"data validation failed:\n{e.message}")
             return self._end("failed", "data validation failed", e.message, e.exit_code)

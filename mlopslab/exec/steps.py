@@ -22,6 +22,7 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from mlopslab.core.errors import MlopslabError, RecipeError
 from mlopslab.core.hashing import sha256_bytes
 from mlopslab.exec import gpu_limits
 from mlopslab.exec.context import EventSink, LineTee, RunContext, SinkHandler
@@ -69,6 +70,9 @@ def _call(spec: dict[str, Any], lab: Lab, sink: EventSink,
         function = load_function(spec["function"], Path(spec["recipe_path"]))
         ctx = _context(spec, lab, sink, {k: pickle.loads(v) for k, v in inputs.items()})
         return ctx, pickle.dumps(function(ctx), protocol=5)
+    except MlopslabError as e:  # mlopslab's own message says it all: no traceback
+        print(f"error: {e.message}" + (f"\nhint: {e.hint}" if e.hint else ""), file=sys.stderr)
+        raise
     except BaseException as e:
         print(user_traceback(e, Path(spec["recipe_path"])), file=sys.stderr, end="")
         raise
@@ -119,14 +123,31 @@ def seed_everything(seed: int) -> None:
 
 
 def load_function(ref: str, recipe_dir: Path) -> Any:
-    """`module:function` from the recipe folder, importing the module afresh."""
+    """`module:function` from the recipe folder, importing the module afresh.
+
+    A module or function that is not there is a RecipeError naming the step's
+    `function`; an error inside the module (a SyntaxError, say) is the recipe's own."""
     module_name, _, function_name = ref.partition(":")
     _forget(module_name)
-    module = importlib.import_module(module_name)
+    where = f"{recipe_dir / 'recipe.toml'}: function = '{ref}'"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+        if e.name is None or not module_name.startswith(e.name):
+            raise  # the module imports something that is missing: its own error
+        raise RecipeError(f"{where}: no module '{module_name}' in {recipe_dir}",
+                          "a step's function is MODULE:FUNCTION of a .py file in the recipe folder") from None
     origin = Path(getattr(module, "__file__", "") or "").resolve()
     if recipe_dir.resolve() not in origin.parents:
-        raise ImportError(f"module '{module_name}' resolved to {origin}, outside {recipe_dir}")
-    return getattr(module, function_name)
+        raise RecipeError(f"{where}: module '{module_name}' resolved to {origin}, outside "
+                          f"{recipe_dir}", "rename the module: another one of that name comes first")
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        found = sorted(n for n, v in vars(module).items()
+                       if callable(v) and not n.startswith("_") and getattr(v, "__module__", "") == module.__name__)
+        raise RecipeError(f"{where}: {origin.name} has no function '{function_name}'",
+                          f"its functions: {', '.join(found) or '(none)'}")
+    return function
 
 
 def _forget(module_name: str) -> None:

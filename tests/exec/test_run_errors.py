@@ -176,6 +176,17 @@ def test_a_failing_step_shows_its_traceback_once_then_how_to_resume(
     assert out.strip().splitlines()[-1] == f"hint: fix it, then: mlopslab run --resume {run_id}"
 
 
+def test_a_step_function_that_is_not_there_is_one_line_and_exit_2(
+        lab: Lab, tmp_path: Path) -> None:
+    recipe = write_recipe(tmp_path / "probe", PROBE_STEPS.replace("def second(", "def other("))
+    done = mlopslab(lab, "run", str(recipe), check=False)
+    out = done.stdout + done.stderr
+    assert done.returncode == 2, out  # a bad recipe
+    assert "Traceback" not in out and "mlopslab/exec" not in out, out
+    assert out.count("steps.py has no function 'second'") >= 1
+    assert "hint: its functions: first, other" in out
+
+
 def test_data_validation_failure_exits_3_with_a_hint(lab: Lab, tmp_path: Path) -> None:
     source = lab.recipes / "tabular-classifier" / "data" / "breast_cancer.csv"
     lines = source.read_text().splitlines()
