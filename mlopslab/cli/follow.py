@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -85,6 +86,7 @@ def resume_hint(run: dict[str, Any]) -> str:
 def interrupted(runs: list[dict[str, Any]]) -> NoReturn:
     """Ctrl-C while submitting or following: the runs go on; say how to follow and cancel
     them (or that none was submitted)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
     ids = [r["id"] for r in runs]
     if not ids:
         err_console.print("interrupted: no run was submitted", highlight=False)
