@@ -41,9 +41,15 @@ def span(seconds: float | None) -> str:
     return f"{s // 86400}d{s % 86400 // 3600}h"
 
 
-def ago(value: Any, now: float) -> str:
+def ago(value: Any, now: float, short: bool = False) -> str:
+    """`3m05s ago`; `short`: minutes without their seconds (`3m ago`), for narrow lists."""
     when = epoch(value)
-    return "—" if when is None else f"{span(now - when)} ago"
+    if when is None:
+        return "—"
+    text = span(now - when)
+    if short and "m" in text and text.endswith("s"):
+        text = text[: text.index("m") + 1]
+    return f"{text} ago"
 
 
 def run_duration(run: dict[str, Any], now: float) -> float | None:

@@ -16,7 +16,7 @@ from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp
 from mlopslab.tui.screens.base import LabScreen
 from tests.tui.conftest import make_app, until
-from tests.tui.scenarios import settle
+from tests.tui.scenarios import settle, text_of
 from tests.tui.seed_models import make_models_lab
 
 pytestmark = pytest.mark.asyncio
@@ -69,6 +69,9 @@ async def test_every_screen_fits_80x24(registry_lab: Lab) -> None:
         await settle(pilot, app)
         text = "\n".join(await visit(app, pilot))
         assert "latest runs" in text and "later capability" not in text
+        recent = text_of(app, "#dash-recent")
+        assert "accuracy 0." in recent  # whole metrics: a number is never cut
+        assert not [line for line in recent.splitlines() if line.rstrip().endswith("…")], recent
 
         rows = await visit(app, pilot, "2")
         header = rows[2]

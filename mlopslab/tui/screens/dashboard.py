@@ -45,7 +45,8 @@ class DashboardScreen(LabScreen):
         backend = self.lab.backend
 
         def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-            return backend.queue(), backend.runs(None, None, 0, RECENT), backend.run_fields()
+            fields = {**backend.run_fields(), "primary": backend.primary_metrics()}
+            return backend.queue(), backend.runs(None, None, 0, RECENT), fields
 
         # apart, so a slow deployment check never holds up the runs
         self.in_thread(fetch, self._show, group="dashboard")
@@ -57,9 +58,11 @@ class DashboardScreen(LabScreen):
     def _show(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]) -> None:
         active, recent, fields = result
         now = self.lab.clock()
+        width = self.size.width
         self.query_one("#dash-active", Static).update(runs_block(
-            f"active runs ({len(active)})", active, now, "reason", "nothing running or waiting"))
-        self.query_one("#dash-recent", Static).update(runs_block("latest runs", recent, now, "metrics", "no runs yet"))
+            f"active runs ({len(active)})", active, now, "nothing running or waiting", width))
+        self.query_one("#dash-recent", Static).update(runs_block(
+            "latest runs", recent, now, "no runs yet", width, fields.get("primary") or []))
         counts = Text(" runs: ", "bold")
         for status, n in sorted((fields.get("statuses") or {}).items(), key=lambda kv: -kv[1]):
             counts.append(f"{STATUS_ICON.get(status, '')} {status} {n:,}  ", STATUS_STYLE.get(status, ""))
@@ -83,22 +86,41 @@ def deployments_block(found: list[dict[str, Any]]) -> Table:
     return table
 
 
-def runs_block(title: str, runs: list[dict[str, Any]], now: float, extra: str, empty: str) -> Table:
+def runs_block(title: str, runs: list[dict[str, Any]], now: float, empty: str, width: int,
+               primary: list[str] | None = None) -> Table:
+    """Runs one a line; the last column is each run's reason (`primary` None) or its
+    metrics, the primary ones first, as many whole `name value` pairs as fit."""
     table = Table(title=f" {title}", title_justify="left", title_style="bold underline", box=None,
                   padding=(0, 1), show_header=False, expand=True)
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True)
-    table.add_column(no_wrap=True)
+    for _ in range(4):
+        table.add_column(no_wrap=True)
     table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
-    for run in runs:
-        status = run["status"]
-        if extra == "metrics":
-            detail = "  ".join(f"{k} {number(v)}" for k, v in sorted((run.get("metrics") or {}).items()))
-        else:
+    rows = [(run["id"], f"{STATUS_ICON.get(run['status'], '')} {run['status']}", run.get("recipe") or "",
+             ago(run.get("created_at"), now, short=True)) for run in runs]
+    room = width - sum(max((len(r[i]) for r in rows), default=0) for i in range(4)) - 12  # paddings, scrollbar
+    for run, row in zip(runs, rows, strict=True):
+        if primary is None:
             detail = run.get("reason") or ""
-        table.add_row(run["id"], Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
-                      run.get("recipe") or "", ago(run.get("created_at"), now), Text(detail, "dim"))
+        else:
+            metrics = run.get("metrics") or {}
+            names = [m for m in primary if m in metrics] + sorted(m for m in metrics if m not in primary)
+            detail = whole_pairs([(m, number(metrics[m])) for m in names], room)
+        table.add_row(row[0], Text(row[1], STATUS_STYLE.get(run["status"], "")), row[2], row[3],
+                      Text(detail, "dim"))
     if not runs:
         table.add_row(Text(empty, "dim"), "", "", "", "")
     return table
+
+
+def whole_pairs(pairs: list[tuple[str, str]], room: int) -> str:
+    """`name value  name value…`, only pairs that fit whole in `room` cells: a number is
+    never cut; when not even one pair fits, the first value alone (if it fits)."""
+    shown = ""
+    for name, value in pairs:
+        more = f"{shown}  {name} {value}" if shown else f"{name} {value}"
+        if len(more) > room:
+            break
+        shown = more
+    if not shown and pairs and len(pairs[0][1]) <= room:
+        shown = pairs[0][1]
+    return shown
