@@ -29,12 +29,36 @@ def _with_lab_option(params: list[click.Parameter]) -> None:
                                    expose_value=False, callback=_remember_lab, help=LAB_HELP))
 
 
+class UsageError(click.UsageError):
+    """click's usage errors (a missing argument, an unknown option or command, a bad value)
+    in the one form every error takes: one line and a hint; exit 2."""
+
+    def show(self, file: Any = None) -> None:
+        command = self.ctx.command_path if self.ctx else "mlopslab"
+        click.secho(f"error: {self.message}", fg="red", err=True)
+        click.echo(f"hint: `{command} -h` shows its arguments and options", err=True)
+
+
+def _one_line(error: click.UsageError, ctx: click.Context) -> click.UsageError:
+    from click.exceptions import NoArgsIsHelpError
+
+    if isinstance(error, UsageError | NoArgsIsHelpError):  # a bare group prints its help
+        return error
+    return UsageError(error.format_message(), error.ctx or ctx)
+
+
 class Command(click.Command):
     """A subcommand: takes --lab wherever it stands on the line."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         _with_lab_option(self.params)
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise _one_line(e, ctx) from e
 
 
 class Group(click.Group):
@@ -48,9 +72,17 @@ class Group(click.Group):
         super().__init__(*args, **kwargs)
         _with_lab_option(self.params)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as e:
+            raise _one_line(e, ctx) from e
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.UsageError as e:
+            raise _one_line(e, ctx) from e
         except MlopslabError as e:
             click.secho(f"error: {e.message}", fg="red", err=True)
             if e.hint:

@@ -142,3 +142,18 @@ def test_init_json_has_the_name(tmp_path: Path) -> None:
     made = json.loads(ok("init", str(tmp_path / "lab"), "--name", "vision-lab", "--json"))
     assert made["name"] == "vision-lab"
     assert {"lab", "config", "recipes"} <= set(made)
+
+
+@pytest.mark.parametrize("args, says", [
+    (["gate"], "Missing argument 'REF'."),
+    (["runs", "ls", "--bogus"], "No such option '--bogus'."),
+    (["nosuch"], "No such command 'nosuch'."),
+    (["deploy", "x", "--port", "abc"], "Invalid value for '--port'"),
+])
+def test_usage_errors_are_one_line_and_a_hint(tmp_path: Path, args: list[str], says: str) -> None:
+    done = subprocess.run([sys.executable, "-m", "mlopslab", *args], capture_output=True, text=True,
+                          cwd=tmp_path, check=False)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("error: ") and says in lines[0], done.stderr
+    assert lines[1].startswith("hint: `mlopslab") and "-h`" in lines[1]
