@@ -5,6 +5,7 @@ value arrives whole.
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from datetime import datetime
@@ -132,13 +133,32 @@ def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | Non
         params, metrics = run.get("params") or {}, run.get("metrics") or {}
         sorted_by = ([fmt_value((metrics if kind == "metrics" else params).get(key, "-"))]
                      if key else [])
-        shown = [k for k in metrics if not (kind == "metrics" and k == key)][:metric_keys]
+        shown = [k for k in _by_importance(run, metrics) if not (kind == "metrics" and k == key)][:metric_keys]
         grid.add_row(run["id"], escape(run["recipe"]), status_text(run["status"]),
                      *map(escape, sorted_by), when(run.get("started_at")),
                      fmt_duration(duration(run)),
                      escape(" ".join(f"{k}={fmt_value(v)}" for k, v in params.items()) or "-"),
                      escape(" ".join(f"{k}={fmt_value(metrics[k])}" for k in shown) or "-"))
     return grid
+
+
+def _by_importance(run: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+    """The run's metric names, its recipe's primary metric and declared metrics first."""
+    first = _declared_metrics(str(run.get("recipe_path") or ""))
+    return sorted(metrics, key=lambda k: first.index(k) if k in first else len(first))
+
+
+@functools.lru_cache(maxsize=64)
+def _declared_metrics(recipe_path: str) -> list[str]:
+    from mlopslab.core.errors import MlopslabError
+    from mlopslab.core.recipe import load_recipe
+
+    try:
+        recipe = load_recipe(recipe_path)
+    except (MlopslabError, OSError):
+        return []
+    primary = recipe.model.primary or recipe.evaluation.primary
+    return list(dict.fromkeys([m for m in (primary, *recipe.evaluation.metrics) if m]))
 
 
 def sort_field(sort: str | None) -> tuple[str | None, str | None]:

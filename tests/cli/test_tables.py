@@ -211,3 +211,16 @@ def test_a_column_left_out_early_comes_back_when_a_later_one_makes_room() -> Non
     out = lines(render(runs_table([run], sort="-metrics.accuracy"), 80))
     assert out[0].split() == ["ID", "RECIPE", "STATUS", "ACCURACY", "STARTED", "DURATION"]
     assert out[-1] == "not shown at this width: PARAMS, METRICS (see --json)"
+
+
+def test_runs_table_shows_the_recipes_primary_and_declared_metrics_first() -> None:
+    """A run's metrics come in the order its steps logged them; the table leads with what
+    its recipe ranks by (`[evaluation].primary`, then `[evaluation].metrics`)."""
+    from pathlib import Path
+
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "tabular-classifier"
+    run = {**RUN, "recipe_path": str(recipe),
+           "metrics": {"staged_accuracy": 0.9, "train_accuracy": 0.99, "accuracy_group_A": 0.95,
+                       "roc_auc": 0.998, "f1": 0.97, "accuracy": 0.9718}}
+    out = lines(render(runs_table([run]), None))[1]
+    assert "accuracy=0.9718 f1=0.97 roc_auc=0.998" in out and "staged_accuracy" not in out
