@@ -20,7 +20,7 @@ from textual.screen import Screen
 from mlopslab.core.gpus import GpuHistory, GpuSource
 from mlopslab.lab import Lab
 from mlopslab.tui.backend import GpuReading, LabBackend
-from mlopslab.tui.screens.base import describe
+from mlopslab.tui.screens.base import LabScreen, describe
 from mlopslab.tui.screens.dashboard import DashboardScreen
 from mlopslab.tui.screens.deployments import DeploymentsScreen
 from mlopslab.tui.screens.gpus import GpusScreen
@@ -170,11 +170,13 @@ class LabApp(App[None]):
             yield SystemCommand(f"Go to {title}", f"the {title.lower()} screen (key {key})",
                                 lambda name=name: self.switch_mode(name))
         title = getattr(screen, "TITLE", "") or "this screen"
+        ours = {b.action if isinstance(b, Binding) else b[1] for cls in type(screen).__mro__
+                if issubclass(cls, LabScreen) for b in cls.__dict__.get("BINDINGS", [])}
         seen: set[str] = set()
         for active in screen.active_bindings.values():
             node, binding = active.node, active.binding
-            own = node is screen
-            if node is self or not binding.description or not (own or binding.show):
+            own = node is screen and binding.action in ours  # not Textual's focus and copy keys
+            if node is self or not binding.description or not (own or (node is not screen and binding.show)):
                 continue  # the app's own are above; a widget's hidden ones are moves
             if binding.description in seen:
                 continue
