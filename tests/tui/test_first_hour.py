@@ -61,6 +61,7 @@ async def test_the_palette_offers_every_action_of_the_app_and_the_screen(seeded_
         for title in ("Quit", "Help", "Go to Dashboard", "Go to Deployments", "Go to Models",
                       "Runs: Filter", "Runs: Sort", "Runs: Refresh", "Runs: Mark", "Runs: Open"):
             assert title in commands, sorted(commands)
+        assert not [t for t in commands if "Focus" in t]  # Textual's own focus keys are no actions
         commands["Runs: Mark"].callback()
         await pilot.pause()
         assert len(app.screen.table.marked) == 1

@@ -70,7 +70,7 @@ class RunDetailScreen(LabScreen):
 
     def _follow(self) -> None:
         if self.following and self.is_current:
-            self.refresh_run()
+            self._poll(self.refresh_run)  # skipped while the last fetch still waits
 
     def refresh_run(self) -> None:
         backend, run_id, after = self.lab.backend, self.run_id, self.last_seq

@@ -8,6 +8,7 @@ cursor over rows already fetched costs one repaint, however many runs there are.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,6 +141,8 @@ class RunsTable(Widget, can_focus=True):
         self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
         self._pending: set[int] = set()
         self._generation = 0
+        self._live = 0  # calls of the last live reload still running
+        self._live_lock = threading.Lock()
 
     # data -----------------------------------------------------------------
 
@@ -155,14 +158,22 @@ class RunsTable(Widget, can_focus=True):
         self.refresh()
 
     def reload(self) -> None:
-        """Fetch the visible pages again (live updates), keeping the cursor."""
-        if self._fetch is None:
+        """Fetch the visible pages again (live updates), keeping the cursor. Skipped while
+        the last reload still waits: a slow service never gets a queue of them."""
+        if self._fetch is None or self._live:
             return
         self._generation += 1
         self._pending.clear()
-        self._load_count(self._generation)
-        for page in self._visible_pages():
-            self._load_page(self._generation, page)
+        pages = list(self._visible_pages())
+        with self._live_lock:
+            self._live += 1 + len(pages)
+        self._load_count(self._generation, live=True)
+        for page in pages:
+            self._load_page(self._generation, page, live=True)
+
+    def _live_done(self) -> None:
+        with self._live_lock:
+            self._live -= 1
 
     @property
     def loaded(self) -> bool:
@@ -190,20 +201,26 @@ class RunsTable(Widget, can_focus=True):
         self.refresh()
 
     @work(thread=True, group="runs-count")
-    def _load_count(self, generation: int) -> None:
+    def _load_count(self, generation: int, live: bool = False) -> None:
         assert self._count is not None
         try:
             self.post_message(self.CountLoaded(generation, self._count()))
         except Exception as e:  # noqa: BLE001 - shown by the screen
             self.post_message(self.Failed(e))
+        finally:
+            if live:
+                self._live_done()
 
     @work(thread=True, group="runs-page")
-    def _load_page(self, generation: int, page: int) -> None:
+    def _load_page(self, generation: int, page: int, live: bool = False) -> None:
         assert self._fetch is not None
         try:
             self.post_message(self.PageLoaded(generation, page, self._fetch(page * PAGE, PAGE)))
         except Exception as e:  # noqa: BLE001 - shown by the screen
             self.post_message(self.Failed(e))
+        finally:
+            if live:
+                self._live_done()
 
     def on_runs_table_count_loaded(self, message: CountLoaded) -> None:
         message.stop()
