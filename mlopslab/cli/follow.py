@@ -127,7 +127,7 @@ def print_attempts(run: dict[str, Any]) -> None:
 def summary(run: dict[str, Any]) -> None:
     metrics = "  ".join(f"{k}={fmt_value(v)}" for k, v in run.get("metrics", {}).items())
     console.print(f"[bold]{run['id']}[/] {status_text(run['status'])} in "
-                  f"{fmt_duration(duration(run))}" + (f": {run['reason']}" if run.get("reason") else ""))
+                  f"{fmt_duration(duration(run))}" + (f": {escape(run['reason'])}" if run.get("reason") else ""))
     if metrics:
         console.print(f"  metrics  {metrics}", soft_wrap=True)
     for artifact in run.get("artifacts", []):
