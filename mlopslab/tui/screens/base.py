@@ -3,6 +3,7 @@ blocking calls in a worker and report failures as notifications."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -40,7 +41,8 @@ class LabScreen(Screen[Any]):
     def __init__(self) -> None:
         super().__init__()
         self._reloads: list[Callable[[], None]] = []
-        self._busy: Counter[str] = Counter()
+        self._busy: Counter[str] = Counter()  # calls running per group (worker threads end them)
+        self._busy_lock = threading.Lock()
         self._polling = False
 
     @property
@@ -90,9 +92,10 @@ class LabScreen(Screen[Any]):
                   group: str = "default") -> None:
         """Run `call` in a worker thread; hand its result to `then` on the UI thread.
         Within a poll (`refresh_while_shown`) it does nothing while `group` is busy."""
-        if self._polling and self._busy[group]:
-            return
-        self._busy[group] += 1
+        with self._busy_lock:
+            if self._polling and self._busy[group]:
+                return
+            self._busy[group] += 1
 
         def work() -> None:
             try:
@@ -101,7 +104,8 @@ class LabScreen(Screen[Any]):
                 self.app.call_from_thread(self.notify, describe(e), title="error", severity="error")
                 return
             finally:
-                self._busy[group] -= 1
+                with self._busy_lock:
+                    self._busy[group] -= 1
             if then is not None:
                 self.app.call_from_thread(then, result)
 
