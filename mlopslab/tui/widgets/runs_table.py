@@ -69,7 +69,7 @@ def default_width(field: str) -> int:
     for column in BASE_COLUMNS:
         if column.field == field:
             return column.width
-    return max(9, min(14, len(field.split(".", 1)[-1]) + 1))
+    return max(9, min(17, len(field.split(".", 1)[-1]) + 1))
 
 
 class RunsTable(Widget, can_focus=True):
