@@ -72,7 +72,7 @@ def test_tabular_classifier_end_to_end(lab: Lab) -> None:
     assert run["data_version"] == "sha256:" + hashlib.sha256(data_file.read_bytes()).hexdigest()
     assert run["code_version"].startswith(("sha256:", "git:"))
     assert run["deps"]["packages"]["scikit-learn"]
-    assert [s["name"] for s in run["steps"]] == ["split", "train", "evaluate", "export"]
+    assert [s["name"] for s in run["steps"]] == ["split", "train", "export", "evaluate"]
     model = next(a for a in run["artifacts"] if a["path"] == "model.onnx")
     stored = lab.artifact_path(model["sha256"])
     assert hashlib.sha256(stored.read_bytes()).hexdigest() == model["sha256"]
