@@ -78,7 +78,8 @@ def report(number: int, champion: int | None, created: float) -> dict[str, Any]:
     failed = [f"{c['gate']}.{c['name']}" for c in checks if not c["passed"]]
     return {"id": f"gr-261120-{number:02d}0000-a{number}b2c3", "name": NAME, "version": number,
             "champion_version": champion, "passed": not failed, "failed": failed,
-            "holdout_data": HOLDOUT, "provider": "CPUExecutionProvider", "spec": {}, "info": {},
+            "holdout_data": HOLDOUT, "provider": "CPUExecutionProvider", "spec": {},
+            "info": {"evaluation": {"set": 1}},  # the set the registry made with @1, in force
             "checks": checks, "actor": "ana"}
 
 

@@ -125,6 +125,9 @@ class ModelsScreen(LabScreen):
         keep = table.cursor_row
         table.clear()
         table.columns["score"].label = Text(versions[0].get("primary_metric") or "score")  # type: ignore[index]
+        aliases = table.columns["aliases"]  # type: ignore[index]
+        aliases.auto_width = False  # as wide as this model's widest, whatever loaded before
+        aliases.width = max(len("aliases"), *(alias_text(v["aliases"]).cell_len for v in versions))
         now = self.lab.clock()
         for v in versions:
             score = (v.get("scores") or {}).get(v.get("primary_metric") or "")
