@@ -10,7 +10,7 @@ blue/green and rolled back), then two more runs: a deliberately weak tabular one
 minutes. Then `runs ls` and `runs show` as the CLI prints them, and every TUI screen
 at the real time. GPU panels show the recorded two-GPU machine (`mlopslab tui
 --demo-gpus`) except where a screenshot says otherwise. With --keep the lab stays
-(its service stopped); --lab LAB takes such a lab instead of making one. The H100
+(undeployed, its service stopped); --lab LAB takes such a lab instead of making one. The H100
 screenshots of docs/gpu-check.md (`*-h100.svg`, from a real GPU) are kept, tidied.
 
 (The snapshot tests in tests/tui/ play similar scenarios over seeded labs with a fixed
@@ -159,9 +159,9 @@ def main() -> None:
     try:
         cli_output(root)
         tui_screens(root)
-    finally:
-        subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(root), "lab", "stop"],
-                       capture_output=True)
+    finally:  # nothing left running: the demo's deployment, the service and Ray
+        for args in (("undeploy", "breast-cancer"), ("lab", "stop")):
+            subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(root), *args], capture_output=True)
         if not keep:
             shutil.rmtree(root.parent, ignore_errors=True)
 
