@@ -155,12 +155,12 @@ def _verdict(report: dict[str, Any] | None) -> Text:
 
 
 def scores_table(v: dict[str, Any], champion: dict[str, Any] | None, this: str, other: str) -> Table:
+    label, mine, theirs = _compared_scores(v, champion)
     table = Table(box=None, padding=(0, 1), header_style="bold", title_justify="left")
-    table.add_column("holdout score", no_wrap=True, min_width=18)
+    table.add_column(label, no_wrap=True, min_width=18)
     table.add_column(this, justify="right", no_wrap=True)
     table.add_column(other, justify="right", no_wrap=True)
     table.add_column("change", justify="right", no_wrap=True)
-    mine, theirs = v.get("scores") or {}, (champion or {}).get("scores") or {}
     for key in [*mine, *(k for k in theirs if k not in mine)]:
         a, b = mine.get(key), theirs.get(key)
         change = Text("")
@@ -169,6 +169,19 @@ def scores_table(v: dict[str, Any], champion: dict[str, Any] | None, this: str, 
             change = Text(f"{a - b:+.4f}", "green" if better else "red")
         table.add_row(Text(key, "bold" if key == v.get("primary_metric") else ""), number(a), number(b), change)
     return table
+
+
+def _compared_scores(v: dict[str, Any], champion: dict[str, Any] | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Both models' scores on the rows the latest gate compared them on, when that report was
+    made against this champion; else each version's scores on its own holdout."""
+    report = v.get("latest_report") or {}
+    info = report.get("info") or {}
+    against = report.get("champion_version")
+    if info.get("scores") and (champion is None or (against == champion["version"] and info.get("champion_scores"))):
+        evaluation = info.get("evaluation") or {}
+        label = f"eval set {evaluation['set']} score" if evaluation.get("set") else "gate data score"
+        return label, info["scores"], info.get("champion_scores") or {}
+    return "holdout score", v.get("scores") or {}, (champion or {}).get("scores") or {}
 
 
 def checks_table(mine: dict[str, Any] | None, theirs: dict[str, Any] | None, this: str, other: str) -> Table:

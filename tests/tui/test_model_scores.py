@@ -1,0 +1,31 @@
+"""The model version screen compares scores on the rows the gate compared them on."""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+from mlopslab.tui.screens.model_detail import scores_table
+
+
+def _text(table: object) -> str:
+    console = Console(width=100, record=True)
+    console.print(table)
+    return console.export_text()
+
+
+def test_scores_come_from_the_report_on_the_evaluation_set() -> None:
+    champion = {"version": 1, "scores": {"accuracy": 0.99}}  # on its own (other) holdout
+    report = {"champion_version": 1, "info": {"scores": {"accuracy": 0.97},
+                                              "champion_scores": {"accuracy": 0.93},
+                                              "evaluation": {"set": 2}}}
+    version = {"version": 2, "scores": {"accuracy": 0.96}, "latest_report": report, "primary_metric": "accuracy"}
+    out = _text(scores_table(version, champion, "@2", "champion @1"))
+    assert "eval set 2 score" in out and "0.97" in out and "0.93" in out and "0.99" not in out
+
+
+def test_without_a_report_against_this_champion_each_holdout_score_shows() -> None:
+    champion = {"version": 3, "scores": {"accuracy": 0.99}}
+    report = {"champion_version": 1, "info": {"scores": {"accuracy": 0.97}, "champion_scores": {"accuracy": 0.9}}}
+    version = {"version": 2, "scores": {"accuracy": 0.96}, "latest_report": report}
+    out = _text(scores_table(version, champion, "@2", "champion @3"))
+    assert "holdout score" in out and "0.96" in out and "0.99" in out
