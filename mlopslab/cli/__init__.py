@@ -47,8 +47,8 @@ def _one_line(error: click.UsageError, ctx: click.Context) -> click.UsageError:
     return UsageError(error.format_message(), error.ctx or ctx)
 
 
-class Command(click.Command):
-    """A subcommand: takes --lab wherever it stands on the line."""
+class _Parsing(click.Command):
+    """Takes --lab wherever it stands on the line; usage errors come out in one line."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -61,22 +61,16 @@ class Command(click.Command):
             raise _one_line(e, ctx) from e
 
 
-class Group(click.Group):
+class Command(_Parsing):
+    """A subcommand."""
+
+
+class Group(_Parsing, click.Group):
     """Turns MlopslabError into a one-line message, a hint and the error's exit code;
     its commands and subgroups take --lab too."""
 
     command_class = Command
     group_class = type
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        _with_lab_option(self.params)
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        try:
-            return super().parse_args(ctx, args)
-        except click.UsageError as e:
-            raise _one_line(e, ctx) from e
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
