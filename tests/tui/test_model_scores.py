@@ -29,3 +29,13 @@ def test_without_a_report_against_this_champion_each_holdout_score_shows() -> No
     version = {"version": 2, "scores": {"accuracy": 0.96}, "latest_report": report}
     out = _text(scores_table(version, champion, "@2", "champion @3"))
     assert "holdout score" in out and "0.96" in out and "0.99" in out
+
+
+def test_a_run_metric_that_differs_from_the_registry_score_shows_beside_it() -> None:
+    from mlopslab.tui.screens.model_detail import reported_line
+
+    version = {"scores": {"accuracy": 0.958, "f1": 0.96},
+               "info": {"run_metrics": {"accuracy": 0.951, "f1": 0.96}}}
+    line = reported_line(version).plain
+    assert "the run itself reported accuracy 0.951" in line and "f1" not in line
+    assert reported_line({"scores": {"accuracy": 0.958}, "info": {"run_metrics": {"accuracy": 0.958}}}).plain == ""

@@ -128,8 +128,21 @@ def summary(v: dict[str, Any], now: float) -> Group:
 def compare(v: dict[str, Any], champion: dict[str, Any] | None) -> Group:
     """Scores, then gate checks: this version beside the champion."""
     this, other = f"@{v['version']}", "champion" + (f" @{champion['version']}" if champion else "")
-    return Group(report_line(v, champion), Text(""), scores_table(v, champion, this, other), Text(""),
+    reported = reported_line(v)
+    return Group(report_line(v, champion), Text(""), scores_table(v, champion, this, other),
+                 *([reported] if reported.plain else []), Text(""),
                  checks_table(v.get("latest_report"), (champion or {}).get("latest_report"), this, other))
+
+
+def reported_line(v: dict[str, Any]) -> Text:
+    """Where the run's own metric differs from the registry's score of the same name, both show."""
+    run_metrics = (v.get("info") or {}).get("run_metrics") or {}
+    differ = [f"{key} {number(run_metrics[key])}" for key, score in (v.get("scores") or {}).items()
+              if isinstance(run_metrics.get(key), int | float) and isinstance(score, int | float)
+              and abs(run_metrics[key] - score) > 1e-9]
+    if not differ:
+        return Text("")
+    return Text(f" the run itself reported {', '.join(differ)} (scores above: ONNX Runtime)", "yellow")
 
 
 def report_line(v: dict[str, Any], champion: dict[str, Any] | None) -> Text:
