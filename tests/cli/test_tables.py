@@ -207,7 +207,9 @@ def test_values_print_as_they_are_without_trailing_spaces() -> None:
 
 
 def test_a_column_left_out_early_comes_back_when_a_later_one_makes_room() -> None:
-    run = {**RUN, "metrics": {"accuracy": 0.965, "accuracy_group_A": 0.96, "accuracy_group_B": 0.9706}}
+    now = datetime.now(UTC)  # started today: STARTED shows a short time, not a date
+    run = {**RUN, "metrics": {"accuracy": 0.965, "accuracy_group_A": 0.96, "accuracy_group_B": 0.9706},
+           "started_at": now.isoformat(), "ended_at": (now + timedelta(seconds=17)).isoformat()}
     out = lines(render(runs_table([run], sort="-metrics.accuracy"), 80))
     assert out[0].split() == ["ID", "RECIPE", "STATUS", "ACCURACY", "STARTED", "DURATION"]
     assert out[-1] == "not shown at this width: PARAMS, METRICS (see --json)"
