@@ -70,3 +70,11 @@ def mlopslab(lab: Lab | None, *args: str, check: bool = True,
 
 def mlopslab_json(lab: Lab, *args: str, **kw: Any) -> Any:
     return json.loads(mlopslab(lab, *args, "--json", **kw).stdout)
+
+
+def module_lab(factory: pytest.TempPathFactory, cluster: ClusterInfo, name: str) -> Iterator[Lab]:
+    """A lab on the session's cluster for a module's tests; its service stopped after them.
+    Use as `yield from module_lab(tmp_path_factory, ray_cluster, "name")` in a fixture."""
+    the_lab = init_lab(factory.mktemp(name) / "lab", name, ray_address=cluster.address)
+    yield the_lab
+    daemon.stop(the_lab, stop_ray=False)

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from mlopslab.exec.cluster import ClusterInfo
-from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
-from tests.conftest import mlopslab, mlopslab_json
+from mlopslab.lab import Lab
+from tests.conftest import mlopslab, mlopslab_json, module_lab
 
 pytestmark = pytest.mark.ray
 NAME = "breast-cancer"
@@ -25,9 +24,7 @@ NAME = "breast-cancer"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, ray_cluster: ClusterInfo) -> Iterator[Lab]:
-    the_lab = init_lab(tmp_path_factory.mktemp("artifacts") / "lab", "art", ray_address=ray_cluster.address)
-    yield the_lab
-    daemon.stop(the_lab, stop_ray=False)
+    yield from module_lab(tmp_path_factory, ray_cluster, "artifacts")
 
 
 @pytest.fixture(scope="module")

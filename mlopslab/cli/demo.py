@@ -40,6 +40,7 @@ def demo(path: str | None, keep_running: bool) -> None:
     say(f"[bold]1. mlopslab init[/] {lab.root}")
     started = time.monotonic()
     ids: list[str] = []
+    versions: list[int] = []
     endpoint = None
     try:
         with LabClient(lab) as client:
@@ -49,12 +50,12 @@ def demo(path: str | None, keep_running: bool) -> None:
                 say(f"[bold]{n}. mlopslab run recipes/{recipe}[/] " + " ".join(f"--set {s}" for s in sets))
                 ids.append(_run(client, lab, recipe, sets))
                 if recipe == TABULAR:
-                    _say_registered(client, ids[-1])
+                    versions.append(_registered(client, ids[-1]))
             final = [client.call("get_run", run_id=i) for i in ids]
             console.print(runs_table(final, metric_keys=4))
             if any(r["status"] != "finished" for r in final):
                 raise SystemExit(1)
-            endpoint = serve_demo(client, lab, keep_running)
+            endpoint = serve_demo(client, lab, versions, keep_running)
     finally:
         if not keep_running:
             daemon.stop(lab)
@@ -86,10 +87,10 @@ def _say_end(lab: Lab, endpoint: str | None, keep_running: bool, seconds: float,
         say(f"  mlopslab --lab {lab.root} {command.removeprefix('mlopslab').strip()}".rstrip())
 
 
-def serve_demo(client: LabClient, lab: Lab, keep_running: bool) -> str:
-    """Gate and promote, deploy blue/green, infer, roll back; the stable endpoint."""
-    versions = _registered(client, 2)
-    first, second = versions[0]["version"], versions[1]["version"]
+def serve_demo(client: LabClient, lab: Lab, versions: list[int], keep_running: bool) -> str:
+    """Gate and promote the tabular runs' two versions, deploy blue/green, infer, roll back;
+    the stable endpoint."""
+    first, second = versions[0], versions[1]
     step = len(DEMO_RUNS) + 2
     for number in (first, second):
         say(f"[bold]{step}. mlopslab gate {MODEL}@{number}[/]  (against the champion, on the evaluation set)")
@@ -115,8 +116,9 @@ def serve_demo(client: LabClient, lab: Lab, keep_running: bool) -> str:
     return endpoint
 
 
-def _say_registered(client: LabClient, run_id: str, timeout_s: float = 60) -> None:
-    """The service registers a finished run's model a moment after the run ends: wait for it."""
+def _registered(client: LabClient, run_id: str, timeout_s: float = 60) -> int:
+    """The version the service registers a finished run's model as, a moment after the run
+    ends: waited for, and said."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -128,25 +130,10 @@ def _say_registered(client: LabClient, run_id: str, timeout_s: float = 60) -> No
                 score = (v.get("scores") or {}).get("accuracy")
                 say(f"   registered model {MODEL}@{v['version']}"
                     + (f" (accuracy {score:.4f}, ONNX Runtime on its holdout)" if score is not None else ""))
-                return
+                return int(v["version"])
         time.sleep(0.3)
-    say(f"   run {run_id} was not registered as a {MODEL} version within {timeout_s:.0f}s")
-
-
-def _registered(client: LabClient, count: int, timeout_s: float = 60) -> list[dict[str, Any]]:
-    """The tabular runs' model versions, oldest first (the service registers them)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            versions = client.call("model_versions", name=MODEL)
-        except MlopslabError:
-            versions = []
-        if len(versions) >= count or time.monotonic() > deadline:
-            break
-        time.sleep(0.5)
-    if len(versions) < count:
-        raise MlopslabError(f"the demo's runs were not registered as {MODEL} versions in time")
-    return sorted(versions, key=lambda v: int(v["version"]))[:count]
+    raise MlopslabError(f"run {run_id} was not registered as a {MODEL} version within {timeout_s:.0f}s",
+                        f"see its logs: mlopslab runs logs {run_id}")
 
 
 def _show_gate(report: dict[str, Any]) -> None:

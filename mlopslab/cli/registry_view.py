@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from mlopslab.cli.output import Col, Grid, Role, console, fmt_value, local_time
+from mlopslab.core.registry import reported_differently
 
 
 def _gate_text(gate: dict[str, Any] | None) -> str:
@@ -50,9 +51,11 @@ def version_detail(v: dict[str, Any]) -> None:
     for label, value in rows:
         out(f"  [dim]{label:<19}[/]{value}")
     out("[bold]scores (ONNX Runtime on its holdout)[/]")
-    reported = (v.get("info") or {}).get("run_metrics") or {}
-    for key, value in (v.get("scores") or {}).items():
-        out(f"  {key:<19}{fmt_value(value)}{_reported(reported.get(key), value)}")
+    scores = v.get("scores") or {}
+    reported = reported_differently(scores, (v.get("info") or {}).get("run_metrics") or {})
+    for key, value in scores.items():
+        note = f"  [dim](the run reported {fmt_value(reported[key])})[/]" if key in reported else ""
+        out(f"  {key:<19}{fmt_value(value)}{note}")
     out("[bold]schema[/]")
     for side in ("inputs", "outputs"):
         for item in (v.get("schema") or {}).get(side, []):
@@ -84,14 +87,6 @@ def report_detail(report: dict[str, Any]) -> None:
                       f"{c['op']} {fmt_value(c['limit'])}" if c["limit"] is not None else "-",
                       "[green]pass[/]" if c["passed"] else "[red]FAIL[/]", str(note))
     out(table)
-
-
-def _reported(run_value: Any, score: float) -> str:
-    """Where the run's own metric of the same name differs from the registry's score, both show."""
-    if not isinstance(run_value, int | float) or not isinstance(score, int | float) \
-            or abs(run_value - score) <= 1e-9:
-        return ""
-    return f"  [dim](the run reported {fmt_value(run_value)})[/]"
 
 
 def history_table(history: list[dict[str, Any]]) -> Grid:

@@ -86,3 +86,11 @@ def promotion_decision(report: dict[str, Any] | None, version: int, champion: in
         failed = ", ".join(report.get("failed") or []) or "a check"
         return False, f"the latest gate report failed: {failed}"
     return True, f"gate report {report['id']} passed"
+
+
+def reported_differently(scores: dict[str, Any], run_metrics: dict[str, Any]) -> dict[str, float]:
+    """The run's own metrics that differ from the registry's score of the same name
+    (the run computed them itself; the registry scores the ONNX model in ONNX Runtime)."""
+    return {key: float(run_metrics[key]) for key, score in scores.items()
+            if isinstance(run_metrics.get(key), int | float) and isinstance(score, int | float)
+            and abs(run_metrics[key] - score) > 1e-9}

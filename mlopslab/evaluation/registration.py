@@ -127,7 +127,7 @@ def _run_training_rows(lab: Lab, run: dict[str, Any], recipe: Recipe | None, hol
         inputs.append((f"{item['name']}: {item.get('path')}", table))
     own = _own_holdout(run, recipe)
     holdout = read_table(lab.artifact_path(holdout_sha))
-    own_table = read_table(lab.artifact_path(own)) if own else None
+    own_table = holdout if own == holdout_sha else read_table(lab.artifact_path(own)) if own else None
     return training_rows(lab.artifacts, inputs, own_table, skip, holdout)
 
 

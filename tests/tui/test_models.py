@@ -17,7 +17,7 @@ import pytest
 from textual.widgets import DataTable, Input, OptionList
 
 from mlopslab.exec.cluster import ClusterInfo
-from mlopslab.lab import Lab, init_lab
+from mlopslab.lab import Lab
 from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp
 from mlopslab.tui.screens.confirm import ConfirmModal
@@ -25,7 +25,7 @@ from mlopslab.tui.screens.lineage import LineageScreen
 from mlopslab.tui.screens.model_detail import ModelVersionScreen
 from mlopslab.tui.screens.models import ModelsScreen
 from mlopslab.tui.screens.promote import ReasonModal, RefusedModal
-from tests.conftest import mlopslab_json
+from tests.conftest import mlopslab_json, module_lab
 from tests.tui.conftest import make_app, until
 from tests.tui.scenarios import MODEL_SCENARIOS, Scenario, check_snapshot, play, text_of
 from tests.tui.seed_models import NAME, make_models_lab
@@ -148,9 +148,7 @@ async def test_lineage_walks_up_to_the_data_and_back_down(registry_lab: Lab) -> 
 
 @pytest.fixture(scope="module")
 def real_lab(tmp_path_factory: pytest.TempPathFactory, ray_cluster: ClusterInfo) -> Iterator[Lab]:
-    the_lab = init_lab(tmp_path_factory.mktemp("models-real") / "lab", "reg", ray_address=ray_cluster.address)
-    yield the_lab
-    daemon.stop(the_lab, stop_ray=False)
+    yield from module_lab(tmp_path_factory, ray_cluster, "models-real")
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from mlopslab.core.registry import reported_differently
 from mlopslab.tui.format import ago, number, size
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.screens.models import alias_text
@@ -136,10 +137,8 @@ def compare(v: dict[str, Any], champion: dict[str, Any] | None) -> Group:
 
 def reported_line(v: dict[str, Any]) -> Text:
     """Where the run's own metric differs from the registry's score of the same name, both show."""
-    run_metrics = (v.get("info") or {}).get("run_metrics") or {}
-    differ = [f"{key} {number(run_metrics[key])}" for key, score in (v.get("scores") or {}).items()
-              if isinstance(run_metrics.get(key), int | float) and isinstance(score, int | float)
-              and abs(run_metrics[key] - score) > 1e-9]
+    reported = reported_differently(v.get("scores") or {}, (v.get("info") or {}).get("run_metrics") or {})
+    differ = [f"{key} {number(value)}" for key, value in reported.items()]
     if not differ:
         return Text("")
     return Text(f" the run itself reported {', '.join(differ)} (scores above: ONNX Runtime)", "yellow")
