@@ -184,7 +184,15 @@ class RegistryOps:
         from mlopslab.evaluation.registration import store_data
 
         self._known(name)
-        rows = read_table(Path(data)).num_rows  # refuses what is no table, before storing it
+        table = read_table(Path(data))  # refuses what is no table, before storing it
+        latest = q.list_versions(self.store, name)[0]
+        target = q.get_version(self.store, name, int(latest["version"]))["target"]
+        if table.num_rows == 0 or target not in table.column_names:
+            raise RegistryError(
+                f"{data} holds {table.num_rows} rows with columns {', '.join(table.column_names[:6])}: "
+                f"an evaluation set needs rows and the target column '{target}'",
+                "give a CSV or Parquet file of labelled rows that no version trained on")
+        rows = table.num_rows
         with self._lock:
             data_version, sha = store_data(self.lab, Path(data))
             self.writer.write(None, [

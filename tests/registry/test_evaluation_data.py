@@ -18,9 +18,8 @@ from typing import Any
 import pytest
 
 from mlopslab.exec.cluster import ClusterInfo
-from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
-from tests.conftest import mlopslab, mlopslab_json
+from mlopslab.lab import Lab
+from tests.conftest import mlopslab, mlopslab_json, module_lab
 
 pytestmark = pytest.mark.ray
 NAME = "breast-cancer"
@@ -29,9 +28,7 @@ RECIPE = "recipes/tabular-classifier"
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory: pytest.TempPathFactory, ray_cluster: ClusterInfo) -> Iterator[Lab]:
-    the_lab = init_lab(tmp_path_factory.mktemp("evaldata") / "lab", "ev", ray_address=ray_cluster.address)
-    yield the_lab
-    daemon.stop(the_lab, stop_ray=False)
+    yield from module_lab(tmp_path_factory, ray_cluster, "evaldata")
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +119,11 @@ def test_a_new_evaluation_set_is_versioned_and_in_lineage(
     holdout = lab.artifact_path(versions["forest"]["version"]["holdout_sha256"]).read_text().splitlines()
     subset = tmp_path / "eval.csv"
     subset.write_text("\n".join(holdout[:101]) + "\n")  # header + 100 unseen rows
+    unlabelled = tmp_path / "unlabelled.csv"
+    unlabelled.write_text("just one line\n")
+    done = mlopslab(lab, "models", "eval-set", NAME, "--data", str(unlabelled), check=False)
+    assert done.returncode == 1 and "needs rows and the target column 'target'" in done.stderr
+    assert len(done.stderr.splitlines()) == 2 and done.stderr.splitlines()[1].startswith("hint: ")
     made = mlopslab_json(lab, "models", "eval-set", NAME, "--data", str(subset), "--reason", "smaller")
     assert made["version"] == 2 and made["rows"] == 100
     sets = mlopslab_json(lab, "models", "eval-set", NAME)
