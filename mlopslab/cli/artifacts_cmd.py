@@ -199,8 +199,8 @@ def pick(found: list[Artifact], name: str | None, source: str) -> Artifact:
 
 def _write(ctx: click.Context, artifact: Artifact, output: str | None, default: str, force: bool,
            as_json: bool) -> None:
+    from mlopslab.artifacts import copy_out, verified
     from mlopslab.cli.output import print_json
-    from mlopslab.exec.artifacts import copy_out, verified
 
     store = lab_of(ctx).artifacts
     if output == STDOUT:
@@ -232,7 +232,7 @@ def _destination(output: str | None, default: str) -> Path:
 
 
 def _path(store: Path, sha256: str) -> Path:
-    from mlopslab.exec.artifacts import path_of
+    from mlopslab.artifacts import path_of
 
     return path_of(store, sha256)
 

@@ -17,6 +17,7 @@ from typing import Any
 
 import onnxruntime as ort
 
+from mlopslab.artifacts import put_file
 from mlopslab.core.errors import MlopslabError
 from mlopslab.core.gates import GatesSpec
 from mlopslab.core.hashing import md5_file, sha256_file
@@ -26,7 +27,6 @@ from mlopslab.core.scoring import direction_of
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate
 from mlopslab.evaluation.onnx_model import ModelError, load, read_table
 from mlopslab.evaluation.rows import training_rows
-from mlopslab.exec.artifacts import put_file
 from mlopslab.lab import Lab
 
 Existing = Callable[[str, str, str | None], dict[str, Any] | None]

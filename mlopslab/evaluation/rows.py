@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from mlopslab.exec.artifacts import put_bytes, verified
+from mlopslab.artifacts import put_bytes, verified
 
 
 @dataclass(frozen=True)

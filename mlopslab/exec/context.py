@@ -18,7 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from mlopslab.exec import artifacts
+from mlopslab import artifacts
 from mlopslab.exec.cache import StepRecord
 
 if TYPE_CHECKING:
