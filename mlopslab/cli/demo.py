@@ -187,7 +187,7 @@ def _infer(endpoint: str, rows: list[list[float]]) -> str:
 
 def _run(client: LabClient, lab: Lab, recipe: str, sets: list[str]) -> str:
     from mlopslab.cli.follow import follow_logs
-    from mlopslab.cli.run_cmd import build_specs
+    from mlopslab.runspecs import build_specs
 
     spec = build_specs(lab, str(lab.recipes / recipe), {"sets": sets})[0]
     run = client.call("submit_run", spec=spec)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ from click.core import ParameterSource
 
 from mlopslab.cli import cli, lab_of
 from mlopslab.core.errors import RecipeError
+from mlopslab.runspecs import build_specs, recipe_folder
 
 
 class _RunCommand(click.Command):
@@ -127,131 +127,9 @@ def resume(client: Any, lab: Any, run_id: str, recipe: str | None,
 
 
 def _same_recipe(lab: Any, recipe: str, run: dict[str, Any]) -> None:
-    folder = _recipe_folder(lab, recipe).resolve()
+    folder = recipe_folder(lab, recipe).resolve()
     if folder != Path(run["recipe_path"]).resolve():
         raise RecipeError(
             f"run {run['id']} is a run of {run['recipe_path']}, not of {folder}",
             f"leave RECIPE out (mlopslab run --resume {run['id']}), or start a new run: "
             f"mlopslab run {recipe}")
-
-
-SPEC_DEFAULTS: dict[str, Any] = {
-    "sets": (), "sweeps": (), "seed": None, "data": (), "project": None, "user": None,
-    "cpus": None, "gpus": None, "gpu_memory_gb": None, "memory_gb": None, "time_limit": None,
-    "priority": 0, "from_scratch": False, "ray_address": None,
-}
-
-
-SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds 0..2**32-1
-
-
-def build_specs(lab: Any, recipe_arg: str, opts: dict[str, Any]) -> list[dict[str, Any]]:
-    """Validate the recipe and every override before anything runs.
-
-    `opts` holds `run`'s options; any left out take their command-line defaults.
-    """
-    opts = {**SPEC_DEFAULTS, **opts}
-    from mlopslab.core.params import expand_sweeps, resolve_params
-    from mlopslab.core.recipe import load_recipe
-
-    recipe = load_recipe(_recipe_folder(lab, recipe_arg))
-    base = resolve_params(recipe, opts["sets"])
-    grid = expand_sweeps(recipe, base, opts["sweeps"])
-    common = {
-        "recipe": recipe.name, "recipe_path": str(recipe.path),
-        "project": opts["project"] or lab.config.lab.default_project,
-        "user": opts["user"] or getpass.getuser(),
-        "seed": _seed(recipe, opts["seed"]),
-        "resources": _resources(recipe, opts), "priority": int(opts["priority"]),
-        "options": {"from_scratch": opts["from_scratch"], "data": _data(recipe, opts["data"]),
-                    "ray_address": opts["ray_address"]},
-    }
-    return [{**common, "params": params} for params in grid]
-
-
-def _seed(recipe: Any, given: int | None) -> int:
-    seed = recipe.seed if given is None else given
-    if not 0 <= seed <= SEED_MAX:
-        where = f"{recipe.path / 'recipe.toml'}: seed {seed}" if given is None else f"--seed {seed}"
-        raise RecipeError(f"{where}: a seed is a whole number from 0 to {SEED_MAX}",
-                          f"numpy and scikit-learn take seeds from 0 to {SEED_MAX} (2**32 - 1)")
-    return int(seed)
-
-
-def _recipe_folder(lab: Any, arg: str) -> Path:
-    path = Path(arg)
-    if not path.exists() and (lab.recipes / arg).is_dir():
-        return lab.recipes / arg  # a bare name: the lab's recipe of that name
-    return path
-
-
-RESOURCE_FLAGS = {"cpus": "--cpus", "gpus": "--gpus", "gpu_memory_gb": "--gpu-memory",
-                  "memory_gb": "--memory", "time_limit": "--time-limit"}
-
-
-def _resources(recipe: Any, opts: dict[str, Any]) -> dict[str, Any]:
-    """The recipe's resources with the options given; a bad option named as written."""
-    from pydantic import ValidationError
-
-    from mlopslab.core.durations import FORMS, parse_duration
-    from mlopslab.core.recipe import Resources
-
-    merged = recipe.resources.model_dump()
-    for key in RESOURCE_FLAGS:
-        if opts[key] is not None:
-            merged[key] = opts[key]
-    limit = opts["time_limit"]
-    if limit is not None:
-        try:
-            seconds = parse_duration(str(limit))
-        except ValueError:
-            raise RecipeError(f"--time-limit {limit}: not a duration",
-                              f"write a duration like {FORMS}") from None
-        if seconds <= 0:
-            raise RecipeError(f"--time-limit {limit}: must be more than 0",
-                              f"write a duration like {FORMS}")
-    try:
-        Resources.model_validate(merged)
-    except ValidationError as e:
-        problem = e.errors()[0]
-        key = str(problem["loc"][0]) if problem["loc"] else ""
-        message = _plain(problem["msg"])
-        if key in RESOURCE_FLAGS and opts[key] is not None:
-            raise RecipeError(f"{RESOURCE_FLAGS[key]} {opts[key]:g}: {message}",
-                              _RESOURCE_HINTS.get(key)) from None
-        raise RecipeError(f"{recipe.path / 'recipe.toml'}: resources.{key}: {message}",
-                          "see docs/recipes.md for the format") from None
-    return merged
-
-
-_RESOURCE_HINTS = {
-    "cpus": "CPUs per step: 0 or more, fractions allowed",
-    "gpus": "GPUs per step: 0 or more; a fraction (0.5) shares a GPU, more than 1 is whole",
-    "gpu_memory_gb": "GPU memory limit in GiB: more than 0",
-    "memory_gb": "host memory per step in GiB: more than 0",
-}
-
-
-def _plain(message: str) -> str:
-    """pydantic's message as part of ours: "Input should be greater than 0" -> "must be ..."."""
-    for prefix in ("Value error, ", "Assertion failed, "):
-        message = message.removeprefix(prefix)
-    return message.replace("Input should be", "must be")
-
-
-def _data(recipe: Any, pairs: tuple[str, ...]) -> dict[str, str]:
-    inputs = f"its data inputs: {', '.join(sorted(recipe.data))}" if recipe.data else \
-        f"recipe '{recipe.name}' has no data inputs"
-    data = {}
-    for pair in pairs:
-        name, sep, path = pair.partition("=")
-        if not sep:
-            raise RecipeError(f"--data {pair}: expected NAME=PATH", inputs)
-        if name not in recipe.data:
-            raise RecipeError(f"--data {pair}: recipe '{recipe.name}' has no data input "
-                              f"'{name}'", inputs)
-        if not Path(path).exists():
-            raise RecipeError(f"--data {pair}: {path} does not exist",
-                              "give the path of an existing file")
-        data[name] = str(Path(path).resolve())
-    return data

@@ -207,7 +207,7 @@ class LabBackend:
 
     def launch(self, recipe_path: Path, sets: list[str], opts: dict[str, Any]) -> dict[str, Any]:
         """Validate like `mlopslab run` does (same spec builder), then submit."""
-        from mlopslab.cli.run_cmd import build_specs
+        from mlopslab.runspecs import build_specs
 
         specs = build_specs(self.lab, str(recipe_path), {**opts, "sets": tuple(sets)})
         return self.submit(specs[0])
