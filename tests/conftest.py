@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mlopslab.exec.cluster import ClusterInfo, LocalCluster
+from mlopslab.cluster import ClusterInfo, LocalCluster
 from mlopslab.lab import Lab, init_lab
 from mlopslab.service import daemon
 

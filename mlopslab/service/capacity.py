@@ -53,7 +53,7 @@ class CapacityOracle:
         """The local cluster's GPUs: fixed while the service lives (config or one detection)."""
         if self.config.ray.num_gpus >= 0:
             return self.config.ray.num_gpus
-        from mlopslab.exec.cluster import detect_gpus
+        from mlopslab.cluster import detect_gpus
 
         return detect_gpus(self.config.gpu.source)
 

@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab import __version__
+from mlopslab.cluster import ClusterInfo, LocalCluster
 from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.runs import FINAL
-from mlopslab.exec.cluster import ClusterInfo, LocalCluster
 from mlopslab.lab import Lab
 from mlopslab.monitor.gpu import open_source
 from mlopslab.service.capacity import CapacityOracle

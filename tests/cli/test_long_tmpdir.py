@@ -25,7 +25,7 @@ def long_folder(tmp_path: Path) -> Path:
 
 
 def test_ray_temp_dir_skips_folders_too_long_for_its_sockets(tmp_path: Path) -> None:
-    from mlopslab.exec.cluster import MAX_SOCKET_PATH, RAY_SOCKET_ROOM, ray_temp_dir
+    from mlopslab.cluster import MAX_SOCKET_PATH, RAY_SOCKET_ROOM, ray_temp_dir
 
     long = long_folder(tmp_path)
     chosen = ray_temp_dir(NAME, [str(long), "/tmp"])
@@ -34,7 +34,7 @@ def test_ray_temp_dir_skips_folders_too_long_for_its_sockets(tmp_path: Path) -> 
 
 
 def test_ray_temp_dir_says_why_when_no_folder_is_short_enough(tmp_path: Path) -> None:
-    from mlopslab.exec.cluster import ray_temp_dir
+    from mlopslab.cluster import ray_temp_dir
 
     long = long_folder(tmp_path)
     with pytest.raises(ExecError) as raised:

@@ -230,7 +230,7 @@ def mlopslab_json_op(lab: Lab, op: str, **args: Any) -> Any:
 
 
 def test_lab_start_gpus_advertises_logical_gpus_and_remembers_them(tmp_path: Path) -> None:
-    from mlopslab.exec.cluster import LocalCluster
+    from mlopslab.cluster import LocalCluster
     from mlopslab.lab import init_lab
     from mlopslab.service import daemon
     from mlopslab.service.capacity import probe

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from mlopslab.exec.cluster import ClusterInfo
+from mlopslab.cluster import ClusterInfo
 from mlopslab.lab import Lab
 from tests.conftest import mlopslab, mlopslab_json, module_lab
 

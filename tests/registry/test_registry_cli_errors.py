@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from mlopslab.exec.cluster import ClusterInfo
+from mlopslab.cluster import ClusterInfo
 from mlopslab.lab import Lab, init_lab
 from mlopslab.service import daemon
 from tests.conftest import mlopslab, mlopslab_json

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, OptionList
 
-from mlopslab.exec.cluster import ClusterInfo
+from mlopslab.cluster import ClusterInfo
 from mlopslab.lab import Lab
 from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp
