@@ -14,7 +14,6 @@ from mlopslab.cli.output import (
     console,
     duration,
     err_console,
-    fmt_duration,
     fmt_value,
     local_time,
     print_json,
@@ -22,6 +21,7 @@ from mlopslab.cli.output import (
     runs_table,
     status_text,
 )
+from mlopslab.core.durations import format_duration
 from mlopslab.core.errors import DataValidationError, ExecError
 from mlopslab.core.runs import FINAL, INTERRUPTED, RESUMABLE, exit_code
 
@@ -120,14 +120,16 @@ def print_attempts(run: dict[str, Any]) -> None:
     console.print("[bold]attempts[/]")
     for a in attempts:
         console.print(f"  {a['attempt']:<3}{status_text(a['status'])}  {local_time(a['started_at'])}"
-                      f"  {fmt_duration(duration(a))}" + (f"  {escape(a['reason'])}" if a["reason"] else ""),
+                      f"  {format_duration(duration(a), tenths=True)}"
+                      + (f"  {escape(a['reason'])}" if a["reason"] else ""),
                       soft_wrap=True, highlight=False)
 
 
 def summary(run: dict[str, Any]) -> None:
     metrics = "  ".join(f"{k}={fmt_value(v)}" for k, v in run.get("metrics", {}).items())
     console.print(f"[bold]{run['id']}[/] {status_text(run['status'])} in "
-                  f"{fmt_duration(duration(run))}" + (f": {escape(run['reason'])}" if run.get("reason") else ""))
+                  f"{format_duration(duration(run), tenths=True)}"
+                  + (f": {escape(run['reason'])}" if run.get("reason") else ""))
     if metrics:
         console.print(f"  metrics  {metrics}", soft_wrap=True)
     for artifact in run.get("artifacts", []):

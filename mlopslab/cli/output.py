@@ -15,17 +15,14 @@ from rich.console import Console
 from rich.markup import escape
 
 from mlopslab.cli.grid import Col, Grid, Role  # the commands import them from here too
+from mlopslab.core.durations import format_duration
+from mlopslab.core.status_style import STATUS_STYLE
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 for _out in (console, err_console):
     _out.soft_wrap = not _out.is_terminal  # a pipe or a file gets whole lines
 
-STATUS_STYLE = {
-    "finished": "green", "running": "cyan", "queued": "yellow", "starting": "yellow",
-    "failed": "red",
-    "timed_out": "red", "killed": "red", "cancelled": "magenta",
-}
 
 
 def print_grid(grid: Grid) -> None:
@@ -55,15 +52,6 @@ def duration(run: dict[str, Any]) -> float | None:
         return None
     stop = datetime.fromisoformat(end) if end else datetime.now(datetime.fromisoformat(start).tzinfo)
     return round((stop - datetime.fromisoformat(start)).total_seconds(), 3)
-
-
-def fmt_duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}m{secs:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
 
 
 def fmt_value(value: Any) -> str:
@@ -136,7 +124,7 @@ def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | Non
         shown = [k for k in _by_importance(run, metrics) if not (kind == "metrics" and k == key)][:metric_keys]
         grid.add_row(run["id"], escape(run["recipe"]), status_text(run["status"]),
                      *map(escape, sorted_by), when(run.get("started_at")),
-                     fmt_duration(duration(run)),
+                     format_duration(duration(run), tenths=True),
                      escape(" ".join(f"{k}={fmt_value(v)}" for k, v in params.items()) or "-"),
                      escape(" ".join(f"{k}={fmt_value(metrics[k])}" for k in shown) or "-"))
     return grid
@@ -183,7 +171,7 @@ def run_detail(run: dict[str, Any]) -> None:
         ("code version", run.get("code_version")), ("data version", run.get("data_version")),
         ("host", run.get("host")), ("gpu ids", run.get("gpu_ids")),
         ("queued / started", f"{local_time(run['created_at'])} / {local_time(run.get('started_at'))}"),
-        ("ended", f"{local_time(run.get('ended_at'))}  ({fmt_duration(duration(run))})"),
+        ("ended", f"{local_time(run.get('ended_at'))}  ({format_duration(duration(run), tenths=True)})"),
     ]
     for label, value in rows:
         out(f"  [dim]{label:<17}[/]{value if value is not None else '-'}")

@@ -187,7 +187,8 @@ def quota_ls(ctx: click.Context, as_json: bool) -> None:
 
 
 def _limits_text(row: dict[str, Any]) -> str:
-    from mlopslab.cli.output import fmt_duration, plural
+    from mlopslab.cli.output import plural
+    from mlopslab.core.durations import format_duration
 
     parts = []
     if row["max_gpus"] is not None:
@@ -197,5 +198,5 @@ def _limits_text(row: dict[str, Any]) -> str:
     if row["gpu_hours_per_day"] is not None:
         parts.append(f"{row['gpu_hours_per_day']:g} GPU-h/day")
     if row["max_time_limit_s"] is not None:
-        parts.append(f"time limit <= {fmt_duration(row['max_time_limit_s'])}")
+        parts.append(f"time limit <= {format_duration(row['max_time_limit_s'])}")
     return ", ".join(parts) or "no limits"

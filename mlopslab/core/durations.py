@@ -1,4 +1,5 @@
-"""Durations written as `90s`, `30m`, `2h`, `1h30m` or a plain number of seconds."""
+"""Durations written as `90s`, `30m`, `2h`, `1h30m` or a plain number of seconds, and
+the one way the CLI and the TUI write a duration back."""
 
 from __future__ import annotations
 
@@ -36,3 +37,20 @@ def _checked(text: str) -> str:
 
 Duration = Annotated[str, AfterValidator(_checked)]
 """A pydantic field type: a duration kept as written, checked when parsed."""
+
+
+def format_duration(seconds: float | None, *, tenths: bool = False, missing: str = "-") -> str:
+    """A short duration: `42s` (`4.2s` with `tenths`), `3m05s`, `2h10m`, `4d3h`.
+
+    `missing` stands for None (the CLI writes `-`, the TUI `—`)."""
+    if seconds is None:
+        return missing
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s" if tenths else f"{int(seconds)}s"
+    s = int(seconds)
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    if s < 86400:
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
+    return f"{s // 86400}d{s % 86400 // 3600}h"

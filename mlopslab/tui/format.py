@@ -8,14 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-STATUS_STYLE = {
-    "finished": "green", "running": "bold cyan", "starting": "cyan", "queued": "yellow",
-    "failed": "bold red", "timed_out": "red", "killed": "red", "cancelled": "bright_black",
-}
-STATUS_ICON = {
-    "finished": "✓", "running": "▶", "starting": "◌", "queued": "…", "failed": "✗",
-    "timed_out": "◷", "killed": "☠", "cancelled": "⊘",
-}
+from mlopslab.core.durations import format_duration
 
 
 def epoch(value: Any) -> float | None:
@@ -27,26 +20,12 @@ def epoch(value: Any) -> float | None:
     return datetime.fromisoformat(str(value)).timestamp()
 
 
-def span(seconds: float | None) -> str:
-    """A short duration: 42s, 3m05s, 2h10m, 4d3h."""
-    if seconds is None:
-        return "—"
-    s = max(0, int(seconds))
-    if s < 60:
-        return f"{s}s"
-    if s < 3600:
-        return f"{s // 60}m{s % 60:02d}s"
-    if s < 86400:
-        return f"{s // 3600}h{s % 3600 // 60:02d}m"
-    return f"{s // 86400}d{s % 86400 // 3600}h"
-
-
 def ago(value: Any, now: float, short: bool = False) -> str:
     """`3m05s ago`; `short`: minutes without their seconds (`3m ago`), for narrow lists."""
     when = epoch(value)
     if when is None:
         return "—"
-    text = span(now - when)
+    text = format_duration(now - when, missing="—")
     if short and "m" in text and text.endswith("s"):
         text = text[: text.index("m") + 1]
     return f"{text} ago"
@@ -90,7 +69,7 @@ def cell(run: dict[str, Any], field: str, now: float) -> str:
     if field.startswith("params."):
         return number((run.get("params") or {}).get(field.removeprefix("params.")))
     if field == "duration":
-        return span(run_duration(run, now))
+        return format_duration(run_duration(run, now), missing="—")
     if field in ("created_at", "started_at", "ended_at"):
         return ago(run.get(field), now)
     if field == "user":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mlopslab.core.durations import parse_duration
+from mlopslab.core.durations import format_duration, parse_duration
 
 
 @pytest.mark.parametrize(
@@ -33,3 +33,19 @@ def test_rejected_forms_say_what_is_expected(text: str) -> None:
         parse_duration(text)
     assert "is not a duration" in str(info.value)
     assert "30m" in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "tenths", "text"),
+    [
+        (None, False, "-"),
+        (4.25, False, "4s"),
+        (4.25, True, "4.2s"),
+        (185, False, "3m05s"),
+        (7800, True, "2h10m"),
+        (3 * 86400 + 7200, False, "3d2h"),
+        (-3, False, "0s"),
+    ],
+)
+def test_durations_are_written_short(seconds: float | None, tenths: bool, text: str) -> None:
+    assert format_duration(seconds, tenths=tenths) == text

@@ -11,7 +11,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number
+from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
+from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.widgets.gpu_panel import GpuPanel
 

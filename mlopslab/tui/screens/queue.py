@@ -9,7 +9,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number
+from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
+from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
 

@@ -13,8 +13,10 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Log, Static, TabbedContent, TabPane
 
+from mlopslab.core.durations import format_duration
 from mlopslab.core.runs import FINAL, RESUMABLE
-from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, ago, number, run_duration, size, span
+from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
+from mlopslab.tui.format import ago, number, run_duration, size
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.screens.confirm import ConfirmModal
 from mlopslab.tui.widgets.metric_chart import MetricView, chart_order
@@ -109,7 +111,7 @@ class RunDetailScreen(LabScreen):
         status = run["status"]
         text = Text.assemble((f" {STATUS_ICON.get(status, '')} {status} ", STATUS_STYLE.get(status, "")),
                              (run["id"], "bold"), f"  {run['recipe']}  {run['project']}/{run.get('user_name')}")
-        text.append(f"  {span(run_duration(run, self.lab.clock()))}")
+        text.append(f"  {format_duration(run_duration(run, self.lab.clock()), missing='—')}")
         if run.get("reason") or run.get("error"):
             text.append(f"\n {run.get('reason') or ''} {run.get('error') or ''}".rstrip(), "red")
         self.query_one("#run-summary", Static).update(text)

@@ -23,7 +23,8 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
-from mlopslab.tui.format import STATUS_ICON, STATUS_STYLE, cell
+from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
+from mlopslab.tui.format import cell
 
 PAGE = 100
 MAX_PAGES = 64
