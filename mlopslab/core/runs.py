@@ -1,6 +1,8 @@
-"""Run statuses and what each means to a shell."""
+"""Run statuses, what each means to a shell, and the event that changes a run."""
 
 from __future__ import annotations
+
+from typing import Any
 
 ACTIVE = ("queued", "starting", "running")
 HOLDING = ("starting", "running")  # admitted by the scheduler: holds its resources
@@ -23,3 +25,13 @@ def exit_code(status: str, recorded: int | None = None) -> int:
     if status == "failed" and recorded:
         return recorded
     return EXIT_CODES.get(status, 1)
+
+
+def run_update(run_id: str, only_active: bool = False, only_if: tuple[str, ...] = (),
+               **fields: Any) -> dict[str, Any]:
+    """A change of a run's fields; with only_active/only_if, applied only in those statuses
+    (so a final status, once written, is never overwritten)."""
+    event: dict[str, Any] = {"kind": "run_update", "run_id": run_id, "fields": fields}
+    if only_active or only_if:
+        event["only_if_status"] = list(only_if or ACTIVE)
+    return event

@@ -12,16 +12,16 @@ from mlopslab.core.errors import ExecError
 
 if TYPE_CHECKING:
     from mlopslab.core.recipe import Recipe
-    from mlopslab.exec.runner import Runner
+    from mlopslab.exec.reporter import RunAttempt
 
 POLL_S = 1.0
 
 
-def connect(runner: Runner) -> None:
+def connect(runner: RunAttempt) -> None:
     """ray.init against the lab's cluster. The auth env must be set before ray is imported."""
     runner.log("mlopslab", "connecting to Ray (a local cluster starts on first use)")
     address = (runner.run.get("options") or {}).get("ray_address")
-    info = {"address": address} if address else runner.client.call("cluster")
+    info = {"address": address} if address else runner.cluster()
     if info.get("token_path"):
         os.environ["RAY_AUTH_MODE"] = "token"
         os.environ["RAY_AUTH_TOKEN_PATH"] = info["token_path"]
@@ -55,14 +55,14 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
 GIB = 1024**3
 
 
-def declared(runner: Runner, recipe: Recipe) -> dict[str, Any]:
+def declared(runner: RunAttempt, recipe: Recipe) -> dict[str, Any]:
     """The run's resources: the recipe's, overridden by what the run was submitted with."""
     merged = recipe.resources.model_dump()
     merged.update({k: v for k, v in (runner.run.get("resources") or {}).items() if v is not None})
     return merged
 
 
-def resources(runner: Runner, recipe: Recipe) -> dict[str, float]:
+def resources(runner: RunAttempt, recipe: Recipe) -> dict[str, float]:
     """Ray task options: Ray places CPUs, GPUs (sets CUDA_VISIBLE_DEVICES) and memory."""
     wants = declared(runner, recipe)
     options = {"num_cpus": float(wants["cpus"]), "num_gpus": float(wants["gpus"])}
@@ -71,7 +71,7 @@ def resources(runner: Runner, recipe: Recipe) -> dict[str, float]:
     return options
 
 
-def remote_step(runner: Runner, recipe: Recipe, spec: dict[str, Any],
+def remote_step(runner: RunAttempt, recipe: Recipe, spec: dict[str, Any],
                 inputs: dict[str, bytes]) -> Any:
     import ray
 
@@ -81,7 +81,7 @@ def remote_step(runner: Runner, recipe: Recipe, spec: dict[str, Any],
     return task.options(**resources(runner, recipe)).remote(spec, inputs)
 
 
-def wait_for(runner: Runner, ref: Any) -> Any:
+def wait_for(runner: RunAttempt, ref: Any) -> Any:
     """The task's result; cancels it and stops the run when the time limit passes."""
     import ray
 

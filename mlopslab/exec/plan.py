@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import DataValidationError, MlopslabError, RecipeError
 from mlopslab.core.hashing import sha256_bytes, step_key
+from mlopslab.core.runs import run_update
 from mlopslab.core.validation import validate_table
 from mlopslab.exec import cache, provenance
 from mlopslab.exec.context import artifact_event
@@ -18,7 +19,7 @@ from mlopslab.exec.outcome import StepFailed
 
 if TYPE_CHECKING:
     from mlopslab.core.recipe import Recipe
-    from mlopslab.exec.runner import Runner
+    from mlopslab.exec.reporter import RunAttempt
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Inputs:
     data: dict[str, dict[str, Any]]  # name -> {hash, source, path, size}
 
 
-def prepare_inputs(runner: Runner, recipe: Recipe) -> Inputs:
+def prepare_inputs(runner: RunAttempt, recipe: Recipe) -> Inputs:
     """Resolve, validate and version every data input and the code; record provenance."""
     overrides = (runner.run.get("options") or {}).get("data", {})
     paths = {name: Path(overrides.get(name) or recipe.data_path(name)) for name in recipe.data}
@@ -42,7 +43,10 @@ def prepare_inputs(runner: Runner, recipe: Recipe) -> Inputs:
     events = [{"kind": "dataset", "run_id": runner.run_id, "name": n, "ts": now, **v}
               for n, v in versions.items()]
     code = provenance.code_hash(recipe.path)
-    runner.send(*events, _provenance_update(runner, recipe, code, versions))
+    runner.send(*events, run_update(  # one batch: the datasets and the run's provenance
+        runner.run_id, code_version=provenance.code_version(recipe.path, code),
+        data_version=provenance.combined_data_version(versions),
+        deps=provenance.dependencies()))
     return Inputs(code, versions)
 
 
@@ -68,18 +72,7 @@ def _read_table(path: Path, fmt: str) -> Any:
     return pcsv.read_csv(path)
 
 
-def _provenance_update(runner: Runner, recipe: Recipe, code: str,
-                       versions: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    from mlopslab.service.runs import run_update
-
-    return run_update(
-        runner.run_id, code_version=provenance.code_version(recipe.path, code),
-        data_version=provenance.combined_data_version(versions),
-        deps=provenance.dependencies(),
-    )
-
-
-def run_steps(runner: Runner, recipe: Recipe, inputs: Inputs) -> None:
+def run_steps(runner: RunAttempt, recipe: Recipe, inputs: Inputs) -> None:
     from mlopslab.exec.connect import connect
 
     connect(runner)
@@ -103,18 +96,16 @@ def run_steps(runner: Runner, recipe: Recipe, inputs: Inputs) -> None:
                                       {u: outputs[u] for u in upstream})
         outputs[step.name], hashes[step.name] = output, sha256_bytes(output)
         gpu_ids.update(record.gpu_ids)
-    from mlopslab.service.runs import run_update
-
     runner.send(run_update(runner.run_id, gpu_ids=sorted(gpu_ids, key=str)))
 
 
-def _step_event(runner: Runner, name: str, index: int, key: str, status: str,
+def _step_event(runner: RunAttempt, name: str, index: int, key: str, status: str,
                 **extra: Any) -> dict[str, Any]:
     return {"kind": "step", "run_id": runner.run_id, "name": name, "idx": index,
             "cache_key": key, "status": status, **extra}
 
 
-def _replay(runner: Runner, name: str, index: int, key: str, record: cache.StepRecord,
+def _replay(runner: RunAttempt, name: str, index: int, key: str, record: cache.StepRecord,
             already_recorded: bool) -> None:
     """A cache hit: put the step's metrics and artifacts into this run too."""
     now = time.time()
@@ -130,7 +121,7 @@ def _replay(runner: Runner, name: str, index: int, key: str, record: cache.StepR
     runner.send(*events)
 
 
-def _execute(runner: Runner, recipe: Recipe, index: int, key: str, inputs: Inputs,
+def _execute(runner: RunAttempt, recipe: Recipe, index: int, key: str, inputs: Inputs,
              upstream: dict[str, bytes]) -> tuple[bytes, cache.StepRecord]:
     from mlopslab.exec.connect import remote_step, wait_for
 
@@ -179,7 +170,7 @@ def step_failure(step: str, error: BaseException) -> StepFailed | None:
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def _task_spec(runner: Runner, recipe: Recipe, index: int, inputs: Inputs) -> dict[str, Any]:
+def _task_spec(runner: RunAttempt, recipe: Recipe, index: int, inputs: Inputs) -> dict[str, Any]:
     from mlopslab.exec.connect import declared
 
     return {

@@ -21,16 +21,17 @@ from typing import Any
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import DataValidationError, MlopslabError
 from mlopslab.core.recipe import Recipe, load_recipe
-from mlopslab.core.runs import exit_code
+from mlopslab.core.runs import exit_code, run_update
 from mlopslab.exec import plan
 from mlopslab.exec.context import EventSink
 from mlopslab.exec.outcome import StepFailed, Stopped
 from mlopslab.lab import Lab
 from mlopslab.service.client import LabClient
-from mlopslab.service.runs import run_update
 
 
 class Runner:
+    """Drives one attempt of a run; the RunAttempt its plan reports to (exec/reporter.py)."""
+
     def __init__(self, lab: Lab, client: LabClient, run: dict[str, Any]) -> None:
         self.lab, self.client, self.run = lab, client, run
         self.run_id: str = run["id"]
@@ -70,6 +71,10 @@ class Runner:
 
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.time()
+
+    def cluster(self) -> dict[str, Any]:
+        info: dict[str, Any] = self.client.call("cluster")
+        return info
 
     def _start(self) -> None:
         from mlopslab.exec.provenance import host

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import RunStateError
-from mlopslab.core.runs import ACTIVE, RESUMABLE
+from mlopslab.core.runs import ACTIVE, RESUMABLE, run_update
 from mlopslab.processes import alive, signal_group, wait_gone
 
 if TYPE_CHECKING:
@@ -35,16 +35,6 @@ NEVER_SPAWNED_S = 60.0
 
 def new_run_id() -> str:
     return f"{datetime.now():%y%m%d-%H%M%S}-{secrets.token_hex(2)}"
-
-
-def run_update(run_id: str, only_active: bool = False, only_if: tuple[str, ...] = (),
-               **fields: Any) -> dict[str, Any]:
-    """A change of a run's fields; with only_active/only_if, applied only in those statuses
-    (so a final status, once written, is never overwritten)."""
-    event: dict[str, Any] = {"kind": "run_update", "run_id": run_id, "fields": fields}
-    if only_active or only_if:
-        event["only_if_status"] = list(only_if or ACTIVE)
-    return event
 
 
 class RunManager:

@@ -28,8 +28,7 @@ from mlopslab.core.quotas import (
     rejection,
     schedule,
 )
-from mlopslab.core.runs import HOLDING
-from mlopslab.service.runs import run_update
+from mlopslab.core.runs import HOLDING, run_update
 
 if TYPE_CHECKING:
     from mlopslab.config import LabConfig
