@@ -1,0 +1,352 @@
+"""What happened, as the store records it: one frozen type per event, and their codec.
+
+Run processes, steps and the lab service describe every change of the store as events
+(`MetricsLogged`, `RunUpdated`, `AliasMoved`, ...); the service's group writer applies
+a batch of them in one transaction (store/writes.py). On the wire (the `write`
+operation, spool files) an event is a JSON object with a `kind` key; `event_to_json`
+and `event_from_json` are the only place that knows that format:
+
+    kind                wire keys (besides kind)                              type
+    run_created         run                                                   RunCreated
+    run_update          run_id, fields, [only_if_status]                      RunUpdated
+    attempt_archived    run_id, only_if_status                                AttemptArchived
+    params              run_id, params                                        ParamsLogged
+    dataset             run_id, name, hash, source, path, size, ts            DatasetVersioned
+    step                run_id, name, idx, cache_key, status, [cached,        StepStarted (status
+                        started_at, ended_at, error]                          running), StepFinished
+    metrics             run_id, points: [[key, step, ts, value], ...]          MetricsLogged
+    logs                run_id, lines: [[ts, stream, line], ...]               LogsWritten
+    artifact            run_id, step, name, sha256, size, artifact_kind, ts   ArtifactRecorded
+    audit               ts, actor, action, target, detail                     ActionAudited
+    quota               scope, name, limits (null: removed), ts, actor        QuotaChanged
+    model_version       version, ts, aliases                                  ModelVersionRegistered
+    gate_report         report, ts                                            GatesChecked
+    alias_move          name, alias, to_version, ts, actor, reason, forced,   AliasMoved
+                        report_id
+    evaluation_set      set, ts                                               EvaluationSetAdded
+    deployment          deployment, ts, actor                                 DeploymentChanged
+    deployment_version  deployment, version, model_version_id, sha256, ts     DeploymentVersionServed
+    deployment_event    event, ts                                             DeploymentEventLogged
+
+Keys in [brackets] are left out when they are None, as today's producers do. A field
+with a default may be missing from a decoded object (older producers left it out);
+a field without one must be there. Keys this version does not know are ignored.
+Bulk payloads (metric points, log lines) stay the lists they are on the wire: no
+object per point, so a batch of 10,000 points encodes and decodes in microseconds.
+The nested records (a run row, a model version, a gate report, a deployment) stay
+mappings here; they are the store's rows, typed where they are read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any, ClassVar
+
+from mlopslab.core.errors import MlopslabError
+
+Json = dict[str, Any]
+Point = Sequence[Any]  # [key, step, epoch seconds, value or None]
+Line = Sequence[Any]  # [epoch seconds, stream, text]
+
+class EventError(MlopslabError):
+    """An event this version cannot read: an unknown kind, a missing field."""
+
+
+# runs -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCreated:
+    kind: ClassVar[str] = "run_created"
+    run: Mapping[str, Any]  # the new row: id, project, recipe, status, created_at, ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunUpdated:
+    """Some of a run's fields changed; with `only_if_status`, only while it is in one of
+    those (so a final status, once written, stays)."""
+
+    kind: ClassVar[str] = "run_update"
+    sparse: ClassVar[frozenset[str]] = frozenset({"only_if_status"})
+    run_id: str
+    fields: Mapping[str, Any]
+    only_if_status: Sequence[str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptArchived:
+    """The run's current attempt was copied to its history (before a resume resets it)."""
+
+    kind: ClassVar[str] = "attempt_archived"
+    run_id: str
+    only_if_status: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParamsLogged:
+    kind: ClassVar[str] = "params"
+    run_id: str
+    params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DatasetVersioned:
+    """A data input of a run was hashed (its DVC md5 or its content's sha256)."""
+
+    kind: ClassVar[str] = "dataset"
+    run_id: str
+    name: str
+    hash: str
+    source: str
+    path: str
+    size: int | None = None
+    ts: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepStarted:
+    kind: ClassVar[str] = "step"
+    run_id: str
+    name: str
+    idx: int
+    cache_key: str | None = None
+    started_at: float | None = None
+
+    @property
+    def status(self) -> str:
+        return "running"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepFinished:
+    """A step ended: finished, failed, or cached (its output came from the step cache)."""
+
+    kind: ClassVar[str] = "step"
+    sparse: ClassVar[frozenset[str]] = frozenset({"cached", "started_at", "ended_at", "error"})
+    run_id: str
+    name: str
+    idx: int
+    status: str
+    cache_key: str | None = None
+    cached: bool | None = None
+    started_at: float | None = None
+    ended_at: float | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsLogged:
+    kind: ClassVar[str] = "metrics"
+    run_id: str
+    points: Sequence[Point]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LogsWritten:
+    kind: ClassVar[str] = "logs"
+    run_id: str
+    lines: Sequence[Line]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ArtifactRecorded:
+    kind: ClassVar[str] = "artifact"
+    run_id: str
+    step: str | None = None
+    name: str
+    sha256: str
+    size: int
+    artifact_kind: str = "artifact"
+    ts: float
+
+
+# the lab ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ActionAudited:
+    """Someone (a user, the watchdog, auto-register) did something worth a record."""
+
+    kind: ClassVar[str] = "audit"
+    ts: float
+    actor: str | None = None
+    action: str
+    target: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class QuotaChanged:
+    """The stored quota of a project or user was set (`limits`) or removed (None)."""
+
+    kind: ClassVar[str] = "quota"
+    scope: str
+    name: str
+    limits: Mapping[str, Any] | None = None
+    ts: float
+    actor: str | None = None
+
+
+# the registry -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModelVersionRegistered:
+    """A model version was registered; the store numbers it in the transaction."""
+
+    kind: ClassVar[str] = "model_version"
+    version: Mapping[str, Any]
+    ts: float
+    aliases: Sequence[str] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatesChecked:
+    kind: ClassVar[str] = "gate_report"
+    report: Mapping[str, Any]  # id, name, version, passed, checks, ...
+    ts: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AliasMoved:
+    """An alias of a model now points at `to_version` (None: the alias was removed)."""
+
+    kind: ClassVar[str] = "alias_move"
+    name: str
+    alias: str
+    to_version: int | None = None
+    ts: float
+    actor: str | None = None
+    reason: str | None = None
+    forced: bool = False
+    report_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvaluationSetAdded:
+    kind: ClassVar[str] = "evaluation_set"
+    wire: ClassVar[Mapping[str, str]] = {"evaluation_set": "set"}
+    evaluation_set: Mapping[str, Any]  # name, data, sha256, rows, source, reason, actor
+    ts: float
+
+
+# deployments ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentChanged:
+    """A deployment's row: its backend, endpoint, versions and status now."""
+
+    kind: ClassVar[str] = "deployment"
+    deployment: Mapping[str, Any]
+    ts: float
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentVersionServed:
+    kind: ClassVar[str] = "deployment_version"
+    deployment: str
+    version: str
+    model_version_id: str | None = None
+    sha256: str | None = None
+    ts: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentEventLogged:
+    """Something happened to a deployment (deployed, rolled_back, ...: deploy/events.py)."""
+
+    kind: ClassVar[str] = "deployment_event"
+    event: Mapping[str, Any]
+    ts: float
+
+
+Event = (
+    RunCreated | RunUpdated | AttemptArchived | ParamsLogged | DatasetVersioned | StepStarted
+    | StepFinished | MetricsLogged | LogsWritten | ArtifactRecorded | ActionAudited | QuotaChanged
+    | ModelVersionRegistered | GatesChecked | AliasMoved | EvaluationSetAdded | DeploymentChanged
+    | DeploymentVersionServed | DeploymentEventLogged
+)
+EVENT_TYPES: tuple[type[Event], ...] = (
+    RunCreated, RunUpdated, AttemptArchived, ParamsLogged, DatasetVersioned, StepStarted,
+    StepFinished, MetricsLogged, LogsWritten, ArtifactRecorded, ActionAudited, QuotaChanged,
+    ModelVersionRegistered, GatesChecked, AliasMoved, EvaluationSetAdded, DeploymentChanged,
+    DeploymentVersionServed, DeploymentEventLogged,
+)
+
+
+# the codec --------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """How one type travels: (attribute, wire key) pairs, which are required, which are
+    left out when None."""
+
+    keys: tuple[tuple[str, str], ...]
+    required: frozenset[str]
+    sparse: frozenset[str]
+
+
+def _shape(cls: type[Any]) -> _Shape:
+    wire: Mapping[str, str] = getattr(cls, "wire", {})
+    found = fields(cls)
+    keys = tuple((f.name, wire.get(f.name, f.name)) for f in found)
+    required = frozenset(key for f, (_, key) in zip(found, keys, strict=True)
+                         if f.default is MISSING and f.default_factory is MISSING)
+    return _Shape(keys, required, frozenset(getattr(cls, "sparse", ())))
+
+
+_SHAPES: dict[type[Any], _Shape] = {cls: _shape(cls) for cls in EVENT_TYPES}
+
+
+def _step_type(data: Mapping[str, Any]) -> type[Event]:
+    return StepStarted if data.get("status") == "running" else StepFinished
+
+
+_BY_KIND: dict[str, Callable[[Mapping[str, Any]], type[Event]]] = {
+    cls.kind: (lambda data, cls=cls: cls) for cls in EVENT_TYPES  # type: ignore[misc]
+}
+_BY_KIND["step"] = _step_type
+KINDS = frozenset(_BY_KIND)
+
+
+def event_to_json(event: Event) -> Json:
+    """The wire form of `event`: today's dict with its `kind` (lists are shared, not copied)."""
+    shape = _SHAPES[type(event)]
+    data: Json = {"kind": event.kind}
+    for attr, key in shape.keys:
+        value = getattr(event, attr)
+        if value is not None or key not in shape.sparse:
+            data[key] = value
+    if isinstance(event, StepStarted):
+        data["status"] = "running"
+    return data
+
+
+def event_from_json(data: Mapping[str, Any]) -> Event:
+    """The event that `data` (a wire dict) describes; EventError when it cannot be read."""
+    if not isinstance(data, Mapping):
+        raise EventError(f"an event must be a JSON object, not {type(data).__name__}")
+    kind = data.get("kind")
+    pick = _BY_KIND.get(kind) if isinstance(kind, str) else None
+    if pick is None:
+        raise EventError(f"unknown event kind {kind!r}",
+                         f"this version knows: {', '.join(sorted(KINDS))}")
+    cls = pick(data)
+    shape = _SHAPES[cls]
+    missing = [key for key in shape.required if key not in data]
+    if missing:
+        raise EventError(f"a '{kind}' event lacks {', '.join(sorted(missing))}",
+                         f"it carries: {', '.join(sorted(k for k in data if k != 'kind'))}")
+    return cls(**{attr: data[key] for attr, key in shape.keys if key in data})
+
+
+def events_to_json(events: Sequence[Event]) -> list[Json]:
+    return [event_to_json(e) for e in events]
+
+
+def events_from_json(data: Sequence[Mapping[str, Any]]) -> list[Event]:
+    return [event_from_json(d) for d in data]

@@ -1,0 +1,163 @@
+"""The event vocabulary and its codec: every type round-trips, today's wire dicts decode."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlopslab.core.errors import MlopslabError
+from mlopslab.core.events import (
+    EVENT_TYPES,
+    KINDS,
+    ActionAudited,
+    AliasMoved,
+    ArtifactRecorded,
+    AttemptArchived,
+    DatasetVersioned,
+    DeploymentChanged,
+    DeploymentEventLogged,
+    DeploymentVersionServed,
+    EvaluationSetAdded,
+    Event,
+    EventError,
+    GatesChecked,
+    LogsWritten,
+    MetricsLogged,
+    ModelVersionRegistered,
+    ParamsLogged,
+    QuotaChanged,
+    RunCreated,
+    RunUpdated,
+    StepFinished,
+    StepStarted,
+    event_from_json,
+    event_to_json,
+)
+
+WIRE = Path(__file__).parent / "wire"
+T0 = 1_748_772_900.0
+RUN = "250601-101500-ab12"
+
+EXAMPLES: list[Event] = [
+    RunCreated(run={"id": RUN, "project": "churn", "recipe": "churn", "recipe_path": "/r",
+                    "status": "queued", "user_name": "ada", "created_at": T0}),
+    RunUpdated(run_id=RUN, fields={"status": "running", "pid": 42}),
+    RunUpdated(run_id=RUN, fields={"status": "failed"}, only_if_status=["queued", "running"]),
+    AttemptArchived(run_id=RUN, only_if_status=["failed", "killed"]),
+    ParamsLogged(run_id=RUN, params={"lr": 0.1, "deep": True}),
+    DatasetVersioned(run_id=RUN, name="train", hash="md5:00", source="dvc", path="/d.csv",
+                     size=10, ts=T0),
+    StepStarted(run_id=RUN, name="train", idx=1, cache_key="k" * 64, started_at=T0),
+    StepFinished(run_id=RUN, name="train", idx=1, cache_key="k" * 64, status="failed",
+                 started_at=T0, ended_at=T0 + 1, error="boom"),
+    StepFinished(run_id=RUN, name="split", idx=0, cache_key="c" * 64, status="cached",
+                 cached=True, started_at=T0, ended_at=T0),
+    MetricsLogged(run_id=RUN, points=[["loss", 0, T0, 0.5], ["loss", 1, T0, None]]),
+    LogsWritten(run_id=RUN, lines=[[T0, "stdout", "héllo ☃"]]),
+    ArtifactRecorded(run_id=RUN, step="train", name="model.onnx", sha256="ab" * 32, size=3,
+                     artifact_kind="model", ts=T0),
+    ActionAudited(ts=T0, actor="ada", action="run.submit", target=RUN, detail={"recipe": "r"}),
+    QuotaChanged(scope="project", name="churn", limits={"max_gpus": 2}, ts=T0, actor="ada"),
+    QuotaChanged(scope="user", name="bob", limits=None, ts=T0, actor=None),
+    ModelVersionRegistered(version={"name": "churn", "sha256": "ab" * 32}, ts=T0,
+                           aliases=["candidate"]),
+    GatesChecked(report={"id": "rep-1", "name": "churn", "checks": []}, ts=T0),
+    AliasMoved(name="churn", alias="champion", to_version=None, ts=T0, actor="ada",
+               reason="retired", forced=False, report_id=None),
+    EvaluationSetAdded(evaluation_set={"name": "churn", "data": "sha256:ff", "sha256": "ff"},
+                       ts=T0),
+    DeploymentChanged(deployment={"name": "churn", "backend": "process", "status": "serving"},
+                      ts=T0, actor="ada"),
+    DeploymentVersionServed(deployment="churn", version="2", model_version_id="churn@2",
+                            sha256="ab" * 32, ts=T0),
+    DeploymentEventLogged(event={"deployment": "churn", "kind": "rolled_back", "ts": T0}, ts=T0),
+]
+
+
+def _wire_examples() -> list[dict[str, Any]]:
+    spooled = [json.loads((WIRE / name).read_text())["events"]
+               for name in ("spooled_step_output.json", "spooled_run_progress.json")]
+    return [*spooled[0], *spooled[1], *json.loads((WIRE / "service_events.json").read_text())]
+
+
+def test_every_type_has_an_example() -> None:
+    assert {type(e) for e in EXAMPLES} == set(EVENT_TYPES)
+
+
+@pytest.mark.parametrize("event", EXAMPLES, ids=lambda e: type(e).__name__)
+def test_every_event_round_trips_through_json(event: Event) -> None:
+    wire = json.loads(json.dumps(event_to_json(event)))
+    assert wire["kind"] == event.kind
+    assert event_from_json(wire) == event
+
+
+@pytest.mark.parametrize("data", _wire_examples(), ids=lambda d: str(d["kind"]))
+def test_todays_wire_dicts_decode_and_encode_back_unchanged(data: dict[str, Any]) -> None:
+    assert event_to_json(event_from_json(data)) == data
+
+
+def test_the_wire_examples_cover_every_kind() -> None:
+    assert {d["kind"] for d in _wire_examples()} == KINDS
+
+
+def test_a_step_event_is_started_or_finished_by_its_status() -> None:
+    steps = [event_from_json(d) for d in _wire_examples() if d["kind"] == "step"]
+    assert [(type(s).__name__, s.status) for s in steps] == [  # type: ignore[union-attr]
+        ("StepStarted", "running"), ("StepFinished", "failed"), ("StepFinished", "cached"),
+        ("StepFinished", "finished")]
+
+
+def test_left_out_keys_stay_left_out() -> None:
+    """A run update without a condition, and a started step, carry no null keys."""
+    assert event_to_json(RunUpdated(run_id="r", fields={"pid": 1})) == {
+        "kind": "run_update", "run_id": "r", "fields": {"pid": 1}}
+    assert event_to_json(StepFinished(run_id="r", name="s", idx=0, status="finished")) == {
+        "kind": "step", "run_id": "r", "name": "s", "idx": 0, "cache_key": None,
+        "status": "finished"}
+
+
+def test_an_older_event_without_optional_keys_decodes_with_defaults() -> None:
+    audit = event_from_json({"kind": "audit", "ts": T0, "action": "run.create"})
+    assert audit == ActionAudited(ts=T0, action="run.create", actor=None, target=None, detail={})
+
+
+def test_an_unknown_kind_is_a_clear_error() -> None:
+    with pytest.raises(EventError, match="unknown event kind 'metric'") as info:
+        event_from_json({"kind": "metric", "run_id": "r"})
+    assert isinstance(info.value, MlopslabError)
+    assert info.value.hint is not None and "metrics" in info.value.hint
+    with pytest.raises(EventError, match="unknown event kind None"):
+        event_from_json({"run_id": "r"})
+
+
+def test_a_missing_field_is_a_clear_error() -> None:
+    with pytest.raises(EventError, match="a 'step' event lacks idx, status"):
+        event_from_json({"kind": "step", "run_id": "r", "name": "s"})
+    with pytest.raises(EventError, match="a 'evaluation_set' event lacks set"):
+        event_from_json({"kind": "evaluation_set", "ts": T0})
+
+
+def test_an_event_that_is_no_object_is_a_clear_error() -> None:
+    with pytest.raises(EventError, match="must be a JSON object, not list"):
+        event_from_json(["metrics", "r"])  # type: ignore[arg-type]
+
+
+def test_a_batch_of_10000_points_encodes_and_decodes_well_under_10_ms() -> None:
+    batch: list[Event] = [
+        MetricsLogged(run_id=RUN, points=[["loss", i, T0 + i, i / 3] for i in range(10_000)]),
+        LogsWritten(run_id=RUN, lines=[[T0, "stdout", "a line"]] * 100),
+        StepFinished(run_id=RUN, name="train", idx=1, status="finished", cached=False)]
+    best = min(_timed(batch) for _ in range(20))
+    assert best < 0.002, f"encode+decode took {best * 1000:.3f} ms"
+
+
+def _timed(batch: list[Event]) -> float:
+    start = time.perf_counter()
+    decoded = [event_from_json(event_to_json(e)) for e in batch]
+    elapsed = time.perf_counter() - start
+    assert decoded == batch
+    return elapsed
