@@ -17,7 +17,7 @@ from mlopslab.core.errors import ServiceUnreachable, error_from_dict
 from mlopslab.lab import Lab
 from mlopslab.service import daemon
 from mlopslab.service.protocol import read_message, send
-from mlopslab.service.spool import spool_batch
+from mlopslab.spool import spool_batch
 
 IDEMPOTENT = {"ping", "get_run", "list_runs", "metrics", "logs", "cluster", "write", "count_runs",
               "run_field_names", "queue", "quotas", "gpus"}

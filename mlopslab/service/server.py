@@ -35,9 +35,9 @@ from mlopslab.service.queue_ops import QueueOps
 from mlopslab.service.registry_ops import RegistryOps
 from mlopslab.service.runs import RunManager
 from mlopslab.service.scheduler import Scheduler
-from mlopslab.service.spool import spooled
 from mlopslab.service.watchdog import Watchdog
 from mlopslab.service.writer import GroupWriter
+from mlopslab.spool import spooled
 from mlopslab.store.db import Store
 
 SPOOL_INTERVAL_S = 2.0

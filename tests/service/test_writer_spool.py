@@ -1,4 +1,4 @@
-"""Tests of group commit (mlopslab.service.writer) and the write spool (service.spool)."""
+"""Tests of group commit (mlopslab.service.writer) and the write spool (mlopslab.spool)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from mlopslab.core.errors import StoreError
-from mlopslab.service.spool import spool_batch, spooled
 from mlopslab.service.writer import GroupWriter
+from mlopslab.spool import spool_batch, spooled
 from mlopslab.store.db import Store
 
 T0 = 1_700_000_000.0
