@@ -12,9 +12,10 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.core.clock import utc_naive
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import ResourceError
 from mlopslab.core.quotas import (
@@ -88,7 +89,7 @@ class Scheduler:
     def usage(self, now: float | None = None) -> dict[tuple[str, str], float]:
         """GPU-seconds per project and user in the last 24 h."""
         now = now or time.time()
-        since = datetime.fromtimestamp(now - DAY_S, UTC).replace(tzinfo=None)
+        since = utc_naive(now - DAY_S)
         spans = [(r["project"], r["user_name"] or "", demand_of(r["resources"]).gpus,
                   _epoch(r["started_at"]), _epoch(r["ended_at"]) if r["ended_at"] else None)
                  for r in self.store.gpu_spans(since)]

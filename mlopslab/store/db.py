@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from mlopslab.core.clock import utc_naive
 from mlopslab.core.errors import NotFound, StoreError
 from mlopslab.core.runs import ACTIVE
 from mlopslab.store.migrations import migrate
@@ -77,7 +78,7 @@ class Store:
             ).fetchone()
             if seen:
                 return False
-            cur.execute("INSERT INTO applied_batches VALUES (?, ?)", [batch_id, _now()])
+            cur.execute("INSERT INTO applied_batches VALUES (?, ?)", [batch_id, utc_naive()])
         apply_events(cur, events)
         return True
 
@@ -224,10 +225,6 @@ def _decode(row: dict[str, Any], json_columns: frozenset[str] | set[str]) -> dic
         elif isinstance(value, datetime):
             row[key] = value.replace(tzinfo=UTC).isoformat()
     return row
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _ambiguous(run_id: str, rows: list[dict[str, Any]]) -> NotFound:

@@ -9,8 +9,9 @@ who did it, rollback times, and the link from a model version to where it served
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.clock import utc_naive
 
 if TYPE_CHECKING:
     import duckdb
@@ -21,14 +22,10 @@ Event = dict[str, Any]
 KNOWN = ("deployment", "kind", "ts", "version", "from_version", "actor", "reason", "switch_s")
 
 
-def _ts(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
-
-
 def _deployment(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     """Insert or update the deployment row (status 'undeployed' keeps its history)."""
     d = event["deployment"]
-    now = _ts(event["ts"])
+    now = utc_naive(event["ts"])
     con.execute(
         "INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
         "backend = excluded.backend, model_name = excluded.model_name, endpoint = excluded.endpoint, "
@@ -41,14 +38,14 @@ def _deployment(con: duckdb.DuckDBPyConnection, event: Event) -> None:
 def _deployment_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     con.execute("INSERT INTO deployment_versions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                 [event["deployment"], event["version"], event.get("model_version_id"), event.get("sha256"),
-                 _ts(event["ts"])])
+                 utc_naive(event["ts"])])
 
 
 def _deployment_event(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     e = event["event"]
     info = {k: v for k, v in e.items() if k not in KNOWN}
     con.execute("INSERT INTO deployment_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [e["deployment"], _ts(e["ts"]), e["kind"], _str(e.get("version")), _str(e.get("from_version")),
+                [e["deployment"], utc_naive(e["ts"]), e["kind"], _str(e.get("version")), _str(e.get("from_version")),
                  e.get("actor"), e.get("reason"), e.get("switch_s"), json.dumps(info)])
 
 

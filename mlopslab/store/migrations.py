@@ -6,8 +6,9 @@ Each migration is applied once, in order, inside one transaction, and recorded i
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+
+from mlopslab.core.clock import utc_naive
 
 if TYPE_CHECKING:
     import duckdb
@@ -275,7 +276,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> list[int]:
             con.execute(sql)
             con.execute(
                 "INSERT INTO schema_migrations VALUES (?, ?, ?)",
-                [version, name, datetime.now(UTC).replace(tzinfo=None)],
+                [version, name, utc_naive()],
             )
             con.execute("COMMIT")
         except Exception:

@@ -8,8 +8,9 @@ registrations can never get the same number.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from mlopslab.core.clock import utc_naive
 
 if TYPE_CHECKING:
     import duckdb
@@ -23,10 +24,6 @@ VERSION_COLUMNS = (
 )
 
 
-def _ts(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
-
-
 def _model_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     """Insert the version (unless this artifact from this source is there already)."""
     v = event["version"]
@@ -38,7 +35,7 @@ def _model_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
                       [v["name"]]).fetchone()
     number = int(row[0]) if row else 1
-    values = {**v, "version": number, "created_at": _ts(event["ts"])}
+    values = {**v, "version": number, "created_at": utc_naive(event["ts"])}
     for key in VERSION_JSON:
         values[key] = json.dumps(values.get(key))
     marks = ", ".join("?" for _ in VERSION_COLUMNS)
@@ -64,7 +61,7 @@ def _insert_evaluation_set(con: duckdb.DuckDBPyConnection, s: dict[str, Any], ep
                       [s["name"]]).fetchone()
     con.execute("INSERT INTO evaluation_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [s["name"], int(row[0]) if row else 1, s["data"], s["sha256"], s.get("rows"),
-                 s.get("source"), s.get("reason"), _ts(epoch), s.get("actor")])
+                 s.get("source"), s.get("reason"), utc_naive(epoch), s.get("actor")])
 
 
 def _alias_move(con: duckdb.DuckDBPyConnection, event: Event) -> None:
@@ -83,9 +80,9 @@ def _move(con: duckdb.DuckDBPyConnection, name: str, alias: str, to_version: int
     con.execute("DELETE FROM model_aliases WHERE name = ? AND alias = ?", [name, alias])
     if to_version is not None:
         con.execute("INSERT INTO model_aliases VALUES (?, ?, ?, ?)",
-                    [name, alias, to_version, _ts(epoch)])
+                    [name, alias, to_version, utc_naive(epoch)])
     con.execute("INSERT INTO alias_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [name, alias, from_version, to_version, _ts(epoch), actor, reason, forced,
+                [name, alias, from_version, to_version, utc_naive(epoch), actor, reason, forced,
                  report_id])
 
 
@@ -95,7 +92,7 @@ def _gate_report(con: duckdb.DuckDBPyConnection, event: Event) -> None:
         "INSERT INTO gate_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [r["id"], r["name"], r["version"], r.get("champion_version"), r["passed"],
          json.dumps(r.get("failed", [])), r.get("holdout_data"), r.get("provider"),
-         json.dumps(r.get("spec")), json.dumps(r.get("info")), _ts(event["ts"]), r.get("actor")])
+         json.dumps(r.get("spec")), json.dumps(r.get("info")), utc_naive(event["ts"]), r.get("actor")])
     rows = [[r["id"], i, c["gate"], c["name"], c.get("value"), c.get("limit"), c.get("op"),
              c["passed"], json.dumps(c.get("detail", {}))] for i, c in enumerate(r["checks"])]
     if rows:

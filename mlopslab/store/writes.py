@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from mlopslab.core.clock import utc_naive
 from mlopslab.store.deployment_writes import DEPLOY_WRITERS
 from mlopslab.store.model_writes import MODEL_WRITERS
 
@@ -35,7 +36,7 @@ def ts(epoch: float | None) -> datetime | None:
     """Epoch seconds to the naive-UTC datetime the store keeps."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, UTC).replace(tzinfo=None)
+    return utc_naive(epoch)
 
 
 def _column(value: Any, field: str) -> Any:

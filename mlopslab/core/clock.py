@@ -1,0 +1,11 @@
+"""Times as the store keeps them: naive datetimes in UTC."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+
+def utc_naive(epoch: float | None = None) -> datetime:
+    """Epoch seconds (now, when None) as a naive datetime in UTC."""
+    return datetime.fromtimestamp(time.time() if epoch is None else epoch, UTC).replace(tzinfo=None)
