@@ -22,20 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from mlopslab.core.errors import RecipeError
 from mlopslab.core.fairness import DIFFERENCES
 from mlopslab.core.scoring import Direction, direction_of
+from mlopslab.core.strict import Strict
 
 GATES = ("integrity", "regression", "bias", "latency")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class MetricGate(_Strict):
+class MetricGate(Strict):
     """Limits on one evaluation metric."""
 
     direction: Literal["maximize", "minimize"] | None = None  # default: from the metric's name
@@ -46,7 +43,7 @@ class MetricGate(_Strict):
         "null: do not compare with the champion")
 
 
-class BiasGate(_Strict):
+class BiasGate(Strict):
     """Group fairness over `attribute`, a column of the holdout data."""
 
     attribute: str
@@ -56,7 +53,7 @@ class BiasGate(_Strict):
     min_group_accuracy: float | None = Field(default=None, ge=0, le=1)
 
 
-class LatencyGate(_Strict):
+class LatencyGate(Strict):
     """Inference latency budgets (milliseconds) at batch 1 and at `batch_size`."""
 
     provider: Literal["auto", "cpu", "cuda"] = "auto"
@@ -72,11 +69,11 @@ class LatencyGate(_Strict):
     batch_p99_ms: float | None = Field(default=None, gt=0)
 
 
-class IntegrityGate(_Strict):
+class IntegrityGate(Strict):
     allow_schema_change: bool = False
 
 
-class GatesSpec(_Strict):
+class GatesSpec(Strict):
     """The gates of one model. An empty regression table checks the primary metric."""
 
     regression: dict[str, MetricGate] = {}

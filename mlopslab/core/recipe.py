@@ -12,11 +12,12 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from mlopslab.core.durations import Duration
 from mlopslab.core.errors import RecipeError
 from mlopslab.core.gates import GatesSpec
+from mlopslab.core.strict import Strict
 
 RECIPE_FILE = "recipe.toml"
 FIELD_MARK = " :: "  # "SUBFIELD :: message" from a model validator names the exact field
@@ -24,11 +25,7 @@ ParamType = Literal["int", "float", "str", "bool", "choice"]
 ColumnType = Literal["int", "float", "str", "bool"]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ParamSpec(_Strict):
+class ParamSpec(Strict):
     """One typed parameter with its default and constraints."""
 
     type: ParamType
@@ -53,7 +50,7 @@ class ParamSpec(_Strict):
         return self
 
 
-class ColumnSpec(_Strict):
+class ColumnSpec(Strict):
     """Expected type and range of one input column."""
 
     type: ColumnType
@@ -69,12 +66,12 @@ class ColumnSpec(_Strict):
         return self
 
 
-class DataSchema(_Strict):
+class DataSchema(Strict):
     columns: dict[str, ColumnSpec]
     allow_extra_columns: bool = True
 
 
-class DataInput(_Strict):
+class DataInput(Strict):
     """A named input file of the recipe."""
 
     path: str
@@ -88,7 +85,7 @@ class DataInput(_Strict):
         return self
 
 
-class Resources(_Strict):
+class Resources(Strict):
     """What each step of a run may use (docs/scheduling.md). Ray places cpus, gpus and
     memory_gb; mlopslab stops a run over its time_limit, gpu_memory_gb or memory_gb."""
 
@@ -108,19 +105,19 @@ class Resources(_Strict):
         return value
 
 
-class StepSpec(_Strict):
+class StepSpec(Strict):
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_-]*$")
     function: str = Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     needs: list[str] | None = None
 
 
-class Evaluation(_Strict):
+class Evaluation(Strict):
     metrics: list[str] = []
     primary: str | None = None
     direction: Literal["maximize", "minimize"] = "maximize"
 
 
-class ModelSpec(_Strict):
+class ModelSpec(Strict):
     """The run's model, and how the registry evaluates it (docs/registry.md)."""
 
     artifact: str = "model.onnx"
@@ -138,7 +135,7 @@ class ModelSpec(_Strict):
         return self
 
 
-class Recipe(_Strict):
+class Recipe(Strict):
     """A parsed, validated recipe. `path` is the recipe folder."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
