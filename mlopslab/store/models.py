@@ -86,12 +86,6 @@ def resolve(store: Store, ref: ModelRef) -> dict[str, Any]:
     return get_version(store, ref.name, int(found[0]["v"]))
 
 
-def version_of_run(store: Store, name: str, run_id: str) -> dict[str, Any] | None:
-    found = rows(store, "SELECT version FROM model_versions WHERE name = ? AND run_id = ? "
-                 "ORDER BY version DESC LIMIT 1", [name, run_id])
-    return get_version(store, name, found[0]["version"]) if found else None
-
-
 def version_by_sha(store: Store, name: str, sha256: str, run_id: str | None) -> dict[str, Any] | None:
     found = rows(store, "SELECT version FROM model_versions WHERE name = ? AND sha256 = ? "
                  "AND run_id IS NOT DISTINCT FROM ?", [name, sha256, run_id])
