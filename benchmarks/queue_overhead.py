@@ -63,11 +63,11 @@ def step_started(lab: Path, run_id: str) -> float:
     done = subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(lab), "runs", "logs",
                            run_id], capture_output=True, text=True, check=True)
     assert "step started" in done.stdout
+    from mlopslab.client import LabClient
     from mlopslab.lab import Lab
-    from mlopslab.service.client import LabClient
 
     with LabClient(Lab(lab)) as client:
-        lines = client.call("logs", run_id=run_id)
+        lines = client.runs.logs(run_id=run_id)
     return min(ts(line["ts"] + ("" if "+" in line["ts"] else "+00:00"))
                for line in lines if line["line"] == "step started")
 

@@ -34,9 +34,11 @@ from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
+from mlopslab.client import (
+    LabClient,  # noqa: E402
+    daemon,  # noqa: E402
+)
 from mlopslab.lab import Lab  # noqa: E402
-from mlopslab.service import daemon  # noqa: E402
-from mlopslab.service.client import LabClient  # noqa: E402
 from mlopslab.tui.format import cell  # noqa: E402
 from mlopslab.tui.widgets.runs_table import BASE_COLUMNS, RunsTable  # noqa: E402
 from tests.tui.conftest import NOW, make_app, make_seeded_lab  # noqa: E402
@@ -128,7 +130,7 @@ class DataTableApp(App[None]):
 async def builtin(lab: Lab, n: int, keys: int) -> dict[str, float]:
     start = time.perf_counter()
     with LabClient(lab) as client:
-        runs = client.call("list_runs", limit=n)
+        runs = client.runs.list(limit=n)
     rows = [[cell(r, f, NOW) for f in FIELDS] for r in runs]
     app = DataTableApp(rows)
     frames = Frames(app)
@@ -163,7 +165,7 @@ def main() -> None:
         lab = make_seeded_lab(Path(tempfile.mkdtemp(prefix="mlopslab-bench-tui-")) / "lab", n)
         try:
             with LabClient(lab) as client:
-                client.call("ping")  # the service is up before either table starts
+                client.service.ping()  # the service is up before either table starts
             for name, measure in (("mlopslab RunsTable", ours), ("Textual DataTable", builtin)):
                 r = asyncio.run(measure(lab, n, args.keys))
                 lines.append(f"| {n:,} | {name} | {ms(r['first_paint'])} | {ms(r['down'])} | {ms(r['pagedown'])} "

@@ -135,8 +135,8 @@ def as_json(done: subprocess.CompletedProcess[str]) -> Any:
 
 
 def service(lab: Path, op: str) -> Any:
+    from mlopslab.client import LabClient
     from mlopslab.lab import Lab
-    from mlopslab.service.client import LabClient
 
     with LabClient(Lab(lab)) as client:
         return client.call(op)

@@ -131,18 +131,18 @@ def tui_screens(root: Path) -> None:
 
 def cli_output(root: Path) -> None:
     from mlopslab.cli import output
+    from mlopslab.client import LabClient
     from mlopslab.lab import Lab
-    from mlopslab.service.client import LabClient
 
     console = Console(record=True, width=120, force_terminal=True, color_system="truecolor",
                       highlight=False, file=open(os.devnull, "w"))  # noqa: SIM115
     output.console = console
     with LabClient(Lab(root)) as client:
-        runs = client.call("list_runs", limit=20)
+        runs = client.runs.list(limit=20)
         console.print("[bold]$ mlopslab runs ls[/]")
         console.print(output.runs_table(runs, metric_keys=4))
         console.print(f"\n[bold]$ mlopslab runs show {runs[-1]['id']}[/]")
-        output.run_detail(client.call("get_run", run_id=runs[-1]["id"]))
+        output.run_detail(client.runs.get(run_id=runs[-1]["id"]))
     write("runs-ls", console.export_svg(title="mlopslab"))
 
 

@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.cluster import ClusterInfo, LocalCluster
 from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
 
 REPO = Path(__file__).resolve().parents[1]
 CLUSTER_CPUS = 8  # logical: runs here mostly wait on sleeps and small models

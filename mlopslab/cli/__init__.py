@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlopslab import __version__
 from mlopslab.core.errors import MlopslabError
+
+if TYPE_CHECKING:
+    from mlopslab.client import LabClient
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 LAB_HELP = "The lab folder (default: $MLOPSLAB_LAB, else the nearest one above here)."
@@ -102,6 +105,18 @@ def lab_of(ctx: click.Context) -> Any:
     from mlopslab.lab import find_lab
 
     return find_lab(ctx.find_root().obj.get("lab_path"))
+
+
+def client_of(ctx: click.Context) -> LabClient:
+    """The lab service client of this command, opened once, closed when it ends."""
+    from mlopslab.client import LabClient
+
+    root = ctx.find_root()
+    client = root.meta.get("mlopslab.client")
+    if client is None:
+        client = root.meta["mlopslab.client"] = LabClient(lab_of(ctx))
+        root.call_on_close(client.close)
+    return client
 
 
 @cli.command()

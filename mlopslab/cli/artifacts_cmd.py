@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from mlopslab.cli import cli, lab_of
-from mlopslab.cli.models_cmd import JSON, InputError, call_service, models
+from mlopslab.cli import cli, client_of, lab_of
+from mlopslab.cli.models_cmd import JSON, InputError, models
 from mlopslab.core.errors import MlopslabError, NotFound
 
 STDOUT = "-"
@@ -96,7 +96,7 @@ def get(ctx: click.Context, source: str, name: str | None, output: str | None, f
 @click.pass_context
 def download(ctx: click.Context, ref: str, output: str | None, force: bool, as_json: bool) -> None:
     """Write the ONNX file of model version REF (NAME@N, NAME:ALIAS, NAME), its sha256 checked."""
-    version = call_service(ctx, "model_version", ref=ref)
+    version = client_of(ctx).models.version(ref=ref)
     chosen = _model_artifacts(version, {})[0]
     _write(ctx, chosen, output, f"{version['name']}-v{version['version']}.onnx", force, as_json)
 
@@ -109,13 +109,13 @@ def artifacts_of(ctx: click.Context, text: str) -> list[Artifact]:
     model name if there is such a model, else a run id (or its prefix or suffix)."""
     kind, sep, key = text.partition(":")
     if sep and kind == "run":
-        return _run_artifacts(call_service(ctx, "get_run", run_id=key))
+        return _run_artifacts(client_of(ctx).runs.get(run_id=key))
     if sep or "@" in text:
-        return _version_artifacts(ctx, call_service(ctx, "model_version", ref=text))
-    if text in {m["name"] for m in call_service(ctx, "models")}:
-        return _version_artifacts(ctx, call_service(ctx, "model_version", ref=text))
+        return _version_artifacts(ctx, client_of(ctx).models.version(ref=text))
+    if text in {m["name"] for m in client_of(ctx).models.list()}:
+        return _version_artifacts(ctx, client_of(ctx).models.version(ref=text))
     try:
-        return _run_artifacts(call_service(ctx, "get_run", run_id=text))
+        return _run_artifacts(client_of(ctx).runs.get(run_id=text))
     except NotFound as e:
         if not e.message.startswith("no run"):
             raise
@@ -131,10 +131,10 @@ def _run_artifacts(run: dict[str, Any]) -> list[Artifact]:
 def _version_artifacts(ctx: click.Context, version: dict[str, Any]) -> list[Artifact]:
     run_names: dict[str, str] = {}
     if version.get("run_id"):
-        run = call_service(ctx, "get_run", run_id=version["run_id"])
+        run = client_of(ctx).runs.get(run_id=version["run_id"])
         run_names = {a["sha256"]: a["path"] for a in run["artifacts"]}
     store = lab_of(ctx).artifacts
-    sets = call_service(ctx, "evaluation_sets", name=version["name"])
+    sets = client_of(ctx).models.evaluation_sets(name=version["name"])
     found = _model_artifacts(version, run_names, store, sets[0] if sets else None)
     return [a for a in found if a.kind == "model" or _path(store, a.sha256).is_file()]
 

@@ -13,8 +13,8 @@ from mlopslab.cli import cli
 from mlopslab.core.errors import MlopslabError
 
 if TYPE_CHECKING:
+    from mlopslab.client import LabClient
     from mlopslab.lab import Lab
-    from mlopslab.service.client import LabClient
 
 DEMO_RUNS = [
     ("tabular-classifier", ["n_estimators=50"]),
@@ -31,9 +31,8 @@ def demo(path: str | None, keep_running: bool) -> None:
     """Make a lab in PATH (default: a new temporary folder), run the bundled recipes, gate and
     promote a model, deploy it blue/green, query it and roll it back."""
     from mlopslab.cli.output import console, runs_table
+    from mlopslab.client import LabClient, daemon
     from mlopslab.lab import init_lab
-    from mlopslab.service import daemon
-    from mlopslab.service.client import LabClient
 
     root = Path(path) if path else Path(tempfile.mkdtemp(prefix="mlopslab-demo-"))
     lab = init_lab(root / "lab" if not path else root, "demo")
@@ -45,13 +44,13 @@ def demo(path: str | None, keep_running: bool) -> None:
     try:
         with LabClient(lab) as client:
             say("   starting the lab service and a local Ray cluster (once, for every run)")
-            client.call("cluster")
+            client.service.cluster()
             for n, (recipe, sets) in enumerate(DEMO_RUNS, start=2):
                 say(f"[bold]{n}. mlopslab run recipes/{recipe}[/] " + " ".join(f"--set {s}" for s in sets))
                 ids.append(_run(client, lab, recipe, sets))
                 if recipe == TABULAR:
                     versions.append(_registered(client, ids[-1]))
-            final = [client.call("get_run", run_id=i) for i in ids]
+            final = [client.runs.get(run_id=i) for i in ids]
             console.print(runs_table(final, metric_keys=4))
             if any(r["status"] != "finished" for r in final):
                 raise SystemExit(1)
@@ -94,25 +93,25 @@ def serve_demo(client: LabClient, lab: Lab, versions: list[int], keep_running: b
     step = len(DEMO_RUNS) + 2
     for number in (first, second):
         say(f"[bold]{step}. mlopslab gate {MODEL}@{number}[/]  (against the champion, on the evaluation set)")
-        _show_gate(client.call("gate", ref=f"{MODEL}@{number}", actor="demo"))
+        _show_gate(client.models.gate(ref=f"{MODEL}@{number}", actor="demo"))
         say(f"[bold]{step + 1}. mlopslab promote {MODEL}@{number}[/]  (only through passing gates)")
-        _show_promotion(client.call("promote", ref=f"{MODEL}@{number}", actor="demo"))
+        _show_promotion(client.models.promote(ref=f"{MODEL}@{number}", actor="demo"))
         step += 2
     say(f"[bold]{step}. mlopslab deploy {MODEL}@{first} --backend process[/]")
-    shown = client.call("deploy", ref=f"{MODEL}@{first}", name=MODEL, backend="process")
+    shown = client.deployments.deploy(ref=f"{MODEL}@{first}", name=MODEL, backend="process")
     endpoint = str(shown["endpoint"])
     rows = _holdout_rows(lab, 3)
     say(f"   stable endpoint {endpoint}")
     say(f"   {_infer(endpoint, rows)}")
     say(f"[bold]{step + 1}. mlopslab deploy {MODEL}@{second}[/]  (blue/green on the same endpoint)")
-    client.call("deploy", ref=f"{MODEL}@{second}", name=MODEL, backend="process")
+    client.deployments.deploy(ref=f"{MODEL}@{second}", name=MODEL, backend="process")
     say(f"   {_infer(endpoint, rows)}")
     say(f"[bold]{step + 2}. mlopslab rollback {MODEL}[/]")
-    rolled = client.call("rollback", name=MODEL, actor="demo", reason="demo")
+    rolled = client.deployments.rollback(name=MODEL, actor="demo", reason="demo")
     say(f"   switched back in {rolled['rollback_s'] * 1000:.1f} ms: {_infer(endpoint, rows)}")
     if not keep_running:
         say(f"[bold]{step + 3}. mlopslab undeploy {MODEL}[/]")
-        client.call("undeploy", name=MODEL, actor="demo")
+        client.deployments.undeploy(name=MODEL, actor="demo")
     return endpoint
 
 
@@ -122,7 +121,7 @@ def _registered(client: LabClient, run_id: str, timeout_s: float = 60) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            versions = client.call("model_versions", name=MODEL)
+            versions = client.models.versions(name=MODEL)
         except MlopslabError:
             versions = []
         for v in versions:
@@ -190,7 +189,7 @@ def _run(client: LabClient, lab: Lab, recipe: str, sets: list[str]) -> str:
     from mlopslab.runspecs import build_specs
 
     spec = build_specs(lab, str(lab.recipes / recipe), {"sets": sets})[0]
-    run = client.call("submit_run", spec=spec)
+    run = client.runs.submit(spec=spec)
     follow_logs(client, run["id"], _Quiet())
     return str(run["id"])
 

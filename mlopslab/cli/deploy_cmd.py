@@ -7,17 +7,11 @@ from typing import Any
 
 import click
 
-from mlopslab.cli import cli, lab_of
+from mlopslab.cli import cli, client_of
 from mlopslab.deploy.events import describe
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 
-
-def _call(ctx: click.Context, op: str, **args: Any) -> Any:
-    from mlopslab.service.client import LabClient
-
-    with LabClient(lab_of(ctx)) as client:
-        return client.call(op, **args)
 
 
 def _given(**values: Any) -> dict[str, Any]:
@@ -55,7 +49,7 @@ def deploy(ctx: click.Context, ref: str, name: str | None, backend: str, port: i
     options = _given(gpus=gpus, device=device, memory_mb=memory_mb, cpus=cpus, max_batch_size=max_batch_size,
                      max_wait_ms=max_wait_ms, max_queue=max_queue)
     watch = _given(window_s=watch_s, max_error_rate=max_error_rate, p99_ms=p99_ms)
-    shown = _call(ctx, "deploy", ref=ref, name=name, backend=backend, port=port, image=image,
+    shown = client_of(ctx).deployments.deploy(ref=ref, name=name, backend=backend, port=port, image=image,
                   actor=getpass.getuser(), options=options, watch=watch)
     if not as_json:
         click.echo(f"{shown['name']}: {shown['model']}@{shown['active_version']} takes traffic at "
@@ -77,7 +71,7 @@ def ls(ctx: click.Context, as_json: bool) -> None:
     """Every deployment with its active and previous version."""
     from mlopslab.cli.output import console, print_json
 
-    found = _call(ctx, "deployments")
+    found = client_of(ctx).deployments.list()
     if as_json:
         print_json(found)
         return
@@ -93,7 +87,7 @@ def ls(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, name: str, as_json: bool) -> None:
     """One deployment: replicas, traffic and latency per version, recent events."""
-    _show(_call(ctx, "deployment", name=name), as_json)
+    _show(client_of(ctx).deployments.get(name=name), as_json)
 
 
 @cli.command()
@@ -105,7 +99,7 @@ def rollback(ctx: click.Context, name: str, reason: str | None, as_json: bool) -
     """Send deployment NAME's traffic back to its previous version (still warm) at once."""
     from mlopslab.cli.output import print_json
 
-    result = _call(ctx, "rollback", name=name, actor=getpass.getuser(), reason=reason)
+    result = client_of(ctx).deployments.rollback(name=name, actor=getpass.getuser(), reason=reason)
     if as_json:
         print_json(result)
         return
@@ -121,7 +115,7 @@ def undeploy(ctx: click.Context, name: str, as_json: bool) -> None:
     """Stop deployment NAME: its endpoint and every replica (history stays in the lab)."""
     from mlopslab.cli.output import print_json
 
-    result = _call(ctx, "undeploy", name=name, actor=getpass.getuser())
+    result = client_of(ctx).deployments.undeploy(name=name, actor=getpass.getuser())
     if as_json:
         print_json(result)
     else:

@@ -6,7 +6,8 @@ import getpass
 
 import click
 
-from mlopslab.cli.models_cmd import JSON, _abs, call_service, models
+from mlopslab.cli import client_of
+from mlopslab.cli.models_cmd import JSON, _abs, models
 
 
 @models.command("eval-set")
@@ -26,7 +27,7 @@ def eval_set(ctx: click.Context, name: str, data: str | None, reason: str | None
     from mlopslab.cli.output import print_json
 
     if data:
-        made = call_service(ctx, "set_evaluation_set", name=name, data=_abs(data, "--data"),
+        made = client_of(ctx).models.set_evaluation_set(name=name, data=_abs(data, "--data"),
                             actor=getpass.getuser(), reason=reason)
         if as_json:
             print_json(made)
@@ -34,7 +35,7 @@ def eval_set(ctx: click.Context, name: str, data: str | None, reason: str | None
         click.echo(f"{name}: evaluation set {made['version']} is {made['data']} ({made['rows']} rows); "
                    f"later gates compare on it")
         return
-    sets = call_service(ctx, "evaluation_sets", name=name)
+    sets = client_of(ctx).models.evaluation_sets(name=name)
     if as_json:
         print_json(sets)
         return

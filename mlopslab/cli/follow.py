@@ -26,7 +26,7 @@ from mlopslab.core.errors import DataValidationError, ExecError
 from mlopslab.core.runs import FINAL, INTERRUPTED, RESUMABLE, exit_code
 
 if TYPE_CHECKING:
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
 POLL_S = 0.3
 
@@ -140,20 +140,20 @@ def summary(run: dict[str, Any]) -> None:
 def follow_logs(client: LabClient, run_id: str, out: Any, after: int = -1) -> dict[str, Any]:
     """Print a run's log lines after line `after` until it ends; return the final run."""
     while True:
-        run = client.call("get_run", run_id=run_id)
-        for line in client.call("logs", run_id=run_id, after=after):
+        run = client.runs.get(run_id=run_id)
+        for line in client.runs.logs(run_id=run_id, after=after):
             after = line["seq"]
             prefix = "" if line["stream"] == "mlopslab" else "  | "
             out.print(f"{prefix}{line['line']}", markup=False, highlight=False, soft_wrap=True)
         if run["status"] in FINAL:
-            if not client.call("logs", run_id=run_id, after=after):
+            if not client.runs.logs(run_id=run_id, after=after):
                 return run
         time.sleep(POLL_S)
 
 
 def wait(client: LabClient, run_id: str) -> dict[str, Any]:
     while True:
-        run: dict[str, Any] = client.call("get_run", run_id=run_id)
+        run: dict[str, Any] = client.runs.get(run_id=run_id)
         if run["status"] in FINAL:
             return run
         time.sleep(POLL_S)

@@ -24,8 +24,7 @@ def lab() -> None:
 @click.pass_context
 def start(ctx: click.Context, with_ray: bool, gpus: float | None, as_json: bool) -> None:
     """Start the lab service in the background (it survives closing the terminal)."""
-    from mlopslab.service import daemon
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient, daemon
 
     the_lab = lab_of(ctx)
     if gpus is not None:
@@ -34,7 +33,7 @@ def start(ctx: click.Context, with_ray: bool, gpus: float | None, as_json: bool)
     daemon.start(the_lab)
     if with_ray:
         with LabClient(the_lab) as client:
-            client.call("cluster")
+            client.service.cluster()
     _show(daemon.status(the_lab), as_json)
 
 
@@ -43,8 +42,8 @@ def start(ctx: click.Context, with_ray: bool, gpus: float | None, as_json: bool)
 @click.pass_context
 def status(ctx: click.Context, as_json: bool) -> None:
     """Show whether the service and the local Ray cluster run. Exit 1 when stopped."""
+    from mlopslab.client import daemon
     from mlopslab.evaluation.runtime import runtime_info
-    from mlopslab.service import daemon
 
     report = {**daemon.status(lab_of(ctx)), "onnxruntime": runtime_info()}
     _show(report, as_json)
@@ -57,7 +56,7 @@ def status(ctx: click.Context, as_json: bool) -> None:
 @click.pass_context
 def stop(ctx: click.Context, keep_ray: bool) -> None:
     """Stop the lab service (and the local Ray cluster). Running runs keep going."""
-    from mlopslab.service import daemon
+    from mlopslab.client import daemon
 
     stopped = daemon.stop(lab_of(ctx), stop_ray=not keep_ray)
     click.echo("lab service stopped" if stopped else "lab service was not running")
@@ -66,10 +65,10 @@ def stop(ctx: click.Context, keep_ray: bool) -> None:
 def _set_gpus(the_lab: Any, gpus: float) -> Any:
     """Write ray.num_gpus to the config; restart the service and local Ray if they run."""
     from mlopslab.cli.output import plural
+    from mlopslab.client import daemon
     from mlopslab.config import CONFIG_FILE
     from mlopslab.core.errors import ConfigError
     from mlopslab.lab import Lab
-    from mlopslab.service import daemon
 
     if gpus < 0 and gpus != -1:
         raise ConfigError("--gpus must be >= 0, or -1 for the GPUs NVML finds")

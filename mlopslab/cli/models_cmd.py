@@ -6,11 +6,10 @@ import getpass
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import click
 
-from mlopslab.cli import cli, lab_of
+from mlopslab.cli import cli, client_of
 from mlopslab.core.errors import MlopslabError, NotFound
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -22,12 +21,6 @@ class InputError(MlopslabError):
 
     exit_code = 2
 
-
-def call_service(ctx: click.Context, op: str, **args: Any) -> Any:
-    from mlopslab.service.client import LabClient
-
-    with LabClient(lab_of(ctx)) as client:
-        return client.call(op, **args)
 
 
 def _abs(path: str | None, option: str | None = None) -> str | None:
@@ -61,7 +54,7 @@ def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
     from mlopslab.cli.output import print_json
     from mlopslab.cli.registry_view import models_table, versions_table
 
-    found = call_service(ctx, "model_versions", name=name) if name else call_service(ctx, "models")
+    found = client_of(ctx).models.versions(name=name) if name else client_of(ctx).models.list()
     if as_json:
         print_json(found)
     elif not found:
@@ -81,7 +74,7 @@ def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     from mlopslab.cli.output import print_json
     from mlopslab.cli.registry_view import version_detail
 
-    version = call_service(ctx, "model_version", ref=ref)
+    version = client_of(ctx).models.version(ref=ref)
     print_json(version) if as_json else version_detail(version)
 
 
@@ -115,12 +108,12 @@ def register(ctx: click.Context, run_id: str | None, name: str | None, file_: st
                              + (f" (missing: {', '.join(missing)})" if missing else ""),
                              "e.g. `mlopslab models register --file model.onnx --name churn "
                              "--data holdout.csv --target label`")
-        version = call_service(ctx, "register_file", path=_abs(file_, "--file"), name=name,
+        version = client_of(ctx).models.register_file(path=_abs(file_, "--file"), name=name,
                         data=_abs(data, "--data"), target=target, sensitive=sensitive,
                         exclude=list(exclude), train_data=_abs(train_data, "--train-data"),
                         primary=primary, actor=user, gates=_abs(gates, "--gates"))
     elif run_id:
-        version = call_service(ctx, "register_run", run_id=run_id, name=name, actor=user,
+        version = client_of(ctx).models.register_run(run_id=run_id, name=name, actor=user,
                         data=_abs(data, "--data"), target=target)
     else:
         raise InputError("give a RUN_ID, or --file with --name, --data and --target",
@@ -149,7 +142,7 @@ def alias_set(ctx: click.Context, ref: str, alias_name: str, reason: str | None,
     from mlopslab.cli.output import print_json
 
     _not_champion(alias_name, ref)
-    version = call_service(ctx, "set_alias", ref=ref, alias=alias_name, actor=getpass.getuser(), reason=reason)
+    version = client_of(ctx).models.set_alias(ref=ref, alias=alias_name, actor=getpass.getuser(), reason=reason)
     print_json(version) if as_json else click.echo(
         f"{version['name']}:{alias_name} -> {version['version']}")
 
@@ -164,7 +157,7 @@ def alias_rm(ctx: click.Context, name: str, alias_name: str, reason: str | None)
     if alias_name == CHAMPION:
         raise InputError(f"'{CHAMPION}' cannot be removed, only moved by `mlopslab promote`",
                          f"promote another version: `mlopslab promote {name}@VERSION`")
-    call_service(ctx, "remove_alias", name=name, alias=alias_name, actor=getpass.getuser(), reason=reason)
+    client_of(ctx).models.remove_alias(name=name, alias=alias_name, actor=getpass.getuser(), reason=reason)
     click.echo(f"{name}:{alias_name} removed")
 
 
@@ -183,9 +176,9 @@ def history(ctx: click.Context, name: str, alias_name: str | None, at: str | Non
     from mlopslab.core.refs import parse_time
 
     when = parse_time(at, datetime.now(UTC)).isoformat() if at else None
-    result = call_service(ctx, "alias_history", name=name, alias=alias_name, at=when)
+    result = client_of(ctx).models.alias_history(name=name, alias=alias_name, at=when)
     if alias_name and not result["history"]:
-        aliases = {h["alias"] for h in call_service(ctx, "alias_history", name=name)["history"]}
+        aliases = {h["alias"] for h in client_of(ctx).models.alias_history(name=name)["history"]}
         raise NotFound(f"model '{name}' never had an alias '{alias_name}'",
                        f"its aliases, then and now: {', '.join(sorted(aliases)) or 'none'}")
     if as_json:
@@ -213,7 +206,7 @@ def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_j
     from mlopslab.cli.output import print_json
     from mlopslab.cli.registry_view import report_detail
 
-    report = call_service(ctx, "gate", ref=ref, actor=getpass.getuser(), gates=_abs(gates, "--gates"),
+    report = client_of(ctx).models.gate(ref=ref, actor=getpass.getuser(), gates=_abs(gates, "--gates"),
                    data=_abs(data, "--data"))
     print_json(report) if as_json else report_detail(report)
     sys.exit(0 if report["passed"] else 1)
@@ -235,7 +228,7 @@ def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates
     if force and not (reason and reason.strip()):
         raise InputError("--force needs --reason: an override is audited",
                          f"`mlopslab promote {ref} --force --reason \"why the gates may be overridden\"`")
-    result = call_service(ctx, "promote", ref=ref, actor=getpass.getuser(), force=force, reason=reason,
+    result = client_of(ctx).models.promote(ref=ref, actor=getpass.getuser(), force=force, reason=reason,
                    gates=_abs(gates, "--gates"))
     if as_json:
         print_json(result)
@@ -267,7 +260,7 @@ def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
     from mlopslab.core.refs import KINDS
 
     try:
-        graph = call_service(ctx, "lineage", ref=ref)
+        graph = client_of(ctx).models.lineage(ref=ref)
     except NotFound as e:
         kind = ref.partition(":")[0]
         if ":" in ref and kind not in KINDS and e.message == f"no model '{kind}'":

@@ -19,10 +19,10 @@ def queue(ctx: click.Context, as_json: bool) -> None:
     SINCE is when a waiting run was queued or a running one started; FOR how long ago.
     """
     from mlopslab.cli.output import print_json
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
-        found = client.call("queue")
+        found = client.queue.show()
     if as_json:
         print_json(found)
         return
@@ -68,7 +68,7 @@ def cancel(ctx: click.Context, run_ids: tuple[str, ...], as_json: bool) -> None:
     A run that already ended is left as it is and said so; the exit code is 0 either way.
     """
     from mlopslab.cli.output import print_json, run_json
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     done = []
     with LabClient(lab_of(ctx)) as client:
@@ -85,10 +85,10 @@ def cancel_run(client: Any, run_id: str) -> tuple[dict[str, Any], bool]:
     already ended)."""
     from mlopslab.core.runs import ACTIVE
 
-    run = client.call("get_run", run_id=run_id)
+    run = client.runs.get(run_id=run_id)
     if run["status"] not in ACTIVE:
         return run, False
-    after = client.call("cancel_run", run_id=run["id"], actor=getpass.getuser())
+    after = client.runs.cancel(run_id=run["id"], actor=getpass.getuser())
     return after, after["status"] == "cancelled"
 
 
@@ -128,8 +128,8 @@ def quota_set(ctx: click.Context, project: str | None, user: str | None, as_json
     Runs over a quota wait in the queue; a run that could never fit is rejected.
     """
     from mlopslab.cli.output import print_json
+    from mlopslab.client import LabClient
     from mlopslab.core.errors import ConfigError
-    from mlopslab.service.client import LabClient
 
     scope, name = _scope(project, user)
     given = {k: v for k, v in limits.items() if v is not None}
@@ -137,7 +137,7 @@ def quota_set(ctx: click.Context, project: str | None, user: str | None, as_json
         raise ConfigError("give at least one limit (--max-gpus, --max-runs, "
                           "--gpu-hours-per-day, --max-time-limit)")
     with LabClient(lab_of(ctx)) as client:
-        row = client.call("quota_set", scope=scope, name=name, limits=given,
+        row = client.queue.set_quota(scope=scope, name=name, limits=given,
                           actor=getpass.getuser())
     if as_json:
         print_json(row)
@@ -151,11 +151,11 @@ def quota_set(ctx: click.Context, project: str | None, user: str | None, as_json
 @click.pass_context
 def quota_clear(ctx: click.Context, project: str | None, user: str | None) -> None:
     """Remove a stored quota (the lab config's quota, if any, applies again)."""
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     scope, name = _scope(project, user)
     with LabClient(lab_of(ctx)) as client:
-        client.call("quota_clear", scope=scope, name=name, actor=getpass.getuser())
+        client.queue.clear_quota(scope=scope, name=name, actor=getpass.getuser())
     click.echo(f"quota of {scope} '{name}' cleared")
 
 
@@ -167,10 +167,10 @@ def quota_ls(ctx: click.Context, as_json: bool) -> None:
     from rich.markup import escape
 
     from mlopslab.cli.output import Col, Grid, Role, plural, print_grid, print_json
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
-        rows = client.call("quotas")
+        rows = client.queue.quotas()
     if as_json:
         print_json(rows)
         return

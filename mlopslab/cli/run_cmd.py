@@ -70,7 +70,7 @@ def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
     never fit.
     """
     from mlopslab.cli.follow import finish
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     lab = lab_of(ctx)
     if opts["resume_id"]:
@@ -94,7 +94,7 @@ def submit(client: Any, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     runs: list[dict[str, Any]] = []
     try:
         for spec in specs:
-            runs.append(client.call("submit_run", spec=spec))
+            runs.append(client.runs.submit(spec=spec))
     except KeyboardInterrupt:
         interrupted(runs)
     return runs
@@ -118,10 +118,10 @@ def resume(client: Any, lab: Any, run_id: str, recipe: str | None,
            from_scratch: bool) -> tuple[list[dict[str, Any]], dict[str, int]]:
     """Resume a run (its recipe must be RECIPE, when given); the runs to follow and the
     log line each one's new attempt starts after."""
-    run = client.call("get_run", run_id=run_id)
+    run = client.runs.get(run_id=run_id)
     if recipe is not None:
         _same_recipe(lab, recipe, run)
-    resumed = client.call("resume_run", run_id=run["id"], options={"from_scratch": from_scratch})
+    resumed = client.runs.resume(run_id=run["id"], options={"from_scratch": from_scratch})
     earlier = [a["last_log_seq"] for a in resumed.get("attempts", [])[:-1]]
     return [resumed], {resumed["id"]: max((s for s in earlier if s is not None), default=-1)}
 

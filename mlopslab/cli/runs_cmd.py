@@ -23,10 +23,10 @@ def ls(ctx: click.Context, filter_: str | None, sort: str | None, limit: int,
        as_json: bool) -> None:
     """List runs, newest first."""
     from mlopslab.cli.output import print_grid, print_json, run_json, runs_table
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
-        found = client.call("list_runs", filter=filter_, sort=sort, limit=limit)
+        found = client.runs.list(filter=filter_, sort=sort, limit=limit)
     if as_json:
         print_json([run_json(r) for r in found])
     elif not found:
@@ -43,10 +43,10 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Everything about one run (a unique prefix or suffix of its id is enough, e.g. its last 4)."""
     from mlopslab.cli.follow import print_attempts, run_record
     from mlopslab.cli.output import print_json, run_detail
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
-        run = client.call("get_run", run_id=run_id)
+        run = client.runs.get(run_id=run_id)
     if as_json:
         print_json(run_record(run))
     else:
@@ -62,14 +62,14 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 def metrics(ctx: click.Context, run_id: str, key: str | None, as_json: bool) -> None:
     """Full metric series of a run."""
     from mlopslab.cli.output import Col, Grid, fmt_value, local_time, print_grid, print_json
+    from mlopslab.client import LabClient
     from mlopslab.core.errors import NotFound
-    from mlopslab.service.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
-        series = client.call("metrics", run_id=run_id, key=key)
+        series = client.runs.metrics(run_id=run_id, key=key)
         if key is not None and not series:
-            keys = sorted({p["key"] for p in client.call("metrics", run_id=run_id)})
-            run = client.call("get_run", run_id=run_id)["id"]
+            keys = sorted({p["key"] for p in client.runs.metrics(run_id=run_id)})
+            run = client.runs.get(run_id=run_id)["id"]
             raise NotFound(f"run {run} has no metric '{key}'",
                            f"its metrics: {', '.join(keys)}" if keys else "it logged no metrics")
     if as_json:
@@ -93,13 +93,13 @@ def logs(ctx: click.Context, run_id: str, follow: bool) -> None:
     """A run's logs: its steps' stdout, stderr and logging, and mlopslab's own lines."""
     from mlopslab.cli.follow import follow_logs
     from mlopslab.cli.output import console
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
         if follow:
             follow_logs(client, run_id, console)
             return
-        for line in client.call("logs", run_id=run_id):
+        for line in client.runs.logs(run_id=run_id):
             click.echo(line["line"])
 
 
@@ -109,7 +109,7 @@ def logs(ctx: click.Context, run_id: str, follow: bool) -> None:
 def cancel(ctx: click.Context, run_id: str) -> None:
     """Cancel a queued or running run (one that already ended is left as it is; exit 0)."""
     from mlopslab.cli.queue_cmd import cancel_run, cancel_text
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
         click.echo(cancel_text(*cancel_run(client, run_id)))

@@ -8,6 +8,9 @@
      +-- StoreError          the DuckDB store failed               (exit 4)
      +-- ServiceError        the lab service failed                (exit 5)
      |    +-- ServiceUnreachable  ... or could not be reached
+     |    +-- ServiceOutdated     ... or speaks another protocol version
+     |    +-- UnknownOperation    ... or was asked an operation it lacks
+     |    +-- BadRequest          ... or got arguments its operation refuses
      +-- ExecError           Ray or a run process failed to start  (exit 6)
      +-- NotFound            a run, step or key does not exist     (exit 7)
      +-- ResourceError       a request can never fit quota/cluster (exit 8)
@@ -68,6 +71,18 @@ class ServiceUnreachable(ServiceError):
     """The service could not be reached (not: it answered with an error)."""
 
 
+class ServiceOutdated(ServiceError):
+    """The service speaks another protocol version (an older or newer mlopslab)."""
+
+
+class UnknownOperation(ServiceError):
+    """A request named an operation the service does not have."""
+
+
+class BadRequest(ServiceError):
+    """A request's arguments do not match its operation's request type."""
+
+
 class ExecError(MlopslabError):
     exit_code = 6
 
@@ -99,6 +114,9 @@ _BY_NAME = {
         StoreError,
         ServiceError,
         ServiceUnreachable,
+        ServiceOutdated,
+        UnknownOperation,
+        BadRequest,
         ExecError,
         NotFound,
         ResourceError,

@@ -22,7 +22,7 @@ from mlopslab import artifacts
 from mlopslab.exec.cache import StepRecord
 
 if TYPE_CHECKING:
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
 FLUSH_S = 0.25
 MAX_BUFFER = 20_000

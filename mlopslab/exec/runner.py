@@ -18,6 +18,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from mlopslab.client import LabClient
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import DataValidationError, MlopslabError
 from mlopslab.core.recipe import Recipe, load_recipe
@@ -26,7 +27,6 @@ from mlopslab.exec import plan
 from mlopslab.exec.context import EventSink
 from mlopslab.exec.outcome import StepFailed, Stopped
 from mlopslab.lab import Lab
-from mlopslab.service.client import LabClient
 
 
 class Runner:
@@ -73,7 +73,7 @@ class Runner:
         return None if self.deadline is None else self.deadline - time.time()
 
     def cluster(self) -> dict[str, Any]:
-        info: dict[str, Any] = self.client.call("cluster")
+        info: dict[str, Any] = self.client.service.cluster()
         return info
 
     def _start(self) -> None:
@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     lab = Lab(Path(args.lab).resolve())
     signal.signal(signal.SIGTERM, _on_sigterm)
     with LabClient(lab) as client:
-        run = client.call("get_run", run_id=args.run)
+        run = client.runs.get(run_id=args.run)
         if run["status"] != "starting":  # cancelled (or killed) before its process started
             print(f"run {run['id']} is {run['status']}; not starting it", flush=True)
             return exit_code(run["status"])

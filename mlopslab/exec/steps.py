@@ -22,12 +22,12 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
+from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, RecipeError
 from mlopslab.core.hashing import sha256_bytes
 from mlopslab.exec import gpu_limits
 from mlopslab.exec.context import EventSink, LineTee, RunContext, SinkHandler
 from mlopslab.lab import Lab
-from mlopslab.service.client import LabClient
 
 
 def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes, dict[str, Any]]:

@@ -16,6 +16,7 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.api import deploy as api
 from mlopslab.core.errors import DeployError
 from mlopslab.core.refs import parse_model_ref
 from mlopslab.deploy.backend import Backend, ServingOptions
@@ -23,6 +24,7 @@ from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.events import describe
 from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import ProcessBackend
+from mlopslab.service.dispatch import Handlers
 from mlopslab.store import deployment_writes as dq
 from mlopslab.store import models as q
 
@@ -42,6 +44,10 @@ class DeployOps:
         self.deployments = Deployments(lab.root / "deployments", self.backends, on_event=self._record)
         self._docker_lock = threading.Lock()
         self._asking = threading.local()  # who asked for the change this thread is making
+
+    def handlers(self) -> Handlers:
+        return {api.DEPLOYMENTS: self.op_deployments, api.DEPLOYMENT: self.op_deployment,
+                api.DEPLOY: self.op_deploy, api.ROLLBACK: self.op_rollback, api.UNDEPLOY: self.op_undeploy}
 
     # reads ----------------------------------------------------------------
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.api import runs as api
 from mlopslab.core.filters import parse_filter, parse_sort
+from mlopslab.service.dispatch import Handlers
 from mlopslab.store.filter_sql import compile_filter, compile_sort
 
 if TYPE_CHECKING:
@@ -22,6 +24,11 @@ def _where(filter: str | None) -> tuple[str, list[Any]]:
 class Queries:
     def __init__(self, store: Store) -> None:
         self.store = store
+
+    def handlers(self) -> Handlers:
+        return {api.LIST_RUNS: self.op_list_runs, api.COUNT_RUNS: self.op_count_runs,
+                api.RUN_FIELDS: self.op_run_fields, api.GET_RUN: self.op_get_run,
+                api.METRICS: self.op_metrics, api.LOGS: self.op_logs}
 
     def op_list_runs(self, filter: str | None = None, sort: str | None = None,
                      limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:

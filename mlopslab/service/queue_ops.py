@@ -5,9 +5,11 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.api import queue as api
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import ConfigError
 from mlopslab.core.quotas import fair_order
+from mlopslab.service.dispatch import Handlers
 from mlopslab.service.scheduler import job_of
 
 if TYPE_CHECKING:
@@ -19,6 +21,10 @@ LIMIT_FIELDS = ("max_gpus", "max_runs", "gpu_hours_per_day", "max_time_limit_s")
 class QueueOps:
     def __init__(self, service: LabService) -> None:
         self.service = service
+
+    def handlers(self) -> Handlers:
+        return {api.QUEUE: self.op_queue, api.QUOTAS: self.op_quotas, api.QUOTA_SET: self.op_quota_set,
+                api.QUOTA_CLEAR: self.op_quota_clear, api.GPUS: self.op_gpus}
 
     def op_queue(self) -> dict[str, Any]:
         """Waiting and running runs (waiting ones in the order they would start), and why."""

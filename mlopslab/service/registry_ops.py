@@ -15,12 +15,14 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.api import registry as api
 from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.gates import GatesSpec, load_gates_file
 from mlopslab.core.lineage import Node, lineage
 from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.core.refs import ModelRef, Ref, check_model_name, no_model, parse_model_ref, parse_ref
 from mlopslab.core.registry import CANDIDATE, CHAMPION, RegistryError, promotion_decision, user_alias, version_at
+from mlopslab.service.dispatch import Handlers
 from mlopslab.store import models as q
 
 if TYPE_CHECKING:
@@ -39,6 +41,15 @@ class RegistryOps:
         self._lock = threading.RLock()
         if stopping is not None:
             AutoRegistrar(self, stopping).start()
+
+    def handlers(self) -> Handlers:
+        return {api.MODELS: self.op_models, api.MODEL_VERSIONS: self.op_model_versions,
+                api.MODEL_VERSION: self.op_model_version, api.GATE_REPORT: self.op_gate_report,
+                api.ALIAS_HISTORY: self.op_alias_history, api.LINEAGE: self.op_lineage,
+                api.EVALUATION_SETS: self.op_evaluation_sets, api.REGISTER_RUN: self.op_register_run,
+                api.REGISTER_FILE: self.op_register_file, api.SET_ALIAS: self.op_set_alias,
+                api.REMOVE_ALIAS: self.op_remove_alias, api.GATE: self.op_gate,
+                api.SET_EVALUATION_SET: self.op_set_evaluation_set, api.PROMOTE: self.op_promote}
 
     # reads ----------------------------------------------------------------
 

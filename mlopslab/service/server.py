@@ -22,14 +22,18 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab import __version__
+from mlopslab.api import PROTOCOL_VERSION
+from mlopslab.api import runs as runs_api
+from mlopslab.api import service as service_api
+from mlopslab.api.wire import encode, error_message, parse_request, read_message, reply_message
 from mlopslab.cluster import ClusterInfo, LocalCluster
-from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.core.errors import MlopslabError, ServiceOutdated
 from mlopslab.core.runs import FINAL
 from mlopslab.lab import Lab
 from mlopslab.monitor.gpu import open_source
 from mlopslab.service.capacity import CapacityOracle
 from mlopslab.service.deploy_ops import DeployOps
-from mlopslab.service.protocol import encode, read_message
+from mlopslab.service.dispatch import Handlers, call, handler_table
 from mlopslab.service.queries import Queries
 from mlopslab.service.queue_ops import QueueOps
 from mlopslab.service.registry_ops import RegistryOps
@@ -64,15 +68,34 @@ class LabService:
         self.stop_ray = False
         self.registry = RegistryOps(lab, self.store, self.writer, self.stopping)
         self.deploy = DeployOps(lab, self.store, self.writer)
+        self.handlers = handler_table(self.own_handlers(), self.queries.handlers(),
+                                      self.queue.handlers(), self.registry.handlers(),
+                                      self.deploy.handlers())
 
     # operations -----------------------------------------------------------
 
-    def handle(self, op: str, args: dict[str, Any]) -> Any:
-        for ops in (self, self.queries, self.queue, self.registry, self.deploy):
-            handler = getattr(ops, f"op_{op}", None)
-            if handler is not None:
-                return handler(**args)
-        raise NotFound(f"unknown operation '{op}'")
+    def reply(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The answer to one request message (never raises)."""
+        try:
+            _same_protocol(message)
+            op, request = parse_request(message)
+            return reply_message(op, call(self.handlers[op.name], request))
+        except MlopslabError as e:
+            return error_message(e.to_dict())
+        except Exception as e:  # noqa: BLE001 - report, keep serving
+            print(f"error in {message.get('op')}: {e!r}", file=sys.stderr, flush=True)
+            return error_message({"type": "MlopslabError", "message": repr(e)})
+
+    def own_handlers(self) -> Handlers:
+        api, runs = service_api, runs_api
+        return {api.HELLO: self.op_hello, api.PING: self.op_ping, api.CLUSTER: self.op_cluster,
+                api.WRITE: self.op_write, api.STOP: self.op_stop,
+                runs.SUBMIT_RUN: self.op_submit_run, runs.RESUME_RUN: self.op_resume_run,
+                runs.CANCEL_RUN: self.op_cancel_run}
+
+    def op_hello(self) -> service_api.Hello:
+        return service_api.Hello(protocol=PROTOCOL_VERSION, version=__version__, pid=os.getpid(),
+                                 active_runs=len(self.store.active_runs()))
 
     def op_ping(self) -> dict[str, Any]:
         cluster = self.cluster_info(start=False)
@@ -187,16 +210,16 @@ class _Server(socketserver.ThreadingUnixStreamServer):
         super().__init__(str(path), _Handler)
 
     def service_reply(self, message: dict[str, Any]) -> dict[str, Any]:
-        try:
-            result = self.service.handle(str(message.get("op")), message.get("args") or {})
-            return {"ok": True, "result": result}
-        except MlopslabError as e:
-            return {"ok": False, "error": e.to_dict()}
-        except TypeError as e:
-            return {"ok": False, "error": {"type": "MlopslabError", "message": f"bad request: {e}"}}
-        except Exception as e:  # noqa: BLE001 - report, keep serving
-            print(f"error in {message.get('op')}: {e!r}", file=sys.stderr, flush=True)
-            return {"ok": False, "error": {"type": "MlopslabError", "message": repr(e)}}
+        return self.service.reply(message)
+
+
+def _same_protocol(message: dict[str, Any]) -> None:
+    spoken = message.get("v", 1)
+    if spoken != PROTOCOL_VERSION:
+        raise ServiceOutdated(
+            f"this lab service speaks protocol {PROTOCOL_VERSION} (mlopslab {__version__}); "
+            f"the client speaks protocol {spoken}",
+            "use one mlopslab for the client and the service; `mlopslab lab stop` stops this one")
 
 
 def _ends_run(event: dict[str, Any]) -> bool:

@@ -125,7 +125,7 @@ class LabApp(App[None]):
 
     def _check_status(self) -> None:
         try:
-            self.post_message(StatusChecked(self.backend.ping(), None))
+            self.post_message(StatusChecked(self.backend.client.service.ping(), None))
         except Exception as e:  # noqa: BLE001 - shown in the header and a notification
             self.post_message(StatusChecked(None, describe(e)))
 

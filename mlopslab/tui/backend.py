@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.gpus import GpuSnapshot, GpuSource, snapshot_from_dict
 from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.lab import Lab
-from mlopslab.service.client import LabClient
 
 ACTIVE_FILTER = "status in ('queued', 'starting', 'running')"
 
@@ -65,14 +65,16 @@ class LabBackend:
         except MlopslabError:
             return self.lab.root.name
 
-    def call(self, op: str, **args: Any) -> Any:
+    @property
+    def client(self) -> LabClient:
+        """This thread's own connection to the lab service."""
         client = getattr(self._local, "client", None)
         if client is None:
             client = LabClient(self.lab, timeout=60)
             self._local.client = client
             with self._lock:
                 self._clients.append(client)
-        return client.call(op, **args)
+        return client
 
     def close(self) -> None:
         with self._lock:
@@ -84,34 +86,6 @@ class LabBackend:
 
     # runs -----------------------------------------------------------------
 
-    def ping(self) -> dict[str, Any]:
-        return dict(self.call("ping"))
-
-    def runs(self, filter: str | None, sort: str | None, offset: int, limit: int) -> list[dict[str, Any]]:
-        return list(self.call("list_runs", filter=filter or None, sort=sort or None,
-                              limit=limit, offset=offset))
-
-    def count_runs(self, filter: str | None) -> int:
-        return int(self.call("count_runs", filter=filter or None))
-
-    def run_fields(self) -> dict[str, Any]:
-        return dict(self.call("run_fields"))
-
-    def run(self, run_id: str) -> dict[str, Any]:
-        return dict(self.call("get_run", run_id=run_id))
-
-    def metrics(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
-        return list(self.call("metrics", run_id=run_id, key=key))
-
-    def logs(self, run_id: str, after: int = -1, limit: int = 2000) -> list[dict[str, Any]]:
-        return list(self.call("logs", run_id=run_id, after=after, limit=limit))
-
-    def cancel(self, run_id: str) -> dict[str, Any]:
-        return dict(self.call("cancel_run", run_id=run_id, actor="tui"))
-
-    def resume(self, run_id: str) -> dict[str, Any]:
-        return dict(self.call("resume_run", run_id=run_id, options={"from_scratch": False}))
-
     def rerun(self, run: dict[str, Any]) -> dict[str, Any]:
         """A new run with the same recipe, params, seed, resources and accounting."""
         spec = {key: run.get(key) for key in ("recipe", "recipe_path", "project", "seed",
@@ -119,21 +93,18 @@ class LabBackend:
         spec["user"] = run.get("user_name")
         spec["options"] = {k: v for k, v in (run.get("options") or {}).items()
                            if k in ("data", "ray_address")} | {"from_scratch": False}
-        return dict(self.call("submit_run", spec=spec))
-
-    def submit(self, spec: dict[str, Any]) -> dict[str, Any]:
-        return dict(self.call("submit_run", spec=spec))
+        return self.client.runs.submit(spec=spec)
 
     def queue(self) -> list[dict[str, Any]]:
         """Waiting and running runs, oldest first, with why each waits."""
         if "queue" not in self._missing_ops:
             try:
-                return list(self.call("queue")["runs"])
+                return list(self.client.queue.show()["runs"])
             except NotFound as e:
                 if not unknown_op(e):
                     raise
                 self._missing_ops.add("queue")
-        rows = self.runs(ACTIVE_FILTER, "created_at", 0, 1000)
+        rows = self.client.runs.list(ACTIVE_FILTER, "created_at", limit=1000)
         return [{**r, "user": r.get("user_name"), "queued_at": r.get("queued_at") or r.get("created_at")}
                 for r in rows]
 
@@ -152,7 +123,7 @@ class LabBackend:
         now = time.monotonic()
         if self._capacity is None or now - self._capacity[0] > 10:
             try:
-                capacity = dict(self.call("queue").get("capacity") or {})
+                capacity = dict(self.client.queue.show().get("capacity") or {})
             except NotFound as e:
                 if not unknown_op(e):
                     raise
@@ -164,7 +135,7 @@ class LabBackend:
         owners: dict[int, dict[str, Any]] = {}
         if "gpus" not in self._missing_ops:
             try:
-                answer = self.call("gpus")
+                answer = self.client.queue.gpus()
                 owners = {int(pid): owner for pid, owner in (answer.get("owners") or {}).items()}
                 if self.gpu_source is None:
                     raw = answer["snapshot"]
@@ -210,29 +181,16 @@ class LabBackend:
         from mlopslab.runspecs import build_specs
 
         specs = build_specs(self.lab, str(recipe_path), {**opts, "sets": tuple(sets)})
-        return self.submit(specs[0])
+        return self.client.runs.submit(specs[0])
 
     # models ---------------------------------------------------------------
 
-    def models(self) -> list[dict[str, Any]]:
-        return list(self.call("models"))
-
-    def model_versions(self, name: str) -> list[dict[str, Any]]:
-        return list(self.call("model_versions", name=name))
-
-    def model_version(self, ref: str) -> dict[str, Any]:
-        """One version with its gate reports and the latest one in full."""
-        return dict(self.call("model_version", ref=ref))
-
-    def lineage(self, ref: str) -> dict[str, Any]:
-        return dict(self.call("lineage", ref=ref))
-
     def gate(self, ref: str) -> dict[str, Any]:
-        return dict(self.call("gate", ref=ref, actor=_user()))
+        return self.client.models.gate(ref=ref, actor=_user())
 
     def promote(self, ref: str, force: bool = False, reason: str | None = None) -> dict[str, Any]:
-        """The service op `mlopslab promote` uses: refused unless the gates pass, or forced with a reason."""
-        return dict(self.call("promote", ref=ref, actor=_user(), force=force, reason=reason))
+        """Refused unless the gates pass, or forced with a reason; asked as this user."""
+        return self.client.models.promote(ref=ref, actor=_user(), force=force, reason=reason)
 
 
 def _user() -> str:

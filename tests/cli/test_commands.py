@@ -14,8 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
 from tests.conftest import configure
 from tests.tui.seed import seed_runs
 

@@ -11,8 +11,8 @@ import numpy as np
 import onnxruntime as ort
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
 from tests.conftest import mlopslab, mlopslab_json
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.gateway import control_socket
 from mlopslab.deploy.process import ProcessBackend, running
 from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
 from tests.conftest import mlopslab, mlopslab_json
 from tests.deploy.test_cli import _classifiers
 

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
 from tests.conftest import mlopslab, mlopslab_json
 from tests.deploy.test_cli import _classifiers
 

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable
 
+from mlopslab.client import daemon
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.process import ProcessBackend
 from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
 from mlopslab.tui.app import build_app
 from mlopslab.tui.screens.deployments import DeploymentsScreen
 

@@ -223,16 +223,16 @@ def wait_for_worker(lab: Lab, run_id: str, timeout: float = 60) -> int:
 
 
 def mlopslab_json_op(lab: Lab, op: str, **args: Any) -> Any:
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab) as client:
         return client.call(op, **args)
 
 
 def test_lab_start_gpus_advertises_logical_gpus_and_remembers_them(tmp_path: Path) -> None:
+    from mlopslab.client import daemon
     from mlopslab.cluster import LocalCluster
     from mlopslab.lab import init_lab
-    from mlopslab.service import daemon
     from mlopslab.service.capacity import probe
 
     own = init_lab(tmp_path / "own")

@@ -170,10 +170,10 @@ def _wait_for_pid(lab: Lab, run_id: str) -> int:
 
 
 def _pid_of(lab: Lab, run_id: str) -> int:
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     with LabClient(lab) as client:
-        return int(client.call("get_run", run_id=run_id)["pid"])
+        return int(client.runs.get(run_id=run_id)["pid"])
 
 
 def test_commands_answer_while_a_recipe_runs(lab: Lab, tmp_path: Path) -> None:
@@ -272,8 +272,8 @@ def test_dvc_tracked_input_is_versioned_by_its_dvc_md5(lab: Lab, tmp_path: Path)
 
 
 def test_ray_address_flag_runs_on_that_cluster(tmp_path: Path, ray_cluster) -> None:
+    from mlopslab.client import daemon
     from mlopslab.lab import init_lab
-    from mlopslab.service import daemon
 
     own = init_lab(tmp_path / "own")  # no ray.address: would start a local cluster
     recipe = write_recipe(tmp_path / "probe", PROBE_STEPS)

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.cluster import ClusterInfo
 from mlopslab.lab import Lab, init_lab
-from mlopslab.service import daemon
 from tests.conftest import mlopslab, mlopslab_json
 
 pytestmark = pytest.mark.ray

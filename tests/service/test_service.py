@@ -10,10 +10,9 @@ import uuid
 
 import pytest
 
+from mlopslab.client import LabClient, daemon
 from mlopslab.core.errors import ServiceUnreachable
 from mlopslab.lab import Lab
-from mlopslab.service import daemon
-from mlopslab.service.client import LabClient
 from tests.conftest import mlopslab, mlopslab_json
 
 
@@ -43,7 +42,7 @@ def test_service_survives_its_starter_and_only_one_runs(lab: Lab) -> None:
 
     def start() -> None:
         with LabClient(lab) as client:
-            pids.add(client.call("ping")["pid"])
+            pids.add(client.service.ping()["pid"])
 
     threads = [threading.Thread(target=start) for _ in range(4)]
     for t in threads:
@@ -63,7 +62,7 @@ def test_writes_spool_while_the_service_is_down_and_arrive_later(lab: Lab) -> No
     assert offline.write([_points(run_id, 0, 5)]) == "spooled"
     assert len(list(lab.spool.glob("*.json"))) == 1
     with LabClient(lab) as client:  # restarts the service, which ingests the spool
-        series = client.call("metrics", run_id=run_id)
+        series = client.runs.metrics(run_id=run_id)
     assert [p["step"] for p in series] == [0, 1, 2, 3, 4]
     assert list(lab.spool.glob("*.json")) == []
 
@@ -73,7 +72,7 @@ def test_acknowledged_writes_survive_a_killed_service(lab: Lab) -> None:
     acked: list[int] = []
     with LabClient(lab) as client:
         client.write([_run_event(run_id)])
-        pid = client.call("ping")["pid"]
+        pid = client.service.ping()["pid"]
         stop = threading.Event()
 
         def writer() -> None:
@@ -82,7 +81,7 @@ def test_acknowledged_writes_survive_a_killed_service(lab: Lab) -> None:
                 if stop.is_set():
                     return
                 try:
-                    own.call("write", batch_id=f"b{batch}", events=[_points(run_id, batch * 10, 10)])
+                    own.service.write(batch_id=f"b{batch}", events=[_points(run_id, batch * 10, 10)])
                 except ServiceUnreachable:
                     return
                 acked.append(batch)
@@ -95,7 +94,7 @@ def test_acknowledged_writes_survive_a_killed_service(lab: Lab) -> None:
         stop.set()
     assert len(acked) > 10
     with LabClient(lab) as client:  # a new service opens the same store
-        steps = {p["step"] for p in client.call("metrics", run_id=run_id)}
+        steps = {p["step"] for p in client.runs.metrics(run_id=run_id)}
     for batch in acked:
         assert set(range(batch * 10, batch * 10 + 10)) <= steps, f"acknowledged batch {batch} lost"
 

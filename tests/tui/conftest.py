@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.lab import Lab, init_lab
 from mlopslab.monitor.gpu import ReplaySource
-from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp, build_app
 from tests.conftest import configure
 from tests.tui.seed import NOW, seed_runs

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Input, OptionList
 
+from mlopslab.client import daemon
 from mlopslab.lab import Lab, init_lab
 from mlopslab.monitor.gpu import NoGpus
-from mlopslab.service import daemon
 from mlopslab.store.db import Store
 from mlopslab.tui.screens.launch import LaunchScreen
 from mlopslab.tui.screens.run_detail import RunDetailScreen

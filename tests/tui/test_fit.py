@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from textual.widgets import Footer, OptionList
 
+from mlopslab.client import daemon
 from mlopslab.lab import Lab
-from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp
 from mlopslab.tui.screens.base import LabScreen
 from tests.tui.conftest import make_app, until

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Input, OptionList
 
+from mlopslab.client import daemon
 from mlopslab.cluster import ClusterInfo
 from mlopslab.lab import Lab
-from mlopslab.service import daemon
 from mlopslab.tui.app import LabApp
 from mlopslab.tui.screens.confirm import ConfirmModal
 from mlopslab.tui.screens.lineage import LineageScreen
@@ -112,8 +112,8 @@ async def test_refused_then_forced_promotion_with_a_reason(own_registry_lab: Lab
         assert isinstance(app.screen, ReasonModal) and "reason is required" in text_of(app, "#reason-hint")
         await pilot.press(*"incident 42", "enter")
         await until(pilot, lambda: "★ champion" in str(table.get_row_at(1)[3]), what="champion moved")
-        assert app.backend.call("models")[0]["aliases"]["champion"] == 3
-        last = app.backend.call("alias_history", name=NAME, alias="champion")["history"][-1]
+        assert app.backend.client.models.list()[0]["aliases"]["champion"] == 3
+        last = app.backend.client.models.alias_history(name=NAME, alias="champion")["history"][-1]
         assert (last["from_version"], last["to_version"], last["forced"]) == (2, 3, True)
         assert last["reason"] == "incident 42" and last["actor"]
 
@@ -164,7 +164,7 @@ def versions(real_lab: Lab) -> dict[str, int]:
 
 
 def champion(app: LabApp) -> int | None:
-    return {m["name"]: m for m in app.backend.call("models")}[NAME]["aliases"].get("champion")
+    return {m["name"]: m for m in app.backend.client.models.list()}[NAME]["aliases"].get("champion")
 
 
 async def promote_in_tui(app: LabApp, pilot: Any, table: DataTable[Any], version: int) -> None:
@@ -184,7 +184,7 @@ async def test_passing_candidates_become_champion(real_lab: Lab, versions: dict[
         await promote_in_tui(app, pilot, table, versions["good"])  # the gates run against weak and pass
         await until(pilot, lambda: champion(app) == versions["good"], timeout=60, what="good promoted")
         await until(pilot, lambda: "★ champion" in " ".join(str(table.get_row_at(i)[3]) for i in range(3)))
-        report = app.backend.call("model_version", ref=f"{NAME}@{versions['good']}")["latest_report"]
+        report = app.backend.client.models.version(ref=f"{NAME}@{versions['good']}")["latest_report"]
         assert report["passed"] and report["champion_version"] == versions["weak"]
 
 
@@ -241,7 +241,7 @@ async def test_forced_promotion_asks_for_a_reason_and_is_recorded(
         assert reason.value == "rollback drill"
         await pilot.press("enter")
         await until(pilot, lambda: champion(app) == versions["worse"], timeout=30, what="forced")
-        last = app.backend.call("alias_history", name=NAME, alias="champion")["history"][-1]
+        last = app.backend.client.models.alias_history(name=NAME, alias="champion")["history"][-1]
         assert last["forced"] and last["reason"] == "rollback drill" and last["report_id"]
         assert (last["from_version"], last["to_version"]) == (versions["good"], versions["worse"])
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from mlopslab.client import daemon
 from mlopslab.lab import Lab
-from mlopslab.service import daemon
 from tests.tui.conftest import make_seeded_lab
 from tests.tui.scenarios import SCENARIOS, Scenario, check_snapshot, play
 

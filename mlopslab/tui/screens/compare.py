@@ -36,8 +36,8 @@ class CompareScreen(LabScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        backend, ids = self.lab.backend, list(self.run_ids)
-        self.in_thread(lambda: [(backend.run(i), backend.metrics(i)) for i in ids], self._loaded)
+        runs, ids = self.lab.backend.client.runs, list(self.run_ids)
+        self.in_thread(lambda: [(runs.get(i), runs.metrics(i)) for i in ids], self._loaded)
 
     def _loaded(self, loaded: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
         runs = [run for run, _ in loaded]

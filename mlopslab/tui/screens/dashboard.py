@@ -46,12 +46,12 @@ class DashboardScreen(LabScreen):
         backend = self.lab.backend
 
         def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-            fields = {**backend.run_fields(), "primary": backend.primary_metrics()}
-            return backend.queue(), backend.runs(None, None, 0, RECENT), fields
+            fields = {**backend.client.runs.fields(), "primary": backend.primary_metrics()}
+            return backend.queue(), backend.client.runs.list(limit=RECENT), fields
 
         # apart, so a slow deployment check never holds up the runs
         self.in_thread(fetch, self._show, group="dashboard")
-        self.in_thread(lambda: backend.call("deployments"), self._show_deployments, group="dashboard-deployments")
+        self.in_thread(lambda: backend.client.deployments.list(), self._show_deployments, group="dashboard-deployments")
 
     def _show_deployments(self, deployments: list[dict[str, Any]]) -> None:
         self.query_one("#dash-deployments", Static).update(deployments_block(deployments))

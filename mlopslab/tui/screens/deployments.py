@@ -76,7 +76,7 @@ class DeploymentsScreen(LabScreen):
         self.refresh_while_shown(self.action_reload)
 
     def action_reload(self) -> None:
-        self.in_thread(lambda: self.lab.backend.call("deployments"), self._show, group="deployments")
+        self.in_thread(lambda: self.lab.backend.client.deployments.list(), self._show, group="deployments")
 
     def _show(self, found: list[dict[str, Any]]) -> None:
         self.found = found
@@ -114,7 +114,7 @@ class DeploymentsScreen(LabScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.in_thread(lambda: self.lab.backend.call("rollback", name=name, actor=getpass.getuser(),
+                self.in_thread(lambda: self.lab.backend.client.deployments.rollback(name=name, actor=getpass.getuser(),
                                                              reason="TUI"), done)
 
         self.app.push_screen(ConfirmModal(f"Roll {name} back to its previous version?"), confirmed)

@@ -94,7 +94,7 @@ class LineageScreen(LabScreen):
 
     def reload(self) -> None:
         ref = self.ref
-        self.in_thread(lambda: self.lab.backend.lineage(ref), self._show, group="lineage")
+        self.in_thread(lambda: self.lab.backend.client.models.lineage(ref), self._show, group="lineage")
 
     def _show(self, graph: dict[str, Any]) -> None:
         self.graph = graph

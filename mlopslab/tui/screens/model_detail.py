@@ -60,11 +60,11 @@ class ModelVersionScreen(LabScreen):
         backend, ref = self.lab.backend, self.ref
 
         def fetch() -> Loaded:
-            version = backend.model_version(ref)
+            version = backend.client.models.version(ref)
             champion = None
             if "champion" not in version["aliases"]:
                 try:
-                    champion = backend.model_version(f"{version['name']}:champion")
+                    champion = backend.client.models.version(f"{version['name']}:champion")
                 except Exception:  # noqa: BLE001 - no champion yet
                     champion = None
             return version, champion

@@ -84,7 +84,7 @@ class ModelsScreen(LabScreen):
             self.action_reload()
 
     def action_reload(self) -> None:
-        self.in_thread(self.lab.backend.models, self._show_models, group="models")
+        self.in_thread(self.lab.backend.client.models.list, self._show_models, group="models")
 
     def _show_models(self, models: list[dict[str, Any]]) -> None:
         options = self.query_one(OptionList)
@@ -109,7 +109,7 @@ class ModelsScreen(LabScreen):
     def _load_versions(self) -> None:
         if (model := self.model) is not None:
             name = model["name"]
-            self.in_thread(lambda: self.lab.backend.model_versions(name), self._show_versions,
+            self.in_thread(lambda: self.lab.backend.client.models.versions(name), self._show_versions,
                            group="versions")
 
     @on(OptionList.OptionSelected)

@@ -103,7 +103,8 @@ class QueueScreen(LabScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.in_thread(lambda: self.lab.backend.cancel(run_id), lambda _: self._cancelled(run_id))
+                self.in_thread(lambda: self.lab.backend.client.runs.cancel(run_id, actor="tui"),
+                               lambda _: self._cancelled(run_id))
 
         self.app.push_screen(ConfirmModal(f"Cancel run {run_id}?"), confirmed)
 

@@ -78,8 +78,8 @@ class RunDetailScreen(LabScreen):
         backend, run_id, after = self.lab.backend, self.run_id, self.last_seq
 
         def fetch() -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
-            run = backend.run(run_id)
-            return run, backend.metrics(run["id"]), backend.logs(run["id"], after)
+            run = backend.client.runs.get(run_id)
+            return run, backend.client.runs.metrics(run["id"]), backend.client.runs.logs(run["id"], after, 2000)
 
         self.in_thread(fetch, self._loaded, group="run")
 
@@ -160,7 +160,7 @@ class RunDetailScreen(LabScreen):
         if self.run["status"] not in RESUMABLE:
             self.notify("only a failed, timed out or killed run resumes", title="resume")
             return
-        self.in_thread(lambda: self.lab.backend.resume(self.run_id), self._resumed)
+        self.in_thread(lambda: self.lab.backend.client.runs.resume(self.run_id, {"from_scratch": False}), self._resumed)
 
     def action_cancel(self) -> None:
         if self.run is None or self.run["status"] in FINAL:
@@ -169,7 +169,7 @@ class RunDetailScreen(LabScreen):
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.in_thread(lambda: self.lab.backend.cancel(self.run_id), self._cancelled)
+                self.in_thread(lambda: self.lab.backend.client.runs.cancel(self.run_id, actor="tui"), self._cancelled)
 
         self.app.push_screen(ConfirmModal(f"Cancel run {self.run_id}?"), confirmed)
 

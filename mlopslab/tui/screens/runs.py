@@ -63,8 +63,8 @@ class RunsScreen(LabScreen):
 
     def reload_query(self) -> None:
         backend, filter, sort = self.lab.backend, self.filter, self.sort
-        self.table.load(lambda offset, limit: backend.runs(filter, sort, offset, limit),
-                        lambda: backend.count_runs(filter))
+        self.table.load(lambda offset, limit: backend.client.runs.list(filter or None, sort or None, limit, offset),
+                        lambda: backend.client.runs.count(filter or None))
         self._show_status()
 
     def _fields_loaded(self, fields: dict[str, Any]) -> None:
@@ -146,7 +146,7 @@ class RunsScreen(LabScreen):
         self.in_thread(self._fields, self._fields_loaded, group="fields")
 
     def _fields(self) -> dict[str, Any]:
-        return {**self.lab.backend.run_fields(), "primary": self.lab.backend.primary_metrics()}
+        return {**self.lab.backend.client.runs.fields(), "primary": self.lab.backend.primary_metrics()}
 
     @on(RunsTable.Opened)
     def _open(self, event: RunsTable.Opened) -> None:

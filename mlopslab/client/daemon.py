@@ -24,7 +24,7 @@ START_TIMEOUT_S = 60
 
 def start(lab: Lab) -> None:
     """Start the service unless one answers already; wait until it does."""
-    from mlopslab.service.client import wait_until_up
+    from mlopslab.client.connection import wait_until_up
 
     if wait_until_up(lab, 0.2):
         return
@@ -63,23 +63,23 @@ def read_pid(lab: Lab) -> int | None:
 
 def status(lab: Lab) -> dict[str, Any]:
     """The service's own report when it answers, else what the pid file says."""
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     try:
         with LabClient(lab, autostart=False, timeout=10) as client:
-            return {"running": True, **client.call("ping")}
+            return {"running": True, **client.service.ping()}
     except ServiceError:
         return {"running": False, "pid": read_pid(lab), "lab": str(lab.root)}
 
 
 def stop(lab: Lab, stop_ray: bool = True, timeout: float = 30) -> bool:
     """Ask the service to stop (and the local Ray cluster with it); True if one was running."""
-    from mlopslab.service.client import LabClient
+    from mlopslab.client import LabClient
 
     pid = read_pid(lab)
     try:
         with LabClient(lab, autostart=False, timeout=timeout) as client:
-            client.call("stop", stop_ray=stop_ray)
+            client.service.stop(stop_ray=stop_ray)
     except ServiceError:
         return _terminate(pid, timeout)
     if pid is not None:

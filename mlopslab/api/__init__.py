@@ -1,0 +1,29 @@
+"""The lab service's operations, declared once.
+
+Every request a client can make is an `Operation` in `OPERATIONS`: its name, a typed
+request (validated by the service), its reply type, and whether it is idempotent
+(retried by the client after a lost reply) and whether it writes. The service
+dispatches from this table (service/server.py) and the typed client
+(mlopslab/client/) is checked against it (tests/api/test_table.py).
+
+    client  --{"v": PROTOCOL_VERSION, "op": name, "args": request}-->  service
+            <--{"v": PROTOCOL_VERSION, "ok": true, "result": reply}--
+            <--{"v": PROTOCOL_VERSION, "ok": false, "error": {type, message, hint}}--
+"""
+
+from __future__ import annotations
+
+from mlopslab.api import deploy, queue, registry, runs, service
+from mlopslab.api.operation import NoArgs, Operation, Request
+
+PROTOCOL_VERSION = 2
+"""Bumped whenever a request or reply changes shape. 1: before the table (no "v")."""
+
+OPERATIONS: dict[str, Operation] = {
+    op.name: op
+    for op in (*service.OPERATIONS, *runs.OPERATIONS, *queue.OPERATIONS, *registry.OPERATIONS,
+               *deploy.OPERATIONS)
+}
+
+__all__ = ["OPERATIONS", "PROTOCOL_VERSION", "NoArgs", "Operation", "Request", "deploy", "queue",
+           "registry", "runs", "service"]

@@ -1,0 +1,73 @@
+"""Operations on runs: list, count, show, metrics, logs, submit, resume, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field
+
+from mlopslab.api.operation import JsonObject, Request, read, write
+
+
+class ListRuns(Request):
+    filter: str | None = None
+    sort: str | None = None
+    limit: int = 50  # the service keeps it within 1..100,000
+    offset: int = 0
+
+
+class CountRuns(Request):
+    filter: str | None = None
+
+
+class RunFieldsRequest(Request):
+    pass
+
+
+class GetRun(Request):
+    run_id: str
+
+
+class Metrics(Request):
+    run_id: str
+    key: str | None = None
+
+
+class Logs(Request):
+    run_id: str
+    after: int = -1
+    limit: int = 10_000
+
+
+class SubmitRun(Request):
+    spec: dict[str, Any]
+
+
+class ResumeRun(Request):
+    run_id: str
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class CancelRun(Request):
+    run_id: str
+    actor: str | None = None
+
+
+LIST_RUNS = read("list_runs", ListRuns, list[JsonObject],
+                 "Runs a filter selects, sorted, one window of them (newest first by default).")
+COUNT_RUNS = read("count_runs", CountRuns, int, "How many runs a filter selects.")
+RUN_FIELDS = read("run_fields", RunFieldsRequest, JsonObject,
+                  "Metric and param names in the lab, and how many runs have each status.")
+GET_RUN = read("get_run", GetRun, JsonObject, "One run by id or unique id prefix, with its attempts.")
+METRICS = read("metrics", Metrics, list[JsonObject], "A run's metric points, one key or all.")
+LOGS = read("logs", Logs, list[JsonObject], "A run's log lines after a sequence number.")
+SUBMIT_RUN = write("submit_run", SubmitRun, JsonObject,
+                   "Queue a run (rejected at once if it can never fit its quota or the cluster).")
+RESUME_RUN = write("resume_run", ResumeRun, JsonObject,
+                   "Queue a failed, timed-out or killed run again, reusing its finished steps.")
+CANCEL_RUN = write("cancel_run", CancelRun, JsonObject,
+                   "Cancel a queued or running run; cancelling an ended run changes nothing.",
+                   idempotent=True)
+
+OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, LOGS, SUBMIT_RUN, RESUME_RUN,
+              CANCEL_RUN)

@@ -1,0 +1,80 @@
+"""Wire format between the lab service and its clients: one JSON object per line.
+
+Request:  {"v": 2, "op": "get_run", "args": {...}}
+Response: {"v": 2, "ok": true, "result": ...}
+      or  {"v": 2, "ok": false, "error": {"type", "message", "hint", "exit_code"}}
+
+Replies are dumped from their declared type (dataclass nouns become objects) and
+JSON-encoded with `str` for what JSON lacks, so timestamps travel as
+"YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC) and parse back into `datetime` on the client.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from typing import Any
+
+from pydantic import ValidationError
+
+from mlopslab.api import OPERATIONS, PROTOCOL_VERSION
+from mlopslab.api.operation import Operation, Request
+from mlopslab.core.errors import BadRequest, UnknownOperation
+
+MAX_LINE = 256 * 1024 * 1024
+
+
+def encode(message: dict[str, Any]) -> bytes:
+    return json.dumps(message, separators=(",", ":"), default=str).encode() + b"\n"
+
+
+def read_message(stream: Any) -> dict[str, Any] | None:
+    """The next message from a binary file-like stream; None at end of stream."""
+    line = stream.readline(MAX_LINE)
+    if not line:
+        return None
+    result: dict[str, Any] = json.loads(line)
+    return result
+
+
+def send(sock: socket.socket, message: dict[str, Any]) -> None:
+    sock.sendall(encode(message))
+
+
+def request_message(op: Operation, request: Request) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "op": op.name, "args": request.model_dump(mode="json")}
+
+
+def parse_request(message: dict[str, Any]) -> tuple[Operation, Request]:
+    """The operation and its validated request; UnknownOperation or BadRequest if not."""
+    name = message.get("op")
+    op = OPERATIONS.get(name) if isinstance(name, str) else None
+    if op is None:
+        raise UnknownOperation(f"unknown operation {name!r}",
+                               "the client and the service may be of different mlopslab versions")
+    args = message.get("args") or {}
+    try:
+        return op, op.request.model_validate(args)
+    except ValidationError as e:
+        raise BadRequest(f"bad request for {op.name}: {_first_problem(e)}") from e
+
+
+def reply_message(op: Operation, result: Any) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "ok": True, "result": op.replies.dump_python(result)}
+
+
+def error_message(error: dict[str, Any]) -> dict[str, Any]:
+    return {"v": PROTOCOL_VERSION, "ok": False, "error": error}
+
+
+def parse_reply(op: Operation, result: Any) -> Any:
+    """A reply's result as its declared type (nouns rebuilt, timestamps parsed)."""
+    return op.replies.validate_python(result)
+
+
+def _first_problem(error: ValidationError) -> str:
+    problems = error.errors()
+    first = problems[0]
+    where = ".".join(str(p) for p in first["loc"]) or "request"
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{where}: {first['msg'].lower()}{more}"

@@ -1,0 +1,219 @@
+"""The typed client surface, one group per room: `client.runs.get(run_id)`.
+
+Each method sends exactly one operation of mlopslab.api and returns its reply type;
+tests/api/test_table.py checks that every operation has exactly one method here,
+with the request's fields as its parameters (names and defaults) and the
+operation's reply type as its return type.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from mlopslab.api import deploy as deploy_api
+from mlopslab.api import queue, registry, runs, service
+from mlopslab.api.operation import JsonObject, Operation
+from mlopslab.client.connection import Connection
+
+F = TypeVar("F", bound=Callable[..., Any])
+Objects = list[JsonObject]
+Names = list[str]
+
+
+def sends(op: Operation) -> Callable[[F], F]:
+    """Mark a client method as the one that sends `op`."""
+
+    def mark(method: F) -> F:
+        method.__operation__ = op  # type: ignore[attr-defined]
+        return method
+
+    return mark
+
+
+class Group:
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def _send(self, op: Operation, **fields: Any) -> Any:
+        return self._connection.call(op, op.request(**fields))
+
+
+class Service(Group):
+    @sends(service.HELLO)
+    def hello(self) -> service.Hello:
+        return self._send(service.HELLO)
+
+    @sends(service.PING)
+    def ping(self) -> JsonObject:
+        return self._send(service.PING)
+
+    @sends(service.CLUSTER)
+    def cluster(self) -> JsonObject:
+        return self._send(service.CLUSTER)
+
+    @sends(service.WRITE)
+    def write(self, batch_id: str, events: Objects) -> bool:
+        return self._send(service.WRITE, batch_id=batch_id, events=events)
+
+    @sends(service.STOP)
+    def stop(self, stop_ray: bool = True) -> bool:
+        return self._send(service.STOP, stop_ray=stop_ray)
+
+
+class Runs(Group):
+    @sends(runs.LIST_RUNS)
+    def list(self, filter: str | None = None, sort: str | None = None, limit: int = 50,
+             offset: int = 0) -> Objects:
+        return self._send(runs.LIST_RUNS, filter=filter, sort=sort, limit=limit, offset=offset)
+
+    @sends(runs.COUNT_RUNS)
+    def count(self, filter: str | None = None) -> int:
+        return self._send(runs.COUNT_RUNS, filter=filter)
+
+    @sends(runs.RUN_FIELDS)
+    def fields(self) -> JsonObject:
+        return self._send(runs.RUN_FIELDS)
+
+    @sends(runs.GET_RUN)
+    def get(self, run_id: str) -> JsonObject:
+        return self._send(runs.GET_RUN, run_id=run_id)
+
+    @sends(runs.METRICS)
+    def metrics(self, run_id: str, key: str | None = None) -> Objects:
+        return self._send(runs.METRICS, run_id=run_id, key=key)
+
+    @sends(runs.LOGS)
+    def logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> Objects:
+        return self._send(runs.LOGS, run_id=run_id, after=after, limit=limit)
+
+    @sends(runs.SUBMIT_RUN)
+    def submit(self, spec: JsonObject) -> JsonObject:
+        return self._send(runs.SUBMIT_RUN, spec=spec)
+
+    @sends(runs.RESUME_RUN)
+    def resume(self, run_id: str, options: JsonObject | None = None) -> JsonObject:
+        return self._send(runs.RESUME_RUN, run_id=run_id, options=options or {})
+
+    @sends(runs.CANCEL_RUN)
+    def cancel(self, run_id: str, actor: str | None = None) -> JsonObject:
+        return self._send(runs.CANCEL_RUN, run_id=run_id, actor=actor)
+
+
+class Queue(Group):
+    @sends(queue.QUEUE)
+    def show(self) -> JsonObject:
+        return self._send(queue.QUEUE)
+
+    @sends(queue.QUOTAS)
+    def quotas(self) -> Objects:
+        return self._send(queue.QUOTAS)
+
+    @sends(queue.QUOTA_SET)
+    def set_quota(self, scope: str, name: str, limits: JsonObject, actor: str | None = None) -> JsonObject:
+        return self._send(queue.QUOTA_SET, scope=scope, name=name, limits=limits, actor=actor)
+
+    @sends(queue.QUOTA_CLEAR)
+    def clear_quota(self, scope: str, name: str, actor: str | None = None) -> bool:
+        return self._send(queue.QUOTA_CLEAR, scope=scope, name=name, actor=actor)
+
+    @sends(queue.GPUS)
+    def gpus(self) -> JsonObject:
+        return self._send(queue.GPUS)
+
+
+class Models(Group):
+    @sends(registry.MODELS)
+    def list(self) -> Objects:
+        return self._send(registry.MODELS)
+
+    @sends(registry.MODEL_VERSIONS)
+    def versions(self, name: str) -> Objects:
+        return self._send(registry.MODEL_VERSIONS, name=name)
+
+    @sends(registry.MODEL_VERSION)
+    def version(self, ref: str) -> JsonObject:
+        return self._send(registry.MODEL_VERSION, ref=ref)
+
+    @sends(registry.GATE_REPORT)
+    def gate_report(self, report_id: str) -> JsonObject:
+        return self._send(registry.GATE_REPORT, report_id=report_id)
+
+    @sends(registry.ALIAS_HISTORY)
+    def alias_history(self, name: str, alias: str | None = None, at: str | None = None) -> JsonObject:
+        return self._send(registry.ALIAS_HISTORY, name=name, alias=alias, at=at)
+
+    @sends(registry.LINEAGE)
+    def lineage(self, ref: str) -> JsonObject:
+        return self._send(registry.LINEAGE, ref=ref)
+
+    @sends(registry.EVALUATION_SETS)
+    def evaluation_sets(self, name: str) -> Objects:
+        return self._send(registry.EVALUATION_SETS, name=name)
+
+    @sends(registry.REGISTER_RUN)
+    def register_run(self, run_id: str, name: str | None = None, actor: str | None = None,
+                     data: str | None = None, target: str | None = None) -> JsonObject:
+        return self._send(registry.REGISTER_RUN, run_id=run_id, name=name, actor=actor, data=data,
+                          target=target)
+
+    @sends(registry.REGISTER_FILE)
+    def register_file(self, path: str, name: str, data: str, target: str, sensitive: str | None = None,
+                      exclude: Names | None = None, train_data: str | None = None,
+                      primary: str | None = None, actor: str | None = None,
+                      gates: str | None = None) -> JsonObject:
+        return self._send(registry.REGISTER_FILE, path=path, name=name, data=data, target=target,
+                          sensitive=sensitive, exclude=exclude, train_data=train_data, primary=primary,
+                          actor=actor, gates=gates)
+
+    @sends(registry.SET_ALIAS)
+    def set_alias(self, ref: str, alias: str, actor: str | None = None,
+                  reason: str | None = None) -> JsonObject:
+        return self._send(registry.SET_ALIAS, ref=ref, alias=alias, actor=actor, reason=reason)
+
+    @sends(registry.REMOVE_ALIAS)
+    def remove_alias(self, name: str, alias: str, actor: str | None = None,
+                     reason: str | None = None) -> JsonObject:
+        return self._send(registry.REMOVE_ALIAS, name=name, alias=alias, actor=actor, reason=reason)
+
+    @sends(registry.GATE)
+    def gate(self, ref: str, actor: str | None = None, gates: str | None = None,
+             data: str | None = None) -> JsonObject:
+        return self._send(registry.GATE, ref=ref, actor=actor, gates=gates, data=data)
+
+    @sends(registry.SET_EVALUATION_SET)
+    def set_evaluation_set(self, name: str, data: str, actor: str | None = None,
+                           reason: str | None = None) -> JsonObject:
+        return self._send(registry.SET_EVALUATION_SET, name=name, data=data, actor=actor, reason=reason)
+
+    @sends(registry.PROMOTE)
+    def promote(self, ref: str, actor: str | None = None, force: bool = False, reason: str | None = None,
+                gates: str | None = None) -> JsonObject:
+        return self._send(registry.PROMOTE, ref=ref, actor=actor, force=force, reason=reason, gates=gates)
+
+
+class Deployments(Group):
+    @sends(deploy_api.DEPLOYMENTS)
+    def list(self) -> Objects:
+        return self._send(deploy_api.DEPLOYMENTS)
+
+    @sends(deploy_api.DEPLOYMENT)
+    def get(self, name: str) -> JsonObject:
+        return self._send(deploy_api.DEPLOYMENT, name=name)
+
+    @sends(deploy_api.DEPLOY)
+    def deploy(self, ref: str, name: str | None = None, backend: str = "process", port: int | None = None,
+               actor: str | None = None, image: str | None = None, watch: JsonObject | None = None,
+               options: JsonObject | None = None) -> JsonObject:
+        return self._send(deploy_api.DEPLOY, ref=ref, name=name, backend=backend, port=port, actor=actor,
+                          image=image, watch=watch, options=options)
+
+    @sends(deploy_api.ROLLBACK)
+    def rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> JsonObject:
+        return self._send(deploy_api.ROLLBACK, name=name, actor=actor, reason=reason)
+
+    @sends(deploy_api.UNDEPLOY)
+    def undeploy(self, name: str, actor: str | None = None) -> JsonObject:
+        return self._send(deploy_api.UNDEPLOY, name=name, actor=actor)
+
+
