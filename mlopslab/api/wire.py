@@ -15,7 +15,7 @@ import json
 import socket
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from mlopslab.api import OPERATIONS, PROTOCOL_VERSION
 from mlopslab.api.operation import Operation, Request
@@ -70,6 +70,15 @@ def error_message(error: dict[str, Any]) -> dict[str, Any]:
 def parse_reply(op: Operation, result: Any) -> Any:
     """A reply's result as its declared type (nouns rebuilt, timestamps parsed)."""
     return op.replies.validate_python(result)
+
+
+def plain(value: Any) -> Any:
+    """A reply or noun as plain JSON-able data (dataclasses become dicts; datetimes stay
+    datetimes, which `encode` and the CLI's --json write as "YYYY-MM-DD HH:MM:SS")."""
+    return _ANY.dump_python(value)
+
+
+_ANY: TypeAdapter[Any] = TypeAdapter(Any)
 
 
 def _first_problem(error: ValidationError) -> str:

@@ -7,7 +7,7 @@ import getpass
 import click
 
 from mlopslab.cli import client_of
-from mlopslab.cli.models_cmd import JSON, _abs, models
+from mlopslab.cli.models_cmd import JSON, _file, models
 
 
 @models.command("eval-set")
@@ -27,8 +27,8 @@ def eval_set(ctx: click.Context, name: str, data: str | None, reason: str | None
     from mlopslab.cli.output import print_json
 
     if data:
-        made = client_of(ctx).models.set_evaluation_set(name=name, data=_abs(data, "--data"),
-                            actor=getpass.getuser(), reason=reason)
+        made = client_of(ctx).models.set_evaluation_set(name=name, data=_file(data, "--data"),
+                                                        actor=getpass.getuser(), reason=reason)
         if as_json:
             print_json(made)
             return

@@ -33,6 +33,13 @@ def _abs(path: str | None, option: str | None = None) -> str | None:
     return str(Path(path).resolve())
 
 
+def _file(path: str, option: str) -> str:
+    """The absolute path of a required file option that must exist."""
+    found = _abs(path, option)
+    assert found is not None
+    return found
+
+
 def _not_champion(alias: str, ref: str) -> None:
     if alias == CHAMPION:
         raise InputError(f"'{CHAMPION}' moves only through `mlopslab promote`",
@@ -108,13 +115,14 @@ def register(ctx: click.Context, run_id: str | None, name: str | None, file_: st
                              + (f" (missing: {', '.join(missing)})" if missing else ""),
                              "e.g. `mlopslab models register --file model.onnx --name churn "
                              "--data holdout.csv --target label`")
-        version = client_of(ctx).models.register_file(path=_abs(file_, "--file"), name=name,
-                        data=_abs(data, "--data"), target=target, sensitive=sensitive,
-                        exclude=list(exclude), train_data=_abs(train_data, "--train-data"),
-                        primary=primary, actor=user, gates=_abs(gates, "--gates"))
+        assert name and data and target
+        version = client_of(ctx).models.register_file(
+            path=_file(file_, "--file"), name=name, data=_file(data, "--data"), target=target,
+            sensitive=sensitive, exclude=list(exclude), train_data=_abs(train_data, "--train-data"),
+            primary=primary, actor=user, gates=_abs(gates, "--gates"))
     elif run_id:
         version = client_of(ctx).models.register_run(run_id=run_id, name=name, actor=user,
-                        data=_abs(data, "--data"), target=target)
+                                                      data=_abs(data, "--data"), target=target)
     else:
         raise InputError("give a RUN_ID, or --file with --name, --data and --target",
                          "`mlopslab runs ls` lists the runs; see `mlopslab models register -h`")

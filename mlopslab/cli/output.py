@@ -31,7 +31,11 @@ def print_grid(grid: Grid) -> None:
 
 
 def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    """Print a reply (nouns included) as the documented --json: timestamps as
+    "YYYY-MM-DD HH:MM:SS[.ffffff]" UTC strings, like the store writes them."""
+    from mlopslab.api.wire import plain
+
+    sys.stdout.write(json.dumps(plain(value), indent=2, default=str) + "\n")
     sys.stdout.flush()
 
 
