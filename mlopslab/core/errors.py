@@ -4,6 +4,8 @@
      +-- ConfigError         lab config missing or malformed       (exit 2)
      +-- RecipeError         recipe file, field or override wrong (exit 2)
      +-- RunStateError       a run cannot do that in its status   (exit 2)
+     +-- RefError            a run or model reference is malformed (exit 2)
+     +-- FilterError         a filter or sort expression is wrong  (exit 2)
      +-- DataValidationError input data violates the recipe schema (exit 3)
      +-- StoreError          the DuckDB store failed               (exit 4)
      +-- ServiceError        the lab service failed                (exit 5)
@@ -16,9 +18,15 @@
      +-- ResourceError       a request can never fit quota/cluster (exit 8)
      +-- DeployError         a deployment could not be made, changed
                              or rolled back                         (exit 9)
+     +-- RegistryError       a model version cannot be registered  (exit 1)
+     +-- PromotionRefused    the gates do not allow a promotion    (exit 1)
+     +-- ModelError          a model does not load or cannot be fed
+                             the holdout data                      (exit 1)
 
 Each carries a one-line message and an optional hint; the CLI prints both and
-exits with ``exit_code``.
+exits with ``exit_code``. The service sends an error as ``to_dict()`` and the client
+rebuilds it with ``error_from_dict``, so it arrives as its own type: every error that
+can cross that boundary is defined here.
 """
 
 from __future__ import annotations
@@ -53,6 +61,39 @@ class RunStateError(MlopslabError):
     """A request a run cannot take in its status (resuming a finished run, say)."""
 
     exit_code = 2
+
+
+class RefError(MlopslabError):
+    """A reference that cannot be parsed (exit 2, like other bad input)."""
+
+    exit_code = 2
+
+
+class FilterError(MlopslabError, ValueError):
+    """A filter or sort expression that cannot be parsed or is ill-typed.
+
+    ``message`` says what is wrong (and, for parse errors, quotes the
+    expression with a caret under the offending position); ``hint`` says what
+    would be valid.  ``position`` is the 0-based offset into ``expression``
+    when known (they stay on this side of the service: the message carries them).
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = "",
+        *,
+        position: int | None = None,
+        expression: str | None = None,
+    ) -> None:
+        MlopslabError.__init__(self, message, hint)
+        self.position = position
+        self.expression = expression
+
+    def __str__(self) -> str:
+        return f"{self.message}\nhint: {self.hint}" if self.hint else self.message
 
 
 class DataValidationError(MlopslabError):
@@ -103,26 +144,26 @@ class DeployError(MlopslabError):
     exit_code = 9
 
 
-_BY_NAME = {
-    cls.__name__: cls
-    for cls in (
-        MlopslabError,
-        ConfigError,
-        RecipeError,
-        RunStateError,
-        DataValidationError,
-        StoreError,
-        ServiceError,
-        ServiceUnreachable,
-        ServiceOutdated,
-        UnknownOperation,
-        BadRequest,
-        ExecError,
-        NotFound,
-        ResourceError,
-        DeployError,
-    )
-}
+class RegistryError(MlopslabError):
+    """A model version cannot be registered: its model, data or metadata is missing."""
+
+
+class PromotionRefused(MlopslabError):
+    """Promotion was asked for and the gates do not allow it (exit 1, like a failed gate)."""
+
+    exit_code = 1
+
+
+class ModelError(MlopslabError):
+    """A model that does not load or cannot be fed the holdout data."""
+
+
+def _tree(cls: type[MlopslabError]) -> list[type[MlopslabError]]:
+    return [cls, *(sub for child in cls.__subclasses__() for sub in _tree(child))]
+
+
+_BY_NAME = {cls.__name__: cls for cls in _tree(MlopslabError) if cls.__module__ == __name__}
+"""Every error defined here, by name: the ones `error_from_dict` can rebuild."""
 
 
 def error_from_dict(data: dict[str, Any]) -> MlopslabError:

@@ -60,7 +60,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Union
 
-from mlopslab.core.errors import MlopslabError
+from mlopslab.core.errors import FilterError
 
 __all__ = [
     "And",
@@ -84,33 +84,6 @@ __all__ = [
     "parse_filter",
     "parse_sort",
 ]
-
-
-class FilterError(MlopslabError, ValueError):
-    """A filter or sort expression that cannot be parsed or is ill-typed.
-
-    ``message`` says what is wrong (and, for parse errors, quotes the
-    expression with a caret under the offending position); ``hint`` says what
-    would be valid.  ``position`` is the 0-based offset into ``expression``
-    when known.
-    """
-
-    exit_code = 2
-
-    def __init__(
-        self,
-        message: str,
-        hint: str = "",
-        *,
-        position: int | None = None,
-        expression: str | None = None,
-    ) -> None:
-        MlopslabError.__init__(self, message, hint)
-        self.position = position
-        self.expression = expression
-
-    def __str__(self) -> str:
-        return f"{self.message}\nhint: {self.hint}" if self.hint else self.message
 
 
 # --------------------------------------------------------------------------

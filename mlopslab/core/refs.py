@@ -20,18 +20,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mlopslab.core.durations import parse_duration
-from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.core.errors import NotFound, RefError
 
 MODEL_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 ALIAS_NAME = r"[A-Za-z][A-Za-z0-9_-]*"
 KINDS = ("model", "run", "data", "gate", "deployment")
 _MODEL_REF = re.compile(rf"^(?P<name>{MODEL_NAME}?)(?:@(?P<version>\d+|latest)|:(?P<alias>{ALIAS_NAME}))?$")
-
-
-class RefError(MlopslabError):
-    """A reference that cannot be parsed (exit 2, like other bad input)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)

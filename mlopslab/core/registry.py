@@ -12,21 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from mlopslab.core.errors import MlopslabError
+from mlopslab.core.errors import PromotionRefused
 from mlopslab.core.refs import check_alias
 
 CHAMPION = "champion"
 CANDIDATE = "candidate"
-
-
-class RegistryError(MlopslabError):
-    """A model version cannot be registered: its model, data or metadata is missing."""
-
-
-class PromotionRefused(MlopslabError):
-    """Promotion was asked for and the gates do not allow it (exit 1, like a failed gate)."""
-
-    exit_code = 1
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from mlopslab.core.errors import ModelError
 from mlopslab.core.fairness import group_metrics
 from mlopslab.core.scoring import Predictions, classification_scores, regression_scores
-from mlopslab.evaluation.onnx_model import ModelError, OnnxModel, feature_feed, nonfinite, predictions, rows
+from mlopslab.evaluation.onnx_model import OnnxModel, feature_feed, nonfinite, predictions, rows
 
 
 @dataclass(frozen=True)

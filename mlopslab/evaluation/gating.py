@@ -14,9 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.core import gates as g
+from mlopslab.core.errors import ModelError
 from mlopslab.core.gates import BiasGate, Check, GatesSpec
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate, latency
-from mlopslab.evaluation.onnx_model import ModelError, OnnxModel, load, read_table
+from mlopslab.evaluation.onnx_model import OnnxModel, load, read_table
 from mlopslab.evaluation.rows import seen_rows
 
 

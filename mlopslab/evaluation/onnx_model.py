@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from mlopslab.core.errors import MlopslabError
+from mlopslab.core.errors import MlopslabError, ModelError
 from mlopslab.core.scoring import Predictions
 from mlopslab.evaluation.runtime import INSTALL_HINT
 
@@ -31,10 +31,6 @@ DTYPES = {
     "tensor(int64)": np.int64, "tensor(int32)": np.int32, "tensor(bool)": np.bool_,
     "tensor(string)": np.str_,
 }
-
-
-class ModelError(MlopslabError):
-    """A model that does not load or cannot be fed the holdout data."""
 
 
 @dataclass

@@ -18,14 +18,13 @@ from typing import Any
 import onnxruntime as ort
 
 from mlopslab.artifacts import put_file
-from mlopslab.core.errors import MlopslabError
+from mlopslab.core.errors import MlopslabError, ModelError, RegistryError
 from mlopslab.core.gates import GatesSpec
 from mlopslab.core.hashing import md5_file, sha256_file
 from mlopslab.core.recipe import Recipe
-from mlopslab.core.registry import RegistryError
 from mlopslab.core.scoring import direction_of
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate
-from mlopslab.evaluation.onnx_model import ModelError, load, read_table
+from mlopslab.evaluation.onnx_model import load, read_table
 from mlopslab.evaluation.rows import training_rows
 from mlopslab.lab import Lab
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlopslab.core.refs import RefError, parse_time
+from mlopslab.core.errors import RefError
+from mlopslab.core.refs import parse_time
 
 NOW = datetime(2026, 3, 2, 12, 30, tzinfo=UTC)
 

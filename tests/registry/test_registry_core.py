@@ -11,11 +11,11 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 
 from mlopslab.core import gates as g
-from mlopslab.core.errors import RecipeError
+from mlopslab.core.errors import PromotionRefused, RecipeError, RefError
 from mlopslab.core.fairness import group_metrics
 from mlopslab.core.lineage import Edge, Node, walk
-from mlopslab.core.refs import ModelRef, Ref, RefError, parse_model_ref, parse_ref
-from mlopslab.core.registry import AliasMove, PromotionRefused, promotion_decision, user_alias, version_at
+from mlopslab.core.refs import ModelRef, Ref, parse_model_ref, parse_ref
+from mlopslab.core.registry import AliasMove, promotion_decision, user_alias, version_at
 from mlopslab.core.scoring import Predictions, classification_scores, direction_of, regression_scores
 
 # refs ---------------------------------------------------------------------
