@@ -28,6 +28,7 @@ from mlopslab.api import service as service_api
 from mlopslab.api.wire import encode, error_message, parse_request, read_message, reply_message
 from mlopslab.cluster import ClusterInfo, LocalCluster
 from mlopslab.core.errors import MlopslabError, ServiceOutdated
+from mlopslab.core.events import Event, RunUpdated, events_from_json
 from mlopslab.core.runs import FINAL
 from mlopslab.lab import Lab
 from mlopslab.monitor.gpu import open_source
@@ -107,8 +108,9 @@ class LabService:
         }
 
     def op_write(self, batch_id: str, events: list[dict[str, Any]]) -> bool:
-        fresh = self.writer.write(batch_id, events)
-        if any(_ends_run(e) for e in events):
+        batch = events_from_json(events)  # the JSON edge: typed events from here on
+        fresh = self.writer.write(batch_id, batch)
+        if any(_ends_run(e) for e in batch):
             self.scheduler.wake()  # its resources are free: start the next queued run now
         return fresh
 
@@ -117,8 +119,8 @@ class LabService:
         self.scheduler.wake()
         return run
 
-    def op_resume_run(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
-        run = self.runs.resume(run_id, options)
+    def op_resume_run(self, run_id: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        run = self.runs.resume(run_id, options or {})
         self.scheduler.wake()
         return run
 
@@ -222,8 +224,8 @@ def _same_protocol(message: dict[str, Any]) -> None:
             "use one mlopslab for the client and the service; `mlopslab lab stop` stops this one")
 
 
-def _ends_run(event: dict[str, Any]) -> bool:
-    return event.get("kind") == "run_update" and (event.get("fields") or {}).get("status") in FINAL
+def _ends_run(event: Event) -> bool:
+    return isinstance(event, RunUpdated) and event.fields.get("status") in FINAL
 
 
 @contextlib.contextmanager
