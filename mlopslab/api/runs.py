@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field
-
 from mlopslab.api.operation import JsonObject, Request, read, write
 
 
@@ -45,7 +43,7 @@ class SubmitRun(Request):
 
 class ResumeRun(Request):
     run_id: str
-    options: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] | None = None  # {"from_scratch": bool}
 
 
 class CancelRun(Request):

@@ -93,7 +93,7 @@ class Runs(Group):
 
     @sends(runs.RESUME_RUN)
     def resume(self, run_id: str, options: JsonObject | None = None) -> JsonObject:
-        return self._send(runs.RESUME_RUN, run_id=run_id, options=options or {})
+        return self._send(runs.RESUME_RUN, run_id=run_id, options=options)
 
     @sends(runs.CANCEL_RUN)
     def cancel(self, run_id: str, actor: str | None = None) -> JsonObject:
