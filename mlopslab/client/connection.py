@@ -14,7 +14,7 @@ from typing import Any
 
 from mlopslab.api import PROTOCOL_VERSION
 from mlopslab.api import service as service_api
-from mlopslab.api.operation import Operation, Request
+from mlopslab.api.operation import NoArgs, Operation, Request
 from mlopslab.api.wire import parse_reply, read_message, request_message, send
 from mlopslab.client import daemon
 from mlopslab.core.errors import ServiceOutdated, ServiceUnreachable, error_from_dict
@@ -113,7 +113,7 @@ class Connection:
     def _stale(self) -> dict[str, Any] | None:
         """None when the service speaks this protocol; else what it says of itself."""
         assert self._sock is not None
-        send(self._sock, request_message(service_api.HELLO, service_api.NoArgs()))
+        send(self._sock, request_message(service_api.HELLO, NoArgs()))
         reply = self._reply()
         if reply.get("v") == PROTOCOL_VERSION:
             return None
@@ -146,7 +146,7 @@ def wait_until_up(lab: Lab, deadline_s: float) -> bool:
     while time.monotonic() < end:
         connection = Connection(lab, autostart=False, timeout=5)
         try:
-            connection.call(service_api.HELLO, service_api.NoArgs())
+            connection.call(service_api.HELLO, NoArgs())
             return True
         except ServiceOutdated:
             return True  # it is up; the caller's own connection deals with its version

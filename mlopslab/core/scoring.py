@@ -97,8 +97,9 @@ def _probabilities(scores: np.ndarray) -> np.ndarray:
     """Scores as probabilities: rows already summing to 1 stay, others get a softmax."""
     if np.all(scores >= 0) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3):
         return scores
-    shifted = np.exp(scores - scores.max(axis=1, keepdims=True))
-    return shifted / shifted.sum(axis=1, keepdims=True)
+    shifted: np.ndarray = np.exp(scores - scores.max(axis=1, keepdims=True))
+    probabilities: np.ndarray = shifted / shifted.sum(axis=1, keepdims=True)
+    return probabilities
 
 
 def _prf(y: np.ndarray, labels: np.ndarray, cls: object) -> tuple[float, float, float]:

@@ -47,12 +47,12 @@ def _type_fits(arrow_type: pa.DataType, wanted: str) -> bool:
     if pa.types.is_null(arrow_type):
         return True
     if wanted == "int":
-        return pa.types.is_integer(arrow_type)
+        return bool(pa.types.is_integer(arrow_type))
     if wanted == "float":
-        return pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type)
+        return bool(pa.types.is_integer(arrow_type) or pa.types.is_floating(arrow_type))
     if wanted == "bool":
-        return pa.types.is_boolean(arrow_type)
-    return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
+        return bool(pa.types.is_boolean(arrow_type))
+    return bool(pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type))
 
 
 def _check_range(column: pa.ChunkedArray, spec: ColumnSpec) -> list[str]:
