@@ -13,11 +13,12 @@ on disk when the service cannot be reached).
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
 
 from mlopslab.client.connection import Connection
 from mlopslab.client.groups import Deployments, Models, Queue, Runs, Service
 from mlopslab.core.errors import ServiceUnreachable
+from mlopslab.core.events import Event, events_to_json
 from mlopslab.lab import Lab
 
 
@@ -33,13 +34,13 @@ class LabClient:
         self.models = Models(self.connection)
         self.deployments = Deployments(self.connection)
 
-    def write(self, events: list[dict[str, Any]], batch_id: str | None = None) -> str:
+    def write(self, events: Sequence[Event], batch_id: str | None = None) -> str:
         """Deliver events durably: committed by the service, or spooled. Returns 'ok'/'spooled'."""
         from mlopslab.spool import spool_batch
 
         batch_id = batch_id or uuid.uuid4().hex
         try:
-            self.service.write(batch_id, events)
+            self.service.write(batch_id, events_to_json(events))
             return "ok"
         except ServiceUnreachable:
             spool_batch(self.lab.spool, batch_id, events)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from mlopslab.core.events import RunUpdated
+
 ACTIVE = ("queued", "starting", "running")
 HOLDING = ("starting", "running")  # admitted by the scheduler: holds its resources
 FINAL = ("finished", "failed", "timed_out", "killed", "cancelled")
@@ -28,10 +30,9 @@ def exit_code(status: str, recorded: int | None = None) -> int:
 
 
 def run_update(run_id: str, only_active: bool = False, only_if: tuple[str, ...] = (),
-               **fields: Any) -> dict[str, Any]:
+               **fields: Any) -> RunUpdated:
     """A change of a run's fields; with only_active/only_if, applied only in those statuses
     (so a final status, once written, is never overwritten)."""
-    event: dict[str, Any] = {"kind": "run_update", "run_id": run_id, "fields": fields}
-    if only_active or only_if:
-        event["only_if_status"] = list(only_if or ACTIVE)
-    return event
+    conditional = only_active or bool(only_if)
+    return RunUpdated(run_id=run_id, fields=fields,
+                      only_if_status=list(only_if or ACTIVE) if conditional else None)

@@ -12,13 +12,14 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from mlopslab import artifacts
+from mlopslab.core.events import ArtifactRecorded, Event, LogsWritten, MetricsLogged
 from mlopslab.exec.cache import StepRecord
 
 if TYPE_CHECKING:
@@ -52,20 +53,20 @@ class EventSink:
         with self._lock:
             self._lines.append([time.time(), stream, line])
 
-    def send(self, events: list[dict[str, Any]]) -> None:
+    def send(self, events: Sequence[Event]) -> None:
         """Send other events right away (after what is buffered, to keep order)."""
         self.flush(extra=events)
 
-    def flush(self, extra: list[dict[str, Any]] | None = None) -> None:
+    def flush(self, extra: Sequence[Event] = ()) -> None:
         with self._lock:
             points, self._points = self._points, []
             lines, self._lines = self._lines, []
-        events: list[dict[str, Any]] = []
+        events: list[Event] = []
         if points:
-            events.append({"kind": "metrics", "run_id": self.run_id, "points": points})
+            events.append(MetricsLogged(run_id=self.run_id, points=points))
         if lines:
-            events.append({"kind": "logs", "run_id": self.run_id, "lines": lines})
-        events += extra or []
+            events.append(LogsWritten(run_id=self.run_id, lines=lines))
+        events += extra
         if events:
             self.client.write(events)
 
@@ -157,12 +158,9 @@ class RunContext:
         return self.save_artifact(name or self.model_name, src, kind="model")
 
 
-def artifact_event(run_id: str, step: str, entry: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "kind": "artifact", "run_id": run_id, "step": step, "name": entry["name"],
-        "sha256": entry["sha256"], "size": entry["size"], "artifact_kind": entry["kind"],
-        "ts": time.time(),
-    }
+def artifact_event(run_id: str, step: str, entry: dict[str, Any]) -> ArtifactRecorded:
+    return ArtifactRecorded(run_id=run_id, step=step, name=entry["name"], sha256=entry["sha256"],
+                            size=entry["size"], artifact_kind=entry["kind"], ts=time.time())
 
 
 class LineTee(io.TextIOBase):

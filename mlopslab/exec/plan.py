@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import DataValidationError, MlopslabError, RecipeError
+from mlopslab.core.events import DatasetVersioned, Event, MetricsLogged, StepFinished, StepStarted
 from mlopslab.core.hashing import sha256_bytes, step_key
 from mlopslab.core.runs import run_update
 from mlopslab.core.validation import validate_table
@@ -40,7 +41,7 @@ def prepare_inputs(runner: RunAttempt, recipe: Recipe) -> Inputs:
     _validate(recipe, paths)
     versions = {name: provenance.data_version(path) for name, path in paths.items()}
     now = time.time()
-    events = [{"kind": "dataset", "run_id": runner.run_id, "name": n, "ts": now, **v}
+    events = [DatasetVersioned(run_id=runner.run_id, name=n, ts=now, **v)
               for n, v in versions.items()]
     code = provenance.code_hash(recipe.path)
     runner.send(*events, run_update(  # one batch: the datasets and the run's provenance
@@ -100,9 +101,11 @@ def run_steps(runner: RunAttempt, recipe: Recipe, inputs: Inputs) -> None:
 
 
 def _step_event(runner: RunAttempt, name: str, index: int, key: str, status: str,
-                **extra: Any) -> dict[str, Any]:
-    return {"kind": "step", "run_id": runner.run_id, "name": name, "idx": index,
-            "cache_key": key, "status": status, **extra}
+                **extra: Any) -> StepStarted | StepFinished:
+    if status == "running":
+        return StepStarted(run_id=runner.run_id, name=name, idx=index, cache_key=key, **extra)
+    return StepFinished(run_id=runner.run_id, name=name, idx=index, cache_key=key, status=status,
+                        **extra)
 
 
 def _replay(runner: RunAttempt, name: str, index: int, key: str, record: cache.StepRecord,
@@ -110,11 +113,11 @@ def _replay(runner: RunAttempt, name: str, index: int, key: str, record: cache.S
     """A cache hit: put the step's metrics and artifacts into this run too."""
     now = time.time()
     runner.log("mlopslab", f"step {name}: cached ({key[:12]})")
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     if not already_recorded:
         points = [[k, s, now, v] for k, s, v in record.metrics]
         if points:
-            events.append({"kind": "metrics", "run_id": runner.run_id, "points": points})
+            events.append(MetricsLogged(run_id=runner.run_id, points=points))
         events += [artifact_event(runner.run_id, name, a) for a in record.artifacts]
     events.append(_step_event(runner, name, index, key, "cached", cached=True,
                               started_at=now, ended_at=now))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from mlopslab.core.events import Event
     from mlopslab.lab import Lab
 
 
@@ -19,8 +20,8 @@ class RunReporter(Protocol):
     def log(self, stream: str, text: str) -> None:
         """Lines of the run's log, printed too (stream `mlopslab`: the runner's own)."""
 
-    def send(self, *events: dict[str, Any]) -> None:
-        """Events of the run (dataset, step, metrics, artifact, run_update), sent as
+    def send(self, *events: Event) -> None:
+        """Typed events of the run (core/events.py: DatasetVersioned, StepStarted, ...), sent as
         one batch after the log lines and points buffered so far."""
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from mlopslab.client import LabClient
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import DataValidationError, MlopslabError
+from mlopslab.core.events import Event
 from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.core.runs import exit_code, run_update
 from mlopslab.exec import plan
@@ -66,7 +67,7 @@ class Runner:
             self.sink.log(stream, line)
         print(text, flush=True)
 
-    def send(self, *events: dict[str, Any]) -> None:
+    def send(self, *events: Event) -> None:
         self.sink.send(list(events))
 
     def remaining(self) -> float | None:

@@ -25,6 +25,7 @@ from typing import Any
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, RecipeError
 from mlopslab.core.hashing import sha256_bytes
+from mlopslab.core.runs import run_update
 from mlopslab.exec import gpu_limits
 from mlopslab.exec.context import EventSink, LineTee, RunContext, SinkHandler
 from mlopslab.lab import Lab
@@ -34,8 +35,7 @@ def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes,
     lab = Lab(Path(spec["lab"]))
     with LabClient(lab) as client, _on_path(Path(spec["recipe_path"])):
         sink = EventSink(client, spec["run_id"])
-        sink.send([{"kind": "run_update", "run_id": spec["run_id"],
-                    "fields": {"worker_pid": os.getpid(), **_assigned_gpus(spec)}}])
+        sink.send([run_update(spec["run_id"], worker_pid=os.getpid(), **_assigned_gpus(spec))])
         try:
             with _captured(sink):
                 _limit_gpu_memory(spec.get("resources") or {})

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.api import deploy as api
 from mlopslab.core.errors import DeployError
+from mlopslab.core.events import DeploymentChanged, DeploymentEventLogged, DeploymentVersionServed
 from mlopslab.core.refs import parse_model_ref
 from mlopslab.deploy.backend import Backend, ServingOptions
 from mlopslab.deploy.deployments import Deployments
@@ -80,8 +81,8 @@ class DeployOps:
                 options=ServingOptions(**(options or {})), policy=WatchPolicy(**(watch or {})),
                 labels={"mlopslab.model": version["name"], "mlopslab.lab": str(self.lab.root)})
         self.writer.write(None, [
-            {"kind": "deployment_version", "deployment": name, "version": str(version["version"]),
-             "model_version_id": version.get("id"), "sha256": version["sha256"], "ts": _now()},
+            DeploymentVersionServed(deployment=name, version=str(version["version"]),
+                                    model_version_id=version.get("id"), sha256=version["sha256"], ts=_now()),
             self._row(shown, actor)])
         return shown
 
@@ -125,17 +126,17 @@ class DeployOps:
 
     def _record(self, event: dict[str, Any]) -> None:
         event = {**event, "actor": event.get("actor") or getattr(self._asking, "actor", None)}
-        self.writer.write(None, [{"kind": "deployment_event", "event": event, "ts": event["ts"]}])
+        self.writer.write(None, [DeploymentEventLogged(event=event, ts=event["ts"])])
         if event["kind"] in ALERT_KINDS:
             print(f"deployment {event['deployment']}: {describe(event)}", file=sys.stderr, flush=True)
 
-    def _row(self, shown: dict[str, Any], actor: str | None, status: str | None = None) -> dict[str, Any]:
+    def _row(self, shown: dict[str, Any], actor: str | None, status: str | None = None) -> DeploymentChanged:
         healthy = shown["gateway"]["alive"] and any(r["alive"] for r in shown["replicas"] if r["role"] == "active")
-        return {"kind": "deployment", "ts": _now(), "actor": actor, "deployment": {
+        return DeploymentChanged(ts=_now(), actor=actor, deployment={
             "name": shown["name"], "backend": shown["backend"], "model_name": shown["model"],
             "endpoint": shown["endpoint"], "active_version": shown["active_version"],
             "previous_version": shown["previous_version"],
-            "status": status or ("serving" if healthy else "degraded")}}
+            "status": status or ("serving" if healthy else "degraded")})
 
     def _backends_for(self, names: list[str]) -> None:
         if any(self.deployments.backend_of(name) == "docker" for name in names):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from mlopslab.api import queue as api
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import ConfigError
+from mlopslab.core.events import ActionAudited, QuotaChanged
 from mlopslab.core.quotas import fair_order
 from mlopslab.service.dispatch import Handlers
 from mlopslab.service.scheduler import job_of
@@ -92,10 +93,9 @@ class QueueOps:
                action: str) -> None:
         now = time.time()
         self.service.writer.write(None, [
-            {"kind": "quota", "scope": scope, "name": name, "limits": limits, "ts": now,
-             "actor": actor},
-            {"kind": "audit", "ts": now, "actor": actor, "action": action,
-             "target": f"{scope}:{name}", "detail": {"limits": limits}},
+            QuotaChanged(scope=scope, name=name, limits=limits, ts=now, actor=actor),
+            ActionAudited(ts=now, actor=actor, action=action, target=f"{scope}:{name}",
+                          detail={"limits": limits}),
         ])
         self.service.scheduler.wake()
 

@@ -17,6 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.api import registry as api
 from mlopslab.core.errors import MlopslabError, NotFound, RegistryError
+from mlopslab.core.events import (
+    ActionAudited,
+    AliasMoved,
+    EvaluationSetAdded,
+    GatesChecked,
+    LogsWritten,
+    ModelVersionRegistered,
+)
 from mlopslab.core.gates import GatesSpec, load_gates_file
 from mlopslab.core.lineage import Node, lineage
 from mlopslab.core.recipe import Recipe, load_recipe
@@ -125,7 +133,7 @@ class RegistryOps:
         version = {**record, "created_by": actor or "unknown"}
         now = time.time()
         self.writer.write(None, [
-            {"kind": "model_version", "version": version, "ts": now, "aliases": [CANDIDATE]},
+            ModelVersionRegistered(version=version, ts=now, aliases=[CANDIDATE]),
             _audit(actor, "model.register", version["name"], {"source": source, "sha256": version["sha256"]}),
         ])
         found = q.version_by_sha(self.store, version["name"], version["sha256"], version.get("run_id"))
@@ -154,9 +162,8 @@ class RegistryOps:
     def _move(self, name: str, alias: str, version: int | None, actor: str | None,
               reason: str | None, forced: bool = False, report_id: str | None = None) -> None:
         self.writer.write(None, [
-            {"kind": "alias_move", "name": name, "alias": alias, "to_version": version,
-             "ts": time.time(), "actor": actor, "reason": reason, "forced": forced,
-             "report_id": report_id},
+            AliasMoved(name=name, alias=alias, to_version=version, ts=time.time(), actor=actor,
+                       reason=reason, forced=forced, report_id=report_id),
             _audit(actor, "model.promote" if alias == CHAMPION else "model.alias", f"{name}:{alias}",
                    {"to_version": version, "reason": reason, "forced": forced, "report_id": report_id}),
         ])
@@ -178,7 +185,7 @@ class RegistryOps:
         report["info"]["evaluation"] = evaluation
         report["actor"] = actor
         self.writer.write(None, [
-            {"kind": "gate_report", "report": report, "ts": time.time()},
+            GatesChecked(report=report, ts=time.time()),
             _audit(actor, "model.gate", f"{candidate['name']}@{candidate['version']}",
                    {"report_id": report["id"], "passed": report["passed"], "failed": report["failed"]}),
         ])
@@ -207,9 +214,9 @@ class RegistryOps:
         with self._lock:
             data_version, sha = store_data(self.lab, Path(data))
             self.writer.write(None, [
-                {"kind": "evaluation_set", "ts": time.time(), "set": {
+                EvaluationSetAdded(ts=time.time(), evaluation_set={
                     "name": name, "data": data_version, "sha256": sha, "rows": rows,
-                    "source": f"file:{data}", "reason": reason, "actor": actor}},
+                    "source": f"file:{data}", "reason": reason, "actor": actor}),
                 _audit(actor, "model.evaluation_set", name, {"data": data_version, "reason": reason}),
             ])
             return q.evaluation_sets(self.store, name)[0]
@@ -334,8 +341,8 @@ class AutoRegistrar(threading.Thread):
                 line = f"model registration failed: {e.message}"
                 self.ops.writer.write(None, [_audit("auto-register", "model.register_failed",
                                                     run["id"], {"error": e.message})])
-            self.ops.writer.write(None, [{"kind": "logs", "run_id": run["id"],
-                                          "lines": [[time.time(), "mlopslab", line]]}])
+            self.ops.writer.write(None, [LogsWritten(run_id=run["id"],
+                                                     lines=[[time.time(), "mlopslab", line]])])
 
 
 def _recipe_or_none(path: str) -> Recipe | None:
@@ -356,7 +363,7 @@ def _aware(when: datetime) -> datetime:
     return when.astimezone(UTC) if when.tzinfo is None else when
 
 
-def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "audit", "ts": time.time(), "actor": actor or "unknown", "action": action,
-            "target": target, "detail": detail}
+def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> ActionAudited:
+    return ActionAudited(ts=time.time(), actor=actor or "unknown", action=action, target=target,
+                         detail=detail)
 

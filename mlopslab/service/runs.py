@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import RunStateError
+from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, RunCreated
 from mlopslab.core.runs import ACTIVE, RESUMABLE, run_update
 from mlopslab.processes import alive, signal_group, wait_gone
 
@@ -56,8 +57,8 @@ class RunManager:
             "priority": int(spec.get("priority") or 0), "created_at": now, "queued_at": now,
         }
         self.writer.write(None, [
-            {"kind": "run_created", "run": run},
-            {"kind": "params", "run_id": run_id, "params": spec["params"]},
+            RunCreated(run=run),
+            ParamsLogged(run_id=run_id, params=spec["params"]),
             _audit(spec.get("user"), "run.submit", run_id, {"recipe": spec["recipe"]}),
         ])
         return self.store.get_run(run_id)
@@ -75,7 +76,7 @@ class RunManager:
             "queued_at": time.time(), "attempt": int(run["attempt"]) + 1,
             "options": {**run["options"], **options}}
         self.writer.write(None, [
-            {"kind": "attempt_archived", "run_id": run["id"], "only_if_status": list(RESUMABLE)},
+            AttemptArchived(run_id=run["id"], only_if_status=list(RESUMABLE)),
             run_update(run["id"], only_if=RESUMABLE, **fields),
             _audit(None, "run.resume", run["id"], {"attempt": fields["attempt"]})])
         resumed = self.store.get_run(run["id"])
@@ -178,9 +179,9 @@ def _not_resumable(run: dict[str, Any]) -> tuple[str, str]:
     return f"run {run_id} {done}; {only}", f"to run it again, start a new run: mlopslab run {run['recipe_path']}"
 
 
-def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> dict[str, Any]:
-    return {"kind": "audit", "ts": time.time(), "actor": actor or _os_user(),
-            "action": action, "target": target, "detail": detail}
+def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> ActionAudited:
+    return ActionAudited(ts=time.time(), actor=actor or _os_user(), action=action, target=target,
+                         detail=detail)
 
 
 def _os_user() -> str:

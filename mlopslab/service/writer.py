@@ -1,6 +1,6 @@
 """Group commit: many writers, one DuckDB transaction per burst.
 
-Callers hand a batch to `submit` and block until the transaction holding it has
+Callers hand a batch of typed events (core/events.py) to `submit` and block until the transaction holding it has
 committed; only then is the batch acknowledged. While one transaction commits,
 new batches queue up and go together in the next one, so throughput grows with
 load without adding latency when idle.
@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.core.events import LogsWritten, MetricsLogged
+
 if TYPE_CHECKING:
+    from mlopslab.core.events import Event
     from mlopslab.store.db import Store
 
 _STOP = object()
@@ -30,12 +34,12 @@ class GroupWriter:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, batch_id: str | None, events: list[dict[str, Any]]) -> Future[bool]:
+    def submit(self, batch_id: str | None, events: Sequence[Event]) -> Future[bool]:
         future: Future[bool] = Future()
-        self._queue.put((batch_id, events, future))
+        self._queue.put((batch_id, list(events), future))
         return future
 
-    def write(self, batch_id: str | None, events: list[dict[str, Any]]) -> bool:
+    def write(self, batch_id: str | None, events: Sequence[Event]) -> bool:
         """Write and wait for the commit; True when the batch was new."""
         return self.submit(batch_id, events).result()
 
@@ -78,5 +82,7 @@ class GroupWriter:
             future.set_result(new)
 
 
-def _size(events: list[dict[str, Any]]) -> int:
-    return sum(len(e.get("points", ())) + len(e.get("lines", ())) + 1 for e in events)
+def _size(events: Sequence[Event]) -> int:
+    """Rows a batch adds, about: its points and lines, and one per event."""
+    return sum(1 + (len(e.points) if isinstance(e, MetricsLogged)
+                    else len(e.lines) if isinstance(e, LogsWritten) else 0) for e in events)

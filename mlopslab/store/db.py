@@ -16,9 +16,10 @@ import duckdb
 
 from mlopslab.core.clock import utc_naive
 from mlopslab.core.errors import NotFound, StoreError
+from mlopslab.core.events import Event
 from mlopslab.core.runs import ACTIVE
 from mlopslab.store.migrations import migrate
-from mlopslab.store.writes import Event, apply_events
+from mlopslab.store.writes import apply_events
 
 RUN_COLUMNS = (
     "id, project, recipe, recipe_path, status, reason, user_name, seed, params, resources, "

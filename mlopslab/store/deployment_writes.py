@@ -9,40 +9,41 @@ who did it, rollback times, and the link from a model version to where it served
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.clock import utc_naive
+from mlopslab.core.events import DeploymentChanged, DeploymentEventLogged, DeploymentVersionServed
 
 if TYPE_CHECKING:
     import duckdb
 
     from mlopslab.store.db import Store
 
-Event = dict[str, Any]
 KNOWN = ("deployment", "kind", "ts", "version", "from_version", "actor", "reason", "switch_s")
 
 
-def _deployment(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _deployment(con: duckdb.DuckDBPyConnection, event: DeploymentChanged) -> None:
     """Insert or update the deployment row (status 'undeployed' keeps its history)."""
-    d = event["deployment"]
-    now = utc_naive(event["ts"])
+    d = event.deployment
+    now = utc_naive(event.ts)
     con.execute(
         "INSERT INTO deployments VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET "
         "backend = excluded.backend, model_name = excluded.model_name, endpoint = excluded.endpoint, "
         "active_version = excluded.active_version, previous_version = excluded.previous_version, "
         "status = excluded.status, updated_at = excluded.updated_at",
         [d["name"], d["backend"], d["model_name"], d.get("endpoint"), d.get("active_version"),
-         d.get("previous_version"), d["status"], now, now, event.get("actor")])
+         d.get("previous_version"), d["status"], now, now, event.actor])
 
 
-def _deployment_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _deployment_version(con: duckdb.DuckDBPyConnection, event: DeploymentVersionServed) -> None:
     con.execute("INSERT INTO deployment_versions VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                [event["deployment"], event["version"], event.get("model_version_id"), event.get("sha256"),
-                 utc_naive(event["ts"])])
+                [event.deployment, event.version, event.model_version_id, event.sha256,
+                 utc_naive(event.ts)])
 
 
-def _deployment_event(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    e = event["event"]
+def _deployment_event(con: duckdb.DuckDBPyConnection, event: DeploymentEventLogged) -> None:
+    e = event.event
     info = {k: v for k, v in e.items() if k not in KNOWN}
     con.execute("INSERT INTO deployment_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [e["deployment"], utc_naive(e["ts"]), e["kind"], _str(e.get("version")), _str(e.get("from_version")),
@@ -53,10 +54,10 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-DEPLOY_WRITERS = {
-    "deployment": _deployment,
-    "deployment_version": _deployment_version,
-    "deployment_event": _deployment_event,
+DEPLOY_WRITERS: dict[type[Any], Callable[[duckdb.DuckDBPyConnection, Any], None]] = {
+    DeploymentChanged: _deployment,
+    DeploymentVersionServed: _deployment_version,
+    DeploymentEventLogged: _deployment_event,
 }
 
 

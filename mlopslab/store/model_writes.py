@@ -8,14 +8,15 @@ registrations can never get the same number.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.clock import utc_naive
+from mlopslab.core.events import AliasMoved, EvaluationSetAdded, GatesChecked, ModelVersionRegistered
 
 if TYPE_CHECKING:
     import duckdb
 
-Event = dict[str, Any]
 VERSION_JSON = ("exclude", "scores", "groups", "schema", "deps", "gates", "info")
 VERSION_COLUMNS = (
     "id", "name", "version", "sha256", "size", "source", "run_id", "train_data", "holdout_data",
@@ -24,9 +25,9 @@ VERSION_COLUMNS = (
 )
 
 
-def _model_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _model_version(con: duckdb.DuckDBPyConnection, event: ModelVersionRegistered) -> None:
     """Insert the version (unless this artifact from this source is there already)."""
-    v = event["version"]
+    v = event.version
     same = con.execute(
         "SELECT version FROM model_versions WHERE name = ? AND sha256 = ? "
         "AND run_id IS NOT DISTINCT FROM ?", [v["name"], v["sha256"], v.get("run_id")]).fetchone()
@@ -35,28 +36,28 @@ def _model_version(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM model_versions WHERE name = ?",
                       [v["name"]]).fetchone()
     number = int(row[0]) if row else 1
-    values = {**v, "version": number, "created_at": utc_naive(event["ts"])}
+    values = {**v, "version": number, "created_at": utc_naive(event.ts)}
     for key in VERSION_JSON:
         values[key] = json.dumps(values.get(key))
     marks = ", ".join("?" for _ in VERSION_COLUMNS)
     con.execute(f"INSERT INTO model_versions ({', '.join(VERSION_COLUMNS)}) VALUES ({marks})",  # noqa: S608
                 [values.get(c) for c in VERSION_COLUMNS])
-    for alias in event.get("aliases", []):
-        _move(con, v["name"], alias, number, event["ts"], v.get("created_by"), "registered",
+    for alias in event.aliases:
+        _move(con, v["name"], alias, number, event.ts, v.get("created_by"), "registered",
               False, None)
     if not con.execute("SELECT 1 FROM evaluation_sets WHERE name = ?", [v["name"]]).fetchone():
         # the first version's holdout becomes the model's evaluation set (docs/registry.md)
         _insert_evaluation_set(con, {
             "name": v["name"], "data": v["holdout_data"], "sha256": v["holdout_sha256"],
             "rows": (v.get("info") or {}).get("rows"), "source": f"holdout of {v['name']}@{number}",
-            "reason": "first version registered", "actor": v.get("created_by")}, event["ts"])
+            "reason": "first version registered", "actor": v.get("created_by")}, event.ts)
 
 
-def _evaluation_set(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    _insert_evaluation_set(con, event["set"], event["ts"])
+def _evaluation_set(con: duckdb.DuckDBPyConnection, event: EvaluationSetAdded) -> None:
+    _insert_evaluation_set(con, event.evaluation_set, event.ts)
 
 
-def _insert_evaluation_set(con: duckdb.DuckDBPyConnection, s: dict[str, Any], epoch: float) -> None:
+def _insert_evaluation_set(con: duckdb.DuckDBPyConnection, s: Mapping[str, Any], epoch: float) -> None:
     row = con.execute("SELECT coalesce(max(version), 0) + 1 FROM evaluation_sets WHERE name = ?",
                       [s["name"]]).fetchone()
     con.execute("INSERT INTO evaluation_sets VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -64,9 +65,9 @@ def _insert_evaluation_set(con: duckdb.DuckDBPyConnection, s: dict[str, Any], ep
                  s.get("source"), s.get("reason"), utc_naive(epoch), s.get("actor")])
 
 
-def _alias_move(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    _move(con, event["name"], event["alias"], event.get("to_version"), event["ts"],
-          event.get("actor"), event.get("reason"), bool(event.get("forced")), event.get("report_id"))
+def _alias_move(con: duckdb.DuckDBPyConnection, event: AliasMoved) -> None:
+    _move(con, event.name, event.alias, event.to_version, event.ts, event.actor, event.reason,
+          bool(event.forced), event.report_id)
 
 
 def _move(con: duckdb.DuckDBPyConnection, name: str, alias: str, to_version: int | None,
@@ -86,22 +87,22 @@ def _move(con: duckdb.DuckDBPyConnection, name: str, alias: str, to_version: int
                  report_id])
 
 
-def _gate_report(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    r = event["report"]
+def _gate_report(con: duckdb.DuckDBPyConnection, event: GatesChecked) -> None:
+    r = event.report
     con.execute(
         "INSERT INTO gate_reports VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         [r["id"], r["name"], r["version"], r.get("champion_version"), r["passed"],
          json.dumps(r.get("failed", [])), r.get("holdout_data"), r.get("provider"),
-         json.dumps(r.get("spec")), json.dumps(r.get("info")), utc_naive(event["ts"]), r.get("actor")])
+         json.dumps(r.get("spec")), json.dumps(r.get("info")), utc_naive(event.ts), r.get("actor")])
     rows = [[r["id"], i, c["gate"], c["name"], c.get("value"), c.get("limit"), c.get("op"),
              c["passed"], json.dumps(c.get("detail", {}))] for i, c in enumerate(r["checks"])]
     if rows:
         con.executemany("INSERT INTO gate_checks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
-MODEL_WRITERS = {
-    "model_version": _model_version,
-    "gate_report": _gate_report,
-    "alias_move": _alias_move,
-    "evaluation_set": _evaluation_set,
+MODEL_WRITERS: dict[type[Any], Callable[[duckdb.DuckDBPyConnection, Any], None]] = {
+    ModelVersionRegistered: _model_version,
+    GatesChecked: _gate_report,
+    AliasMoved: _alias_move,
+    EvaluationSetAdded: _evaluation_set,
 }

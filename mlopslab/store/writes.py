@@ -1,27 +1,42 @@
 """Turning a batch of events into one DuckDB transaction.
 
-Events are plain dicts sent by run processes and the service itself (see
-docs/architecture.md, "events"). Bulk kinds (metrics, logs) become Arrow tables
-inserted with one `INSERT ... SELECT`; the few row updates use parameters.
+Events are the typed events of core/events.py, sent by run processes and the service
+itself (decoded from the wire at the service's edge). Bulk events (metrics, logs)
+become Arrow tables inserted with one `INSERT ... SELECT`; the few row updates use
+parameters.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
 from mlopslab.core.clock import utc_naive
+from mlopslab.core.events import (
+    ActionAudited,
+    ArtifactRecorded,
+    AttemptArchived,
+    DatasetVersioned,
+    Event,
+    LogsWritten,
+    MetricsLogged,
+    ParamsLogged,
+    QuotaChanged,
+    RunCreated,
+    RunUpdated,
+    StepFinished,
+    StepStarted,
+)
 from mlopslab.store.deployment_writes import DEPLOY_WRITERS
 from mlopslab.store.model_writes import MODEL_WRITERS
 
 if TYPE_CHECKING:
     import duckdb
-
-Event = dict[str, Any]
 
 RUN_FIELDS = {
     "status", "reason", "seed", "params", "resources", "options", "code_version",
@@ -47,25 +62,21 @@ def _column(value: Any, field: str) -> Any:
     return value
 
 
-def apply_events(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
-    """Write `events` in order of kind; the caller owns the transaction."""
-    grouped: dict[str, list[Event]] = defaultdict(list)
+def apply_events(con: duckdb.DuckDBPyConnection, events: Sequence[Event]) -> None:
+    """Write `events` in a fixed order of type (a run's row before what refers to it, bulk
+    points and lines last), in order within a type; the caller owns the transaction."""
+    grouped: dict[int, list[Any]] = defaultdict(list)
     for event in events:
-        if event.get("kind") not in KINDS:
-            raise ValueError(f"unknown event kind {event.get('kind')!r}")
-        grouped[event["kind"]].append(event)
-    for kind in ("run_created", "attempt_archived", "run_update", "params", "dataset", "step", "artifact", "audit",
-                 "quota", *MODEL_WRITERS, *DEPLOY_WRITERS):
-        for event in grouped.get(kind, []):
-            _WRITERS[kind](con, event)
-    if grouped.get("metrics"):
-        _insert_metrics(con, grouped["metrics"])
-    if grouped.get("logs"):
-        _insert_logs(con, grouped["logs"])
+        stage = _STAGE.get(type(event))
+        if stage is None:
+            raise TypeError(f"not an event: {event!r}")
+        grouped[stage].append(event)
+    for stage in sorted(grouped):
+        _STAGES[stage][1](con, grouped[stage])
 
 
-def _run_created(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    run = event["run"]
+def _run_created(con: duckdb.DuckDBPyConnection, event: RunCreated) -> None:
+    run = event.run
     fields = ["id", "project", "recipe", "recipe_path", "status", "user_name", "created_at"]
     fields += [f for f in run if f in RUN_FIELDS and f not in fields]
     values = [_column(run.get(f), f) for f in fields]
@@ -78,39 +89,38 @@ def _run_created(con: duckdb.DuckDBPyConnection, event: Event) -> None:
     )
 
 
-def _run_update(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    fields = [f for f in event["fields"] if f in RUN_FIELDS]  # whitelist: never user text
+def _run_updated(con: duckdb.DuckDBPyConnection, event: RunUpdated) -> None:
+    fields = [f for f in event.fields if f in RUN_FIELDS]  # whitelist: never user text
     if not fields:
         return
     sets = ", ".join(f"{f} = ?" for f in fields)
-    values = [_column(event["fields"][f], f) for f in fields]
+    values = [_column(event.fields[f], f) for f in fields]
     where = "id = ?"
-    if event.get("only_if_status"):
-        where += f" AND status IN ({', '.join('?' for _ in event['only_if_status'])})"
-        values += [event["run_id"], *event["only_if_status"]]
+    if event.only_if_status:
+        where += f" AND status IN ({', '.join('?' for _ in event.only_if_status)})"
+        values += [event.run_id, *event.only_if_status]
     else:
-        values.append(event["run_id"])
+        values.append(event.run_id)
     con.execute(f"UPDATE runs SET {sets} WHERE {where}", values)  # noqa: S608
 
 
-def _attempt_archived(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _attempt_archived(con: duckdb.DuckDBPyConnection, event: AttemptArchived) -> None:
     """Copy a run's current attempt into run_attempts (before a resume resets it), while
     the run is in one of `only_if_status`; an attempt already copied stays as it was."""
-    statuses = event["only_if_status"]
     con.execute(
         "INSERT INTO run_attempts SELECT id, attempt, status, reason, error, exit_code, host, "
         "gpu_ids, queued_at, started_at, ended_at, "
         "(SELECT max(seq) FROM logs WHERE run_id = runs.id) FROM runs "
         "WHERE id = ? AND list_contains(?, status) ON CONFLICT DO NOTHING",
-        [event["run_id"], list(statuses)],
+        [event.run_id, list(event.only_if_status)],
     )
 
 
-def _params(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    con.execute("DELETE FROM params WHERE run_id = ?", [event["run_id"]])
+def _params(con: duckdb.DuckDBPyConnection, event: ParamsLogged) -> None:
+    con.execute("DELETE FROM params WHERE run_id = ?", [event.run_id])
     rows = [
-        [event["run_id"], key, json.dumps(value), _number(value)]
-        for key, value in event["params"].items()
+        [event.run_id, key, json.dumps(value), _number(value)]
+        for key, value in event.params.items()
     ]
     if rows:
         con.executemany("INSERT INTO params VALUES (?, ?, ?, ?)", rows)
@@ -122,68 +132,64 @@ def _number(value: Any) -> float | None:
     return None
 
 
-def _dataset(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _dataset(con: duckdb.DuckDBPyConnection, event: DatasetVersioned) -> None:
     con.execute(
         "INSERT INTO datasets VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        [event["hash"], event["source"], event["path"], event.get("size"), ts(event["ts"])],
+        [event.hash, event.source, event.path, event.size, ts(event.ts)],
     )
     con.execute(
-        "DELETE FROM run_inputs WHERE run_id = ? AND name = ?", [event["run_id"], event["name"]]
+        "DELETE FROM run_inputs WHERE run_id = ? AND name = ?", [event.run_id, event.name]
     )
     con.execute(
         "INSERT INTO run_inputs VALUES (?, ?, ?, ?, ?)",
-        [event["run_id"], event["name"], event["hash"], event["source"], event["path"]],
+        [event.run_id, event.name, event.hash, event.source, event.path],
     )
 
 
-def _step(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _step(con: duckdb.DuckDBPyConnection, event: StepStarted | StepFinished) -> None:
     con.execute(
-        "DELETE FROM steps WHERE run_id = ? AND name = ?", [event["run_id"], event["name"]]
+        "DELETE FROM steps WHERE run_id = ? AND name = ?", [event.run_id, event.name]
     )
+    cached, ended_at, error = ((bool(event.cached), event.ended_at, event.error)
+                               if isinstance(event, StepFinished) else (False, None, None))
     con.execute(
         "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            event["run_id"], event["name"], event["idx"], event.get("cache_key"),
-            event["status"], event.get("cached", False), ts(event.get("started_at")),
-            ts(event.get("ended_at")), event.get("error"),
-        ],
+        [event.run_id, event.name, event.idx, event.cache_key, event.status, cached,
+         ts(event.started_at), ts(ended_at), error],
     )
 
 
-def _artifact(con: duckdb.DuckDBPyConnection, event: Event) -> None:
-    when = ts(event["ts"])
+def _artifact(con: duckdb.DuckDBPyConnection, event: ArtifactRecorded) -> None:
+    when = ts(event.ts)
     con.execute(
         "INSERT INTO artifacts VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        [event["sha256"], event["size"], when],
+        [event.sha256, event.size, when],
     )
     con.execute(
         "DELETE FROM run_artifacts WHERE run_id = ? AND name = ?",
-        [event["run_id"], event["name"]],
+        [event.run_id, event.name],
     )
     con.execute(
         "INSERT INTO run_artifacts VALUES (?, ?, ?, ?, ?, ?, ?)",
         [
-            event["run_id"], event["name"], event["sha256"], event["size"],
-            event.get("artifact_kind", "artifact"), event.get("step"), when,
+            event.run_id, event.name, event.sha256, event.size, event.artifact_kind,
+            event.step, when,
         ],
     )
 
 
-def _audit(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _audit(con: duckdb.DuckDBPyConnection, event: ActionAudited) -> None:
     con.execute(
         "INSERT INTO audit VALUES (?, ?, ?, ?, ?)",
-        [
-            ts(event["ts"]), event.get("actor"), event["action"], event.get("target"),
-            json.dumps(event.get("detail", {})),
-        ],
+        [ts(event.ts), event.actor, event.action, event.target, json.dumps(event.detail)],
     )
 
 
-def _insert_metrics(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
+def _insert_metrics(con: duckdb.DuckDBPyConnection, events: list[MetricsLogged]) -> None:
     run_ids, keys, steps, stamps, values = [], [], [], [], []
     for event in events:
-        for key, step, epoch, value in event["points"]:
-            run_ids.append(event["run_id"])
+        for key, step, epoch, value in event.points:
+            run_ids.append(event.run_id)
             keys.append(key)
             steps.append(int(step))
             stamps.append(int(epoch * 1_000_000))
@@ -200,11 +206,11 @@ def _insert_metrics(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None
     con.unregister("metric_batch")
 
 
-def _insert_logs(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
+def _insert_logs(con: duckdb.DuckDBPyConnection, events: list[LogsWritten]) -> None:
     run_ids, stamps, streams, lines = [], [], [], []
     for event in events:
-        for epoch, stream, line in event["lines"]:
-            run_ids.append(event["run_id"])
+        for epoch, stream, line in event.lines:
+            run_ids.append(event.run_id)
             stamps.append(int(epoch * 1_000_000))
             streams.append(stream)
             lines.append(line)
@@ -224,27 +230,39 @@ def _insert_logs(con: duckdb.DuckDBPyConnection, events: list[Event]) -> None:
 QUOTA_LIMITS = ("max_gpus", "max_runs", "gpu_hours_per_day", "max_time_limit_s")
 
 
-def _quota(con: duckdb.DuckDBPyConnection, event: Event) -> None:
+def _quota(con: duckdb.DuckDBPyConnection, event: QuotaChanged) -> None:
     """Set (limits: dict) or remove (limits: None) the stored quota of a project or user."""
-    key = [event["scope"], event["name"]]
+    key = [event.scope, event.name]
     con.execute("DELETE FROM quotas WHERE scope = ? AND name = ?", key)
-    if event.get("limits") is not None:
-        limits = [event["limits"].get(f) for f in QUOTA_LIMITS]
+    if event.limits is not None:
+        limits = [event.limits.get(f) for f in QUOTA_LIMITS]
         con.execute("INSERT INTO quotas VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [*key, *limits, ts(event["ts"]), event.get("actor")])
+                    [*key, *limits, ts(event.ts), event.actor])
 
 
-_WRITERS = {
-    "run_created": _run_created,
-    "attempt_archived": _attempt_archived,
-    "run_update": _run_update,
-    "params": _params,
-    "dataset": _dataset,
-    "step": _step,
-    "artifact": _artifact,
-    "audit": _audit,
-    "quota": _quota,
-    **MODEL_WRITERS,
-    **DEPLOY_WRITERS,
-}
-KINDS = {*_WRITERS, "metrics", "logs"}
+Apply = Callable[["duckdb.DuckDBPyConnection", list[Any]], None]
+
+
+def _each(write: Callable[[duckdb.DuckDBPyConnection, Any], None]) -> Apply:
+    def apply(con: duckdb.DuckDBPyConnection, events: list[Any]) -> None:
+        for event in events:
+            write(con, event)
+    return apply
+
+
+# in this order: rows others refer to first (a run before its updates), bulk last
+_STAGES: tuple[tuple[tuple[type[Any], ...], Apply], ...] = (
+    ((RunCreated,), _each(_run_created)),
+    ((AttemptArchived,), _each(_attempt_archived)),
+    ((RunUpdated,), _each(_run_updated)),
+    ((ParamsLogged,), _each(_params)),
+    ((DatasetVersioned,), _each(_dataset)),
+    ((StepStarted, StepFinished), _each(_step)),
+    ((ArtifactRecorded,), _each(_artifact)),
+    ((ActionAudited,), _each(_audit)),
+    ((QuotaChanged,), _each(_quota)),
+    *(((kind,), _each(write)) for kind, write in {**MODEL_WRITERS, **DEPLOY_WRITERS}.items()),
+    ((MetricsLogged,), _insert_metrics),
+    ((LogsWritten,), _insert_logs),
+)
+_STAGE = {kind: i for i, (kinds, _) in enumerate(_STAGES) for kind in kinds}

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from mlopslab.core.errors import NotFound
+from mlopslab.core.events import AliasMoved, GatesChecked, ModelVersionRegistered
 from mlopslab.core.refs import ModelRef
 from mlopslab.store import models as q
 from mlopslab.store.db import Store
@@ -23,14 +24,14 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def version_event(sha: str, run_id: str | None = "r1", ts: float = T0) -> dict[str, Any]:
-    return {"kind": "model_version", "ts": ts, "aliases": ["candidate"], "version": {
+def version_event(sha: str, run_id: str | None = "r1", ts: float = T0) -> ModelVersionRegistered:
+    return ModelVersionRegistered(ts=ts, aliases=["candidate"], version={
         "id": sha, "name": "churn", "sha256": sha, "size": 10, "source": "run" if run_id else "file",
         "run_id": run_id, "train_data": "sha256:aa", "holdout_data": "sha256:bb",
         "holdout_sha256": "bb", "target": "y", "exclude": [], "sensitive": "g",
         "task": "classification", "primary_metric": "accuracy", "direction": "maximize",
         "scores": {"accuracy": 0.9}, "groups": None, "schema": {"inputs": [], "outputs": []},
-        "deps": {}, "gates": None, "info": {}, "created_by": "ada"}}
+        "deps": {}, "gates": None, "info": {}, "created_by": "ada"})
 
 
 def test_versions_are_numbered_per_name_and_registered_once(store: Store) -> None:
@@ -49,11 +50,11 @@ def test_versions_are_numbered_per_name_and_registered_once(store: Store) -> Non
 
 def test_alias_moves_keep_their_history(store: Store) -> None:
     store.write([(None, [version_event("s1"), version_event("s2", "r2")])])
-    move = {"kind": "alias_move", "name": "churn", "alias": "champion", "actor": "ada"}
-    store.write([(None, [{**move, "to_version": 1, "ts": T0 + 10, "reason": "first"}])])
-    store.write([(None, [{**move, "to_version": 2, "ts": T0 + 20, "reason": "override",
-                          "forced": True}])])
-    store.write([(None, [{**move, "to_version": 2, "ts": T0 + 30}])])  # no move: not recorded
+    move: dict[str, Any] = {"name": "churn", "alias": "champion", "actor": "ada"}
+    store.write([(None, [AliasMoved(**move, to_version=1, ts=T0 + 10, reason="first")])])
+    store.write([(None, [AliasMoved(**move, to_version=2, ts=T0 + 20, reason="override",
+                                    forced=True)])])
+    store.write([(None, [AliasMoved(**move, to_version=2, ts=T0 + 30)])])  # no move: not recorded
     history = q.alias_history(store, "churn", "champion")
     assert [(h["from_version"], h["to_version"], h["forced"], h["reason"]) for h in history] == [
         (None, 1, False, "first"), (1, 2, True, "override")]
@@ -68,7 +69,7 @@ def test_gate_reports_round_trip(store: Store) -> None:
               "provider": "CPUExecutionProvider", "spec": {}, "info": {"rows": 3},
               "checks": [{"gate": "latency", "name": "p95_ms@batch1", "value": 3.0, "limit": 1.0,
                           "op": "<=", "passed": False, "detail": {"batch_size": 1}}]}
-    store.write([(None, [{"kind": "gate_report", "report": report, "ts": T0}])])
+    store.write([(None, [GatesChecked(report=report, ts=T0)])])
     stored = q.gate_report(store, "gr")
     assert stored["failed"] == ["latency.p95_ms@batch1"] and stored["info"] == {"rows": 3}
     assert stored["checks"] == [{"gate": "latency", "name": "p95_ms@batch1", "value": 3.0,

@@ -2,29 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import signal
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
 from mlopslab.client import LabClient, daemon
-from mlopslab.core.errors import ServiceUnreachable
+from mlopslab.core.errors import MlopslabError, ServiceUnreachable
+from mlopslab.core.events import MetricsLogged, RunCreated, event_to_json
 from mlopslab.lab import Lab
 from tests.conftest import mlopslab, mlopslab_json
 
 
-def _run_event(run_id: str) -> dict:
-    return {"kind": "run_created", "run": {
+def _run_event(run_id: str) -> RunCreated:
+    return RunCreated(run={
         "id": run_id, "project": "p", "recipe": "r", "recipe_path": "/x", "status": "finished",
-        "user_name": "u", "created_at": time.time(), "params": {}}}
+        "user_name": "u", "created_at": time.time(), "params": {}})
 
 
-def _points(run_id: str, start: int, n: int) -> dict:
-    return {"kind": "metrics", "run_id": run_id,
-            "points": [["m", start + i, time.time(), float(start + i)] for i in range(n)]}
+def _points(run_id: str, start: int, n: int) -> MetricsLogged:
+    return MetricsLogged(run_id=run_id,
+                         points=[["m", start + i, time.time(), float(start + i)] for i in range(n)])
 
 
 def test_service_starts_on_demand_and_stops(lab: Lab) -> None:
@@ -67,6 +71,33 @@ def test_writes_spool_while_the_service_is_down_and_arrive_later(lab: Lab) -> No
     assert list(lab.spool.glob("*.json")) == []
 
 
+def test_batches_in_the_wire_format_of_an_older_mlopslab_land_in_the_store(lab: Lab) -> None:
+    """A spool file and a `write` batch as mlopslab d097ee6 made them (before events were
+    typed): the service ingests the one at start and decodes the other at its edge."""
+    wire = Path(__file__).parents[1] / "core" / "wire"
+    lab.spool.mkdir(parents=True, exist_ok=True)
+    shutil.copy(wire / "spooled_step_output.json", lab.spool)
+    progress = json.loads((wire / "spooled_run_progress.json").read_text())
+    run_id = "250601-101500-ab12"
+    with LabClient(lab) as client:  # starts the service, which ingests the spool
+        client.write([RunCreated(run={**_run_event(run_id).run, "status": "running"})])
+        assert client.service.write(batch_id=progress["batch_id"], events=progress["events"])
+        run = client.runs.get(run_id)
+        points = client.runs.metrics(run_id=run_id)
+    assert (run["status"], run["reason"], run["code_version"]) == ("failed", "boom", "git:abc123")
+    assert {s["name"]: s["status"] for s in run["steps"]} == {"split": "cached", "train": "finished"}
+    assert [a["sha256"] for a in run["artifacts"]] == ["ab" * 32]
+    assert [(p["key"], p["step"], p["value"]) for p in points] == [("loss", 0, 0.75), ("loss", 1, None)]
+    assert list(lab.spool.glob("*.json")) == []
+
+
+def test_a_batch_with_an_unknown_event_kind_is_refused_whole(lab: Lab) -> None:
+    with LabClient(lab) as client, pytest.raises(MlopslabError, match="unknown event kind 'telemetry'"):
+        client.service.write(batch_id="b1", events=[event_to_json(_run_event("r1")), {"kind": "telemetry"}])
+    with LabClient(lab) as client:
+        assert client.runs.count() == 0
+
+
 def test_acknowledged_writes_survive_a_killed_service(lab: Lab) -> None:
     run_id = uuid.uuid4().hex
     acked: list[int] = []
@@ -81,7 +112,8 @@ def test_acknowledged_writes_survive_a_killed_service(lab: Lab) -> None:
                 if stop.is_set():
                     return
                 try:
-                    own.service.write(batch_id=f"b{batch}", events=[_points(run_id, batch * 10, 10)])
+                    own.service.write(batch_id=f"b{batch}",
+                                      events=[event_to_json(_points(run_id, batch * 10, 10))])
                 except ServiceUnreachable:
                     return
                 acked.append(batch)

@@ -6,11 +6,11 @@ import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from mlopslab.core.errors import StoreError
+from mlopslab.core.events import Event, LogsWritten, MetricsLogged, RunCreated
 from mlopslab.service.writer import GroupWriter
 from mlopslab.spool import spool_batch, spooled
 from mlopslab.store.db import Store
@@ -19,16 +19,16 @@ T0 = 1_700_000_000.0
 T0_NS = int(T0 * 1_000_000_000)
 
 
-def run_created(run_id: str) -> dict[str, Any]:
-    return {"kind": "run_created", "run": {
+def run_created(run_id: str) -> RunCreated:
+    return RunCreated(run={
         "id": run_id, "project": "p", "recipe": "r", "recipe_path": "/r", "status": "running",
         "user_name": "u", "created_at": T0,
-    }}
+    })
 
 
-def metrics(run_id: str, step: int, n: int = 1) -> dict[str, Any]:
-    return {"kind": "metrics", "run_id": run_id,
-            "points": [[f"m{i}", step, T0 + step, float(step)] for i in range(n)]}
+def metrics(run_id: str, step: int, n: int = 1) -> MetricsLogged:
+    return MetricsLogged(run_id=run_id,
+                         points=[[f"m{i}", step, T0 + step, float(step)] for i in range(n)])
 
 
 @pytest.fixture
@@ -122,7 +122,7 @@ def test_a_replayed_batch_is_acknowledged_as_not_new(writer: GroupWriter, store:
 def test_a_failed_commit_reaches_the_waiter_and_the_writer_goes_on(
     writer: GroupWriter, store: Store
 ) -> None:
-    bad = {"kind": "metrics", "run_id": "r", "points": [["m", 0, T0, "NaN?"]]}
+    bad = MetricsLogged(run_id="r", points=[["m", 0, T0, "NaN?"]])
     with pytest.raises(StoreError):
         writer.write("bad", [bad])
     assert writer.write("good", [metrics("r", 1)]) is True
@@ -143,8 +143,8 @@ def test_stop_commits_what_is_queued(store: Store) -> None:
 
 def test_spool_round_trip(tmp_path: Path) -> None:
     folder = tmp_path / "spool"
-    events = [run_created("r1"), metrics("r1", 0, n=2),
-              {"kind": "logs", "run_id": "r1", "lines": [[T0, "stdout", "héllo \u2603"]]}]
+    events: list[Event] = [run_created("r1"), metrics("r1", 0, n=2),
+                           LogsWritten(run_id="r1", lines=[[T0, "stdout", "héllo \u2603"]])]
     path = spool_batch(folder, "batch-1", events)
     assert path == folder / "batch-1.json"
     assert [(p, b, e) for p, b, e in spooled(folder)] == [(path, "batch-1", events)]
@@ -171,6 +171,27 @@ def test_a_corrupt_spool_file_is_skipped(tmp_path: Path) -> None:
     spool_batch(folder, "done", [metrics("r", 0)])
     (folder / "torn.json").write_text('{"batch_id": "torn", "ev')
     assert [batch_id for _, batch_id, _ in spooled(folder)] == ["done"]
+
+
+def test_a_spool_file_of_an_older_version_reads(tmp_path: Path) -> None:
+    folder = tmp_path / "spool"
+    folder.mkdir()
+    old = Path(__file__).parents[1] / "core" / "wire" / "spooled_step_output.json"
+    (folder / old.name).write_text(old.read_text())  # written by mlopslab d097ee6
+    [(_, batch_id, events)] = list(spooled(folder))
+    assert batch_id == "6cb6229ce8bb46238699d25b6b83da3a"
+    assert [type(e).__name__ for e in events] == ["MetricsLogged", "LogsWritten", "ArtifactRecorded"]
+
+
+def test_a_spool_file_with_an_unknown_kind_stays_for_a_newer_service(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "spool"
+    spool_batch(folder, "done", [metrics("r", 0)])
+    (folder / "newer.json").write_text('{"batch_id": "newer", "events": [{"kind": "telemetry"}]}')
+    assert [batch_id for _, batch_id, _ in spooled(folder)] == ["done"]
+    assert (folder / "newer.json").exists()
+    assert "newer.json left for later: unknown event kind 'telemetry'" in capsys.readouterr().err
 
 
 def test_spooled_on_a_missing_folder_is_empty(tmp_path: Path) -> None:

@@ -13,6 +13,19 @@ import duckdb
 import pytest
 
 from mlopslab.core.errors import NotFound, StoreError
+from mlopslab.core.events import (
+    ActionAudited,
+    ArtifactRecorded,
+    DatasetVersioned,
+    Event,
+    LogsWritten,
+    MetricsLogged,
+    ParamsLogged,
+    RunCreated,
+    RunUpdated,
+    StepFinished,
+    StepStarted,
+)
 from mlopslab.store.db import Store
 from mlopslab.store.migrations import LATEST, MIGRATIONS, migrate
 
@@ -24,39 +37,38 @@ def iso(epoch: float) -> str:
 
 
 def run_created(run_id: str, project: str = "default", status: str = "queued",
-                created_at: float = T0, **extra: Any) -> dict[str, Any]:
+                created_at: float = T0, **extra: Any) -> RunCreated:
     run = {
         "id": run_id, "project": project, "recipe": "tabular-classifier",
         "recipe_path": "/lab/recipes/tabular-classifier", "status": status,
         "user_name": "ada", "created_at": created_at, **extra,
     }
-    return {"kind": "run_created", "run": run}
+    return RunCreated(run=run)
 
 
-def full_batch(run_id: str) -> list[dict[str, Any]]:
+def full_batch(run_id: str) -> list[Event]:
     """One batch with every kind of event a run produces."""
     return [
         run_created(run_id, seed=42, params={"lr": 0.1, "opt": "adam"},
                     resources={"cpus": 1, "gpus": 0}, options={"from_scratch": False},
                     deps={"numpy": "2.0"}, gpu_ids=[], host="box", pid=1234),
-        {"kind": "params", "run_id": run_id, "params": {"lr": 0.1, "opt": "adam", "deep": True}},
-        {"kind": "metrics", "run_id": run_id, "points": [
+        ParamsLogged(run_id=run_id, params={"lr": 0.1, "opt": "adam", "deep": True}),
+        MetricsLogged(run_id=run_id, points=[
             ["loss", 0, T0 + 1, 0.9], ["loss", 2, T0 + 3, 0.5], ["loss", 1, T0 + 2, 0.7],
             ["accuracy", 0, T0 + 4, 0.8],
-        ]},
-        {"kind": "logs", "run_id": run_id, "lines": [
+        ]),
+        LogsWritten(run_id=run_id, lines=[
             [T0 + 1, "stdout", "epoch 1"], [T0 + 2, "stderr", "warning: slow"],
-        ]},
-        {"kind": "artifact", "run_id": run_id, "name": "model.onnx", "sha256": "ab" * 32,
-         "size": 1234, "artifact_kind": "model", "step": "export", "ts": T0 + 5},
-        {"kind": "step", "run_id": run_id, "name": "split", "idx": 0, "status": "completed",
-         "cache_key": "k0", "cached": True, "started_at": T0 + 1, "ended_at": T0 + 2},
-        {"kind": "step", "run_id": run_id, "name": "train", "idx": 1, "status": "running",
-         "started_at": T0 + 2},
-        {"kind": "dataset", "run_id": run_id, "name": "train", "hash": "cd" * 32,
-         "source": "local", "path": "/data/train.csv", "size": 99, "ts": T0},
-        {"kind": "audit", "ts": T0, "actor": "ada", "action": "run.create", "target": run_id,
-         "detail": {"why": "test"}},
+        ]),
+        ArtifactRecorded(run_id=run_id, name="model.onnx", sha256="ab" * 32, size=1234,
+                         artifact_kind="model", step="export", ts=T0 + 5),
+        StepFinished(run_id=run_id, name="split", idx=0, status="completed", cache_key="k0",
+                     cached=True, started_at=T0 + 1, ended_at=T0 + 2),
+        StepStarted(run_id=run_id, name="train", idx=1, started_at=T0 + 2),
+        DatasetVersioned(run_id=run_id, name="train", hash="cd" * 32, source="local",
+                         path="/data/train.csv", size=99, ts=T0),
+        ActionAudited(ts=T0, actor="ada", action="run.create", target=run_id,
+                      detail={"why": "test"}),
     ]
 
 
@@ -151,8 +163,7 @@ def test_metric_series_is_ordered_by_step(store: Store) -> None:
 
 def test_logs_in_order_and_after_a_cursor(store: Store) -> None:
     store.write([(None, full_batch("run-1"))])
-    store.write([(None, [{"kind": "logs", "run_id": "run-1",
-                          "lines": [[T0 + 9, "stdout", "done"]]}])])
+    store.write([(None, [LogsWritten(run_id="run-1", lines=[[T0 + 9, "stdout", "done"]])])])
     lines = store.logs("run-1")
     assert [(x["stream"], x["line"]) for x in lines] == [
         ("stdout", "epoch 1"), ("stderr", "warning: slow"), ("stdout", "done")]
@@ -169,7 +180,7 @@ def test_params_and_audit_tables(store: Store) -> None:
         "SELECT key, value, num FROM params WHERE run_id = 'run-1' ORDER BY key").fetchall()
     assert rows == [("deep", "true", 1.0), ("lr", "0.1", 0.1), ("opt", '"adam"', None)]
     # a second params event replaces the first
-    store.write([(None, [{"kind": "params", "run_id": "run-1", "params": {"lr": 0.2}}])])
+    store.write([(None, [ParamsLogged(run_id="run-1", params={"lr": 0.2})])])
     assert store.count("params") == 1
     audit = store.cursor().execute("SELECT actor, action, target, detail FROM audit").fetchall()
     assert audit == [("ada", "run.create", "run-1", '{"why": "test"}')]
@@ -194,19 +205,28 @@ def test_same_artifact_in_two_runs_is_stored_once(store: Store) -> None:
 
 def test_step_event_replaces_the_previous_state(store: Store) -> None:
     store.write([(None, full_batch("run-1"))])
-    store.write([(None, [{"kind": "step", "run_id": "run-1", "name": "train", "idx": 1,
-                          "status": "failed", "error": "boom", "ended_at": T0 + 9}])])
+    store.write([(None, [StepFinished(run_id="run-1", name="train", idx=1, status="failed",
+                                      error="boom", ended_at=T0 + 9)])])
     steps = store.get_run("run-1")["steps"]
     assert [(s["name"], s["status"]) for s in steps] == [("split", "completed"),
                                                          ("train", "failed")]
     assert steps[1]["error"] == "boom"
 
 
+def test_a_step_started_and_finished_in_one_batch_ends_finished(store: Store) -> None:
+    store.write([(None, [run_created("run-1"),
+                         StepStarted(run_id="run-1", name="train", idx=0, started_at=T0),
+                         StepFinished(run_id="run-1", name="train", idx=0, status="finished",
+                                      cached=False, started_at=T0, ended_at=T0 + 1)])])
+    assert [(s["name"], s["status"]) for s in store.get_run("run-1")["steps"]] == [
+        ("train", "finished")]
+
+
 def test_list_runs_newest_first_with_metrics(store: Store) -> None:
     store.write([
         (None, [run_created("old", created_at=T0)]),
         (None, [run_created("new", created_at=T0 + 60, project="vision")]),
-        (None, [{"kind": "metrics", "run_id": "old", "points": [["acc", 0, T0, 0.5]]}]),
+        (None, [MetricsLogged(run_id="old", points=[["acc", 0, T0, 0.5]])]),
     ])
     runs = store.list_runs()
     assert [r["id"] for r in runs] == ["new", "old"]
@@ -241,14 +261,14 @@ def test_a_batch_id_written_twice_is_applied_once(store: Store) -> None:
 
 
 def test_duplicate_batch_ids_in_one_write(store: Store) -> None:
-    metrics = [{"kind": "metrics", "run_id": "r", "points": [["m", 0, T0, 1.0]]}]
+    metrics: list[Event] = [MetricsLogged(run_id="r", points=[["m", 0, T0, 1.0]])]
     fresh = store.write([("x", [run_created("r")]), ("y", metrics), ("y", metrics)])
     assert fresh == [True, True, False]
     assert store.count("metrics") == 1
 
 
 def test_batches_without_id_are_always_applied(store: Store) -> None:
-    metrics = [{"kind": "metrics", "run_id": "r", "points": [["m", 0, T0, 1.0]]}]
+    metrics: list[Event] = [MetricsLogged(run_id="r", points=[["m", 0, T0, 1.0]])]
     store.write([(None, metrics)])
     store.write([(None, metrics)])
     assert store.count("metrics") == 2
@@ -257,19 +277,19 @@ def test_batches_without_id_are_always_applied(store: Store) -> None:
 @pytest.mark.parametrize(
     "bad_event",
     [
-        {"kind": "metrics", "run_id": "r2", "points": [["m", 0, T0, "not a number"]]},
-        {"kind": "step", "run_id": "r2", "name": "s"},  # idx and status missing
+        MetricsLogged(run_id="r2", points=[["m", 0, T0, "not a number"]]),
+        StepFinished(run_id="r2", name="s", idx=None, status=None),  # type: ignore[arg-type]
         run_created("r1"),  # primary key violation
-        {"kind": "run_created", "run": {"id": "r3"}},  # required fields missing
+        RunCreated(run={"id": "r3"}),  # required fields missing
     ],
     ids=["bad-metric-value", "incomplete-step", "duplicate-run", "incomplete-run"],
 )
-def test_a_bad_event_rolls_back_the_whole_write(store: Store, bad_event: dict[str, Any]) -> None:
+def test_a_bad_event_rolls_back_the_whole_write(store: Store, bad_event: Event) -> None:
     store.write([("good", [run_created("r1")])])
-    batch = [
+    batch: list[Event] = [
         run_created("r2"),
-        {"kind": "logs", "run_id": "r2", "lines": [[T0, "stdout", "hello"]]},
-        {"kind": "metrics", "run_id": "r2", "points": [["ok", 0, T0, 1.0]]},
+        LogsWritten(run_id="r2", lines=[[T0, "stdout", "hello"]]),
+        MetricsLogged(run_id="r2", points=[["ok", 0, T0, 1.0]]),
         bad_event,
     ]
     with pytest.raises(StoreError) as info:
@@ -291,10 +311,10 @@ def test_a_bad_event_rolls_back_the_whole_write(store: Store, bad_event: dict[st
 
 def test_run_update_sets_fields(store: Store) -> None:
     store.write([(None, [run_created("r1")])])
-    store.write([(None, [{"kind": "run_update", "run_id": "r1", "fields": {
+    store.write([(None, [RunUpdated(run_id="r1", fields={
         "status": "running", "started_at": T0 + 10, "pid": 77, "gpu_ids": [0],
         "not_a_column": "ignored",
-    }}])])
+    })])])
     run = store.get_run("r1")
     assert run["status"] == "running"
     assert run["started_at"] == iso(T0 + 10)
@@ -304,10 +324,10 @@ def test_run_update_sets_fields(store: Store) -> None:
 
 def test_run_update_with_only_if_status_keeps_a_final_status(store: Store) -> None:
     store.write([(None, [run_created("r1", status="running")])])
-    store.write([(None, [{"kind": "run_update", "run_id": "r1", "fields": {
-        "status": "completed", "ended_at": T0 + 20}}])])
-    late = {"kind": "run_update", "run_id": "r1", "only_if_status": ["queued", "running"],
-            "fields": {"status": "failed", "error": "lost", "ended_at": T0 + 99}}
+    store.write([(None, [RunUpdated(run_id="r1", fields={
+        "status": "completed", "ended_at": T0 + 20})])])
+    late = RunUpdated(run_id="r1", only_if_status=["queued", "running"],
+                      fields={"status": "failed", "error": "lost", "ended_at": T0 + 99})
     store.write([(None, [late])])
     run = store.get_run("r1")
     assert run["status"] == "completed"
@@ -317,8 +337,8 @@ def test_run_update_with_only_if_status_keeps_a_final_status(store: Store) -> No
 
 def test_run_update_with_only_if_status_applies_when_it_matches(store: Store) -> None:
     store.write([(None, [run_created("r1", status="running"), run_created("r2")])])
-    update = {"kind": "run_update", "run_id": "r1", "only_if_status": ["queued", "running"],
-              "fields": {"status": "failed", "error": "lost"}}
+    update = RunUpdated(run_id="r1", only_if_status=["queued", "running"],
+                        fields={"status": "failed", "error": "lost"})
     store.write([(None, [update])])
     assert store.get_run("r1")["status"] == "failed"
     assert store.get_run("r1")["error"] == "lost"
@@ -326,8 +346,8 @@ def test_run_update_with_only_if_status_applies_when_it_matches(store: Store) ->
 
 
 def test_run_update_in_the_same_batch_as_creation(store: Store) -> None:
-    # events are applied by kind: run_created before run_update, whatever the list order
-    update = {"kind": "run_update", "run_id": "r1", "fields": {"status": "running"}}
+    # events are applied by type: RunCreated before RunUpdated, whatever the list order
+    update = RunUpdated(run_id="r1", fields={"status": "running"})
     store.write([(None, [update, run_created("r1")])])
     assert store.get_run("r1")["status"] == "running"
 

@@ -15,9 +15,11 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from mlopslab.core.clock import utc_naive
+from mlopslab.core.events import AliasMoved, Event, GatesChecked, ModelVersionRegistered
 from mlopslab.lab import Lab, init_lab
 from mlopslab.store.db import Store
-from mlopslab.store.model_writes import MODEL_WRITERS, _ts
+from mlopslab.store.model_writes import MODEL_WRITERS
 from tests.tui.seed import NOW, seed_runs
 
 NAME = "breast-cancer"
@@ -87,36 +89,36 @@ def seed_models(db_path: Path, run_ids: list[str]) -> None:
     """Write the registry above; its versions come from the finished runs in `run_ids`."""
     finished = [run_ids[i] for i in (36, 28, 20, 12)]  # tabular-classifier runs, oldest first
     t0 = NOW - 4 * 86400
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     for n in range(1, 5):
         created = t0 + n * 3600 * 6
-        events.append({"kind": "model_version", "version": version(n, finished[n - 1], created),
-                       "ts": created, "aliases": ["candidate"]})
+        events.append(ModelVersionRegistered(version=version(n, finished[n - 1], created),
+                                             ts=created, aliases=["candidate"]))
         champion = None if n == 1 else (1 if n == 2 else 2)
-        events.append({"kind": "gate_report", "report": report(n, champion, created), "ts": created + 60})
+        events.append(GatesChecked(report=report(n, champion, created), ts=created + 60))
         if n <= 2:
-            events.append({"kind": "alias_move", "name": NAME, "alias": "champion", "to_version": n,
-                           "ts": created + 120, "actor": "ana", "reason": "gates passed",
-                           "forced": False, "report_id": report(n, champion, created)["id"]})
+            events.append(AliasMoved(name=NAME, alias="champion", to_version=n, ts=created + 120,
+                                     actor="ana", reason="gates passed", forced=False,
+                                     report_id=report(n, champion, created)["id"]))
     churn = {**version(1, None, t0), "id": "mv-churn-1", "name": "churn", "source": "file",
              "info": {"file": "/data/churn-xgb.onnx"}, "scores": {"accuracy": 0.874, "f1": 0.71}}
-    events.append({"kind": "model_version", "version": churn, "ts": t0 + 600, "aliases": ["candidate"]})
+    events.append(ModelVersionRegistered(version=churn, ts=t0 + 600, aliases=["candidate"]))
     store = Store(db_path)
     try:
         con = store.cursor()
         for event in events:
-            MODEL_WRITERS[event["kind"]](con, event)
+            MODEL_WRITERS[type(event)](con, event)
         con.execute("INSERT INTO datasets VALUES (?, 'file', 'data/breast_cancer.csv', 121345, ?)",
-                    [TRAIN, _ts(t0)])
+                    [TRAIN, utc_naive(t0)])
         for run_id in finished:
             con.execute("INSERT INTO run_inputs VALUES (?, 'train', ?, 'file', 'data/breast_cancer.csv')",
                         [run_id, TRAIN])
         for name, endpoint, active, status in (("breast-cancer", "http://127.0.0.1:8700", "2", "serving"),
                                                ("bc-trial", "http://127.0.0.1:8701", None, "undeployed")):
             con.execute("INSERT INTO deployments VALUES (?, 'process', ?, ?, ?, NULL, ?, ?, ?, 'ana')",
-                        [name, NAME, endpoint, active, status, _ts(t0 + 86400), _ts(t0 + 90000)])
+                        [name, NAME, endpoint, active, status, utc_naive(t0 + 86400), utc_naive(t0 + 90000)])
             con.execute("INSERT INTO deployment_versions VALUES (?, '2', 'mv-0002', ?, ?)",
-                        [name, version(2, None, t0)["sha256"], _ts(t0 + 86400)])
+                        [name, version(2, None, t0)["sha256"], utc_naive(t0 + 86400)])
     finally:
         store.close()
 
