@@ -83,17 +83,28 @@ def play_sync(lab: Lab, scenario: Scenario, **options: Any) -> str:
     return asyncio.run(play(lab, scenario, **options))
 
 
-def check_snapshot(name: str, svg: str, tmp_path: Path) -> None:
-    """Compare `svg` with the recorded snapshot (MLOPSLAB_UPDATE_SNAPSHOTS=1 records it)."""
-    expected = SNAPSHOTS / f"{name}.svg"
-    if os.environ.get("MLOPSLAB_UPDATE_SNAPSHOTS") or not expected.exists():
-        SNAPSHOTS.mkdir(exist_ok=True)
-        expected.write_text(svg)
+UPDATE_SNAPSHOTS = "MLOPSLAB_UPDATE_SNAPSHOTS"
+"""Set to 1 to record the snapshots instead of comparing with them."""
+
+
+def check_snapshot(name: str, svg: str, tmp_path: Path, snapshots: Path = SNAPSHOTS) -> None:
+    """Compare `svg` with the recorded `snapshots/<name>.svg`.
+
+    A missing snapshot fails like a different one (a new scenario is not recorded by
+    running it); only MLOPSLAB_UPDATE_SNAPSHOTS=1 records, after an intended change."""
+    expected = snapshots / f"{name}.svg"
+    if os.environ.get(UPDATE_SNAPSHOTS) == "1":
+        snapshots.mkdir(exist_ok=True)
+        expected.write_text(svg, encoding="utf-8", newline="\n")
         return
-    if svg != expected.read_text():
-        actual = tmp_path / f"{name}.actual.svg"
-        actual.write_text(svg)
-        pytest.fail(f"{name} looks different: compare {actual} with {expected}")
+    if expected.exists() and svg == expected.read_text(encoding="utf-8"):
+        return
+    actual = tmp_path / f"{name}.actual.svg"
+    actual.write_text(svg, encoding="utf-8", newline="\n")
+    if not expected.exists():
+        pytest.fail(f"{name} has no snapshot {expected}: look at {actual}, then record it "
+                    f"with {UPDATE_SNAPSHOTS}=1")
+    pytest.fail(f"{name} looks different: compare {actual} with {expected}")
 
 
 def text_of(app: Any, selector: str) -> str:

@@ -1,5 +1,7 @@
 """How every screen looks, compared with the SVGs in __snapshots__/ (fixed clock,
-seeded runs, replayed GPU samples). After an intended change of looks:
+seeded runs, replayed GPU samples). A screen that looks different fails, and so
+does one with no snapshot yet: nothing is recorded unless asked. After an intended
+change of looks, or for a new scenario, record with
 
     MLOPSLAB_UPDATE_SNAPSHOTS=1 python -m pytest tests/tui/test_snapshots.py
 
