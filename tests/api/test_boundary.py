@@ -1,0 +1,187 @@
+"""The service boundary on a real lab service: typed errors for unknown operations,
+malformed requests and other protocol versions; every idempotent operation retried
+after the service is SIGKILLed while answering; an idle service of an older
+mlopslab replaced, a busy one left alone with a clear message."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlopslab.api import OPERATIONS, PROTOCOL_VERSION
+from mlopslab.client import LabClient, daemon
+from mlopslab.cluster import ClusterInfo
+from mlopslab.core.errors import BadRequest, ServiceOutdated, ServiceUnreachable, UnknownOperation
+from mlopslab.lab import Lab
+from mlopslab.processes import alive, wait_gone
+from tests.conftest import configure, mlopslab
+from tests.tui.seed_models import NAME, make_models_lab
+
+LEGACY = Path(__file__).with_name("legacy_service.py")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, ray_cluster: ClusterInfo) -> Iterator[Lab]:
+    """Seeded runs, model versions, gate reports and deployment rows; the shared Ray cluster."""
+    made = make_models_lab(tmp_path_factory.mktemp("boundary") / "lab")
+    the_lab = configure(made, ray={"address": ray_cluster.address, "num_gpus": 0})
+    yield the_lab
+    daemon.stop(the_lab, stop_ray=False)
+
+
+def raw(lab: Lab, message: dict[str, Any]) -> dict[str, Any]:
+    with LabClient(lab) as client:
+        client.service.hello()  # started, and of this protocol
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.connect(str(lab.socket_path))
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        reply: dict[str, Any] = json.loads(sock.makefile("rb").readline())
+    return reply
+
+
+def test_the_service_knows_exactly_the_tables_operations(lab: Lab) -> None:
+    for name in OPERATIONS:
+        reply = raw(lab, {"v": PROTOCOL_VERSION, "op": name, "args": {"no_such_field": 1}})
+        assert reply["error"]["type"] == "BadRequest", name
+        assert "no_such_field" in reply["error"]["message"]
+    reply = raw(lab, {"v": PROTOCOL_VERSION, "op": "drop_everything", "args": {}})
+    assert reply["error"]["type"] == "UnknownOperation"
+    assert reply["v"] == PROTOCOL_VERSION
+
+
+def test_a_malformed_request_is_a_typed_error_naming_the_field(lab: Lab) -> None:
+    with LabClient(lab) as client:
+        with pytest.raises(BadRequest, match=r"bad request for get_run: run_id: field required"):
+            client.connection.call(OPERATIONS["get_run"], OPERATIONS["count_runs"].request())
+    reply = raw(lab, {"v": PROTOCOL_VERSION, "op": "list_runs", "args": {"limit": "many"}})
+    assert reply["error"]["type"] == "BadRequest"
+    assert reply["error"]["message"].startswith("bad request for list_runs: limit:")
+    with LabClient(lab) as client, pytest.raises(UnknownOperation):
+        client.connection.call(_stranger(), OPERATIONS["ping"].request())
+
+
+def _stranger() -> Any:
+    from mlopslab.api.operation import NoArgs, read
+
+    return read("drop_everything", NoArgs, bool, "not in the table")
+
+
+def test_a_client_of_another_protocol_is_told_so(lab: Lab) -> None:
+    reply = raw(lab, {"op": "list_runs", "args": {}})  # protocol 1 sent no "v"
+    assert reply["error"]["type"] == "ServiceOutdated"
+    assert "speaks protocol 2" in reply["error"]["message"]
+    assert "protocol 1" in reply["error"]["message"]
+
+
+def samples(client: LabClient) -> dict[str, Callable[[], Any]]:
+    """One real call of every idempotent operation, on the seeded lab's own objects."""
+    run_id = client.runs.list(limit=1)[0]["id"]
+    report = client.models.version(f"{NAME}@3")["latest_report"]["id"]
+    return {
+        "hello": client.service.hello, "ping": client.service.ping, "cluster": client.service.cluster,
+        "write": lambda: client.service.write(batch_id="retry-test", events=[]),
+        "list_runs": lambda: client.runs.list(limit=5), "count_runs": client.runs.count,
+        "run_fields": client.runs.fields, "get_run": lambda: client.runs.get(run_id),
+        "metrics": lambda: client.runs.metrics(run_id), "logs": lambda: client.runs.logs(run_id),
+        "cancel_run": lambda: client.runs.cancel(run_id, actor="test"),
+        "queue": client.queue.show, "quotas": client.queue.quotas, "gpus": client.queue.gpus,
+        "quota_set": lambda: client.queue.set_quota("project", "retry", {"cpus": 4}, actor="test"),
+        "quota_clear": lambda: client.queue.clear_quota("project", "retry", actor="test"),
+        "models": client.models.list, "model_versions": lambda: client.models.versions(NAME),
+        "model_version": lambda: client.models.version(f"{NAME}@2"),
+        "gate_report": lambda: client.models.gate_report(report),
+        "alias_history": lambda: client.models.alias_history(NAME),
+        "lineage": lambda: client.models.lineage(f"{NAME}@2"),
+        "evaluation_sets": lambda: client.models.evaluation_sets(NAME),
+        "deployments": client.deployments.list, "deployment": lambda: client.deployments.get(NAME),
+        "stop": lambda: client.service.stop(stop_ray=False),
+    }
+
+
+def kill_while_answering(lab: Lab, client: LabClient, call: Callable[[], Any]) -> Any:
+    """Freeze the service, send the request, SIGKILL the service: the reply is lost."""
+    client.service.hello()  # connected to the running service
+    pid = daemon.read_pid(lab)
+    assert pid is not None and alive(pid)
+    os.kill(pid, signal.SIGSTOP)
+    outcome: dict[str, Any] = {}
+
+    def send() -> None:
+        try:
+            outcome["result"] = call()
+        except Exception as e:  # noqa: BLE001 - the test looks at it
+            outcome["error"] = e
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    time.sleep(0.3)  # the request sits in the frozen service's socket
+    os.kill(pid, signal.SIGKILL)
+    sender.join(120)
+    assert not sender.is_alive()
+    assert daemon.read_pid(lab) != pid or not alive(pid)
+    return outcome
+
+
+def test_every_idempotent_operation_is_retried_after_the_service_is_killed(lab: Lab) -> None:
+    idempotent = sorted(name for name, op in OPERATIONS.items() if op.idempotent)
+    with LabClient(lab) as client:
+        calls = samples(client)
+        assert set(calls) == set(idempotent), "every idempotent operation needs a sample call here"
+        for name in [n for n in idempotent if n != "stop"] + ["stop"]:
+            outcome = kill_while_answering(lab, client, calls[name])
+            assert "error" not in outcome, f"{name} was not retried: {outcome.get('error')!r}"
+
+
+def test_an_operation_that_is_not_idempotent_is_not_repeated(lab: Lab) -> None:
+    with LabClient(lab) as client:
+        before = client.models.alias_history(NAME)["history"]
+        outcome = kill_while_answering(
+            lab, client, lambda: client.models.set_alias(f"{NAME}@1", "staging", actor="test"))
+        assert isinstance(outcome.get("error"), ServiceUnreachable)
+        # the frozen service never applied it, and the client did not send it again
+        assert client.models.alias_history(NAME)["history"] == before
+
+
+def start_legacy(lab: Lab, active_runs: int) -> subprocess.Popen[str]:
+    daemon.stop(lab, stop_ray=False)
+    proc = subprocess.Popen([sys.executable, str(LEGACY), str(lab.root), str(active_runs)],
+                            stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": os.getcwd()})
+    assert proc.stdout is not None and "up" in proc.stdout.readline()
+    return proc
+
+
+def test_an_idle_service_of_an_older_mlopslab_is_replaced(lab: Lab) -> None:
+    old = start_legacy(lab, active_runs=0)
+    with LabClient(lab) as client:
+        hello = client.service.hello()
+    assert hello.protocol == PROTOCOL_VERSION and hello.pid != old.pid
+    assert old.wait(10) == 0
+
+
+def test_a_busy_service_of_an_older_mlopslab_is_left_running_with_a_hint(lab: Lab) -> None:
+    old = start_legacy(lab, active_runs=2)
+    try:
+        with LabClient(lab) as client, pytest.raises(ServiceOutdated) as caught:
+            client.runs.count()
+        assert "runs mlopslab 0.9.0" in caught.value.message
+        assert "2 run(s) are active" in (caught.value.hint or "")
+        done = mlopslab(lab, "runs", "ls", check=False)
+        assert done.returncode == 5
+        assert len(done.stderr.strip().splitlines()) <= 2 and "Traceback" not in done.stderr
+        assert "mlopslab lab stop" in done.stderr
+        assert alive(old.pid)
+    finally:
+        old.terminate()
+        wait_gone(old.pid, 10)
+        old.wait(10)
