@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 
-CORE = sorted(p.stem for p in (Path(__file__).parents[1] / "mlopslab" / "core").glob("*.py")
-              if p.stem != "__init__")
+CORE_DIR = Path(__file__).parents[1] / "mlopslab" / "core"
+CORE = sorted(  # every module of the core, those of its packages (core/filters/) too
+    ".".join(p.relative_to(CORE_DIR).with_suffix("").parts).removesuffix(".__init__")
+    for p in CORE_DIR.glob("**/*.py") if p != CORE_DIR / "__init__.py"
+)
 FORBIDDEN = ["textual", "duckdb", "ray", "docker", "pynvml", "mlflow", "dvc", "onnxruntime",
              "mlopslab.store", "mlopslab.service", "mlopslab.exec", "mlopslab.cli"]
 
