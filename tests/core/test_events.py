@@ -37,6 +37,7 @@ from mlopslab.core.events import (
     event_from_json,
     event_to_json,
 )
+from mlopslab.core.runs import run_update
 
 WIRE = Path(__file__).parent / "wire"
 T0 = 1_748_772_900.0
@@ -118,6 +119,15 @@ def test_left_out_keys_stay_left_out() -> None:
     assert event_to_json(StepFinished(run_id="r", name="s", idx=0, status="finished")) == {
         "kind": "step", "run_id": "r", "name": "s", "idx": 0, "cache_key": None,
         "status": "finished"}
+
+
+def test_run_update_puts_on_the_wire_what_it_did_before_it_was_typed() -> None:
+    progress = json.loads((WIRE / "spooled_run_progress.json").read_text())["events"]
+    final = run_update(RUN, only_active=True, status="failed", reason="boom", error="boom",
+                       exit_code=None, ended_at=1748772910.5)
+    assert event_to_json(final) == progress[-1]
+    assert event_to_json(run_update(RUN, code_version="git:abc123", data_version="sha256:" + "d" * 64,
+                                    deps={"python": "3.11"})) == progress[-2]
 
 
 def test_an_older_event_without_optional_keys_decodes_with_defaults() -> None:
