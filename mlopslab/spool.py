@@ -15,7 +15,8 @@ import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from mlopslab.core.events import Event, EventError, events_from_json, events_to_json
+from mlopslab.core.errors import EventError
+from mlopslab.core.events import Event, events_from_json, events_to_json
 
 
 def spool_batch(folder: Path, batch_id: str, events: Sequence[Event]) -> Path:

@@ -13,6 +13,7 @@
      |    +-- ServiceOutdated     ... or speaks another protocol version
      |    +-- UnknownOperation    ... or was asked an operation it lacks
      |    +-- BadRequest          ... or got arguments its operation refuses
+     |         +-- EventError     ... or an event it cannot read
      +-- ExecError           Ray or a run process failed to start  (exit 6)
      +-- NotFound            a run, step or key does not exist     (exit 7)
      +-- ResourceError       a request can never fit quota/cluster (exit 8)
@@ -122,6 +123,10 @@ class UnknownOperation(ServiceError):
 
 class BadRequest(ServiceError):
     """A request's arguments do not match its operation's request type."""
+
+
+class EventError(BadRequest):
+    """An event this version cannot read: an unknown kind, a missing field."""
 
 
 class ExecError(MlopslabError):

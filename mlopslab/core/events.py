@@ -43,15 +43,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
-from mlopslab.core.errors import MlopslabError
+from mlopslab.core.errors import EventError
 
 Json = dict[str, Any]
 Point = Sequence[Any]  # [key, step, epoch seconds, value or None]
 Line = Sequence[Any]  # [epoch seconds, stream, text]
-
-class EventError(MlopslabError):
-    """An event this version cannot read: an unknown kind, a missing field."""
-
 
 # runs -------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mlopslab.core.errors import MlopslabError
+from mlopslab.core.errors import EventError, MlopslabError
 from mlopslab.core.events import (
     EVENT_TYPES,
     KINDS,
@@ -23,7 +23,6 @@ from mlopslab.core.events import (
     DeploymentVersionServed,
     EvaluationSetAdded,
     Event,
-    EventError,
     GatesChecked,
     LogsWritten,
     MetricsLogged,
