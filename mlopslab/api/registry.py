@@ -2,7 +2,24 @@
 
 from __future__ import annotations
 
-from mlopslab.api.operation import JsonObject, NoArgs, Request, read, write
+from mlopslab.api.operation import NoArgs, Request, read, write
+from mlopslab.core.gate_reports import GateVerdict
+from mlopslab.core.lineage import Lineage
+from mlopslab.core.model_versions import (
+    ModelSummary,
+    ModelVersion,
+    ModelVersionDetail,
+    Registration,
+    VersionSummary,
+)
+from mlopslab.core.registry import (
+    AliasHistory,
+    AliasHistoryAt,
+    AliasRemoval,
+    EvaluationSet,
+    GatedPromotion,
+    Promotion,
+)
 
 
 class ModelName(Request):
@@ -17,7 +34,7 @@ class GateReportRequest(Request):
     report_id: str
 
 
-class AliasHistory(Request):
+class AliasHistoryRequest(Request):
     name: str
     alias: str | None = None
     at: str | None = None
@@ -84,28 +101,28 @@ class Promote(Request):
     gates: str | None = None
 
 
-MODELS = read("models", NoArgs, list[JsonObject], "Every model name with its versions and aliases.")
-MODEL_VERSIONS = read("model_versions", ModelName, list[JsonObject], "The versions of one model.")
-MODEL_VERSION = read("model_version", ModelRef, JsonObject,
+MODELS = read("models", NoArgs, list[ModelSummary], "Every model name with its versions and aliases.")
+MODEL_VERSIONS = read("model_versions", ModelName, list[VersionSummary], "The versions of one model.")
+MODEL_VERSION = read("model_version", ModelRef, ModelVersionDetail,
                      "One version (NAME@V or NAME@alias) with its gate reports.")
-GATE_REPORT = read("gate_report", GateReportRequest, JsonObject, "One gate report with its checks.")
-ALIAS_HISTORY = read("alias_history", AliasHistory, JsonObject,
+GATE_REPORT = read("gate_report", GateReportRequest, GateVerdict, "One gate report with its checks.")
+ALIAS_HISTORY = read("alias_history", AliasHistoryRequest, AliasHistory | AliasHistoryAt,
                      "Every move of a model's aliases (or one alias), and where it pointed at a time.")
-LINEAGE = read("lineage", LineageRequest, JsonObject,
+LINEAGE = read("lineage", LineageRequest, Lineage,
                "The graph around a run, model version, data hash or deployment.")
-EVALUATION_SETS = read("evaluation_sets", ModelName, list[JsonObject],
-                       "The evaluation sets of a model, the one in force last.")
-REGISTER_RUN = write("register_run", RegisterRun, JsonObject,
+EVALUATION_SETS = read("evaluation_sets", ModelName, list[EvaluationSet],
+                       "The evaluation sets of a model, the one in force first.")
+REGISTER_RUN = write("register_run", RegisterRun, Registration,
                      "Register a finished run's ONNX model as the next version of a model.")
-REGISTER_FILE = write("register_file", RegisterFile, JsonObject,
+REGISTER_FILE = write("register_file", RegisterFile, Registration,
                       "Register an ONNX file (with its evaluation data) as the next version.")
-SET_ALIAS = write("set_alias", SetAlias, JsonObject, "Point an alias at a version (audited).")
-REMOVE_ALIAS = write("remove_alias", RemoveAlias, JsonObject, "Remove an alias (audited).")
-GATE = write("gate", Gate, JsonObject,
+SET_ALIAS = write("set_alias", SetAlias, ModelVersion, "Point an alias at a version (audited).")
+REMOVE_ALIAS = write("remove_alias", RemoveAlias, AliasRemoval, "Remove an alias (audited).")
+GATE = write("gate", Gate, GateVerdict,
              "Score a version against the champion on the evaluation set and store the report.")
-SET_EVALUATION_SET = write("set_evaluation_set", SetEvaluationSet, JsonObject,
+SET_EVALUATION_SET = write("set_evaluation_set", SetEvaluationSet, EvaluationSet,
                            "Put a new evaluation set in force for a model (audited).")
-PROMOTE = write("promote", Promote, JsonObject,
+PROMOTE = write("promote", Promote, GatedPromotion | Promotion,
                 "Move the champion alias to a version whose gates pass (or forced, with a reason).")
 
 OPERATIONS = (MODELS, MODEL_VERSIONS, MODEL_VERSION, GATE_REPORT, ALIAS_HISTORY, LINEAGE,

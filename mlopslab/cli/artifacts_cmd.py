@@ -14,13 +14,15 @@ import shutil
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 import click
 
 from mlopslab.cli import cli, client_of, lab_of
 from mlopslab.cli.models_cmd import JSON, InputError, models
 from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.core.model_versions import ModelVersion
+from mlopslab.core.registry import EvaluationSet
+from mlopslab.core.run import Run
 
 STDOUT = "-"
 
@@ -30,7 +32,7 @@ class Artifact:
     """One file of a run or a model version, as the artifact store holds it."""
 
     name: str
-    kind: str
+    kind: str | None  # model, holdout, train, evaluation; what a run's step said it is
     sha256: str
     size: int | None
     source: str  # run:ID or model:NAME@N
@@ -59,7 +61,7 @@ def ls(ctx: click.Context, source: str, as_json: bool) -> None:
         click.echo(f"{source} has no artifacts")
     else:
         rows = [("NAME", "KIND", "SIZE", "STEP", "SHA256")] + [
-            (a.name, a.kind, _size(a.size), a.step or "-",
+            (a.name, a.kind or "-", _size(a.size), a.step or "-",
              a.sha256 + ("" if _path(store, a.sha256).is_file() else "  (missing from the store)"))
             for a in found]
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -98,7 +100,7 @@ def download(ctx: click.Context, ref: str, output: str | None, force: bool, as_j
     """Write the ONNX file of model version REF (NAME@N, NAME:ALIAS, NAME), its sha256 checked."""
     version = client_of(ctx).models.version(ref=ref)
     chosen = _model_artifacts(version, {})[0]
-    _write(ctx, chosen, output, f"{version['name']}-v{version['version']}.onnx", force, as_json)
+    _write(ctx, chosen, output, f"{version.name}-v{version.version}.onnx", force, as_json)
 
 
 # what a source holds ------------------------------------------------------
@@ -112,7 +114,7 @@ def artifacts_of(ctx: click.Context, text: str) -> list[Artifact]:
         return _run_artifacts(client_of(ctx).runs.get(run_id=key))
     if sep or "@" in text:
         return _version_artifacts(ctx, client_of(ctx).models.version(ref=text))
-    if text in {m["name"] for m in client_of(ctx).models.list()}:
+    if text in {m.name for m in client_of(ctx).models.list()}:
         return _version_artifacts(ctx, client_of(ctx).models.version(ref=text))
     try:
         return _run_artifacts(client_of(ctx).runs.get(run_id=text))
@@ -123,28 +125,28 @@ def artifacts_of(ctx: click.Context, text: str) -> list[Artifact]:
                        "models with `mlopslab models ls`") from None
 
 
-def _run_artifacts(run: dict[str, Any]) -> list[Artifact]:
-    return [Artifact(a["path"], a["kind"], a["sha256"], a["size"], f"run:{run['id']}", a["step"])
-            for a in run["artifacts"]]
+def _run_artifacts(run: Run) -> list[Artifact]:
+    return [Artifact(a.path, a.kind, a.sha256, a.size, f"run:{run.id}", a.step)
+            for a in run.artifacts or ()]
 
 
-def _version_artifacts(ctx: click.Context, version: dict[str, Any]) -> list[Artifact]:
+def _version_artifacts(ctx: click.Context, version: ModelVersion) -> list[Artifact]:
     run_names: dict[str, str] = {}
-    if version.get("run_id"):
-        run = client_of(ctx).runs.get(run_id=version["run_id"])
-        run_names = {a["sha256"]: a["path"] for a in run["artifacts"]}
+    if version.run_id:
+        run = client_of(ctx).runs.get(run_id=version.run_id)
+        run_names = {a.sha256: a.path for a in run.artifacts or ()}
     store = lab_of(ctx).artifacts
-    sets = client_of(ctx).models.evaluation_sets(name=version["name"])
+    sets = client_of(ctx).models.evaluation_sets(name=version.name)
     found = _model_artifacts(version, run_names, store, sets[0] if sets else None)
     return [a for a in found if a.kind == "model" or _path(store, a.sha256).is_file()]
 
 
-def _model_artifacts(version: dict[str, Any], run_names: dict[str, str], store: Path | None = None,
-                     evaluation: dict[str, Any] | None = None) -> list[Artifact]:
+def _model_artifacts(version: ModelVersion, run_names: dict[str, str], store: Path | None = None,
+                     evaluation: EvaluationSet | None = None) -> list[Artifact]:
     """The model, then its holdout and training data where the version names them, then
     the evaluation set in force."""
-    info = version.get("info") or {}
-    source = f"model:{version['name']}@{version['version']}"
+    info = version.about()
+    source = f"model:{version.ref}"
 
     def data(kind: str, sha: str, name: str | None = None, stem: str | None = None) -> Artifact:
         """Named `name`, else `stem` (default: the kind) and .csv or .parquet."""
@@ -152,17 +154,17 @@ def _model_artifacts(version: dict[str, Any], run_names: dict[str, str], store: 
         size = stored.stat().st_size if stored and stored.is_file() else None
         return Artifact(name or (stem or kind) + _data_suffix(stored), kind, sha, size, source)
 
-    found = [Artifact(run_names.get(version["sha256"]) or Path(info.get("file") or "model.onnx").name,
-                      "model", version["sha256"], version.get("size"), source)]
-    holdout = version.get("holdout_sha256")
+    found = [Artifact(run_names.get(version.sha256) or Path(info.get("file") or "model.onnx").name,
+                      "model", version.sha256, version.size, source)]
+    holdout = version.holdout_sha256
     if holdout:
         given = info.get("data")
         found.append(data("holdout", holdout, run_names.get(holdout) or (Path(given).name if given else None)))
-    train = str(version.get("train_data") or "").removeprefix("sha256:")
+    train = str(version.train_data or "").removeprefix("sha256:")
     if info.get("train_data_given") and train and train != holdout:
         found.append(data("train", train, run_names.get(train)))
     if evaluation:
-        found.append(data("evaluation", evaluation["sha256"], stem=f"evaluation-set-{evaluation['version']}"))
+        found.append(data("evaluation", evaluation.sha256, stem=f"evaluation-set-{evaluation.version}"))
     return found
 
 

@@ -14,6 +14,8 @@ from mlopslab.core.errors import MlopslabError
 
 if TYPE_CHECKING:
     from mlopslab.client import LabClient
+    from mlopslab.core.gate_reports import GateVerdict
+    from mlopslab.core.registry import Promotion
     from mlopslab.lab import Lab
 
 DEMO_RUNS = [
@@ -125,35 +127,35 @@ def _registered(client: LabClient, run_id: str, timeout_s: float = 60) -> int:
         except MlopslabError:
             versions = []
         for v in versions:
-            if v.get("run_id") == run_id:
-                score = (v.get("scores") or {}).get("accuracy")
-                say(f"   registered model {MODEL}@{v['version']}"
+            if v.run_id == run_id:
+                score = (v.scores or {}).get("accuracy")
+                say(f"   registered model {MODEL}@{v.version}"
                     + (f" (accuracy {score:.4f}, ONNX Runtime on its holdout)" if score is not None else ""))
-                return int(v["version"])
+                return v.version
         time.sleep(0.3)
     raise MlopslabError(f"run {run_id} was not registered as a {MODEL} version within {timeout_s:.0f}s",
                         f"see its logs: mlopslab runs logs {run_id}")
 
 
-def _show_gate(report: dict[str, Any]) -> None:
-    evaluation = report.get("evaluation") or {}
-    where = (f"evaluation set {evaluation['set']} ({evaluation.get('source')})" if evaluation.get("set")
-             else str(evaluation.get("source", "its holdout")))
-    checks = report.get("checks", [])
-    if report.get("passed"):
-        say(f"   passed: {len(checks)} checks on {where}")
+def _show_gate(report: GateVerdict) -> None:
+    evaluation = report.evaluation
+    where = ("its holdout" if evaluation is None else
+             f"evaluation set {evaluation.set} ({evaluation.source})" if evaluation.set
+             else str(evaluation.source))
+    if report.passed:
+        say(f"   passed: {len(report.checks)} checks on {where}")
         return
     say(f"   failed on {where}: " + "; ".join(
-        f"{c['gate']}.{c['name']}" + (f" ({c['detail']['error']})" if (c.get("detail") or {}).get("error") else "")
-        for c in checks if not c.get("passed")) + "; `gate` exits 1 in the CLI")
+        f"{c.gate}.{c.name}" + (f" ({c.detail['error']})" if (c.detail or {}).get("error") else "")
+        for c in report.checks if not c.passed) + "; `gate` exits 1 in the CLI")
 
 
-def _show_promotion(result: dict[str, Any]) -> None:
-    if result.get("promoted"):
-        was = result.get("from_version")
-        say(f"   champion is now {MODEL}@{result.get('version', '?')} (was {was if was is not None else 'none'})")
+def _show_promotion(result: Promotion) -> None:
+    if result.promoted:
+        was = result.from_version
+        say(f"   champion is now {MODEL}@{result.version} (was {was if was is not None else 'none'})")
     else:
-        say(f"   refused: {result.get('why', 'gates failed')}; `promote` exits 1 in the CLI")
+        say(f"   refused: {result.why}; `promote` exits 1 in the CLI")
 
 
 def _holdout_rows(lab: Lab, n: int) -> list[list[float]]:

@@ -58,18 +58,20 @@ def models() -> None:
 @click.pass_context
 def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
     """List models, or the versions of model NAME (newest first)."""
-    from mlopslab.cli.output import print_json
-    from mlopslab.cli.registry_view import models_table, versions_table
+    from mlopslab.cli.output import console
+    from mlopslab.cli.registry_view import models_table, print_registry_json, versions_table
 
-    found = client_of(ctx).models.versions(name=name) if name else client_of(ctx).models.list()
+    if name:
+        versions = client_of(ctx).models.versions(name=name)
+        print_registry_json(versions) if as_json else console.print(versions_table(versions))
+        return
+    found = client_of(ctx).models.list()
     if as_json:
-        print_json(found)
+        print_registry_json(found)
     elif not found:
         click.echo("no models yet: register one with `mlopslab models register RUN_ID --name NAME`")
     else:
-        from mlopslab.cli.output import console
-
-        console.print(versions_table(found) if name else models_table(found))
+        console.print(models_table(found))
 
 
 @models.command()
@@ -78,11 +80,10 @@ def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """One version (NAME@N, NAME:ALIAS or NAME): metadata, scores, schema, latest gate report."""
-    from mlopslab.cli.output import print_json
-    from mlopslab.cli.registry_view import version_detail
+    from mlopslab.cli.registry_view import print_registry_json, version_detail
 
     version = client_of(ctx).models.version(ref=ref)
-    print_json(version) if as_json else version_detail(version)
+    print_registry_json(version) if as_json else version_detail(version)
 
 
 @models.command()
@@ -105,7 +106,7 @@ def register(ctx: click.Context, run_id: str | None, name: str | None, file_: st
              exclude: tuple[str, ...], train_data: str | None, primary: str | None,
              gates: str | None, as_json: bool) -> None:
     """Register a run's model (RUN_ID) or an ONNX file (--file) as a new version."""
-    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import print_registry_json
 
     user = getpass.getuser()
     if file_:
@@ -127,11 +128,11 @@ def register(ctx: click.Context, run_id: str | None, name: str | None, file_: st
         raise InputError("give a RUN_ID, or --file with --name, --data and --target",
                          "`mlopslab runs ls` lists the runs; see `mlopslab models register -h`")
     if as_json:
-        print_json(version)
+        print_registry_json(version)
         return
-    state = "registered" if version["created"] else "already registered as"
-    scores = " ".join(f"{k}={v:.4g}" for k, v in (version.get("scores") or {}).items())
-    click.echo(f"{state} {version['name']}@{version['version']}  sha256:{version['sha256'][:12]}  {scores}")
+    state = "registered" if version.created else "already registered as"
+    scores = " ".join(f"{k}={v:.4g}" for k, v in (version.scores or {}).items())
+    click.echo(f"{state} {version.ref}  sha256:{version.sha256[:12]}  {scores}")
 
 
 @models.group()
@@ -147,12 +148,11 @@ def alias() -> None:
 @click.pass_context
 def alias_set(ctx: click.Context, ref: str, alias_name: str, reason: str | None, as_json: bool) -> None:
     """Point ALIAS of the model at version REF (e.g. `churn@3 staging`)."""
-    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import print_registry_json
 
     _not_champion(alias_name, ref)
     version = client_of(ctx).models.set_alias(ref=ref, alias=alias_name, actor=getpass.getuser(), reason=reason)
-    print_json(version) if as_json else click.echo(
-        f"{version['name']}:{alias_name} -> {version['version']}")
+    print_registry_json(version) if as_json else click.echo(f"{version.name}:{alias_name} -> {version.version}")
 
 
 @alias.command("rm")
@@ -179,27 +179,25 @@ def alias_rm(ctx: click.Context, name: str, alias_name: str, reason: str | None)
 def history(ctx: click.Context, name: str, alias_name: str | None, at: str | None,
             as_json: bool) -> None:
     """Every alias move of model NAME: from, to, who, when, why."""
-    from mlopslab.cli.output import print_json
-    from mlopslab.cli.registry_view import history_table
+    from mlopslab.cli.output import console, local_time
+    from mlopslab.cli.registry_view import history_table, print_registry_json
     from mlopslab.core.refs import parse_time
+    from mlopslab.core.registry import AliasHistoryAt
 
     when = parse_time(at, datetime.now(UTC)).isoformat() if at else None
     result = client_of(ctx).models.alias_history(name=name, alias=alias_name, at=when)
-    if alias_name and not result["history"]:
-        aliases = {h["alias"] for h in client_of(ctx).models.alias_history(name=name)["history"]}
+    if alias_name and not result.history:
+        aliases = {h.alias for h in client_of(ctx).models.alias_history(name=name).history}
         raise NotFound(f"model '{name}' never had an alias '{alias_name}'",
                        f"its aliases, then and now: {', '.join(sorted(aliases)) or 'none'}")
     if as_json:
-        print_json(result)
-    elif at:
-        version = result["version"]
-        moment = datetime.fromisoformat(result["at"]).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-        click.echo(f"{name}:{result['alias']} at {at} ({moment}): "
+        print_registry_json(result)
+    elif isinstance(result, AliasHistoryAt):
+        version = result.version
+        click.echo(f"{name}:{result.alias} at {at} ({local_time(result.at)}): "
                    + (f"version {version}" if version is not None else "pointed at no version"))
     else:
-        from mlopslab.cli.output import console
-
-        console.print(history_table(result["history"]))
+        console.print(history_table(result.history))
 
 
 @cli.command()
@@ -211,13 +209,12 @@ def history(ctx: click.Context, name: str, alias_name: str | None, at: str | Non
 @click.pass_context
 def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_json: bool) -> None:
     """Run the gates of version REF against the champion; exit 0 on pass, 1 on fail (for CI)."""
-    from mlopslab.cli.output import print_json
-    from mlopslab.cli.registry_view import report_detail
+    from mlopslab.cli.registry_view import print_registry_json, report_detail
 
     report = client_of(ctx).models.gate(ref=ref, actor=getpass.getuser(), gates=_abs(gates, "--gates"),
-                   data=_abs(data, "--data"))
-    print_json(report) if as_json else report_detail(report)
-    sys.exit(0 if report["passed"] else 1)
+                                        data=_abs(data, "--data"))
+    print_registry_json(report) if as_json else report_detail(report)
+    sys.exit(0 if report.passed else 1)
 
 
 @cli.command()
@@ -230,8 +227,8 @@ def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_j
 def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates: str | None,
             as_json: bool) -> None:
     """Make REF the champion if its latest gate report passes (gates run when needed); exit 1 if refused."""
-    from mlopslab.cli.output import print_json
-    from mlopslab.cli.registry_view import report_detail
+    from mlopslab.cli.registry_view import print_registry_json, report_detail
+    from mlopslab.core.registry import GatedPromotion
 
     if force and not (reason and reason.strip()):
         raise InputError("--force needs --reason: an override is audited",
@@ -239,18 +236,17 @@ def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates
     result = client_of(ctx).models.promote(ref=ref, actor=getpass.getuser(), force=force, reason=reason,
                    gates=_abs(gates, "--gates"))
     if as_json:
-        print_json(result)
+        print_registry_json(result)
     else:
-        if result.get("report") and not result["promoted"]:
-            report_detail(result["report"])
-        label = f"{result['name']}@{result['version']}"
-        if result["promoted"]:
-            click.secho(f"{label} is now champion (was {result['from_version'] or 'none'})"
-                        + ("  [forced]" if result["forced"] else ""), fg="green")
+        if isinstance(result, GatedPromotion) and result.report and not result.promoted:
+            report_detail(result.report)
+        if result.promoted:
+            click.secho(f"{result.ref} is now champion (was {result.from_version or 'none'})"
+                        + ("  [forced]" if result.forced else ""), fg="green")
         else:
-            click.secho(f"{label} not promoted: {result['why']}", fg="red", err=True)
-    already = not result["promoted"] and result["from_version"] == result["version"]
-    sys.exit(0 if result["promoted"] or already else 1)
+            click.secho(f"{result.ref} not promoted: {result.why}", fg="red", err=True)
+    already = not result.promoted and result.from_version == result.version
+    sys.exit(0 if result.promoted or already else 1)
 
 
 @cli.command()
@@ -263,8 +259,7 @@ def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
 
     REF: model:NAME@N, model:NAME:ALIAS, run:ID, data:HASH, gate:ID, deployment:NAME.
     """
-    from mlopslab.cli.output import print_json
-    from mlopslab.cli.registry_view import lineage_view
+    from mlopslab.cli.registry_view import lineage_view, print_registry_json
     from mlopslab.core.refs import KINDS
 
     try:
@@ -275,4 +270,4 @@ def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
             raise NotFound(e.message, f"{e.hint}; or start REF with one of: "
                            f"{', '.join(k + ':' for k in KINDS)}") from None
         raise
-    print_json(graph) if as_json else lineage_view(graph)
+    print_registry_json(graph) if as_json else lineage_view(graph)

@@ -2,111 +2,115 @@
 
 from __future__ import annotations
 
-from typing import Any
+from mlopslab.cli.output import Col, Grid, Role, console, fmt_value, iso_times, local_time, print_json
+from mlopslab.core.gate_reports import GateReport, GateVerdict
+from mlopslab.core.lineage import Lineage
+from mlopslab.core.model_versions import GateResult, ModelSummary, ModelVersion, ModelVersionDetail, VersionSummary
+from mlopslab.core.registry import AliasMove, reported_differently
 
-from mlopslab.cli.output import Col, Grid, Role, console, fmt_value, local_time
-from mlopslab.core.registry import reported_differently
+
+def print_registry_json(value: object) -> None:
+    """The registry's --json: its nouns as plain JSON, timestamps as ISO 8601 text in UTC
+    ("2026-12-01T21:33:45+00:00"), as the registry commands have always printed them."""
+    print_json(iso_times(value))
 
 
-def _gate_text(gate: dict[str, Any] | None) -> str:
+def _gate_text(gate: GateResult | None) -> str:
     if not gate:
         return "[dim]not gated[/]"
-    return "[green]passed[/]" if gate["passed"] else "[red]failed[/]"
+    return "[green]passed[/]" if gate.passed else "[red]failed[/]"
 
 
-def models_table(models: list[dict[str, Any]]) -> Grid:
+def models_table(models: list[ModelSummary]) -> Grid:
     table = Grid([Col("MODEL"), Col("VERSIONS", justify="right"), Col("LATEST", justify="right"),
                   Col("ALIASES", Role.WRAP), Col("UPDATED", Role.DROP)])
     for m in models:
-        aliases = " ".join(f"{a}={v}" for a, v in m["aliases"].items())
-        table.add_row(m["name"], str(m["versions"]), str(m["latest"]), aliases,
-                      local_time(m["updated_at"], short=True))
+        aliases = " ".join(f"{a}={v}" for a, v in m.aliases.items())
+        table.add_row(m.name, str(m.versions), str(m.latest), aliases, local_time(m.updated_at, short=True))
     return table
 
 
-def versions_table(versions: list[dict[str, Any]]) -> Grid:
-    primary = versions[0].get("primary_metric") or "score"
+def versions_table(versions: list[VersionSummary]) -> Grid:
+    primary = versions[0].primary_metric or "score"
     table = Grid([Col("VER", justify="right"), Col("ALIASES", Role.WRAP, least=8), Col("GATE"),
                   Col(primary.upper(), justify="right"), Col("SOURCE"), Col("CREATED", Role.DROP)])
     for v in versions:
-        score = (v.get("scores") or {}).get(v.get("primary_metric") or "")
-        table.add_row(str(v["version"]), ",".join(v["aliases"]) or "-", _gate_text(v.get("gate")),
+        score = (v.scores or {}).get(v.primary_metric or "")
+        table.add_row(str(v.version), ",".join(v.aliases) or "-", _gate_text(v.gate),
                       fmt_value(score) if score is not None else "-",
-                      f"run {v['run_id']}" if v["run_id"] else "file",
-                      local_time(v["created_at"], short=True))
+                      f"run {v.run_id}" if v.run_id else "file", local_time(v.created_at, short=True))
     return table
 
 
-def version_detail(v: dict[str, Any]) -> None:
+def version_detail(v: ModelVersion) -> None:
     def out(text: str) -> None:
         console.print(text, soft_wrap=True)
 
-    out(f"[bold]{v['name']}@{v['version']}[/]  {' '.join(v['aliases'])}")
-    rows = [("sha256", v["sha256"]), ("size", f"{v['size']} B"),
-            ("source", f"run {v['run_id']}" if v["run_id"] else f"file {(v.get('info') or {}).get('file')}"),
-            ("training data", v["train_data"]), ("holdout data", v["holdout_data"]),
-            ("target / sensitive", f"{v['target']} / {v.get('sensitive') or '-'}"),
-            ("task / primary", f"{v['task']} / {v['primary_metric']} ({v['direction']})"),
-            ("registered", f"{local_time(v['created_at'])} by {v.get('created_by')}")]
+    info = v.about()
+    out(f"[bold]{v.ref}[/]  {' '.join(v.aliases)}")
+    rows = [("sha256", v.sha256), ("size", f"{v.size} B"),
+            ("source", f"run {v.run_id}" if v.run_id else f"file {info.get('file')}"),
+            ("training data", v.train_data), ("holdout data", v.holdout_data),
+            ("target / sensitive", f"{v.target} / {v.sensitive or '-'}"),
+            ("task / primary", f"{v.task} / {v.primary_metric} ({v.direction})"),
+            ("registered", f"{local_time(v.created_at)} by {v.created_by}")]
     for label, value in rows:
         out(f"  [dim]{label:<19}[/]{value}")
     out("[bold]scores (ONNX Runtime on its holdout)[/]")
-    scores = v.get("scores") or {}
-    reported = reported_differently(scores, (v.get("info") or {}).get("run_metrics") or {})
-    for key, value in scores.items():
+    scores = v.scores or {}
+    reported = reported_differently(scores, info.get("run_metrics") or {})
+    for key, score in scores.items():
         note = f"  [dim](the run reported {fmt_value(reported[key])})[/]" if key in reported else ""
-        out(f"  {key:<19}{fmt_value(value)}{note}")
+        out(f"  {key:<19}{fmt_value(score)}{note}")
     out("[bold]schema[/]")
     for side in ("inputs", "outputs"):
-        for item in (v.get("schema") or {}).get(side, []):
+        for item in (v.schema or {}).get(side, []):
             out(f"  {side[:-1]:<7}{item['name']:<14}{item['type']} {item['shape']}")
-    if v.get("latest_report"):
+    if isinstance(v, ModelVersionDetail) and v.latest_report:
         out("[bold]latest gate report[/]")
-        report_detail(v["latest_report"])
+        report_detail(v.latest_report)
 
 
-def report_detail(report: dict[str, Any]) -> None:
+def report_detail(report: GateReport) -> None:
     out = console.print
-    verdict = "[green]PASSED[/]" if report["passed"] else "[red]FAILED[/]"
-    champion = report.get("champion_version")
-    out(f"gate report {report['id']}  {report['name']}@{report['version']}  {verdict}  "
-        f"(champion: {champion if champion is not None else 'none'}, provider: {report.get('provider')})")
-    if evaluation := report.get("evaluation"):
-        which = f"evaluation set {evaluation['set']}" if evaluation.get("set") else "data"
-        out(f"evaluated on {which} ({evaluation.get('source')}, {(report.get('info') or {}).get('rows')} rows): "
-            f"{report.get('holdout_data')}", soft_wrap=True)
+    verdict = "[green]PASSED[/]" if report.passed else "[red]FAILED[/]"
+    champion = report.champion_version
+    out(f"gate report {report.id}  {report.name}@{report.version}  {verdict}  "
+        f"(champion: {champion if champion is not None else 'none'}, provider: {report.provider})")
+    if isinstance(report, GateVerdict) and (evaluation := report.evaluation):
+        which = f"evaluation set {evaluation.set}" if evaluation.set else "data"
+        out(f"evaluated on {which} ({evaluation.source}, {(report.info or {}).get('rows')} rows): "
+            f"{report.holdout_data}", soft_wrap=True)
     table = Grid([Col("GATE"), Col("CHECK"), Col("VALUE", justify="right"), Col("LIMIT"),
                   Col("RESULT"), Col("NOTE", Role.WRAP, least=24)])
-    for c in report["checks"]:
-        detail = c.get("detail") or {}
+    for c in report.checks:
+        detail = c.detail or {}
         note = detail.get("error") or detail.get("note") or (
             f"champion {fmt_value(detail['champion_value'])}" if "champion_value" in detail else "")
-        if c["name"] == "schema" and detail.get("changes"):
+        if c.name == "schema" and detail.get("changes"):
             note = "; ".join(detail["changes"][:3])
-        table.add_row(c["gate"], c["name"], fmt_value(c["value"]) if c["value"] is not None else "-",
-                      f"{c['op']} {fmt_value(c['limit'])}" if c["limit"] is not None else "-",
-                      "[green]pass[/]" if c["passed"] else "[red]FAIL[/]", str(note))
+        table.add_row(c.gate, c.name, fmt_value(c.value) if c.value is not None else "-",
+                      f"{c.op} {fmt_value(c.limit)}" if c.limit is not None else "-",
+                      "[green]pass[/]" if c.passed else "[red]FAIL[/]", str(note))
     out(table)
 
 
-def history_table(history: list[dict[str, Any]]) -> Grid:
+def history_table(history: list[AliasMove]) -> Grid:
     table = Grid([Col("WHEN"), Col("ALIAS"), Col("FROM", justify="right"), Col("TO", justify="right"),
                   Col("WHO", Role.DROP), Col("WHY", Role.WRAP)])
     for h in history:
-        why = (h.get("reason") or "") + ("  [red](forced)[/]" if h["forced"] else "")
-        table.add_row(local_time(h["ts"]), h["alias"], str(h["from_version"] or "-"),
-                      str(h["to_version"] or "-"), h.get("actor") or "-", why)
+        why = (h.reason or "") + ("  [red](forced)[/]" if h.forced else "")
+        table.add_row(local_time(h.ts), h.alias, str(h.from_version or "-"),
+                      str(h.to_version or "-"), h.actor or "-", why)
     return table
 
 
-def lineage_view(graph: dict[str, Any]) -> None:
+def lineage_view(graph: Lineage) -> None:
     def out(text: str) -> None:
         console.print(text, soft_wrap=True, highlight=False)
 
-    node = graph["node"]
-    out(f"[bold]{node['ref']}[/]  {node.get('label', '')}")
-    for way in ("upstream", "downstream"):
-        part = graph[way]
-        out(f"[bold]{way}[/]" + ("" if part["nodes"] else "  (nothing)"))
-        for edge in part["edges"]:
-            out(f"  {edge['source']} [dim]--{edge['relation']}-->[/] {edge['target']}")  # whole refs
+    out(f"[bold]{graph.node.ref}[/]  {graph.node.label}")
+    for way, part in (("upstream", graph.upstream), ("downstream", graph.downstream)):
+        out(f"[bold]{way}[/]" + ("" if part.nodes else "  (nothing)"))
+        for edge in part.edges:
+            out(f"  {edge.source} [dim]--{edge.relation}-->[/] {edge.target}")  # whole refs

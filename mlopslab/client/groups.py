@@ -15,6 +15,23 @@ from mlopslab.api import deploy as deploy_api
 from mlopslab.api import queue, registry, runs, service
 from mlopslab.api.operation import JsonObject, Operation
 from mlopslab.client.connection import Connection
+from mlopslab.core.gate_reports import GateVerdict
+from mlopslab.core.lineage import Lineage
+from mlopslab.core.model_versions import (
+    ModelSummary,
+    ModelVersion,
+    ModelVersionDetail,
+    Registration,
+    VersionSummary,
+)
+from mlopslab.core.registry import (
+    AliasHistory,
+    AliasHistoryAt,
+    AliasRemoval,
+    EvaluationSet,
+    GatedPromotion,
+    Promotion,
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 Objects = list[JsonObject]
@@ -122,38 +139,45 @@ class Queue(Group):
         return self._send(queue.GPUS)
 
 
+ModelSummaries = list[ModelSummary]
+VersionSummaries = list[VersionSummary]
+EvaluationSets = list[EvaluationSet]
+
+
 class Models(Group):
     @sends(registry.MODELS)
-    def list(self) -> Objects:
+    def list(self) -> ModelSummaries:
         return self._send(registry.MODELS)
 
     @sends(registry.MODEL_VERSIONS)
-    def versions(self, name: str) -> Objects:
+    def versions(self, name: str) -> VersionSummaries:
         return self._send(registry.MODEL_VERSIONS, name=name)
 
     @sends(registry.MODEL_VERSION)
-    def version(self, ref: str) -> JsonObject:
+    def version(self, ref: str) -> ModelVersionDetail:
         return self._send(registry.MODEL_VERSION, ref=ref)
 
     @sends(registry.GATE_REPORT)
-    def gate_report(self, report_id: str) -> JsonObject:
+    def gate_report(self, report_id: str) -> GateVerdict:
         return self._send(registry.GATE_REPORT, report_id=report_id)
 
     @sends(registry.ALIAS_HISTORY)
-    def alias_history(self, name: str, alias: str | None = None, at: str | None = None) -> JsonObject:
+    def alias_history(self, name: str, alias: str | None = None,
+                      at: str | None = None) -> AliasHistory | AliasHistoryAt:
+        """The history; with `at`, an AliasHistoryAt (the version the alias had then)."""
         return self._send(registry.ALIAS_HISTORY, name=name, alias=alias, at=at)
 
     @sends(registry.LINEAGE)
-    def lineage(self, ref: str) -> JsonObject:
+    def lineage(self, ref: str) -> Lineage:
         return self._send(registry.LINEAGE, ref=ref)
 
     @sends(registry.EVALUATION_SETS)
-    def evaluation_sets(self, name: str) -> Objects:
+    def evaluation_sets(self, name: str) -> EvaluationSets:
         return self._send(registry.EVALUATION_SETS, name=name)
 
     @sends(registry.REGISTER_RUN)
     def register_run(self, run_id: str, name: str | None = None, actor: str | None = None,
-                     data: str | None = None, target: str | None = None) -> JsonObject:
+                     data: str | None = None, target: str | None = None) -> Registration:
         return self._send(registry.REGISTER_RUN, run_id=run_id, name=name, actor=actor, data=data,
                           target=target)
 
@@ -161,35 +185,37 @@ class Models(Group):
     def register_file(self, path: str, name: str, data: str, target: str, sensitive: str | None = None,
                       exclude: Names | None = None, train_data: str | None = None,
                       primary: str | None = None, actor: str | None = None,
-                      gates: str | None = None) -> JsonObject:
+                      gates: str | None = None) -> Registration:
         return self._send(registry.REGISTER_FILE, path=path, name=name, data=data, target=target,
                           sensitive=sensitive, exclude=exclude, train_data=train_data, primary=primary,
                           actor=actor, gates=gates)
 
     @sends(registry.SET_ALIAS)
     def set_alias(self, ref: str, alias: str, actor: str | None = None,
-                  reason: str | None = None) -> JsonObject:
+                  reason: str | None = None) -> ModelVersion:
         return self._send(registry.SET_ALIAS, ref=ref, alias=alias, actor=actor, reason=reason)
 
     @sends(registry.REMOVE_ALIAS)
     def remove_alias(self, name: str, alias: str, actor: str | None = None,
-                     reason: str | None = None) -> JsonObject:
+                     reason: str | None = None) -> AliasRemoval:
         return self._send(registry.REMOVE_ALIAS, name=name, alias=alias, actor=actor, reason=reason)
 
     @sends(registry.GATE)
     def gate(self, ref: str, actor: str | None = None, gates: str | None = None,
-             data: str | None = None) -> JsonObject:
+             data: str | None = None) -> GateVerdict:
         return self._send(registry.GATE, ref=ref, actor=actor, gates=gates, data=data)
 
     @sends(registry.SET_EVALUATION_SET)
     def set_evaluation_set(self, name: str, data: str, actor: str | None = None,
-                           reason: str | None = None) -> JsonObject:
+                           reason: str | None = None) -> EvaluationSet:
         return self._send(registry.SET_EVALUATION_SET, name=name, data=data, actor=actor, reason=reason)
 
     @sends(registry.PROMOTE)
     def promote(self, ref: str, actor: str | None = None, force: bool = False, reason: str | None = None,
-                gates: str | None = None) -> JsonObject:
+                gates: str | None = None) -> GatedPromotion | Promotion:
+        """A GatedPromotion, or a Promotion when the version is the champion already."""
         return self._send(registry.PROMOTE, ref=ref, actor=actor, force=force, reason=reason, gates=gates)
+
 
 
 class Deployments(Group):

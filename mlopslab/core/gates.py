@@ -90,7 +90,7 @@ class Check:
     name: str
     value: float | None
     limit: float | None
-    op: str
+    op: str | None  # >=, <= or "" (no limit); a stored check may hold none
     passed: bool
     detail: dict[str, Any] = field(default_factory=dict)
 

@@ -8,20 +8,57 @@ was trained on and forward to the reports and deployments that use it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass
+from typing import Literal
 
 Way = Literal["up", "down"]
 
 
 @dataclass(frozen=True)
 class Node:
-    """One thing in the lineage graph: `ref` like `model:churn@3`, plus what to show."""
+    """One thing in the lineage graph: `ref` like `model:churn@3`, its kind and what to show.
+    A data version known only from its use (not versioned as a run input) is a bare Node."""
 
     ref: str
     kind: str
     label: str = ""
-    info: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, kw_only=True)
+class DataNode(Node):
+    source: str | None
+    size: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunNode(Node):
+    status: str
+    data_version: str | None
+    code_version: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelNode(Node):
+    sha256: str
+    source: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class GateNode(Node):
+    passed: bool
+    model: str  # NAME@N of the version gated
+    champion_version: int | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentNode(Node):
+    backend: str
+    status: str
+    serving: str | None  # NAME@N it serves, if any
+
+
+# the most specific first (a reply's nodes are told apart by the fields they carry)
+LineageNode = DataNode | RunNode | ModelNode | GateNode | DeploymentNode | Node
 
 
 @dataclass(frozen=True)
@@ -33,13 +70,31 @@ class Edge:
     relation: str
 
 
+@dataclass(frozen=True)
+class LineageWalk:
+    """What one way (up or down) from a node reaches; `truncated`: it stopped at the limit."""
+
+    nodes: list[LineageNode]
+    edges: list[Edge]
+    truncated: bool
+
+
+@dataclass(frozen=True)
+class Lineage:
+    """The graph around `node`: what it came from (upstream) and what came of it."""
+
+    node: LineageNode
+    upstream: LineageWalk
+    downstream: LineageWalk
+
+
 Neighbours = Callable[[Node, Way], list[tuple[Edge, Node]]]
 
 
-def walk(start: Node, neighbours: Neighbours, way: Way, max_nodes: int = 500) -> dict[str, Any]:
+def walk(start: Node, neighbours: Neighbours, way: Way, max_nodes: int = 500) -> LineageWalk:
     """Every node reachable from `start` going upstream or downstream, breadth first."""
     seen = {start.ref}
-    nodes: list[Node] = []
+    nodes: list[LineageNode] = []
     edges: list[Edge] = []
     frontier = [start]
     while frontier and len(nodes) < max_nodes:
@@ -53,14 +108,9 @@ def walk(start: Node, neighbours: Neighbours, way: Way, max_nodes: int = 500) ->
                     nodes.append(other)
                     next_frontier.append(other)
         frontier = next_frontier
-    return {"nodes": [node_dict(n) for n in nodes], "edges": [edge.__dict__ for edge in edges],
-            "truncated": bool(frontier)}
+    return LineageWalk(nodes=nodes, edges=edges, truncated=bool(frontier))
 
 
-def node_dict(node: Node) -> dict[str, Any]:
-    return {"ref": node.ref, "kind": node.kind, "label": node.label, **node.info}
-
-
-def lineage(start: Node, neighbours: Neighbours) -> dict[str, Any]:
-    return {"node": node_dict(start), "upstream": walk(start, neighbours, "up"),
-            "downstream": walk(start, neighbours, "down")}
+def lineage(start: Node, neighbours: Neighbours) -> Lineage:
+    return Lineage(node=start, upstream=walk(start, neighbours, "up"),
+                   downstream=walk(start, neighbours, "down"))

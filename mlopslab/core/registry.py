@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from mlopslab.core.errors import PromotionRefused
+from mlopslab.core.gate_reports import GateReport, GateVerdict
 from mlopslab.core.refs import check_alias
 
 CHAMPION = "champion"
@@ -21,8 +22,10 @@ CANDIDATE = "candidate"
 
 @dataclass(frozen=True)
 class AliasMove:
-    """One row of the alias history."""
+    """One row of the alias history: `alias` of model `name` moved from one version to another
+    (None: it pointed nowhere, or was removed)."""
 
+    name: str
     alias: str
     from_version: int | None
     to_version: int | None
@@ -31,6 +34,69 @@ class AliasMove:
     reason: str | None = None
     forced: bool = False
     report_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AliasHistory:
+    """Every move of a model's aliases (or of one alias), oldest first."""
+
+    name: str
+    alias: str | None
+    history: list[AliasMove]
+
+
+@dataclass(frozen=True)
+class AliasHistoryAt(AliasHistory):
+    """The history, and the version `alias` pointed at, at time `at` (None: none)."""
+
+    at: datetime
+    version: int | None
+
+
+@dataclass(frozen=True)
+class AliasRemoval:
+    name: str
+    alias: str
+    removed: bool
+
+
+@dataclass(frozen=True)
+class EvaluationSet:
+    """Data that a model's versions are compared on; the newest version is in force."""
+
+    name: str
+    version: int
+    data: str  # data version, sha256:...
+    sha256: str
+    rows: int | None
+    source: str | None
+    reason: str | None
+    created_at: datetime
+    actor: str | None
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """What `promote` did: `promoted` to champion or not, and why. A version that is
+    already the champion is answered without consulting its gates."""
+
+    name: str
+    version: int
+    from_version: int | None
+    forced: bool
+    promoted: bool
+    why: str
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class GatedPromotion(Promotion):
+    """A promotion decided on a gate report (None: forced with no report)."""
+
+    report: GateVerdict | None
 
 
 def user_alias(alias: str) -> str:
@@ -55,7 +121,7 @@ def version_at(history: list[AliasMove], alias: str, when: datetime) -> int | No
     return current
 
 
-def promotion_decision(report: dict[str, Any] | None, version: int, champion: int | None,
+def promotion_decision(report: GateReport | None, version: int, champion: int | None,
                        force: bool, reason: str | None) -> tuple[bool, str]:
     """Whether `version` may become champion given its latest gate report.
 
@@ -69,13 +135,13 @@ def promotion_decision(report: dict[str, Any] | None, version: int, champion: in
         return True, "forced: " + reason.strip()
     if report is None:
         return False, f"version {version} has no gate report"
-    if report.get("champion_version") != champion:
+    if report.champion_version != champion:
         return False, (f"the latest gate report was made against champion "
-                       f"{report.get('champion_version')}, the champion is now {champion}")
-    if not report["passed"]:
-        failed = ", ".join(report.get("failed") or []) or "a check"
+                       f"{report.champion_version}, the champion is now {champion}")
+    if not report.passed:
+        failed = ", ".join(report.failed or []) or "a check"
         return False, f"the latest gate report failed: {failed}"
-    return True, f"gate report {report['id']} passed"
+    return True, f"gate report {report.id} passed"
 
 
 def reported_differently(scores: dict[str, Any], run_metrics: dict[str, Any]) -> dict[str, float]:

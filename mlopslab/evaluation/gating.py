@@ -16,24 +16,26 @@ from typing import Any
 from mlopslab.core import gates as g
 from mlopslab.core.errors import ModelError
 from mlopslab.core.gates import BiasGate, Check, GatesSpec
+from mlopslab.core.model_versions import ModelVersion
+from mlopslab.core.scoring import Direction
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate, latency
 from mlopslab.evaluation.onnx_model import OnnxModel, load, read_table
 from mlopslab.evaluation.rows import seen_rows
 
 
-def holdout_of(version: dict[str, Any], table_path: Path) -> Holdout:
-    return Holdout(read_table(table_path), version["target"], tuple(version.get("exclude") or ()),
-                   version.get("sensitive"))
+def holdout_of(version: ModelVersion, table_path: Path) -> Holdout:
+    return Holdout(read_table(table_path), version.target, tuple(version.exclude or ()),
+                   version.sensitive)
 
 
-def effective_spec(spec: GatesSpec, version: dict[str, Any]) -> GatesSpec:
+def effective_spec(spec: GatesSpec, version: ModelVersion) -> GatesSpec:
     """A version with a sensitive attribute and no bias gate still gets its groups measured."""
-    if spec.bias is None and version.get("sensitive"):
-        return spec.model_copy(update={"bias": BiasGate(attribute=version["sensitive"])})
+    if spec.bias is None and version.sensitive:
+        return spec.model_copy(update={"bias": BiasGate(attribute=version.sensitive)})
     return spec
 
 
-def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[str, Any] | None,
+def run_gates(candidate: ModelVersion, candidate_model: Path, champion: ModelVersion | None,
               champion_model: Path | None, spec: GatesSpec, holdout_path: Path,
               holdout_data: str, artifacts: Path) -> dict[str, Any]:
     """Every check of every gate; the report as a dict (id, passed, failed, checks, ...).
@@ -55,16 +57,16 @@ def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[s
         checks += g.integrity_checks(e.message, None, False, None, holdout.table.num_rows)
     provider = model.provider if model else None
     if result is not None and model is not None:
-        changes = g.schema_changes(champion["schema"], model.schema) if champion else None
+        changes = g.schema_changes(champion.schema or {}, model.schema) if champion else None
         checks += g.integrity_checks(None, changes, spec.integrity.allow_schema_change,
                                      result.nonfinite, result.rows)
         champion_scores, champion_error = _champion_scores(champion, champion_model, holdout, spec)
         if champion_error:
             info["champion_error"] = champion_error
-        label = f"{champion['name']}@{champion['version']}" if champion else None
+        label = champion.ref if champion else None
         checks += g.regression_checks(spec, result.scores, champion_scores, label,
-                                      candidate.get("primary_metric") or "accuracy",
-                                      candidate.get("direction") or "maximize", refused)
+                                      candidate.primary_metric or "accuracy",
+                                      _direction(candidate.direction), refused)
         checks += g.bias_checks(spec, result.groups)
         stats = latency(model, holdout, spec.latency.batch_size, spec.latency.warmup,
                         spec.latency.iterations)
@@ -73,8 +75,8 @@ def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[s
     summary = g.summary(checks)
     return {
         "id": f"gr-{time.strftime('%y%m%d-%H%M%S')}-{secrets.token_hex(3)}",
-        "name": candidate["name"], "version": candidate["version"],
-        "champion_version": champion["version"] if champion else None,
+        "name": candidate.name, "version": candidate.version,
+        "champion_version": champion.version if champion else None,
         "passed": summary["passed"], "failed": summary["failed"], "gates": summary["gates"],
         "holdout_data": holdout_data, "provider": provider,
         "spec": spec.model_dump(mode="json"), "info": info,
@@ -82,7 +84,7 @@ def run_gates(candidate: dict[str, Any], candidate_model: Path, champion: dict[s
     }
 
 
-def _unseen_checks(candidate: dict[str, Any], champion: dict[str, Any] | None, holdout: Holdout,
+def _unseen_checks(candidate: ModelVersion, champion: ModelVersion | None, holdout: Holdout,
                    artifacts: Path) -> tuple[list[Check], str | None]:
     """Checks that neither model trained on the evaluation rows; why the champion may
     not be compared, if it did (or that cannot be told)."""
@@ -90,8 +92,8 @@ def _unseen_checks(candidate: dict[str, Any], champion: dict[str, Any] | None, h
     for role, version in (("candidate", candidate), ("champion", champion)):
         if version is None:
             continue
-        found = seen_rows(artifacts, (version.get("info") or {}).get("train_rows"), holdout.table)
-        label = f"{version['name']}@{version['version']}"
+        found = seen_rows(artifacts, version.about().get("train_rows"), holdout.table)
+        label = version.ref
         seen[role] = (label, None, found) if isinstance(found, str) else (label, found.seen, None)
     checks = g.evaluation_checks(holdout.table.num_rows, seen)
     champion_check = next((c for c in checks if c.name == "champion_unseen"), None)
@@ -101,15 +103,19 @@ def _unseen_checks(candidate: dict[str, Any], champion: dict[str, Any] | None, h
     return checks, refused
 
 
-def _champion_scores(champion: dict[str, Any] | None, path: Path | None, holdout: Holdout,
+def _champion_scores(champion: ModelVersion | None, path: Path | None, holdout: Holdout,
                      spec: GatesSpec) -> tuple[dict[str, float] | None, str | None]:
     if champion is None or path is None:
         return None, None
-    own = Holdout(holdout.table, champion["target"], tuple(champion.get("exclude") or ()),
+    own = Holdout(holdout.table, champion.target, tuple(champion.exclude or ()),
                   holdout.sensitive)
     try:
         return evaluate(load(path, spec.latency.provider, spec.latency.threads), own).scores, None
     except ModelError as e:
         # a champion that cannot be scored on this data must not block the candidate silently:
         # its stored scores (on its own holdout) stand in, and the report says so
-        return dict(champion.get("scores") or {}), e.message
+        return dict(champion.scores or {}), e.message
+
+
+def _direction(text: str | None) -> Direction:
+    return "minimize" if text == "minimize" else "maximize"

@@ -21,14 +21,19 @@ from mlopslab.artifacts import put_file
 from mlopslab.core.errors import MlopslabError, ModelError, RegistryError
 from mlopslab.core.gates import GatesSpec
 from mlopslab.core.hashing import md5_file, sha256_file
+from mlopslab.core.model_versions import ModelVersion
 from mlopslab.core.recipe import Recipe
+from mlopslab.core.run import Run, RunArtifact, RunInput
 from mlopslab.core.scoring import direction_of
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate
 from mlopslab.evaluation.onnx_model import load, read_table
 from mlopslab.evaluation.rows import training_rows
 from mlopslab.lab import Lab
 
-Existing = Callable[[str, str, str | None], dict[str, Any] | None]
+Existing = Callable[[str, str, str | None], ModelVersion | None]
+# what registration hands the service: the version there already, or the fields of a new one
+# (the payload of a ModelVersionRegistered event; the store numbers it)
+Record = ModelVersion | dict[str, Any]
 DEFAULT_PRIMARY = {"classification": "accuracy", "regression": "rmse"}
 
 
@@ -40,11 +45,11 @@ def store_data(lab: Lab, path: Path) -> tuple[str, str]:
     return f"sha256:{sha}", sha
 
 
-def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, data: str | None,
-             target: str | None, existing: Existing) -> dict[str, Any]:
+def from_run(lab: Lab, run: Run, recipe: Recipe | None, name: str, data: str | None,
+             target: str | None, existing: Existing) -> Record:
     model = _model_artifact(run, recipe)
-    if found := existing(name, model["sha256"], run["id"]):
-        return {"existing": found}
+    if found := existing(name, model.sha256, run.id):
+        return found
     if data:  # evaluated from where it is, stored only once it passes
         holdout_file = Path(data)
         if not holdout_file.is_file():
@@ -56,15 +61,15 @@ def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, da
     holdout_data = f"sha256:{holdout_sha}"
     target = target or (recipe.model.target if recipe else None)
     if not target:
-        raise RegistryError(f"run {run['id']}: which holdout column is the target?",
+        raise RegistryError(f"run {run.id}: which holdout column is the target?",
                             "declare [model].target in the recipe, or pass --target")
-    if not run.get("data_version"):
-        raise RegistryError(f"run {run['id']} recorded no training data version",
+    if not run.data_version:
+        raise RegistryError(f"run {run.id} recorded no training data version",
                             "only runs with data inputs can be registered")
     gates = recipe.gates if recipe else None
     sensitive = gates.bias.attribute if gates and gates.bias else None
     exclude = list(recipe.model.exclude) if recipe else []
-    path = lab.artifact_path(model["sha256"])
+    path = lab.artifact_path(model.sha256)
     result, schema, provider = _evaluate(path, holdout_file, target, exclude, sensitive)
     primary = (recipe.model.primary or recipe.evaluation.primary) if recipe else None
     primary = primary or DEFAULT_PRIMARY[result.task]
@@ -73,12 +78,12 @@ def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, da
     direction = (recipe.evaluation.direction if recipe and primary == recipe.evaluation.primary
                  else direction_of(primary))
     return _version(
-        name=name, sha256=model["sha256"], size=model["size"], source="run", run_id=run["id"],
-        train_data=run["data_version"], holdout_data=holdout_data, holdout_sha256=holdout_sha,
+        name=name, sha256=model.sha256, size=model.size, source="run", run_id=run.id,
+        train_data=run.data_version, holdout_data=holdout_data, holdout_sha256=holdout_sha,
         target=target, exclude=exclude, sensitive=sensitive, result=result, schema=schema,
-        primary=primary, direction=direction, deps={**(run.get("deps") or {}), **_onnx_info(path)},
+        primary=primary, direction=direction, deps={**(run.deps or {}), **_onnx_info(path)},
         gates=gates.model_dump(mode="json") if gates else None,
-        info={"recipe": run["recipe"], "run_metrics": run.get("metrics", {}), "provider": provider,
+        info={"recipe": run.recipe, "run_metrics": run.metrics, "provider": provider,
               "train_rows": _run_training_rows(lab, run, recipe, holdout_sha,
                                                {target, *exclude, *([sensitive] if sensitive else [])})},
     )
@@ -86,12 +91,12 @@ def from_run(lab: Lab, run: dict[str, Any], recipe: Recipe | None, name: str, da
 
 def from_file(lab: Lab, path: Path, name: str, data: Path, target: str, sensitive: str | None,
               exclude: list[str], train_data: Path | None, primary: str | None,
-              gates: GatesSpec | None, existing: Existing) -> dict[str, Any]:
+              gates: GatesSpec | None, existing: Existing) -> Record:
     for given, what in ((path, "model"), (data, "data"), (train_data, "training data")):
         if given is not None and not given.is_file():
             raise RegistryError(f"{given}: no such {what} file")
     if found := existing(name, sha256_file(path), None):
-        return {"existing": found}
+        return found
     if gates and gates.bias and not sensitive:
         sensitive = gates.bias.attribute
     # validate before storing: a file that is refused leaves nothing in the artifact store
@@ -115,15 +120,15 @@ def from_file(lab: Lab, path: Path, name: str, data: Path, target: str, sensitiv
     )
 
 
-def _run_training_rows(lab: Lab, run: dict[str, Any], recipe: Recipe | None, holdout_sha: str,
+def _run_training_rows(lab: Lab, run: Run, recipe: Recipe | None, holdout_sha: str,
                        skip: set[str]) -> dict[str, Any]:
     """The run's input rows minus its own holdout rows (see evaluation/rows.py)."""
     inputs = []
-    for item in run.get("inputs") or []:
+    for item in run.inputs or ():
         table = _input_table(item)
         if isinstance(table, str):
             return {"unknown": table}
-        inputs.append((f"{item['name']}: {item.get('path')}", table))
+        inputs.append((f"{item.name}: {item.path}", table))
     own = _own_holdout(run, recipe)
     holdout = read_table(lab.artifact_path(holdout_sha))
     own_table = holdout if own == holdout_sha else read_table(lab.artifact_path(own)) if own else None
@@ -137,23 +142,22 @@ def _file_training_rows(lab: Lab, train_data: Path | None, data: Path, skip: set
                          None, skip, read_table(data))
 
 
-def _input_table(item: dict[str, Any]) -> Any:
+def _input_table(item: RunInput) -> Any:
     """The input file of a run as a table, if it still holds what the run read; else why not."""
-    path = Path(str(item.get("path") or ""))
+    path = Path(str(item.path or ""))
     if not path.is_file():
-        return f"input '{item['name']}' ({path}) is no longer a file"
-    recorded = str(item.get("hash") or "")
-    algorithm, _, digest = recorded.partition(":")
+        return f"input '{item.name}' ({path}) is no longer a file"
+    algorithm, _, digest = str(item.hash or "").partition(":")
     hashers = {"sha256": sha256_file, "md5": md5_file}
     if algorithm in hashers and hashers[algorithm](path) != digest:
-        return f"input '{item['name']}' ({path}) changed since the run read it"
+        return f"input '{item.name}' ({path}) changed since the run read it"
     try:
         return read_table(path)
     except MlopslabError as e:
-        return f"input '{item['name']}': {e.message}"
+        return f"input '{item.name}': {e.message}"
 
 
-def _own_holdout(run: dict[str, Any], recipe: Recipe | None) -> str | None:
+def _own_holdout(run: Run, recipe: Recipe | None) -> str | None:
     try:
         return _holdout_artifact(run, recipe)
     except RegistryError:
@@ -183,23 +187,23 @@ def _evaluate(model: Path, holdout: Path, target: str, exclude: list[str],
     return result, loaded.schema, loaded.provider
 
 
-def _model_artifact(run: dict[str, Any], recipe: Recipe | None) -> dict[str, Any]:
-    models = [a for a in run.get("artifacts", []) if a["kind"] == "model"]
+def _model_artifact(run: Run, recipe: Recipe | None) -> RunArtifact:
+    models = [a for a in run.artifacts or () if a.kind == "model"]
     wanted = recipe.model.artifact if recipe else None
-    chosen = [a for a in models if a["path"] == wanted] or models
+    chosen = [a for a in models if a.path == wanted] or models
     if not chosen:
-        raise RegistryError(f"run {run['id']} saved no model",
+        raise RegistryError(f"run {run.id} saved no model",
                             "a step must save it with ctx.save_model(...)")
     return chosen[-1]
 
 
-def _holdout_artifact(run: dict[str, Any], recipe: Recipe | None) -> str:
+def _holdout_artifact(run: Run, recipe: Recipe | None) -> str:
     wanted = recipe.model.holdout if recipe else None
-    for artifact in run.get("artifacts", []):
-        if wanted and artifact["path"] == wanted:
-            return str(artifact["sha256"])
+    for artifact in run.artifacts or ():
+        if wanted and artifact.path == wanted:
+            return artifact.sha256
     raise RegistryError(
-        f"run {run['id']} has no holdout data" + (f" (no artifact '{wanted}')" if wanted else ""),
+        f"run {run.id} has no holdout data" + (f" (no artifact '{wanted}')" if wanted else ""),
         "declare [model].holdout (an artifact the run saves), or pass --data FILE")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,15 +26,36 @@ from mlopslab.core.events import (
     LogsWritten,
     ModelVersionRegistered,
 )
+from mlopslab.core.gate_reports import EvaluationUsed, GateReport, GateVerdict
 from mlopslab.core.gates import GatesSpec, load_gates_file
-from mlopslab.core.lineage import Node, lineage
+from mlopslab.core.lineage import Lineage, Node, lineage
+from mlopslab.core.model_versions import (
+    ModelSummary,
+    ModelVersion,
+    ModelVersionDetail,
+    Registration,
+    VersionSummary,
+)
 from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.core.refs import ModelRef, Ref, check_model_name, no_model, parse_model_ref, parse_ref
-from mlopslab.core.registry import CANDIDATE, CHAMPION, promotion_decision, user_alias, version_at
+from mlopslab.core.registry import (
+    CANDIDATE,
+    CHAMPION,
+    AliasHistory,
+    AliasHistoryAt,
+    AliasRemoval,
+    EvaluationSet,
+    GatedPromotion,
+    Promotion,
+    promotion_decision,
+    user_alias,
+    version_at,
+)
 from mlopslab.service.dispatch import Handlers
 from mlopslab.store import models as q
 
 if TYPE_CHECKING:
+    from mlopslab.evaluation.registration import Record
     from mlopslab.lab import Lab
     from mlopslab.service.writer import GroupWriter
     from mlopslab.store.db import Store
@@ -61,35 +83,33 @@ class RegistryOps:
 
     # reads ----------------------------------------------------------------
 
-    def op_models(self) -> list[dict[str, Any]]:
+    def op_models(self) -> list[ModelSummary]:
         return q.list_models(self.store)
 
-    def op_model_versions(self, name: str) -> list[dict[str, Any]]:
+    def op_model_versions(self, name: str) -> list[VersionSummary]:
         self._known(name)
         return q.list_versions(self.store, name)
 
-    def op_model_version(self, ref: str) -> dict[str, Any]:
+    def op_model_version(self, ref: str) -> ModelVersionDetail:
         version = self._resolve(ref)
-        version["reports"] = q.reports_of(self.store, version["name"], version["version"])
-        version["latest_report"] = q.latest_report(self.store, version["name"], version["version"])
-        return version
+        return ModelVersionDetail.of(version, q.reports_of(self.store, version.name, version.version),
+                                     q.latest_report(self.store, version.name, version.version))
 
-    def op_gate_report(self, report_id: str) -> dict[str, Any]:
-        return _with_gates(q.gate_report(self.store, report_id))
+    def op_gate_report(self, report_id: str) -> GateVerdict:
+        return GateVerdict.of(q.gate_report(self.store, report_id))
 
     def op_alias_history(self, name: str, alias: str | None = None,
-                         at: str | None = None) -> dict[str, Any]:
+                         at: str | None = None) -> AliasHistory | AliasHistoryAt:
         self._known(name)
-        result: dict[str, Any] = {"name": name, "alias": alias,
-                                  "history": q.alias_history(self.store, name, alias)}
-        if at is not None:
-            when = _aware(datetime.fromisoformat(at))
-            chosen = alias or CHAMPION
-            result.update(alias=chosen, at=when.isoformat(),
-                          version=version_at(q.alias_moves(self.store, name, chosen), chosen, when))
-        return result
+        history = q.alias_history(self.store, name, alias)
+        if at is None:
+            return AliasHistory(name=name, alias=alias, history=history)
+        when = _aware(datetime.fromisoformat(at))
+        chosen = alias or CHAMPION
+        return AliasHistoryAt(name=name, alias=chosen, history=history, at=when,
+                              version=version_at(q.alias_history(self.store, name, chosen), chosen, when))
 
-    def op_lineage(self, ref: str) -> dict[str, Any]:
+    def op_lineage(self, ref: str) -> Lineage:
         parsed = parse_ref(ref)
         start = self._node(parsed)
         return lineage(start, lambda node, way: q.neighbours(self.store, node, way))
@@ -97,23 +117,23 @@ class RegistryOps:
     # registration ---------------------------------------------------------
 
     def op_register_run(self, run_id: str, name: str | None = None, actor: str | None = None,
-                        data: str | None = None, target: str | None = None) -> dict[str, Any]:
+                        data: str | None = None, target: str | None = None) -> Registration:
         from mlopslab.evaluation.registration import from_run
 
         run = self.store.get_run(run_id)
-        if run["status"] != "finished":
-            raise RegistryError(f"run {run['id']} is {run['status']}; only finished runs register",
+        if run.status != "finished":
+            raise RegistryError(f"run {run.id} is {run.status}; only finished runs register",
                                 "wait for it, or register another run")
-        recipe = _recipe_or_none(run["recipe_path"])
+        recipe = _recipe_or_none(run.recipe_path)
         name = check_model_name(name or (recipe.model.register_as if recipe else None) or "")
         with self._lock:
             record = from_run(self.lab, run, recipe, name, data, target, self._existing)
-            return self._record(record, actor, f"run:{run['id']}")
+            return self._record(record, actor, f"run:{run.id}")
 
     def op_register_file(self, path: str, name: str, data: str, target: str,
                          sensitive: str | None = None, exclude: list[str] | None = None,
                          train_data: str | None = None, primary: str | None = None,
-                         actor: str | None = None, gates: str | None = None) -> dict[str, Any]:
+                         actor: str | None = None, gates: str | None = None) -> Registration:
         from mlopslab.evaluation.registration import from_file
 
         check_model_name(name)
@@ -124,12 +144,13 @@ class RegistryOps:
                                primary, spec, self._existing)
             return self._record(record, actor, f"file:{path}")
 
-    def _existing(self, name: str, sha256: str, run_id: str | None) -> dict[str, Any] | None:
+    def _existing(self, name: str, sha256: str, run_id: str | None) -> ModelVersion | None:
         return q.version_by_sha(self.store, name, sha256, run_id)
 
-    def _record(self, record: dict[str, Any], actor: str | None, source: str) -> dict[str, Any]:
-        if record.get("existing"):
-            return {**record["existing"], "created": False}
+    def _record(self, record: Record, actor: str | None, source: str) -> Registration:
+        """The version registered: `record` (the new version's fields) written, or there already."""
+        if isinstance(record, ModelVersion):
+            return Registration.of(record, created=False)
         version = {**record, "created_by": actor or "unknown"}
         now = time.time()
         self.writer.write(None, [
@@ -138,26 +159,26 @@ class RegistryOps:
         ])
         found = q.version_by_sha(self.store, version["name"], version["sha256"], version.get("run_id"))
         assert found is not None
-        return {**found, "created": True}
+        return Registration.of(found, created=True)
 
     # aliases --------------------------------------------------------------
 
     def op_set_alias(self, ref: str, alias: str, actor: str | None = None,
-                     reason: str | None = None) -> dict[str, Any]:
+                     reason: str | None = None) -> ModelVersion:
         user_alias(alias)
         version = self._resolve(ref)
-        self._move(version["name"], alias, version["version"], actor, reason)
-        return q.get_version(self.store, version["name"], version["version"])
+        self._move(version.name, alias, version.version, actor, reason)
+        return q.get_version(self.store, version.name, version.version)
 
     def op_remove_alias(self, name: str, alias: str, actor: str | None = None,
-                        reason: str | None = None) -> dict[str, Any]:
+                        reason: str | None = None) -> AliasRemoval:
         user_alias(alias)
         self._known(name)
         if alias not in (found := q.aliases(self.store, name)):
             raise NotFound(f"model '{name}' has no alias '{alias}'",
                            f"its aliases: {', '.join(found) or 'none'}")
         self._move(name, alias, None, actor, reason)
-        return {"name": name, "alias": alias, "removed": True}
+        return AliasRemoval(name=name, alias=alias, removed=True)
 
     def _move(self, name: str, alias: str, version: int | None, actor: str | None,
               reason: str | None, forced: bool = False, report_id: str | None = None) -> None:
@@ -171,32 +192,32 @@ class RegistryOps:
     # gates and promotion --------------------------------------------------
 
     def op_gate(self, ref: str, actor: str | None = None, gates: str | None = None,
-                data: str | None = None) -> dict[str, Any]:
+                data: str | None = None) -> GateVerdict:
         from mlopslab.evaluation.gating import run_gates
 
         candidate = self._resolve(ref)
-        champion = self._champion(candidate["name"])
+        champion = self._champion(candidate.name)
         evaluation = self._evaluation_data(candidate, data)
         report = run_gates(
-            candidate, self.lab.artifact_path(candidate["sha256"]), champion,
-            self.lab.artifact_path(champion["sha256"]) if champion else None,
-            self._spec(candidate, gates), self.lab.artifact_path(evaluation["sha256"]),
-            evaluation["data"], self.lab.artifacts)
-        report["info"]["evaluation"] = evaluation
+            candidate, self.lab.artifact_path(candidate.sha256), champion,
+            self.lab.artifact_path(champion.sha256) if champion else None,
+            self._spec(candidate, gates), self.lab.artifact_path(evaluation.sha256),
+            evaluation.data, self.lab.artifacts)
+        report["info"]["evaluation"] = asdict(evaluation)
         report["actor"] = actor
         self.writer.write(None, [
             GatesChecked(report=report, ts=time.time()),
-            _audit(actor, "model.gate", f"{candidate['name']}@{candidate['version']}",
+            _audit(actor, "model.gate", candidate.ref,
                    {"report_id": report["id"], "passed": report["passed"], "failed": report["failed"]}),
         ])
         return self.op_gate_report(report["id"])
 
-    def op_evaluation_sets(self, name: str) -> list[dict[str, Any]]:
+    def op_evaluation_sets(self, name: str) -> list[EvaluationSet]:
         self._known(name)
         return q.evaluation_sets(self.store, name)
 
     def op_set_evaluation_set(self, name: str, data: str, actor: str | None = None,
-                              reason: str | None = None) -> dict[str, Any]:
+                              reason: str | None = None) -> EvaluationSet:
         """A new evaluation set for model `name`: later gates compare on it."""
         from mlopslab.evaluation.onnx_model import read_table
         from mlopslab.evaluation.registration import store_data
@@ -204,7 +225,7 @@ class RegistryOps:
         self._known(name)
         table = read_table(Path(data))  # refuses what is no table, before storing it
         latest = q.list_versions(self.store, name)[0]
-        target = q.get_version(self.store, name, int(latest["version"]))["target"]
+        target = q.get_version(self.store, name, latest.version).target
         if table.num_rows == 0 or target not in table.column_names:
             raise RegistryError(
                 f"{data} holds {table.num_rows} rows with columns {', '.join(table.column_names[:6])}: "
@@ -221,79 +242,78 @@ class RegistryOps:
             ])
             return q.evaluation_sets(self.store, name)[0]
 
-    def _on_current_set(self, report: dict[str, Any]) -> bool:
+    def _on_current_set(self, report: GateReport) -> bool:
         """Was the report made on the evaluation set in force now?"""
-        current = q.evaluation_set(self.store, report["name"])
-        made_on = ((report.get("info") or {}).get("evaluation") or {}).get("set")
-        return current is None or made_on == current["version"]
+        current = q.evaluation_set(self.store, report.name)
+        used = report.evaluation_used()
+        return current is None or (used is not None and used.set == current.version)
 
-    def _evaluation_data(self, candidate: dict[str, Any], data: str | None) -> dict[str, Any]:
+    def _evaluation_data(self, candidate: ModelVersion, data: str | None) -> EvaluationUsed:
         """What a gate evaluates on: `--data`, else the model's evaluation set, else (a model
         registered before evaluation sets existed) the candidate's holdout."""
         from mlopslab.evaluation.registration import store_data
 
         if data:
             data_version, sha = store_data(self.lab, Path(data))
-            return {"data": data_version, "sha256": sha, "set": None, "source": f"--data {data}"}
-        current = q.evaluation_set(self.store, candidate["name"])
+            return EvaluationUsed(data=data_version, sha256=sha, set=None, source=f"--data {data}")
+        current = q.evaluation_set(self.store, candidate.name)
         if current is not None:
-            return {"data": current["data"], "sha256": current["sha256"], "set": current["version"],
-                    "source": current["source"]}
-        return {"data": candidate["holdout_data"], "sha256": candidate["holdout_sha256"], "set": None,
-                "source": f"holdout of {candidate['name']}@{candidate['version']}"}
+            return EvaluationUsed(data=current.data, sha256=current.sha256, set=current.version,
+                                  source=current.source)
+        return EvaluationUsed(data=candidate.holdout_data, sha256=candidate.holdout_sha256, set=None,
+                              source=f"holdout of {candidate.ref}")
 
     def op_promote(self, ref: str, actor: str | None = None, force: bool = False,
-                   reason: str | None = None, gates: str | None = None) -> dict[str, Any]:
+                   reason: str | None = None, gates: str | None = None) -> GatedPromotion | Promotion:
         with self._lock:
             version = self._resolve(ref)
-            name, number = version["name"], version["version"]
+            name, number = version.name, version.version
             champion = q.aliases(self.store, name).get(CHAMPION)
-            result: dict[str, Any] = {"name": name, "version": number, "from_version": champion,
-                                      "forced": False, "promoted": False}
             if champion == number:
-                return {**result, "why": f"{name}@{number} is already the champion"}
-            report = q.latest_report(self.store, name, number)
-            if not force and (report is None or report["champion_version"] != champion or gates
+                return Promotion(name=name, version=number, from_version=champion, forced=False,
+                                 promoted=False, why=f"{name}@{number} is already the champion")
+            report: GateReport | None = q.latest_report(self.store, name, number)
+            if not force and (report is None or report.champion_version != champion or gates
                               or not self._on_current_set(report)):
                 report = self.op_gate(f"{name}@{number}", actor, gates)
             allowed, why = promotion_decision(report, number, champion, force, reason)
-            result.update(why=why, report=_with_gates(report) if report else None)
-            if not allowed:
-                return result
-            self._move(name, CHAMPION, number, actor, reason.strip() if force and reason else why,
-                       forced=force, report_id=report["id"] if report else None)
-            return {**result, "promoted": True, "forced": force}
+            if allowed:
+                self._move(name, CHAMPION, number, actor, reason.strip() if force and reason else why,
+                           forced=force, report_id=report.id if report else None)
+            return GatedPromotion(name=name, version=number, from_version=champion,
+                                  forced=force and allowed, promoted=allowed, why=why,
+                                  report=GateVerdict.of(report) if report else None)
 
     # helpers --------------------------------------------------------------
 
-    def _resolve(self, ref: str | ModelRef) -> dict[str, Any]:
+    def _resolve(self, ref: str | ModelRef) -> ModelVersion:
         parsed = parse_model_ref(ref) if isinstance(ref, str) else ref
         self._known(parsed.name)
         return q.resolve(self.store, parsed)
 
     def _known(self, name: str) -> None:
         """NotFound naming the models there are, for a name with no versions."""
-        names = [m["name"] for m in q.list_models(self.store)]
+        names = q.model_names(self.store)
         if name not in names:
             raise no_model(name, names)
 
-    def _champion(self, name: str) -> dict[str, Any] | None:
+    def _champion(self, name: str) -> ModelVersion | None:
         number = q.aliases(self.store, name).get(CHAMPION)
         return None if number is None else q.get_version(self.store, name, number)
 
-    def _spec(self, version: dict[str, Any], gates: str | None) -> GatesSpec:
+    def _spec(self, version: ModelVersion, gates: str | None) -> GatesSpec:
         """--gates FILE, else the lab's gates.toml, else the recipe's [gates], else defaults."""
         if gates:
-            spec = load_gates_file(Path(gates), version["name"])
+            spec = load_gates_file(Path(gates), version.name)
             if spec is None:
-                raise NotFound(f"{gates} has no gates for model '{version['name']}'",
-                               f"add a [models.{version['name']}] or a [gates] table to it")
+                raise NotFound(f"{gates} has no gates for model '{version.name}'",
+                               f"add a [models.{version.name}] or a [gates] table to it")
             return spec
         lab_file = self.lab.root / LAB_GATES_FILE
-        if lab_file.is_file() and (spec := load_gates_file(lab_file, version["name"])):
+        if lab_file.is_file() and (spec := load_gates_file(lab_file, version.name)):
             return spec
-        if version.get("gates"):
-            return GatesSpec.model_validate(version["gates"])
+        if version.gates:
+            return GatesSpec.model_validate(version.gates)
         return GatesSpec()
 
     def _node(self, ref: Ref | ModelRef) -> Node:
@@ -336,7 +356,7 @@ class AutoRegistrar(threading.Thread):
                 continue
             try:
                 version = self.ops.op_register_run(run["id"], actor="auto-register")
-                line = f"registered model {version['name']}@{version['version']}"
+                line = f"registered model {version.ref}"
             except MlopslabError as e:
                 line = f"model registration failed: {e.message}"
                 self.ops.writer.write(None, [_audit("auto-register", "model.register_failed",
@@ -350,13 +370,6 @@ def _recipe_or_none(path: str) -> Recipe | None:
         return load_recipe(path)
     except MlopslabError:
         return None
-
-
-def _with_gates(report: dict[str, Any]) -> dict[str, Any]:
-    gates: dict[str, bool] = {}
-    for check in report.get("checks", []):
-        gates[check["gate"]] = gates.get(check["gate"], True) and bool(check["passed"])
-    return {**report, "gates": gates, "evaluation": (report.get("info") or {}).get("evaluation")}
 
 
 def _aware(when: datetime) -> datetime:

@@ -1,21 +1,29 @@
 """Registry queries: models, versions, aliases and their history, gate reports, lineage.
 
-Plain functions over a `Store` (the CLI goes through the service; the TUI can
-use the same functions through its ops). All SQL is parameterized.
+Plain functions over a `Store` that answer the registry's nouns (core/model_versions.py,
+core/gate_reports.py, core/registry.py, core/lineage.py); the service's registry
+operations call them. All SQL is parameterized.
 """
 
 from __future__ import annotations
 
+from dataclasses import fields
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlopslab.core.errors import NotFound
-from mlopslab.core.lineage import Edge, Node, Way
+from mlopslab.core.gate_reports import GateReport, GateReportSummary
+from mlopslab.core.gates import Check
+from mlopslab.core.lineage import DataNode, DeploymentNode, Edge, GateNode, ModelNode, Node, RunNode, Way
+from mlopslab.core.model_versions import GateResult, ModelSummary, ModelVersion, VersionSummary
 from mlopslab.core.refs import ModelRef
-from mlopslab.core.registry import AliasMove
+from mlopslab.core.registry import AliasMove, EvaluationSet
 
 if TYPE_CHECKING:
     from mlopslab.store.db import Store
+
+T = TypeVar("T")
+TIMES = frozenset({"created_at", "updated_at", "ts"})
 
 JSON_COLUMNS = {"exclude", "scores", "groups", "schema", "deps", "gates", "info", "failed",
                 "spec", "detail"}
@@ -27,20 +35,30 @@ def rows(store: Store, sql: str, args: list[Any]) -> list[dict[str, Any]]:
     return store.rows(sql, args, JSON_COLUMNS)
 
 
+def noun(cls: type[T], row: dict[str, Any], **more: Any) -> T:
+    """A noun from a row of the same names (timestamps, ISO text in UTC, as datetimes)."""
+    names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    values = {k: datetime.fromisoformat(v) if k in TIMES and isinstance(v, str) else v
+              for k, v in row.items() if k in names}
+    return cls(**values, **more)
+
+
 # models and versions ------------------------------------------------------
 
 
-def list_models(store: Store) -> list[dict[str, Any]]:
-    """One row per model name: version count, latest version, aliases, champion's gate."""
-    models = rows(store, "SELECT name, count(*) AS versions, max(version) AS latest, "
-                  "min(created_at) AS created_at, max(created_at) AS updated_at "
-                  "FROM model_versions GROUP BY name ORDER BY name", [])
-    for model in models:
-        model["aliases"] = aliases(store, model["name"])
-    return models
+def list_models(store: Store) -> list[ModelSummary]:
+    """One per model name: version count, latest version, aliases."""
+    found = rows(store, "SELECT name, count(*) AS versions, max(version) AS latest, "
+                 "min(created_at) AS created_at, max(created_at) AS updated_at "
+                 "FROM model_versions GROUP BY name ORDER BY name", [])
+    return [noun(ModelSummary, m, aliases=aliases(store, m["name"])) for m in found]
 
 
-def list_versions(store: Store, name: str) -> list[dict[str, Any]]:
+def model_names(store: Store) -> list[str]:
+    return [r["name"] for r in rows(store, "SELECT DISTINCT name FROM model_versions ORDER BY name", [])]
+
+
+def list_versions(store: Store, name: str) -> list[VersionSummary]:
     """Versions of `name`, newest first, each with its aliases and latest gate result."""
     found = rows(store, f"SELECT {VERSION_SUMMARY} FROM model_versions WHERE name = ? "  # noqa: S608
                  "ORDER BY version DESC", [name])
@@ -53,24 +71,24 @@ def list_versions(store: Store, name: str) -> list[dict[str, Any]]:
         store, "SELECT version, arg_max(passed, created_at) AS passed, "
         "arg_max(id, created_at) AS report_id FROM gate_reports WHERE name = ? GROUP BY version",
         [name])}
-    for v in found:
-        v["aliases"] = sorted(by_version.get(v["version"], []))
-        gate = gates.get(v["version"])
-        v["gate"] = None if gate is None else {"passed": gate["passed"], "report_id": gate["report_id"]}
-    return found
+    return [noun(VersionSummary, v, aliases=sorted(by_version.get(v["version"], [])),
+                 gate=_gate_result(gates.get(v["version"]))) for v in found]
 
 
-def get_version(store: Store, name: str, version: int) -> dict[str, Any]:
+def _gate_result(row: dict[str, Any] | None) -> GateResult | None:
+    return None if row is None else GateResult(passed=row["passed"], report_id=row["report_id"])
+
+
+def get_version(store: Store, name: str, version: int) -> ModelVersion:
     found = rows(store, "SELECT * FROM model_versions WHERE name = ? AND version = ?", [name, version])
     if not found:
         raise NotFound(f"no version {version} of model '{name}'",
                        f"list its versions with `mlopslab models ls {name}`")
-    v = found[0]
-    v["aliases"] = sorted(a for a, n in aliases(store, name).items() if n == version)
-    return v
+    return noun(ModelVersion, found[0],
+                aliases=sorted(a for a, n in aliases(store, name).items() if n == version))
 
 
-def resolve(store: Store, ref: ModelRef) -> dict[str, Any]:
+def resolve(store: Store, ref: ModelRef) -> ModelVersion:
     """The version a ModelRef names: by number, by alias, or the latest."""
     if ref.version is not None:
         return get_version(store, ref.name, ref.version)
@@ -86,7 +104,7 @@ def resolve(store: Store, ref: ModelRef) -> dict[str, Any]:
     return get_version(store, ref.name, int(found[0]["v"]))
 
 
-def version_by_sha(store: Store, name: str, sha256: str, run_id: str | None) -> dict[str, Any] | None:
+def version_by_sha(store: Store, name: str, sha256: str, run_id: str | None) -> ModelVersion | None:
     found = rows(store, "SELECT version FROM model_versions WHERE name = ? AND sha256 = ? "
                  "AND run_id IS NOT DISTINCT FROM ?", [name, sha256, run_id])
     return get_version(store, name, found[0]["version"]) if found else None
@@ -100,21 +118,14 @@ def aliases(store: Store, name: str) -> dict[str, int]:
         store, "SELECT alias, version FROM model_aliases WHERE name = ? ORDER BY alias", [name])}
 
 
-def alias_history(store: Store, name: str, alias: str | None = None) -> list[dict[str, Any]]:
+def alias_history(store: Store, name: str, alias: str | None = None) -> list[AliasMove]:
     sql = ("SELECT name, alias, from_version, to_version, ts, actor, reason, forced, report_id "
            "FROM alias_history WHERE name = ?")
     args: list[Any] = [name]
     if alias is not None:
         sql += " AND alias = ?"
         args.append(alias)
-    return rows(store, sql + " ORDER BY ts, alias", args)
-
-
-def alias_moves(store: Store, name: str, alias: str) -> list[AliasMove]:
-    return [AliasMove(alias=r["alias"], from_version=r["from_version"], to_version=r["to_version"],
-                      ts=datetime.fromisoformat(r["ts"]), actor=r["actor"], reason=r["reason"],
-                      forced=r["forced"], report_id=r["report_id"])
-            for r in alias_history(store, name, alias)]
+    return [noun(AliasMove, r) for r in rows(store, sql + " ORDER BY ts, alias", args)]
 
 
 def unregistered_finished_runs(store: Store, since: datetime) -> list[dict[str, Any]]:
@@ -129,7 +140,7 @@ def unregistered_finished_runs(store: Store, since: datetime) -> list[dict[str, 
 # gate reports -------------------------------------------------------------
 
 
-def gate_report(store: Store, report_id: str) -> dict[str, Any]:
+def gate_report(store: Store, report_id: str) -> GateReport:
     found = rows(store, "SELECT * FROM gate_reports WHERE id = ? OR starts_with(id, ?) "
                  "ORDER BY id = ? DESC LIMIT 2", [report_id, report_id, report_id])
     if not found or (len(found) > 1 and found[0]["id"] != report_id):
@@ -140,31 +151,32 @@ def gate_report(store: Store, report_id: str) -> dict[str, Any]:
     report = found[0]
     checks = rows(store, "SELECT gate, name, value, limit_value AS \"limit\", op, passed, detail "
                   "FROM gate_checks WHERE report_id = ? ORDER BY idx", [report["id"]])
-    return {**report, "checks": checks}
+    return noun(GateReport, report, checks=[Check(**c) for c in checks])
 
 
-def latest_report(store: Store, name: str, version: int) -> dict[str, Any] | None:
+def latest_report(store: Store, name: str, version: int) -> GateReport | None:
     found = rows(store, "SELECT id FROM gate_reports WHERE name = ? AND version = ? "
                  "ORDER BY created_at DESC LIMIT 1", [name, version])
     return gate_report(store, found[0]["id"]) if found else None
 
 
-def reports_of(store: Store, name: str, version: int) -> list[dict[str, Any]]:
-    return rows(store, "SELECT id, champion_version, passed, failed, created_at, actor "
-                "FROM gate_reports WHERE name = ? AND version = ? ORDER BY created_at DESC",
-                [name, version])
+def reports_of(store: Store, name: str, version: int) -> list[GateReportSummary]:
+    return [noun(GateReportSummary, r) for r in rows(
+        store, "SELECT id, champion_version, passed, failed, created_at, actor "
+        "FROM gate_reports WHERE name = ? AND version = ? ORDER BY created_at DESC", [name, version])]
 
 
 # evaluation sets ----------------------------------------------------------
 
 
-def evaluation_sets(store: Store, name: str) -> list[dict[str, Any]]:
+def evaluation_sets(store: Store, name: str) -> list[EvaluationSet]:
     """Every evaluation set of model `name`, newest first (the first is in force)."""
-    return rows(store, "SELECT name, version, data, sha256, rows, source, reason, created_at, actor "
-                "FROM evaluation_sets WHERE name = ? ORDER BY version DESC", [name])
+    return [noun(EvaluationSet, r) for r in rows(
+        store, "SELECT name, version, data, sha256, rows, source, reason, created_at, actor "
+        "FROM evaluation_sets WHERE name = ? ORDER BY version DESC", [name])]
 
 
-def evaluation_set(store: Store, name: str) -> dict[str, Any] | None:
+def evaluation_set(store: Store, name: str) -> EvaluationSet | None:
     found = evaluation_sets(store, name)
     return found[0] if found else None
 
@@ -172,13 +184,13 @@ def evaluation_set(store: Store, name: str) -> dict[str, Any] | None:
 # lineage ------------------------------------------------------------------
 
 
-def data_node(store: Store, key: str) -> Node:
+def data_node(store: Store, key: str) -> DataNode | Node:
     found = rows(store, "SELECT hash, source, path, size FROM datasets WHERE hash = ? "
                  "OR starts_with(hash, ?) OR starts_with(hash, 'sha256:' || ?) LIMIT 2",
                  [key, key, key])
     if len(found) == 1:
         d = found[0]
-        return Node(f"data:{d['hash']}", "data", d["path"] or "", {"source": d["source"], "size": d["size"]})
+        return DataNode(f"data:{d['hash']}", "data", d["path"] or "", source=d["source"], size=d["size"])
     used = rows(store, "SELECT DISTINCT holdout_data AS h FROM model_versions WHERE starts_with(holdout_data, ?) "
                 "UNION SELECT DISTINCT train_data FROM model_versions WHERE starts_with(train_data, ?) "
                 "UNION SELECT DISTINCT holdout_data FROM gate_reports WHERE starts_with(holdout_data, ?) "
@@ -187,39 +199,37 @@ def data_node(store: Store, key: str) -> Node:
     if len(found) > 1 or len(used) > 1:
         raise NotFound(f"data version '{key}' is ambiguous", "give more characters")
     if used:
-        return Node(f"data:{used[0]['h']}", "data", "", {})
+        return Node(f"data:{used[0]['h']}", "data", "")
     raise NotFound(f"no data version '{key}'", "write data:sha256:HASH (a prefix is enough)")
 
 
-def run_node(store: Store, run_id: str) -> Node:
+def run_node(store: Store, run_id: str) -> RunNode:
     run = store.get_run(run_id)
-    return Node(f"run:{run['id']}", "run", run["recipe"],
-                {"status": run["status"], "data_version": run.get("data_version"),
-                 "code_version": run.get("code_version")})
+    return RunNode(f"run:{run.id}", "run", run.recipe, status=run.status,
+                   data_version=run.data_version, code_version=run.code_version)
 
 
-def model_node(store: Store, version: dict[str, Any]) -> Node:
-    return Node(f"model:{version['name']}@{version['version']}", "model",
-                ",".join(version.get("aliases") or []),
-                {"sha256": version["sha256"], "source": version["source"]})
+def model_node(store: Store, version: ModelVersion) -> ModelNode:
+    return ModelNode(f"model:{version.ref}", "model", ",".join(version.aliases),
+                     sha256=version.sha256, source=version.source)
 
 
-def gate_node(store: Store, report_id: str) -> Node:
+def gate_node(store: Store, report_id: str) -> GateNode:
     r = gate_report(store, report_id)
-    return Node(f"gate:{r['id']}", "gate", "passed" if r["passed"] else "failed",
-                {"passed": r["passed"], "model": f"{r['name']}@{r['version']}",
-                 "champion_version": r["champion_version"]})
+    return GateNode(f"gate:{r.id}", "gate", "passed" if r.passed else "failed", passed=r.passed,
+                    model=f"{r.name}@{r.version}", champion_version=r.champion_version)
 
 
-def deployment_node(store: Store, name: str) -> Node:
+def deployment_node(store: Store, name: str) -> DeploymentNode:
     found = rows(store, "SELECT name, backend, model_name, endpoint, active_version, status "
                  "FROM deployments WHERE name = ?", [name])
     if not found:
         raise NotFound(f"no deployment '{name}'", "list them with `mlopslab deployments ls`")
     d = found[0]
-    return Node(f"deployment:{d['name']}", "deployment", d["endpoint"] or "",
-                {"backend": d["backend"], "status": d["status"],
-                 "serving": f"{d['model_name']}@{d['active_version']}" if d["active_version"] else None})
+    return DeploymentNode(
+        f"deployment:{d['name']}", "deployment", d["endpoint"] or "", backend=d["backend"],
+        status=d["status"],
+        serving=f"{d['model_name']}@{d['active_version']}" if d["active_version"] else None)
 
 
 def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
@@ -245,18 +255,18 @@ def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
                 found.append(("produced", "out", model_node(store, get_version(store, v["name"], v["version"]))))
     elif kind == "model":
         name, _, number = key.rpartition("@")
-        v = get_version(store, name, int(number))
+        version = get_version(store, name, int(number))
         if way == "up":
-            if v["run_id"]:
-                found.append(("produced", "in", run_node(store, v["run_id"])))
-            if v["source"] == "file":
-                found.append(("trained", "in", data_node(store, v["train_data"])))
-            found.append(("holdout of", "in", data_node(store, v["holdout_data"])))
+            if version.run_id:
+                found.append(("produced", "in", run_node(store, version.run_id)))
+            if version.source == "file":
+                found.append(("trained", "in", data_node(store, version.train_data)))
+            found.append(("holdout of", "in", data_node(store, version.holdout_data)))
         else:
-            for r in reports_of(store, name, int(number)):
-                found.append(("gated by", "out", gate_node(store, r["id"])))
+            for report in reports_of(store, name, int(number)):
+                found.append(("gated by", "out", gate_node(store, report.id)))
             for d in rows(store, "SELECT DISTINCT deployment FROM deployment_versions "
-                          "WHERE model_version_id = ? ORDER BY deployment", [v["id"]]):
+                          "WHERE model_version_id = ? ORDER BY deployment", [version.id]):
                 found.append(("deployed as", "out", deployment_node(store, d["deployment"])))
     elif kind == "deployment" and way == "up":
         for d in rows(store, "SELECT m.name, m.version FROM deployment_versions dv "
@@ -264,10 +274,10 @@ def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
                       "WHERE dv.deployment = ? ORDER BY m.version", [key]):
             found.append(("deployed as", "in", model_node(store, get_version(store, d["name"], d["version"]))))
     elif kind == "gate" and way == "up":
-        r = gate_report(store, key)
-        found.append(("gated by", "in", model_node(store, get_version(store, r["name"], r["version"]))))
-        if r.get("holdout_data"):
-            found.append(("evaluated on", "in", data_node(store, r["holdout_data"])))
+        gated = gate_report(store, key)
+        found.append(("gated by", "in", model_node(store, get_version(store, gated.name, gated.version))))
+        if gated.holdout_data:
+            found.append(("evaluated on", "in", data_node(store, gated.holdout_data)))
     edges = []
     for relation, direction, other in found:
         source, target = (other.ref, node.ref) if direction == "in" else (node.ref, other.ref)

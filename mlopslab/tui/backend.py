@@ -16,8 +16,10 @@ from typing import Any
 
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, NotFound
+from mlopslab.core.gate_reports import GateVerdict
 from mlopslab.core.gpus import GpuSnapshot, GpuSource, snapshot_from_dict
 from mlopslab.core.recipe import Recipe, load_recipe
+from mlopslab.core.registry import GatedPromotion, Promotion
 from mlopslab.lab import Lab
 
 ACTIVE_FILTER = "status in ('queued', 'starting', 'running')"
@@ -185,10 +187,10 @@ class LabBackend:
 
     # models ---------------------------------------------------------------
 
-    def gate(self, ref: str) -> dict[str, Any]:
+    def gate(self, ref: str) -> GateVerdict:
         return self.client.models.gate(ref=ref, actor=_user())
 
-    def promote(self, ref: str, force: bool = False, reason: str | None = None) -> dict[str, Any]:
+    def promote(self, ref: str, force: bool = False, reason: str | None = None) -> GatedPromotion | Promotion:
         """Refused unless the gates pass, or forced with a reason; asked as this user."""
         return self.client.models.promote(ref=ref, actor=_user(), force=force, reason=reason)
 

@@ -87,7 +87,9 @@ def test_a_client_of_another_protocol_is_told_so(lab: Lab) -> None:
 def samples(client: LabClient) -> dict[str, Callable[[], Any]]:
     """One real call of every idempotent operation, on the seeded lab's own objects."""
     run_id = client.runs.list(limit=1)[0]["id"]
-    report = client.models.version(f"{NAME}@3")["latest_report"]["id"]
+    latest = client.models.version(f"{NAME}@3").latest_report
+    assert latest is not None
+    report = latest.id
     return {
         "hello": client.service.hello, "ping": client.service.ping, "cluster": client.service.cluster,
         "write": lambda: client.service.write(batch_id="retry-test", events=[]),
@@ -145,12 +147,12 @@ def test_every_idempotent_operation_is_retried_after_the_service_is_killed(lab: 
 
 def test_an_operation_that_is_not_idempotent_is_not_repeated(lab: Lab) -> None:
     with LabClient(lab) as client:
-        before = client.models.alias_history(NAME)["history"]
+        before = client.models.alias_history(NAME).history
         outcome = kill_while_answering(
             lab, client, lambda: client.models.set_alias(f"{NAME}@1", "staging", actor="test"))
         assert isinstance(outcome.get("error"), ServiceUnreachable)
         # the frozen service never applied it, and the client did not send it again
-        assert client.models.alias_history(NAME)["history"] == before
+        assert client.models.alias_history(NAME).history == before
 
 
 def start_legacy(lab: Lab, active_runs: int) -> subprocess.Popen[str]:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mlopslab.cli.registry_view import version_detail
+from mlopslab.core.model_versions import ModelVersionDetail
+from tests.registry.factories import model_version
 
 
-def _version(run_accuracy: float) -> dict[str, object]:
-    return {"name": "bc", "version": 1, "aliases": [], "sha256": "ab" * 32, "size": 10, "run_id": "r1",
-            "train_data": "sha256:aa", "holdout_data": "sha256:bb", "target": "target", "sensitive": None,
-            "task": "classification", "primary_metric": "accuracy", "direction": "maximize",
-            "created_at": "2026-12-01T10:00:00", "created_by": "ada",
-            "scores": {"accuracy": 0.958041958041958, "f1": 0.96},
-            "info": {"run_metrics": {"accuracy": run_accuracy, "f1": 0.96}}, "schema": {}}
+def _version(run_accuracy: float) -> ModelVersionDetail:
+    return model_version(scores={"accuracy": 0.958041958041958, "f1": 0.96},
+                         info={"run_metrics": {"accuracy": run_accuracy, "f1": 0.96}})
 
 
 def test_a_run_metric_that_differs_from_the_score_is_shown_beside_it(capsys: pytest.CaptureFixture[str]) -> None:

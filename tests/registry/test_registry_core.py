@@ -13,6 +13,7 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from mlopslab.core import gates as g
 from mlopslab.core.errors import PromotionRefused, RecipeError, RefError
 from mlopslab.core.fairness import group_metrics
+from mlopslab.core.gate_reports import GateReport
 from mlopslab.core.lineage import Edge, Node, walk
 from mlopslab.core.refs import ModelRef, Ref, parse_model_ref, parse_ref
 from mlopslab.core.registry import AliasMove, promotion_decision, user_alias, version_at
@@ -201,14 +202,20 @@ T = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def test_version_at_answers_which_version_an_alias_had() -> None:
-    history = [AliasMove("champion", None, 1, T), AliasMove("champion", 1, 2, T + timedelta(days=2)),
-               AliasMove("staging", None, 5, T + timedelta(days=1)),
-               AliasMove("champion", 2, None, T + timedelta(days=4))]
+    history = [AliasMove("m", "champion", None, 1, T), AliasMove("m", "champion", 1, 2, T + timedelta(days=2)),
+               AliasMove("m", "staging", None, 5, T + timedelta(days=1)),
+               AliasMove("m", "champion", 2, None, T + timedelta(days=4))]
     assert version_at(history, "champion", T - timedelta(seconds=1)) is None
     assert version_at(history, "champion", T) == 1
     assert version_at(history, "champion", T + timedelta(days=3)) == 2
     assert version_at(history, "champion", T + timedelta(days=5)) is None
     assert version_at(history, "staging", T + timedelta(days=3)) == 5
+
+
+def _report(report_id: str, passed: bool, failed: list[str]) -> GateReport:
+    return GateReport(id=report_id, name="m", version=3, champion_version=2, passed=passed,
+                      failed=failed, holdout_data=None, provider=None, spec=None, info=None,
+                      created_at=T, actor=None, checks=[])
 
 
 def test_champion_is_no_user_alias() -> None:
@@ -218,8 +225,8 @@ def test_champion_is_no_user_alias() -> None:
 
 
 def test_promotion_needs_a_fresh_passing_report_or_a_reasoned_override() -> None:
-    passing = {"id": "gr-1", "passed": True, "champion_version": 2, "failed": []}
-    failing = {"id": "gr-2", "passed": False, "champion_version": 2, "failed": ["bias.x"]}
+    passing = _report("gr-1", True, [])
+    failing = _report("gr-2", False, ["bias.x"])
     assert promotion_decision(passing, 3, 2, False, None)[0]
     allowed, why = promotion_decision(failing, 3, 2, False, None)
     assert not allowed and "bias.x" in why
@@ -245,7 +252,7 @@ def test_walk_goes_both_ways_without_repeating() -> None:
         return [(Edge(s, t, r), Node(t, t.split(":")[0])) for s, t, r in edges if s == node.ref]
 
     up = walk(Node("gate:g1", "gate"), neighbours, "up")
-    assert {n["ref"] for n in up["nodes"]} == {"model:m@1", "run:r1", "data:d", "data:h"}
+    assert {n.ref for n in up.nodes} == {"model:m@1", "run:r1", "data:d", "data:h"}
     down = walk(Node("data:d", "data"), neighbours, "down")
-    assert {n["ref"] for n in down["nodes"]} == {"run:r1", "run:r2", "model:m@1", "gate:g1"}
-    assert len(down["edges"]) == 4 and not down["truncated"]
+    assert {n.ref for n in down.nodes} == {"run:r1", "run:r2", "model:m@1", "gate:g1"}
+    assert len(down.edges) == 4 and not down.truncated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,9 @@ import pytest
 
 from mlopslab.core.errors import NotFound
 from mlopslab.core.events import AliasMoved, GatesChecked, ModelVersionRegistered
+from mlopslab.core.gate_reports import GateVerdict
+from mlopslab.core.gates import Check
+from mlopslab.core.model_versions import GateResult
 from mlopslab.core.refs import ModelRef
 from mlopslab.store import models as q
 from mlopslab.store.db import Store
@@ -38,10 +42,12 @@ def test_versions_are_numbered_per_name_and_registered_once(store: Store) -> Non
     store.write([("b1", [version_event("s1"), version_event("s2", "r2", T0 + 1)])])
     store.write([("b2", [version_event("s1")])])  # the same run's same model again
     versions = q.list_versions(store, "churn")
-    assert [(v["version"], v["sha256"]) for v in versions] == [(2, "s2"), (1, "s1")]
-    assert q.resolve(store, ModelRef("churn", alias="candidate"))["version"] == 2
-    assert q.resolve(store, ModelRef("churn"))["version"] == 2
-    assert q.version_by_sha(store, "churn", "s1", "r1")["version"] == 1
+    assert [(v.version, v.sha256) for v in versions] == [(2, "s2"), (1, "s1")]
+    assert q.resolve(store, ModelRef("churn", alias="candidate")).version == 2
+    assert q.resolve(store, ModelRef("churn")).version == 2
+    found = q.version_by_sha(store, "churn", "s1", "r1")
+    assert found is not None and found.version == 1 and found.aliases == []
+    assert found.created_at == datetime.fromtimestamp(T0, UTC)
     with pytest.raises(NotFound):
         q.resolve(store, ModelRef("churn", 9))
     with pytest.raises(NotFound):
@@ -56,10 +62,10 @@ def test_alias_moves_keep_their_history(store: Store) -> None:
                                     forced=True)])])
     store.write([(None, [AliasMoved(**move, to_version=2, ts=T0 + 30)])])  # no move: not recorded
     history = q.alias_history(store, "churn", "champion")
-    assert [(h["from_version"], h["to_version"], h["forced"], h["reason"]) for h in history] == [
+    assert [(h.from_version, h.to_version, h.forced, h.reason) for h in history] == [
         (None, 1, False, "first"), (1, 2, True, "override")]
+    assert history[0].name == "churn" and history[0].ts == datetime.fromtimestamp(T0 + 10, UTC)
     assert q.aliases(store, "churn") == {"candidate": 2, "champion": 2}
-    assert [m.to_version for m in q.alias_moves(store, "churn", "champion")] == [1, 2]
 
 
 def test_gate_reports_round_trip(store: Store) -> None:
@@ -71,9 +77,10 @@ def test_gate_reports_round_trip(store: Store) -> None:
                           "op": "<=", "passed": False, "detail": {"batch_size": 1}}]}
     store.write([(None, [GatesChecked(report=report, ts=T0)])])
     stored = q.gate_report(store, "gr")
-    assert stored["failed"] == ["latency.p95_ms@batch1"] and stored["info"] == {"rows": 3}
-    assert stored["checks"] == [{"gate": "latency", "name": "p95_ms@batch1", "value": 3.0,
-                                 "limit": 1.0, "op": "<=", "passed": False,
-                                 "detail": {"batch_size": 1}}]
-    assert q.latest_report(store, "churn", 1)["id"] == "gr-1"
-    assert q.list_versions(store, "churn")[0]["gate"] == {"passed": False, "report_id": "gr-1"}
+    assert stored.failed == ["latency.p95_ms@batch1"] and stored.info == {"rows": 3}
+    assert stored.checks == [Check("latency", "p95_ms@batch1", 3.0, 1.0, "<=", False, {"batch_size": 1})]
+    latest = q.latest_report(store, "churn", 1)
+    assert latest is not None and latest.id == "gr-1"
+    assert q.list_versions(store, "churn")[0].gate == GateResult(passed=False, report_id="gr-1")
+    verdict = GateVerdict.of(stored)
+    assert verdict.gates == {"latency": False} and verdict.evaluation is None

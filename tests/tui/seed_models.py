@@ -81,7 +81,9 @@ def report(number: int, champion: int | None, created: float) -> dict[str, Any]:
     return {"id": f"gr-261120-{number:02d}0000-a{number}b2c3", "name": NAME, "version": number,
             "champion_version": champion, "passed": not failed, "failed": failed,
             "holdout_data": HOLDOUT, "provider": "CPUExecutionProvider", "spec": {},
-            "info": {"evaluation": {"set": 1}},  # the set the registry made with @1, in force
+            # the set the registry made with @1, in force
+            "info": {"evaluation": {"data": HOLDOUT, "sha256": HOLDOUT.removeprefix("sha256:"), "set": 1,
+                                    "source": f"holdout of {NAME}@1"}},
             "checks": checks, "actor": "ana"}
 
 

@@ -112,10 +112,10 @@ async def test_refused_then_forced_promotion_with_a_reason(own_registry_lab: Lab
         assert isinstance(app.screen, ReasonModal) and "reason is required" in text_of(app, "#reason-hint")
         await pilot.press(*"incident 42", "enter")
         await until(pilot, lambda: "★ champion" in str(table.get_row_at(1)[3]), what="champion moved")
-        assert app.backend.client.models.list()[0]["aliases"]["champion"] == 3
-        last = app.backend.client.models.alias_history(name=NAME, alias="champion")["history"][-1]
-        assert (last["from_version"], last["to_version"], last["forced"]) == (2, 3, True)
-        assert last["reason"] == "incident 42" and last["actor"]
+        assert app.backend.client.models.list()[0].aliases["champion"] == 3
+        last = app.backend.client.models.alias_history(name=NAME, alias="champion").history[-1]
+        assert (last.from_version, last.to_version, last.forced) == (2, 3, True)
+        assert last.reason == "incident 42" and last.actor
 
 
 async def test_lineage_walks_up_to_the_data_and_back_down(registry_lab: Lab) -> None:
@@ -135,11 +135,11 @@ async def test_lineage_walks_up_to_the_data_and_back_down(registry_lab: Lab) -> 
         options = app.screen.query_one(OptionList)
         options.highlighted = next(i for i, line in enumerate(lines) if "input of" in line)
         await pilot.press("enter")  # walk up to the training data
-        await until(pilot, lambda: app.screen.graph["node"]["kind"] == "data", what="data node")  # type: ignore[attr-defined]
+        await until(pilot, lambda: app.screen.graph.node.kind == "data", what="data node")  # type: ignore[attr-defined]
         await until(pilot, lambda: any("breast-cancer@2" in line for line in options_text(app)), what="down")
         assert sum("input of" in line for line in options_text(app)) == 4  # the four runs on it
         await pilot.press("backspace")
-        await until(pilot, lambda: app.screen.graph["node"]["ref"] == f"model:{NAME}@2",  # type: ignore[attr-defined]
+        await until(pilot, lambda: app.screen.graph.node.ref == f"model:{NAME}@2",  # type: ignore[attr-defined]
                     what="walked back")
 
 
@@ -164,7 +164,7 @@ def versions(real_lab: Lab) -> dict[str, int]:
 
 
 def champion(app: LabApp) -> int | None:
-    return {m["name"]: m for m in app.backend.client.models.list()}[NAME]["aliases"].get("champion")
+    return {m.name: m for m in app.backend.client.models.list()}[NAME].aliases.get("champion")
 
 
 async def promote_in_tui(app: LabApp, pilot: Any, table: DataTable[Any], version: int) -> None:
@@ -184,8 +184,8 @@ async def test_passing_candidates_become_champion(real_lab: Lab, versions: dict[
         await promote_in_tui(app, pilot, table, versions["good"])  # the gates run against weak and pass
         await until(pilot, lambda: champion(app) == versions["good"], timeout=60, what="good promoted")
         await until(pilot, lambda: "★ champion" in " ".join(str(table.get_row_at(i)[3]) for i in range(3)))
-        report = app.backend.client.models.version(ref=f"{NAME}@{versions['good']}")["latest_report"]
-        assert report["passed"] and report["champion_version"] == versions["weak"]
+        report = app.backend.client.models.version(ref=f"{NAME}@{versions['good']}").latest_report
+        assert report is not None and report.passed and report.champion_version == versions["weak"]
 
 
 @pytest.mark.ray
@@ -241,9 +241,9 @@ async def test_forced_promotion_asks_for_a_reason_and_is_recorded(
         assert reason.value == "rollback drill"
         await pilot.press("enter")
         await until(pilot, lambda: champion(app) == versions["worse"], timeout=30, what="forced")
-        last = app.backend.client.models.alias_history(name=NAME, alias="champion")["history"][-1]
-        assert last["forced"] and last["reason"] == "rollback drill" and last["report_id"]
-        assert (last["from_version"], last["to_version"]) == (versions["good"], versions["worse"])
+        last = app.backend.client.models.alias_history(name=NAME, alias="champion").history[-1]
+        assert last.forced and last.reason == "rollback drill" and last.report_id
+        assert (last.from_version, last.to_version) == (versions["good"], versions["worse"])
 
 
 @pytest.mark.ray

@@ -4,7 +4,7 @@ the highlighted node; backspace walks back; o opens it (run or model version).""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
+from mlopslab.core.lineage import DeploymentNode, Edge, GateNode, Lineage, Node
 from mlopslab.tui.screens.base import LabScreen
 
 KIND_STYLE = {"data": "magenta", "run": "cyan", "model": "bold yellow", "gate": "green",
@@ -29,31 +30,31 @@ def short_ref(ref: str) -> str:
 KIND_WIDTH = max(map(len, KIND_STYLE)) + 1
 
 
-def node_label(node: dict[str, Any]) -> Text:
+def node_label(node: Node) -> Text:
     """What to say of a node after its ref; a deployment says whether it still serves."""
-    if node["kind"] == "deployment":
-        if node.get("status") == "undeployed":
+    if isinstance(node, DeploymentNode):
+        if node.status == "undeployed":
             return Text("  undeployed", "bright_black")
-        serving = f"  serves {node['serving']}" if node.get("serving") else ""
-        state = node.get("status") or "live"
-        return Text(f"  {state}{serving}  {node.get('label') or ''}".rstrip(),
+        serving = f"  serves {node.serving}" if node.serving else ""
+        state = node.status or "live"
+        return Text(f"  {state}{serving}  {node.label or ''}".rstrip(),
                     "green" if state == "serving" else "yellow")
-    return Text(f"  {node['label']}", "dim") if node.get("label") else Text()
+    return Text(f"  {node.label}", "dim") if node.label else Text()
 
 
-def node_line(node: dict[str, Any], edges: list[dict[str, Any]], marker: str = "  ") -> Text:
+def node_line(node: Node, edges: list[Edge], marker: str = "  ") -> Text:
     """One node: its kind, ref, label and how it joins its neighbour in `edges`."""
-    kind = node["kind"]
+    kind = node.kind
     text = Text(marker, no_wrap=True, overflow="ellipsis")
     text.append(f"{kind:<{KIND_WIDTH}}", KIND_STYLE.get(kind, ""))
-    text.append(short_ref(node["ref"]).split(":", 1)[1], "bold" if marker.strip() else "")
+    text.append(short_ref(node.ref).split(":", 1)[1], "bold" if marker.strip() else "")
     text.append_text(node_label(node))
     for edge in edges:
-        if edge["source"] == node["ref"]:
-            text.append(f"  ─{edge['relation']}→ {short_ref(edge['target'])}", "bright_black")
+        if edge.source == node.ref:
+            text.append(f"  ─{edge.relation}→ {short_ref(edge.target)}", "bright_black")
             break
-        if edge["target"] == node["ref"]:
-            text.append(f"  ←{edge['relation']}─ {short_ref(edge['source'])}", "bright_black")
+        if edge.target == node.ref:
+            text.append(f"  ←{edge.relation}─ {short_ref(edge.source)}", "bright_black")
             break
     return text
 
@@ -77,7 +78,7 @@ class LineageScreen(LabScreen):
     def __init__(self, ref: str) -> None:
         super().__init__()
         self.trail: list[str] = [ref]
-        self.graph: dict[str, Any] | None = None
+        self.graph: Lineage | None = None
 
     @property
     def ref(self) -> str:
@@ -96,22 +97,22 @@ class LineageScreen(LabScreen):
         ref = self.ref
         self.in_thread(lambda: self.lab.backend.client.models.lineage(ref), self._show, group="lineage")
 
-    def _show(self, graph: dict[str, Any]) -> None:
+    def _show(self, graph: Lineage) -> None:
         self.graph = graph
-        node, up, down = graph["node"], graph["upstream"], graph["downstream"]
-        self.trail[-1] = node["ref"]
+        node, up, down = graph.node, graph.upstream, graph.downstream
+        self.trail[-1] = node.ref
         path = " › ".join(short_ref(r) for r in self.trail[-3:])
         self.query_one("#lineage-title", Static).update(Text.assemble(("lineage ", "bold"), path))
         options = self.query_one(OptionList)
         options.clear_options()
-        options.add_option(Option(Text(f"↑ upstream ({len(up['nodes'])})", "bold"), disabled=True))
-        for n in reversed(up["nodes"]):
-            options.add_option(Option(node_line(n, up["edges"]), id=n["ref"]))
-        options.add_option(Option(node_line(node, [], "● "), id=node["ref"]))
-        options.add_option(Option(Text(f"↓ downstream ({len(down['nodes'])})", "bold"), disabled=True))
-        for n in down["nodes"]:
-            options.add_option(Option(node_line(n, down["edges"]), id=n["ref"]))
-        options.highlighted = len(up["nodes"]) + 1
+        options.add_option(Option(Text(f"↑ upstream ({len(up.nodes)})", "bold"), disabled=True))
+        for n in reversed(up.nodes):
+            options.add_option(Option(node_line(n, up.edges), id=n.ref))
+        options.add_option(Option(node_line(node, [], "● "), id=node.ref))
+        options.add_option(Option(Text(f"↓ downstream ({len(down.nodes)})", "bold"), disabled=True))
+        for n in down.nodes:
+            options.add_option(Option(node_line(n, down.edges), id=n.ref))
+        options.highlighted = len(up.nodes) + 1
 
     @property
     def highlighted(self) -> str | None:
@@ -146,10 +147,10 @@ class LineageScreen(LabScreen):
         elif kind == "model":
             self.app.push_screen(ModelVersionScreen(key))
         elif kind == "gate" and self.graph is not None:
-            model = next((n.get("model") for part in ("upstream", "downstream")
-                          for n in self.graph[part]["nodes"] if n["ref"] == ref), None)
-            model = model or self.graph["node"].get("model")
-            if model:
-                self.app.push_screen(ModelVersionScreen(model))
+            graph = self.graph
+            gates = [n for n in (*graph.upstream.nodes, *graph.downstream.nodes, graph.node)
+                     if isinstance(n, GateNode) and n.ref == ref]
+            if gates:
+                self.app.push_screen(ModelVersionScreen(gates[0].model))
         else:
             self.notify("enter walks to it; only runs and model versions open", title="lineage")

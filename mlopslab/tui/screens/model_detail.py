@@ -3,7 +3,7 @@ beside the champion's; p promotes it, g runs its gates again, l shows lineage.""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.console import Group
 from rich.table import Table
@@ -13,13 +13,16 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from mlopslab.core.gate_reports import GateReport, GateVerdict
+from mlopslab.core.gates import Check
+from mlopslab.core.model_versions import ModelVersionDetail
 from mlopslab.core.registry import reported_differently
 from mlopslab.tui.format import ago, number, size
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.screens.models import alias_text
 from mlopslab.tui.screens.promote import promote
 
-Loaded = tuple[dict[str, Any], dict[str, Any] | None]
+Loaded = tuple[ModelVersionDetail, ModelVersionDetail | None]
 
 
 class ModelVersionScreen(LabScreen):
@@ -43,8 +46,8 @@ class ModelVersionScreen(LabScreen):
     def __init__(self, ref: str) -> None:
         super().__init__()
         self.ref = ref
-        self.version: dict[str, Any] | None = None
-        self.champion: dict[str, Any] | None = None
+        self.version: ModelVersionDetail | None = None
+        self.champion: ModelVersionDetail | None = None
 
     def compose_body(self) -> ComposeResult:
         yield Static("loading…", id="version-summary")
@@ -62,9 +65,9 @@ class ModelVersionScreen(LabScreen):
         def fetch() -> Loaded:
             version = backend.client.models.version(ref)
             champion = None
-            if "champion" not in version["aliases"]:
+            if "champion" not in version.aliases:
                 try:
-                    champion = backend.client.models.version(f"{version['name']}:champion")
+                    champion = backend.client.models.version(f"{version.name}:champion")
                 except Exception:  # noqa: BLE001 - no champion yet
                     champion = None
             return version, champion
@@ -73,7 +76,7 @@ class ModelVersionScreen(LabScreen):
 
     def _loaded(self, loaded: Loaded) -> None:
         self.version, self.champion = loaded
-        self.ref = f"{self.version['name']}@{self.version['version']}"
+        self.ref = self.version.ref
         self.query_one("#version-summary", Static).update(summary(self.version, self.lab.clock()))
         self.query_one("#version-compare", Static).update(compare(self.version, self.champion))
 
@@ -82,17 +85,17 @@ class ModelVersionScreen(LabScreen):
 
     def action_promote(self) -> None:
         if self.version is not None:
-            champion = self.champion["version"] if self.champion else (
-                self.version["version"] if "champion" in self.version["aliases"] else None)
+            champion = self.champion.version if self.champion else (
+                self.version.version if "champion" in self.version.aliases else None)
             promote(self, self.version, champion, self.reload)
 
     def action_gate(self) -> None:
         ref = self.ref
         self.notify(f"running the gates of {ref}…", title="gates")
 
-        def gated(report: dict[str, Any]) -> None:
-            self.notify(f"{ref}: gates {'passed' if report['passed'] else 'FAILED'}", title="gates",
-                        severity="information" if report["passed"] else "warning")
+        def gated(report: GateVerdict) -> None:
+            self.notify(f"{ref}: gates {'passed' if report.passed else 'FAILED'}", title="gates",
+                        severity="information" if report.passed else "warning")
             self.reload()
 
         self.in_thread(lambda: self.lab.backend.gate(ref), gated, group="gate")
@@ -105,68 +108,68 @@ class ModelVersionScreen(LabScreen):
     def action_open_run(self) -> None:
         from mlopslab.tui.screens.run_detail import RunDetailScreen
 
-        if self.version is not None and self.version.get("run_id"):
-            self.app.push_screen(RunDetailScreen(self.version["run_id"]))
+        if self.version is not None and self.version.run_id:
+            self.app.push_screen(RunDetailScreen(self.version.run_id))
         elif self.version is not None:
             self.notify("registered from a file: no run", title="open run")
 
 
-def summary(v: dict[str, Any], now: float) -> Group:
-    head = Text.assemble((f"{v['name']}@{v['version']}", "bold"), "  ")
-    head.append_text(alias_text(v["aliases"]))
-    source = f"run {v['run_id']}" if v.get("run_id") else f"file {(v.get('info') or {}).get('file', '')}"
+def summary(v: ModelVersionDetail, now: float) -> Group:
+    head = Text.assemble((v.ref, "bold"), "  ")
+    head.append_text(alias_text(v.aliases))
+    source = f"run {v.run_id}" if v.run_id else f"file {v.about().get('file', '')}"
     rows = Table.grid(padding=(0, 1))
     rows.add_column(style="dim", no_wrap=True, min_width=10)
     rows.add_column(no_wrap=True, overflow="ellipsis")
-    rows.add_row("source", f"{source}  ·  registered {ago(v.get('created_at'), now)} by {v.get('created_by')}")
-    rows.add_row("train data", str(v.get("train_data")))
-    rows.add_row("holdout", f"{v.get('holdout_data')}  target {v.get('target')}"
-                 + (f", sensitive {v['sensitive']}" if v.get("sensitive") else ""))
-    rows.add_row("artifact", f"sha256:{v['sha256'][:16]}…  {size(v.get('size'))}  {v.get('task')}")
+    rows.add_row("source", f"{source}  ·  registered {ago(v.created_at, now)} by {v.created_by}")
+    rows.add_row("train data", str(v.train_data))
+    rows.add_row("holdout", f"{v.holdout_data}  target {v.target}"
+                 + (f", sensitive {v.sensitive}" if v.sensitive else ""))
+    rows.add_row("artifact", f"sha256:{v.sha256[:16]}…  {size(v.size)}  {v.task}")
     return Group(head, rows)
 
 
-def compare(v: dict[str, Any], champion: dict[str, Any] | None) -> Group:
+def compare(v: ModelVersionDetail, champion: ModelVersionDetail | None) -> Group:
     """Scores, then gate checks: this version beside the champion."""
-    this, other = f"@{v['version']}", "champion" + (f" @{champion['version']}" if champion else "")
+    this, other = f"@{v.version}", "champion" + (f" @{champion.version}" if champion else "")
     reported = reported_line(v)
     return Group(report_line(v, champion), Text(""), scores_table(v, champion, this, other),
                  *([reported] if reported.plain else []), Text(""),
-                 checks_table(v.get("latest_report"), (champion or {}).get("latest_report"), this, other))
+                 checks_table(v.latest_report, champion.latest_report if champion else None, this, other))
 
 
-def reported_line(v: dict[str, Any]) -> Text:
+def reported_line(v: ModelVersionDetail) -> Text:
     """Where the run's own metric differs from the registry's score of the same name, both show."""
-    reported = reported_differently(v.get("scores") or {}, (v.get("info") or {}).get("run_metrics") or {})
+    reported = reported_differently(v.scores or {}, v.about().get("run_metrics") or {})
     differ = [f"{key} {number(value)}" for key, value in reported.items()]
     if not differ:
         return Text("")
     return Text(f" the run itself reported {', '.join(differ)} (scores above: ONNX Runtime)", "yellow")
 
 
-def report_line(v: dict[str, Any], champion: dict[str, Any] | None) -> Text:
+def report_line(v: ModelVersionDetail, champion: ModelVersionDetail | None) -> Text:
     text = Text("gate report  ", "bold")
-    text.append_text(_verdict(v.get("latest_report")))
-    if "champion" in v["aliases"]:
+    text.append_text(_verdict(v.latest_report))
+    if "champion" in v.aliases:
         text.append("   this version is the champion", "yellow")
     elif champion is None:
         text.append("   no champion yet: nothing to regress from", "dim")
     else:
-        text.append(f"   champion @{champion['version']}: ")
-        text.append_text(_verdict(champion.get("latest_report")))
+        text.append(f"   champion @{champion.version}: ")
+        text.append_text(_verdict(champion.latest_report))
     return text
 
 
-def _verdict(report: dict[str, Any] | None) -> Text:
+def _verdict(report: GateReport | None) -> Text:
     if report is None:
         return Text("not gated (g runs the gates)", "bright_black")
-    against = report.get("champion_version")
-    text = Text("✓ passed" if report["passed"] else "✗ FAILED", "bold green" if report["passed"] else "bold red")
-    text.append(f" {report['id']} vs {'@' + str(against) if against is not None else 'none'}", "dim")
+    against = report.champion_version
+    text = Text("✓ passed" if report.passed else "✗ FAILED", "bold green" if report.passed else "bold red")
+    text.append(f" {report.id} vs {'@' + str(against) if against is not None else 'none'}", "dim")
     return text
 
 
-def scores_table(v: dict[str, Any], champion: dict[str, Any] | None, this: str, other: str) -> Table:
+def scores_table(v: ModelVersionDetail, champion: ModelVersionDetail | None, this: str, other: str) -> Table:
     label, mine, theirs = _compared_scores(v, champion)
     table = Table(box=None, padding=(0, 1), header_style="bold", title_justify="left")
     table.add_column(label, no_wrap=True, min_width=18)
@@ -179,24 +182,27 @@ def scores_table(v: dict[str, Any], champion: dict[str, Any] | None, this: str, 
         if isinstance(a, int | float) and isinstance(b, int | float) and a != b:
             better = (a > b) == (not _lower_is_better(key))
             change = Text(f"{a - b:+.4f}", "green" if better else "red")
-        table.add_row(Text(key, "bold" if key == v.get("primary_metric") else ""), number(a), number(b), change)
+        table.add_row(Text(key, "bold" if key == v.primary_metric else ""), number(a), number(b), change)
     return table
 
 
-def _compared_scores(v: dict[str, Any], champion: dict[str, Any] | None) -> tuple[str, dict[str, Any], dict[str, Any]]:
+Scores = dict[str, float]
+
+
+def _compared_scores(v: ModelVersionDetail, champion: ModelVersionDetail | None) -> tuple[str, Scores, Scores]:
     """Both models' scores on the rows the latest gate compared them on, when that report was
     made against this champion; else each version's scores on its own holdout."""
-    report = v.get("latest_report") or {}
-    info = report.get("info") or {}
-    against = report.get("champion_version")
-    if info.get("scores") and (champion is None or (against == champion["version"] and info.get("champion_scores"))):
+    report = v.latest_report
+    info = (report.info if report else None) or {}
+    against = report.champion_version if report else None
+    if info.get("scores") and (champion is None or (against == champion.version and info.get("champion_scores"))):
         evaluation = info.get("evaluation") or {}
         label = f"eval set {evaluation['set']} score" if evaluation.get("set") else "gate data score"
         return label, info["scores"], info.get("champion_scores") or {}
-    return "holdout score", v.get("scores") or {}, (champion or {}).get("scores") or {}
+    return "holdout score", v.scores or {}, (champion.scores if champion else None) or {}
 
 
-def checks_table(mine: dict[str, Any] | None, theirs: dict[str, Any] | None, this: str, other: str) -> Table:
+def checks_table(mine: GateReport | None, theirs: GateReport | None, this: str, other: str) -> Table:
     table = Table(box=None, padding=(0, 1), header_style="bold")
     table.add_column("gate check", no_wrap=True, overflow="ellipsis", min_width=18, max_width=30)
     table.add_column("limit", no_wrap=True)
@@ -204,38 +210,38 @@ def checks_table(mine: dict[str, Any] | None, theirs: dict[str, Any] | None, thi
     table.add_column("", no_wrap=True, width=1)
     table.add_column(other, justify="right", no_wrap=True)
     table.add_column("", no_wrap=True, width=1)
-    by_check = {(c["gate"], c["name"]): c for c in (theirs or {}).get("checks", [])}
-    order = [(c["gate"], c["name"]) for c in (mine or {}).get("checks", [])]
+    by_check = {(c.gate, c.name): c for c in (theirs.checks if theirs else [])}
+    order = [(c.gate, c.name) for c in (mine.checks if mine else [])]
     order += [k for k in by_check if k not in order]
-    mine_checks = {(c["gate"], c["name"]): c for c in (mine or {}).get("checks", [])}
+    mine_checks = {(c.gate, c.name): c for c in (mine.checks if mine else [])}
     gate = None
     for key in order:
         if key[0] != gate:
             gate = key[0]
             table.add_row(Text(gate, "bold underline"), "", *_gate_cells(mine, gate), *_gate_cells(theirs, gate))
         a, b = mine_checks.get(key), by_check.get(key)
-        ref = a or b or {}
-        limit = f"{ref.get('op')} {number(ref['limit'])}" if ref.get("limit") is not None else ""
+        ref = a or b
+        limit = f"{ref.op} {number(ref.limit)}" if ref is not None and ref.limit is not None else ""
         table.add_row(f"  {key[1]}", limit, *_check_cells(a), *_check_cells(b))
     if not order:
         table.add_row(Text("no gate reports yet: g runs the gates", "dim"), "", "", "", "", "")
     return table
 
 
-def _gate_cells(report: dict[str, Any] | None, gate: str) -> tuple[str, Text]:
+def _gate_cells(report: GateReport | None, gate: str) -> tuple[str, Text]:
     if report is None:
         return "", Text("")
-    checks = [c["passed"] for c in report.get("checks", []) if c["gate"] == gate]
+    checks = [c.passed for c in report.checks if c.gate == gate]
     if not checks:
         return "", Text("")
     passed = all(checks)
     return "", Text("✓" if passed else "✗", "green" if passed else "bold red")
 
 
-def _check_cells(check: dict[str, Any] | None) -> tuple[str, Text]:
+def _check_cells(check: Check | None) -> tuple[str, Text]:
     if check is None:
         return "—", Text("")
-    return number(check["value"]), Text("✓", "green") if check["passed"] else Text("✗", "bold red")
+    return number(check.value), Text("✓", "green") if check.passed else Text("✗", "bold red")
 
 
 def _lower_is_better(metric: str) -> bool:

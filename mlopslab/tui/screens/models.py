@@ -3,7 +3,7 @@ status; enter opens a version, p promotes it (asks first), l shows its lineage."
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -13,6 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, OptionList, Static
 from textual.widgets.option_list import Option
 
+from mlopslab.core.model_versions import GateResult, ModelSummary, VersionSummary
 from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.promote import promote
@@ -23,11 +24,11 @@ COLUMNS: tuple[tuple[str, int | None], ...] = (
     ("ver", 4), ("score", 9), ("gate", 11), ("aliases", None), ("created", 10), ("source", None))
 
 
-def gate_text(gate: dict[str, Any] | None) -> Text:
+def gate_text(gate: GateResult | None) -> Text:
     """A version's latest gate result, as a short coloured word."""
     if not gate:
         return Text("– not gated", "bright_black")
-    return Text("✓ passed", "green") if gate["passed"] else Text("✗ failed", "bold red")
+    return Text("✓ passed", "green") if gate.passed else Text("✗ failed", "bold red")
 
 
 def alias_text(aliases: list[str]) -> Text:
@@ -61,8 +62,8 @@ class ModelsScreen(LabScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.models: list[dict[str, Any]] = []
-        self.versions: list[dict[str, Any]] = []
+        self.models: list[ModelSummary] = []
+        self.versions: list[VersionSummary] = []
 
     def compose_body(self) -> ComposeResult:
         with Horizontal():
@@ -86,12 +87,12 @@ class ModelsScreen(LabScreen):
     def action_reload(self) -> None:
         self.in_thread(self.lab.backend.client.models.list, self._show_models, group="models")
 
-    def _show_models(self, models: list[dict[str, Any]]) -> None:
+    def _show_models(self, models: list[ModelSummary]) -> None:
         options = self.query_one(OptionList)
         keep = options.highlighted or 0
         self.models = models
         options.clear_options()
-        options.add_options([Option(_model_label(m), id=m["name"]) for m in models])
+        options.add_options([Option(_model_label(m), id=m.name) for m in models])
         if models:
             options.highlighted = min(keep, len(models) - 1)
             self._load_versions()
@@ -101,14 +102,14 @@ class ModelsScreen(LabScreen):
                 "or `mlopslab models register RUN_ID --name NAME`", "dim"))
 
     @property
-    def model(self) -> dict[str, Any] | None:
+    def model(self) -> ModelSummary | None:
         index = self.query_one(OptionList).highlighted
         return self.models[index] if index is not None and index < len(self.models) else None
 
     @on(OptionList.OptionHighlighted)
     def _load_versions(self) -> None:
         if (model := self.model) is not None:
-            name = model["name"]
+            name = model.name
             self.in_thread(lambda: self.lab.backend.client.models.versions(name), self._show_versions,
                            group="versions")
 
@@ -116,34 +117,34 @@ class ModelsScreen(LabScreen):
     def _into_versions(self) -> None:
         self.query_one(DataTable).focus()
 
-    def _show_versions(self, versions: list[dict[str, Any]]) -> None:
+    def _show_versions(self, versions: list[VersionSummary]) -> None:
         model = self.model
-        if model is None or not versions or versions[0]["name"] != model["name"]:
+        if model is None or not versions or versions[0].name != model.name:
             return  # a late answer for a model no longer highlighted
         self.versions = versions
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
-        table.columns["score"].label = Text(versions[0].get("primary_metric") or "score")  # type: ignore[index]
+        table.columns["score"].label = Text(versions[0].primary_metric or "score")  # type: ignore[index]
         aliases = table.columns["aliases"]  # type: ignore[index]
         aliases.auto_width = False  # as wide as this model's widest, whatever loaded before
-        aliases.width = max(len("aliases"), *(alias_text(v["aliases"]).cell_len for v in versions))
+        aliases.width = max(len("aliases"), *(alias_text(v.aliases).cell_len for v in versions))
         now = self.lab.clock()
         for v in versions:
-            score = (v.get("scores") or {}).get(v.get("primary_metric") or "")
-            table.add_row(Text(f"@{v['version']}", "bold"), Text(number(score), justify="right"),
-                          gate_text(v.get("gate")), alias_text(v["aliases"]), ago(v.get("created_at"), now),
-                          f"run {v['run_id']}" if v.get("run_id") else "file", key=str(v["version"]))
+            score = (v.scores or {}).get(v.primary_metric or "")
+            table.add_row(Text(f"@{v.version}", "bold"), Text(number(score), justify="right"),
+                          gate_text(v.gate), alias_text(v.aliases), ago(v.created_at, now),
+                          f"run {v.run_id}" if v.run_id else "file", key=str(v.version))
         table.move_cursor(row=min(keep, len(versions) - 1))
         self.query_one("#model-summary", Static).update(_summary(model))
 
-    def _selected(self) -> dict[str, Any] | None:
+    def _selected(self) -> VersionSummary | None:
         key = selected_key(self.query_one(DataTable))
-        return next((v for v in self.versions if str(v["version"]) == key), None)
+        return next((v for v in self.versions if str(v.version) == key), None)
 
     def _ref(self) -> str | None:
         version = self._selected()
-        return None if version is None else f"{version['name']}@{version['version']}"
+        return None if version is None else version.ref
 
     def action_open(self) -> None:
         from mlopslab.tui.screens.model_detail import ModelVersionScreen
@@ -165,22 +166,22 @@ class ModelsScreen(LabScreen):
     def action_promote(self) -> None:
         version, model = self._selected(), self.model
         if version is not None and model is not None:
-            promote(self, version, model["aliases"].get("champion"), self.action_reload)
+            promote(self, version, model.aliases.get("champion"), self.action_reload)
 
 
-def _model_label(model: dict[str, Any]) -> Text:
-    champion = model["aliases"].get("champion")
-    text = Text(model["name"], "bold")
-    count = model["versions"]
+def _model_label(model: ModelSummary) -> Text:
+    champion = model.aliases.get("champion")
+    text = Text(model.name, "bold")
+    count = model.versions
     text.append(f"\n {count} version{'s' if count != 1 else ''}", "dim")
     if champion is not None:
         text.append(f"  ★ @{champion}", "yellow")
     return text
 
 
-def _summary(model: dict[str, Any]) -> Text:
-    text = Text.assemble((model["name"], "bold"), f"  {model['versions']} versions, latest @{model['latest']}")
-    for alias, version in model["aliases"].items():
+def _summary(model: ModelSummary) -> Text:
+    text = Text.assemble((model.name, "bold"), f"  {model.versions} versions, latest @{model.latest}")
+    for alias, version in model.aliases.items():
         text.append(f"  {alias} ", "yellow bold" if alias == "champion" else "cyan")
         text.append(f"@{version}")
     return text

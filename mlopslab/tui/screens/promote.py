@@ -6,7 +6,7 @@ audit log."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -15,27 +15,33 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.widgets import Input, Static
 
+from mlopslab.core.gate_reports import GateReport
+from mlopslab.core.model_versions import ModelVersionDetail, VersionSummary
+from mlopslab.core.registry import GatedPromotion, Promotion
 from mlopslab.tui.format import number
 from mlopslab.tui.screens.base import LabModal, LabScreen
 from mlopslab.tui.screens.confirm import ConfirmModal
 
+Promotable = VersionSummary | ModelVersionDetail  # a version as the models screens hold it
 
-def promote(screen: LabScreen, version: dict[str, Any], champion: int | None,
+
+def promote(screen: LabScreen, version: Promotable, champion: int | None,
             done: Callable[[], None]) -> None:
     """Ask, promote `version` in a worker, and on a refusal offer to force it with a reason."""
-    ref = f"{version['name']}@{version['version']}"
-    if champion == version["version"]:
+    ref = version.ref
+    if champion == version.version:
         screen.notify(f"{ref} is already the champion", title="promote")
         return
 
-    def answered(result: dict[str, Any]) -> None:
-        if result["promoted"]:
-            screen.notify(f"{ref} is now champion (was {_at(result['from_version'])})"
-                          + (" — forced, reason recorded" if result["forced"] else ""),
+    def answered(result: GatedPromotion | Promotion) -> None:
+        if result.promoted:
+            screen.notify(f"{ref} is now champion (was {_at(result.from_version)})"
+                          + (" — forced, reason recorded" if result.forced else ""),
                           title="promoted")
             done()
-        elif result.get("report") is None or result["from_version"] == result["version"]:
-            screen.notify(f"{ref} not promoted: {result['why']}", title="promote", severity="warning")
+        elif (not isinstance(result, GatedPromotion) or result.report is None
+              or result.from_version == result.version):
+            screen.notify(f"{ref} not promoted: {result.why}", title="promote", severity="warning")
         else:
             done()  # a fresh gate report may have been stored
             screen.app.push_screen(RefusedModal(result), force)
@@ -57,15 +63,14 @@ def promote(screen: LabScreen, version: dict[str, Any], champion: int | None,
     screen.app.push_screen(ConfirmModal(question(version, champion)), confirmed)
 
 
-def question(version: dict[str, Any], champion: int | None) -> str:
-    ref = f"{version['name']}@{version['version']}"
-    gate = version.get("gate") or version.get("latest_report")
+def question(version: Promotable, champion: int | None) -> str:
+    gate = version.gate if isinstance(version, VersionSummary) else version.latest_report
     if gate is None:
         state = "It has no gate report yet: its gates run first."
     else:
-        state = f"Its latest gate report {'passed' if gate['passed'] else 'FAILED'}; gates re-run " \
+        state = f"Its latest gate report {'passed' if gate.passed else 'FAILED'}; gates re-run " \
                 "if it was not made against today's champion."
-    return f"Promote {ref} to champion (now {_at(champion)})?\n{state}\nRefused unless its gates pass."
+    return f"Promote {version.ref} to champion (now {_at(champion)})?\n{state}\nRefused unless its gates pass."
 
 
 class RefusedModal(LabModal):
@@ -78,16 +83,16 @@ class RefusedModal(LabModal):
                             padding: 0 1; border: thick $error; background: $surface; }
     """
 
-    def __init__(self, result: dict[str, Any]) -> None:
+    def __init__(self, result: GatedPromotion) -> None:
         super().__init__()
         self.result = result
 
     def compose(self) -> ComposeResult:
         r = self.result
         with Vertical(id="refused"):
-            yield Static(Text.assemble((f"{r['name']}@{r['version']} not promoted", "bold red"),
-                                       f": {r['why']}"), id="refused-why")
-            yield Static(failing_checks(r.get("report") or {}), id="refused-checks")
+            yield Static(Text.assemble((f"{r.ref} not promoted", "bold red"), f": {r.why}"),
+                         id="refused-why")
+            yield Static(failing_checks(r.report), id="refused-checks")
             yield Static("f: force it anyway (asks for a reason, audited)   escape: close", classes="hint")
 
     def action_force(self) -> None:
@@ -97,15 +102,15 @@ class RefusedModal(LabModal):
         self.dismiss(False)
 
 
-def failing_checks(report: dict[str, Any]) -> Table:
+def failing_checks(report: GateReport | None) -> Table:
     table = Table(box=None, padding=(0, 1), header_style="bold")
     table.add_column("failed check", no_wrap=True, overflow="ellipsis", ratio=1)
     table.add_column("value", justify="right", no_wrap=True)
     table.add_column("limit", no_wrap=True)
-    for check in report.get("checks", []):
-        if not check["passed"]:
-            limit = f"{check['op']} {number(check['limit'])}" if check["limit"] is not None else "—"
-            table.add_row(Text(f"{check['gate']}.{check['name']}", "red"), number(check["value"]), limit)
+    for check in report.checks if report else []:
+        if not check.passed:
+            limit = f"{check.op} {number(check.limit)}" if check.limit is not None else "—"
+            table.add_row(Text(f"{check.gate}.{check.name}", "red"), number(check.value), limit)
     return table
 
 

@@ -1,0 +1,31 @@
+"""Registry nouns for tests of how they are shown: every field given, the ones a test
+cares about overridden."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mlopslab.core.gate_reports import GateReport
+from mlopslab.core.model_versions import ModelVersionDetail
+
+WHEN = datetime(2026, 12, 1, 10, tzinfo=UTC)
+
+
+def model_version(**fields: Any) -> ModelVersionDetail:
+    values: dict[str, Any] = {
+        "id": "v1", "name": "bc", "version": 1, "sha256": "ab" * 32, "size": 10, "source": "run",
+        "run_id": "r1", "train_data": "sha256:aa", "holdout_data": "sha256:bb", "holdout_sha256": "bb",
+        "target": "target", "exclude": [], "sensitive": None, "task": "classification",
+        "primary_metric": "accuracy", "direction": "maximize", "scores": {}, "groups": None,
+        "schema": {}, "deps": {}, "gates": None, "info": {}, "created_at": WHEN, "created_by": "ada",
+        "aliases": [], "reports": [], "latest_report": None}
+    return ModelVersionDetail(**{**values, **fields})
+
+
+def gate_report(**fields: Any) -> GateReport:
+    values: dict[str, Any] = {
+        "id": "gr-1", "name": "bc", "version": 2, "champion_version": None, "passed": True,
+        "failed": [], "holdout_data": "sha256:bb", "provider": "CPUExecutionProvider", "spec": {},
+        "info": {}, "created_at": WHEN, "actor": "ada", "checks": []}
+    return GateReport(**{**values, **fields})
