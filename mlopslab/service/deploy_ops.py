@@ -69,20 +69,20 @@ class DeployOps:
                   actor: str | None = None, image: str | None = None, watch: dict[str, Any] | None = None,
                   options: dict[str, Any] | None = None) -> dict[str, Any]:
         version = q.resolve(self.store, parse_model_ref(ref))
-        name = name or version["name"]
+        name = name or version.name
         self._ensure_backend(backend, image)
-        model_file = self.lab.artifact_path(version["sha256"])
+        model_file = self.lab.artifact_path(version.sha256)
         if not model_file.exists():
-            raise DeployError(f"the artifact of {version['name']}@{version['version']} is missing",
+            raise DeployError(f"the artifact of {version.ref} is missing",
                               hint=f"expected {model_file}")
         with self._asked_by(actor):
             shown = self.deployments.deploy(
-                name, model_file, version["name"], str(version["version"]), backend=backend, port=port,
+                name, model_file, version.name, str(version.version), backend=backend, port=port,
                 options=ServingOptions(**(options or {})), policy=WatchPolicy(**(watch or {})),
-                labels={"mlopslab.model": version["name"], "mlopslab.lab": str(self.lab.root)})
+                labels={"mlopslab.model": version.name, "mlopslab.lab": str(self.lab.root)})
         self.writer.write(None, [
-            DeploymentVersionServed(deployment=name, version=str(version["version"]),
-                                    model_version_id=version.get("id"), sha256=version["sha256"], ts=_now()),
+            DeploymentVersionServed(deployment=name, version=str(version.version),
+                                    model_version_id=version.id, sha256=version.sha256, ts=_now()),
             self._row(shown, actor)])
         return shown
 
