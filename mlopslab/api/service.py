@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PlainSerializer, PlainValidator
 
-from mlopslab.api.operation import JsonObject, NoArgs, Request, read, write
+from mlopslab.api.operation import NoArgs, Request, read, write
+from mlopslab.core.cluster import ClusterInfo
+from mlopslab.core.events import EVENT_TYPES, Event, event_from_json, event_to_json
+from mlopslab.core.service_status import ServiceStatus
 
 
 class Hello(BaseModel):
@@ -18,9 +21,18 @@ class Hello(BaseModel):
     active_runs: int
 
 
+def _event(value: Any) -> Event:
+    """A typed event as given, or one read from its wire dict (EventError if it cannot be)."""
+    return value if isinstance(value, EVENT_TYPES) else event_from_json(value)
+
+
+WireEvent = Annotated[Event, PlainValidator(_event), PlainSerializer(event_to_json)]
+"""An event of core/events.py; on the wire, the dict `event_to_json` makes (the spool's format)."""
+
+
 class Write(Request):
     batch_id: str
-    events: list[dict[str, Any]]  # the JSON edge: decoded into core/events types by the service
+    events: list[WireEvent]
 
 
 class Stop(Request):
@@ -28,8 +40,8 @@ class Stop(Request):
 
 
 HELLO = read("hello", NoArgs, Hello, "The service's protocol and version (the first call on a connection).")
-PING = read("ping", NoArgs, JsonObject, "The service's pid, lab, version, uptime, commits and Ray cluster.")
-CLUSTER = read("cluster", NoArgs, JsonObject, "The Ray cluster runs use, started on first use.")
+PING = read("ping", NoArgs, ServiceStatus, "The service's pid, lab, version, uptime, commits and Ray cluster.")
+CLUSTER = read("cluster", NoArgs, ClusterInfo, "The Ray cluster runs use, started on first use.")
 WRITE = write("write", Write, bool,
               "Commit a batch of events; a batch id already committed is not applied again.",
               idempotent=True)

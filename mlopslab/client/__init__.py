@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from mlopslab.client.connection import Connection
 from mlopslab.client.groups import Deployments, Models, Queue, Runs, Service
 from mlopslab.core.errors import ServiceUnreachable
-from mlopslab.core.events import Event, events_to_json
+from mlopslab.core.events import Event
 from mlopslab.lab import Lab
 
 
@@ -40,7 +40,7 @@ class LabClient:
 
         batch_id = batch_id or uuid.uuid4().hex
         try:
-            self.service.write(batch_id, events_to_json(events))
+            self.service.write(batch_id, list(events))
             return "ok"
         except ServiceUnreachable:
             spool_batch(self.lab.spool, batch_id, events)

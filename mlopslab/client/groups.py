@@ -15,7 +15,18 @@ from mlopslab.api import deploy as deploy_api
 from mlopslab.api import queue, registry, runs, service
 from mlopslab.api.operation import JsonObject, Operation
 from mlopslab.client.connection import Connection
+from mlopslab.core.cluster import ClusterInfo
+from mlopslab.core.deployments import (
+    Deployment,
+    DeploymentDetail,
+    RolledBack,
+    ServingOptions,
+    Undeployed,
+    WatchPolicy,
+)
+from mlopslab.core.events import Event
 from mlopslab.core.gate_reports import GateVerdict
+from mlopslab.core.gpus import GpuReport
 from mlopslab.core.lineage import Lineage
 from mlopslab.core.model_versions import (
     ModelSummary,
@@ -24,6 +35,7 @@ from mlopslab.core.model_versions import (
     Registration,
     VersionSummary,
 )
+from mlopslab.core.queue import QueueView, QuotaUsage
 from mlopslab.core.registry import (
     AliasHistory,
     AliasHistoryAt,
@@ -32,10 +44,16 @@ from mlopslab.core.registry import (
     GatedPromotion,
     Promotion,
 )
+from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec
+from mlopslab.core.service_status import ServiceStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
 Objects = list[JsonObject]
 Names = list[str]
+Runs_ = list[Run]  # `list` is a method name in some groups
+MetricPoints = list[MetricPoint]
+LogLines = list[LogLine]
+QuotaUsages = list[QuotaUsage]
 
 
 def sends(op: Operation) -> Callable[[F], F]:
@@ -62,15 +80,15 @@ class Service(Group):
         return self._send(service.HELLO)
 
     @sends(service.PING)
-    def ping(self) -> JsonObject:
+    def ping(self) -> ServiceStatus:
         return self._send(service.PING)
 
     @sends(service.CLUSTER)
-    def cluster(self) -> JsonObject:
+    def cluster(self) -> ClusterInfo:
         return self._send(service.CLUSTER)
 
     @sends(service.WRITE)
-    def write(self, batch_id: str, events: Objects) -> bool:
+    def write(self, batch_id: str, events: list[Event]) -> bool:
         return self._send(service.WRITE, batch_id=batch_id, events=events)
 
     @sends(service.STOP)
@@ -81,7 +99,7 @@ class Service(Group):
 class Runs(Group):
     @sends(runs.LIST_RUNS)
     def list(self, filter: str | None = None, sort: str | None = None, limit: int = 50,
-             offset: int = 0) -> Objects:
+             offset: int = 0) -> Runs_:
         return self._send(runs.LIST_RUNS, filter=filter, sort=sort, limit=limit, offset=offset)
 
     @sends(runs.COUNT_RUNS)
@@ -89,45 +107,45 @@ class Runs(Group):
         return self._send(runs.COUNT_RUNS, filter=filter)
 
     @sends(runs.RUN_FIELDS)
-    def fields(self) -> JsonObject:
+    def fields(self) -> RunFields:
         return self._send(runs.RUN_FIELDS)
 
     @sends(runs.GET_RUN)
-    def get(self, run_id: str) -> JsonObject:
+    def get(self, run_id: str) -> Run:
         return self._send(runs.GET_RUN, run_id=run_id)
 
     @sends(runs.METRICS)
-    def metrics(self, run_id: str, key: str | None = None) -> Objects:
+    def metrics(self, run_id: str, key: str | None = None) -> MetricPoints:
         return self._send(runs.METRICS, run_id=run_id, key=key)
 
     @sends(runs.LOGS)
-    def logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> Objects:
+    def logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> LogLines:
         return self._send(runs.LOGS, run_id=run_id, after=after, limit=limit)
 
     @sends(runs.SUBMIT_RUN)
-    def submit(self, spec: JsonObject) -> JsonObject:
+    def submit(self, spec: RunSpec) -> Run:
         return self._send(runs.SUBMIT_RUN, spec=spec)
 
     @sends(runs.RESUME_RUN)
-    def resume(self, run_id: str, options: JsonObject | None = None) -> JsonObject:
+    def resume(self, run_id: str, options: JsonObject | None = None) -> Run:
         return self._send(runs.RESUME_RUN, run_id=run_id, options=options)
 
     @sends(runs.CANCEL_RUN)
-    def cancel(self, run_id: str, actor: str | None = None) -> JsonObject:
+    def cancel(self, run_id: str, actor: str | None = None) -> Run:
         return self._send(runs.CANCEL_RUN, run_id=run_id, actor=actor)
 
 
 class Queue(Group):
     @sends(queue.QUEUE)
-    def show(self) -> JsonObject:
+    def show(self) -> QueueView:
         return self._send(queue.QUEUE)
 
     @sends(queue.QUOTAS)
-    def quotas(self) -> Objects:
+    def quotas(self) -> QuotaUsages:
         return self._send(queue.QUOTAS)
 
     @sends(queue.QUOTA_SET)
-    def set_quota(self, scope: str, name: str, limits: JsonObject, actor: str | None = None) -> JsonObject:
+    def set_quota(self, scope: str, name: str, limits: JsonObject, actor: str | None = None) -> QuotaUsage:
         return self._send(queue.QUOTA_SET, scope=scope, name=name, limits=limits, actor=actor)
 
     @sends(queue.QUOTA_CLEAR)
@@ -135,7 +153,7 @@ class Queue(Group):
         return self._send(queue.QUOTA_CLEAR, scope=scope, name=name, actor=actor)
 
     @sends(queue.GPUS)
-    def gpus(self) -> JsonObject:
+    def gpus(self) -> GpuReport:
         return self._send(queue.GPUS)
 
 
@@ -217,29 +235,31 @@ class Models(Group):
         return self._send(registry.PROMOTE, ref=ref, actor=actor, force=force, reason=reason, gates=gates)
 
 
+DeploymentRows = list[Deployment]
+
 
 class Deployments(Group):
     @sends(deploy_api.DEPLOYMENTS)
-    def list(self) -> Objects:
+    def list(self) -> DeploymentRows:
         return self._send(deploy_api.DEPLOYMENTS)
 
     @sends(deploy_api.DEPLOYMENT)
-    def get(self, name: str) -> JsonObject:
+    def get(self, name: str) -> DeploymentDetail:
         return self._send(deploy_api.DEPLOYMENT, name=name)
 
     @sends(deploy_api.DEPLOY)
     def deploy(self, ref: str, name: str | None = None, backend: str = "process", port: int | None = None,
-               actor: str | None = None, image: str | None = None, watch: JsonObject | None = None,
-               options: JsonObject | None = None) -> JsonObject:
+               actor: str | None = None, image: str | None = None, watch: WatchPolicy | None = None,
+               options: ServingOptions | None = None) -> Deployment:
         return self._send(deploy_api.DEPLOY, ref=ref, name=name, backend=backend, port=port, actor=actor,
                           image=image, watch=watch, options=options)
 
     @sends(deploy_api.ROLLBACK)
-    def rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> JsonObject:
+    def rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> RolledBack:
         return self._send(deploy_api.ROLLBACK, name=name, actor=actor, reason=reason)
 
     @sends(deploy_api.UNDEPLOY)
-    def undeploy(self, name: str, actor: str | None = None) -> JsonObject:
+    def undeploy(self, name: str, actor: str | None = None) -> Undeployed:
         return self._send(deploy_api.UNDEPLOY, name=name, actor=actor)
 
 

@@ -28,8 +28,10 @@ from mlopslab.api import service as service_api
 from mlopslab.api.wire import encode, error_message, parse_request, read_message, reply_message
 from mlopslab.cluster import ClusterInfo, LocalCluster
 from mlopslab.core.errors import MlopslabError, ServiceOutdated
-from mlopslab.core.events import Event, RunUpdated, events_from_json
+from mlopslab.core.events import Event, RunUpdated
+from mlopslab.core.run import Run, RunSpec
 from mlopslab.core.runs import FINAL
+from mlopslab.core.service_status import ServiceStatus
 from mlopslab.lab import Lab
 from mlopslab.monitor.gpu import open_source
 from mlopslab.service.capacity import CapacityOracle
@@ -98,41 +100,37 @@ class LabService:
         return service_api.Hello(protocol=PROTOCOL_VERSION, version=__version__, pid=os.getpid(),
                                  active_runs=len(self.store.active_runs()))
 
-    def op_ping(self) -> dict[str, Any]:
-        cluster = self.cluster_info(start=False)
-        return {
-            "pid": os.getpid(), "lab": str(self.lab.root), "name": self.config.lab.name,
-            "version": __version__, "uptime_s": round(time.time() - self.started_at, 3),
-            "commits": self.writer.commits, "active_runs": len(self.store.active_runs()),
-            "ray": cluster.__dict__ if cluster else None,
-        }
+    def op_ping(self) -> ServiceStatus:
+        return ServiceStatus(
+            pid=os.getpid(), lab=str(self.lab.root), name=self.config.lab.name, version=__version__,
+            uptime_s=round(time.time() - self.started_at, 3), commits=self.writer.commits,
+            active_runs=len(self.store.active_runs()), ray=self.cluster_info(start=False))
 
-    def op_write(self, batch_id: str, events: list[dict[str, Any]]) -> bool:
-        batch = events_from_json(events)  # the JSON edge: typed events from here on
-        fresh = self.writer.write(batch_id, batch)
-        if any(_ends_run(e) for e in batch):
+    def op_write(self, batch_id: str, events: list[Event]) -> bool:
+        fresh = self.writer.write(batch_id, events)
+        if any(_ends_run(e) for e in events):
             self.scheduler.wake()  # its resources are free: start the next queued run now
         return fresh
 
-    def op_submit_run(self, spec: dict[str, Any]) -> dict[str, Any]:
+    def op_submit_run(self, spec: RunSpec) -> Run:
         run = self.runs.submit(spec, self.scheduler.admit(spec))  # admit: may reject at once
         self.scheduler.wake()
         return run
 
-    def op_resume_run(self, run_id: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    def op_resume_run(self, run_id: str, options: dict[str, Any] | None = None) -> Run:
         run = self.runs.resume(run_id, options or {})
         self.scheduler.wake()
         return run
 
-    def op_cancel_run(self, run_id: str, actor: str | None = None) -> dict[str, Any]:
+    def op_cancel_run(self, run_id: str, actor: str | None = None) -> Run:
         run = self.runs.cancel(run_id, actor)
         self.scheduler.wake()
         return run
 
-    def op_cluster(self) -> dict[str, Any]:
+    def op_cluster(self) -> ClusterInfo:
         info = self.cluster_info(start=True)
         assert info is not None
-        return info.__dict__
+        return info
 
     def op_stop(self, stop_ray: bool = True) -> bool:
         self.stop_ray = stop_ray
