@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.core.errors import RecipeError
+from mlopslab.core.run import RunSpec
 from mlopslab.lab import Lab
 
 SPEC_DEFAULTS: dict[str, Any] = {
@@ -25,7 +26,7 @@ SPEC_DEFAULTS: dict[str, Any] = {
 SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds 0..2**32-1
 
 
-def build_specs(lab: Lab, recipe_arg: str, opts: dict[str, Any]) -> list[dict[str, Any]]:
+def build_specs(lab: Lab, recipe_arg: str, opts: dict[str, Any]) -> list[RunSpec]:
     """Validate the recipe and every override before anything runs.
 
     `opts` holds `run`'s options; any left out take their command-line defaults.
@@ -37,7 +38,7 @@ def build_specs(lab: Lab, recipe_arg: str, opts: dict[str, Any]) -> list[dict[st
     recipe = load_recipe(recipe_folder(lab, recipe_arg))
     base = resolve_params(recipe, opts["sets"])
     grid = expand_sweeps(recipe, base, opts["sweeps"])
-    common = {
+    common: dict[str, Any] = {
         "recipe": recipe.name, "recipe_path": str(recipe.path),
         "project": opts["project"] or lab.config.lab.default_project,
         "user": opts["user"] or getpass.getuser(),
@@ -46,7 +47,7 @@ def build_specs(lab: Lab, recipe_arg: str, opts: dict[str, Any]) -> list[dict[st
         "options": {"from_scratch": opts["from_scratch"], "data": _data(recipe, opts["data"]),
                     "ray_address": opts["ray_address"]},
     }
-    return [{**common, "params": params} for params in grid]
+    return [RunSpec(**common, params=params) for params in grid]
 
 
 def _seed(recipe: Any, given: int | None) -> int:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from mlopslab.api.operation import JsonObject, Request, read, write
+from mlopslab.api.operation import Request, read, write
+from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec
 
 
 class ListRuns(Request):
@@ -38,7 +39,7 @@ class Logs(Request):
 
 
 class SubmitRun(Request):
-    spec: dict[str, Any]
+    spec: RunSpec
 
 
 class ResumeRun(Request):
@@ -51,19 +52,19 @@ class CancelRun(Request):
     actor: str | None = None
 
 
-LIST_RUNS = read("list_runs", ListRuns, list[JsonObject],
+LIST_RUNS = read("list_runs", ListRuns, list[Run],
                  "Runs a filter selects, sorted, one window of them (newest first by default).")
 COUNT_RUNS = read("count_runs", CountRuns, int, "How many runs a filter selects.")
-RUN_FIELDS = read("run_fields", RunFieldsRequest, JsonObject,
+RUN_FIELDS = read("run_fields", RunFieldsRequest, RunFields,
                   "Metric and param names in the lab, and how many runs have each status.")
-GET_RUN = read("get_run", GetRun, JsonObject, "One run by id or unique id prefix, with its attempts.")
-METRICS = read("metrics", Metrics, list[JsonObject], "A run's metric points, one key or all.")
-LOGS = read("logs", Logs, list[JsonObject], "A run's log lines after a sequence number.")
-SUBMIT_RUN = write("submit_run", SubmitRun, JsonObject,
+GET_RUN = read("get_run", GetRun, Run, "One run by id or unique id prefix, with its attempts.")
+METRICS = read("metrics", Metrics, list[MetricPoint], "A run's metric points, one key or all.")
+LOGS = read("logs", Logs, list[LogLine], "A run's log lines after a sequence number.")
+SUBMIT_RUN = write("submit_run", SubmitRun, Run,
                    "Queue a run (rejected at once if it can never fit its quota or the cluster).")
-RESUME_RUN = write("resume_run", ResumeRun, JsonObject,
+RESUME_RUN = write("resume_run", ResumeRun, Run,
                    "Queue a failed, timed-out or killed run again, reusing its finished steps.")
-CANCEL_RUN = write("cancel_run", CancelRun, JsonObject,
+CANCEL_RUN = write("cancel_run", CancelRun, Run,
                    "Cancel a queued or running run; cancelling an ended run changes nothing.",
                    idempotent=True)
 

@@ -54,7 +54,7 @@ def demo(path: str | None, keep_running: bool) -> None:
                     versions.append(_registered(client, ids[-1]))
             final = [client.runs.get(run_id=i) for i in ids]
             console.print(runs_table(final, metric_keys=4))
-            if any(r["status"] != "finished" for r in final):
+            if any(r.status != "finished" for r in final):
                 raise SystemExit(1)
             endpoint = serve_demo(client, lab, versions, keep_running)
     finally:
@@ -101,7 +101,7 @@ def serve_demo(client: LabClient, lab: Lab, versions: list[int], keep_running: b
         step += 2
     say(f"[bold]{step}. mlopslab deploy {MODEL}@{first} --backend process[/]")
     shown = client.deployments.deploy(ref=f"{MODEL}@{first}", name=MODEL, backend="process")
-    endpoint = str(shown["endpoint"])
+    endpoint = shown.endpoint
     rows = _holdout_rows(lab, 3)
     say(f"   stable endpoint {endpoint}")
     say(f"   {_infer(endpoint, rows)}")
@@ -110,7 +110,7 @@ def serve_demo(client: LabClient, lab: Lab, versions: list[int], keep_running: b
     say(f"   {_infer(endpoint, rows)}")
     say(f"[bold]{step + 2}. mlopslab rollback {MODEL}[/]")
     rolled = client.deployments.rollback(name=MODEL, actor="demo", reason="demo")
-    say(f"   switched back in {rolled['rollback_s'] * 1000:.1f} ms: {_infer(endpoint, rows)}")
+    say(f"   switched back in {rolled.rollback_s * 1000:.1f} ms: {_infer(endpoint, rows)}")
     if not keep_running:
         say(f"[bold]{step + 3}. mlopslab undeploy {MODEL}[/]")
         client.deployments.undeploy(name=MODEL, actor="demo")
@@ -192,8 +192,8 @@ def _run(client: LabClient, lab: Lab, recipe: str, sets: list[str]) -> str:
 
     spec = build_specs(lab, str(lab.recipes / recipe), {"sets": sets})[0]
     run = client.runs.submit(spec=spec)
-    follow_logs(client, run["id"], _Quiet())
-    return str(run["id"])
+    follow_logs(client, run.id, _Quiet())
+    return run.id
 
 
 class _Quiet:

@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 
 from mlopslab.cli.output import (
+    attempt_json,
     console,
     duration,
     err_console,
@@ -23,6 +24,7 @@ from mlopslab.cli.output import (
 )
 from mlopslab.core.durations import format_duration
 from mlopslab.core.errors import DataValidationError, ExecError
+from mlopslab.core.run import Run
 from mlopslab.core.runs import FINAL, INTERRUPTED, RESUMABLE, exit_code
 
 if TYPE_CHECKING:
@@ -31,7 +33,7 @@ if TYPE_CHECKING:
 POLL_S = 0.3
 
 
-def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json: bool,
+def finish(client: LabClient, runs: list[Run], detach: bool, as_json: bool,
            after: dict[str, int] | None = None) -> None:
     """Print and exit the way `mlopslab run` promises.
 
@@ -43,13 +45,13 @@ def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json:
             print_json(_json(runs))
         else:
             for run in runs:
-                click.echo(f"submitted run {run['id']} ({run['recipe']})")
+                click.echo(f"submitted run {run.id} ({run.recipe})")
         return
     out = err_console if as_json else console
     try:
         if len(runs) == 1:
-            follow_logs(client, runs[0]["id"], out, (after or {}).get(runs[0]["id"], -1))
-        final = [wait(client, r["id"]) for r in runs]
+            follow_logs(client, runs[0].id, out, (after or {}).get(runs[0].id, -1))
+        final = [wait(client, r.id) for r in runs]
     except KeyboardInterrupt:
         interrupted(runs)
     if as_json:
@@ -59,35 +61,35 @@ def finish(client: LabClient, runs: list[dict[str, Any]], detach: bool, as_json:
     else:
         console.print(runs_table(final, metric_keys=6))
     for run in final:
-        if run["status"] in RESUMABLE:
+        if run.status in RESUMABLE:
             out.print(f"hint: {resume_hint(run)}", markup=False, highlight=False, soft_wrap=True)
     worst = max((run_exit_code(r) for r in final), key=lambda c: (c != 0, c))
     sys.exit(worst)
 
 
-def run_exit_code(run: dict[str, Any]) -> int:
+def run_exit_code(run: Run) -> int:
     """The exit code of `mlopslab run` for a run that ended (3: its data failed validation)."""
-    return exit_code(run["status"], run.get("exit_code"))
+    return exit_code(run.status, run.exit_code)
 
 
-def resume_hint(run: dict[str, Any]) -> str:
+def resume_hint(run: Run) -> str:
     """What to do about a run that ended without finishing."""
-    command = f"mlopslab run --resume {run['id']}"
+    command = f"mlopslab run --resume {run.id}"
     code = run_exit_code(run)
     if code == DataValidationError.exit_code:
         return f"fix the data or the recipe's schema, then: {command}"
     if code == ExecError.exit_code:
         return f"check the Ray cluster (mlopslab lab status), then: {command}"
-    if run["status"] == "failed":
+    if run.status == "failed":
         return f"fix it, then: {command}"
     return f"resume it at its unfinished step: {command}"
 
 
-def interrupted(runs: list[dict[str, Any]]) -> NoReturn:
+def interrupted(runs: list[Run]) -> NoReturn:
     """Ctrl-C while submitting or following: the runs go on; say how to follow and cancel
     them (or that none was submitted)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
-    ids = [r["id"] for r in runs]
+    ids = [r.id for r in runs]
     if not ids:
         err_console.print("interrupted: no run was submitted", highlight=False)
         sys.exit(INTERRUPTED)
@@ -101,59 +103,58 @@ def interrupted(runs: list[dict[str, Any]]) -> NoReturn:
     sys.exit(INTERRUPTED)
 
 
-def _json(runs: list[dict[str, Any]]) -> Any:
+def _json(runs: list[Run]) -> Any:
     shown = [run_record(r) for r in runs]
     return shown if len(shown) > 1 else shown[0]
 
 
-def run_record(run: dict[str, Any]) -> dict[str, Any]:
+def run_record(run: Run) -> dict[str, Any]:
     """`runs show --json` of one run: the documented keys, then `attempts`."""
-    attempts = [{**a, "duration_s": duration(a)} for a in run.get("attempts", [])]
-    return {**run_json(run), "attempts": attempts}
+    return {**run_json(run), "attempts": [attempt_json(a) for a in run.attempts or ()]}
 
 
-def print_attempts(run: dict[str, Any]) -> None:
+def print_attempts(run: Run) -> None:
     """A resumed run's attempts, first to current (nothing for a run of one attempt)."""
-    attempts = run.get("attempts", [])
+    attempts = run.attempts or ()
     if len(attempts) < 2:
         return
     console.print("[bold]attempts[/]")
     for a in attempts:
-        console.print(f"  {a['attempt']:<3}{status_text(a['status'])}  {local_time(a['started_at'])}"
+        console.print(f"  {a.attempt:<3}{status_text(a.status)}  {local_time(a.started_at)}"
                       f"  {format_duration(duration(a), tenths=True)}"
-                      + (f"  {escape(a['reason'])}" if a["reason"] else ""),
+                      + (f"  {escape(a.reason)}" if a.reason else ""),
                       soft_wrap=True, highlight=False)
 
 
-def summary(run: dict[str, Any]) -> None:
-    metrics = "  ".join(f"{k}={fmt_value(v)}" for k, v in run.get("metrics", {}).items())
-    console.print(f"[bold]{run['id']}[/] {status_text(run['status'])} in "
+def summary(run: Run) -> None:
+    metrics = "  ".join(f"{k}={fmt_value(v)}" for k, v in run.metrics.items())
+    console.print(f"[bold]{run.id}[/] {status_text(run.status)} in "
                   f"{format_duration(duration(run), tenths=True)}"
-                  + (f": {escape(run['reason'])}" if run.get("reason") else ""))
+                  + (f": {escape(run.reason)}" if run.reason else ""))
     if metrics:
         console.print(f"  metrics  {metrics}", soft_wrap=True)
-    for artifact in run.get("artifacts", []):
-        console.print(f"  {artifact['kind']:<9}{artifact['path']}  sha256:{artifact['sha256']}",
+    for artifact in run.artifacts or ():
+        console.print(f"  {artifact.kind:<9}{artifact.path}  sha256:{artifact.sha256}",
                       soft_wrap=True)
 
 
-def follow_logs(client: LabClient, run_id: str, out: Any, after: int = -1) -> dict[str, Any]:
+def follow_logs(client: LabClient, run_id: str, out: Any, after: int = -1) -> Run:
     """Print a run's log lines after line `after` until it ends; return the final run."""
     while True:
         run = client.runs.get(run_id=run_id)
         for line in client.runs.logs(run_id=run_id, after=after):
-            after = line["seq"]
-            prefix = "" if line["stream"] == "mlopslab" else "  | "
-            out.print(f"{prefix}{line['line']}", markup=False, highlight=False, soft_wrap=True)
-        if run["status"] in FINAL:
+            after = line.seq
+            prefix = "" if line.stream == "mlopslab" else "  | "
+            out.print(f"{prefix}{line.line}", markup=False, highlight=False, soft_wrap=True)
+        if run.status in FINAL:
             if not client.runs.logs(run_id=run_id, after=after):
                 return run
         time.sleep(POLL_S)
 
 
-def wait(client: LabClient, run_id: str) -> dict[str, Any]:
+def wait(client: LabClient, run_id: str) -> Run:
     while True:
-        run: dict[str, Any] = client.runs.get(run_id=run_id)
-        if run["status"] in FINAL:
+        run = client.runs.get(run_id=run_id)
+        if run.status in FINAL:
             return run
         time.sleep(POLL_S)

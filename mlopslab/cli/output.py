@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from mlopslab.cli.grid import Col, Grid, Role  # the commands import them from here too
 from mlopslab.core.durations import format_duration
+from mlopslab.core.run import Attempt, Run
 from mlopslab.core.status_style import STATUS_STYLE
 
 console = Console(highlight=False)
@@ -39,23 +40,49 @@ def print_json(value: Any) -> None:
     sys.stdout.flush()
 
 
-def run_json(run: dict[str, Any]) -> dict[str, Any]:
-    """The documented `runs show --json` shape."""
-    keys = ["id", "status", "reason", "recipe", "project", "user", "params", "metrics", "seed",
-            "code_version", "data_version", "inputs", "artifacts", "steps", "resources",
-            "deps", "host", "gpu_ids", "attempt", "priority", "queued_at", "started_at",
-            "ended_at", "duration_s", "error", "recipe_path", "pid", "worker_pid"]
-    full = {**run, "user": run.get("user_name"),
-            "queued_at": run.get("queued_at") or run.get("created_at"), "duration_s": duration(run)}
-    return {k: full.get(k) for k in keys}
+RUN_JSON_KEYS = (
+    "id", "status", "reason", "recipe", "project", "user", "params", "metrics", "seed",
+    "code_version", "data_version", "inputs", "artifacts", "steps", "resources", "deps", "host",
+    "gpu_ids", "attempt", "priority", "queued_at", "started_at", "ended_at", "duration_s", "error",
+    "recipe_path", "pid", "worker_pid")
 
 
-def duration(run: dict[str, Any]) -> float | None:
-    start, end = run.get("started_at"), run.get("ended_at")
-    if not start:
+def run_json(run: Run) -> dict[str, Any]:
+    """The documented `runs show --json` shape (without `attempts`)."""
+    full = {**iso_times(run), "user": run.user_name, "queued_at": iso_times(run.waiting_since),
+            "duration_s": duration(run)}
+    return {k: full.get(k) for k in RUN_JSON_KEYS}
+
+
+def attempt_json(attempt: Attempt) -> dict[str, Any]:
+    """One attempt in `runs show --json`: its fields, then `duration_s`."""
+    return {**iso_times(attempt), "duration_s": duration(attempt)}
+
+
+def iso_times(value: Any) -> Any:
+    """A noun (or a list of them) as plain JSON data with its timestamps as ISO 8601 text
+    in UTC, "2026-12-01T21:33:45+00:00": how the runs and queue --json write them."""
+    from mlopslab.api.wire import plain
+
+    return _iso(plain(value))
+
+
+def _iso(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _iso(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_iso(v) for v in value]
+    return value
+
+
+def duration(run: Run | Attempt) -> float | None:
+    """Seconds from its start to its end (or to now, while it runs)."""
+    start, end = run.started_at, run.ended_at
+    if start is None:
         return None
-    stop = datetime.fromisoformat(end) if end else datetime.now(datetime.fromisoformat(start).tzinfo)
-    return round((stop - datetime.fromisoformat(start)).total_seconds(), 3)
+    return round(((end or datetime.now(start.tzinfo)) - start).total_seconds(), 3)
 
 
 def fmt_value(value: Any) -> str:
@@ -68,27 +95,35 @@ def status_text(status: str) -> str:
     return f"[{STATUS_STYLE.get(status, 'white')}]{status}[/]"
 
 
-def local_time(iso: str | None, short: bool = False) -> str:
+Moment = datetime | str | None
+"""A time as a noun holds it (an aware datetime) or as ISO text; None: not (yet)."""
+
+
+def _moment(value: datetime | str) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def local_time(iso: Moment, short: bool = False) -> str:
     if not iso:
         return "-"
-    return datetime.fromisoformat(iso).astimezone().strftime(
+    return _moment(iso).astimezone().strftime(
         "%m-%d %H:%M:%S" if short else "%Y-%m-%d %H:%M:%S")
 
 
-def when(iso: str | None, now: datetime | None = None) -> str:
+def when(iso: Moment, now: datetime | None = None) -> str:
     """A time in local time, as short as is clear: `12:01:33` today, else `2026-12-01 12:01`."""
     if not iso:
         return "-"
-    at = datetime.fromisoformat(iso).astimezone()
+    at = _moment(iso).astimezone()
     today = (now or datetime.now().astimezone()).astimezone().date()
     return at.strftime("%H:%M:%S" if at.date() == today else "%Y-%m-%d %H:%M")
 
 
-def age(iso: str | None, now: datetime | None = None) -> str:
+def age(iso: Moment, now: datetime | None = None) -> str:
     """How long since: `45s`, `3m`, `2h05m`, `3d`."""
     if not iso:
         return "-"
-    at = datetime.fromisoformat(iso)
+    at = _moment(iso)
     seconds = max(0, int(((now or datetime.now(at.tzinfo)) - at).total_seconds()))
     if seconds < 60:
         return f"{seconds}s"
@@ -99,7 +134,7 @@ def age(iso: str | None, now: datetime | None = None) -> str:
     return f"{seconds // 86400}d"
 
 
-def ago(iso: str | None, now: datetime | None = None) -> str:
+def ago(iso: Moment, now: datetime | None = None) -> str:
     """`3m ago`."""
     return f"{age(iso, now)} ago" if iso else "-"
 
@@ -110,7 +145,7 @@ def plural(n: float, noun: str, nouns: str | None = None) -> str:
     return f"{n:g} {noun if one else nouns or noun + 's'}"
 
 
-def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | None = None) -> Grid:
+def runs_table(runs: list[Run], metric_keys: int = 3, sort: str | None = None) -> Grid:
     """One line per run. A metric or param the runs are sorted by gets its own column;
     in a narrow terminal params are left out first, then the start time, the duration,
     (when sorted by one) the other metrics, and the recipe."""
@@ -122,21 +157,21 @@ def runs_table(runs: list[dict[str, Any]], metric_keys: int = 3, sort: str | Non
              Col("PARAMS", Role.DROP), Col("METRICS", Role.DROP if key else Role.WRAP, rank=3)]
     grid = Grid(cols)
     for run in runs:
-        params, metrics = run.get("params") or {}, run.get("metrics") or {}
+        params, metrics = run.params or {}, run.metrics or {}
         sorted_by = ([fmt_value((metrics if kind == "metrics" else params).get(key, "-"))]
                      if key else [])
         shown = [k for k in _by_importance(run, metrics) if not (kind == "metrics" and k == key)][:metric_keys]
-        grid.add_row(run["id"], escape(run["recipe"]), status_text(run["status"]),
-                     *map(escape, sorted_by), when(run.get("started_at")),
+        grid.add_row(run.id, escape(run.recipe), status_text(run.status),
+                     *map(escape, sorted_by), when(run.started_at),
                      format_duration(duration(run), tenths=True),
                      escape(" ".join(f"{k}={fmt_value(v)}" for k, v in params.items()) or "-"),
                      escape(" ".join(f"{k}={fmt_value(metrics[k])}" for k in shown) or "-"))
     return grid
 
 
-def _by_importance(run: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
+def _by_importance(run: Run, metrics: dict[str, float | None]) -> list[str]:
     """The run's metric names, its recipe's primary metric and declared metrics first."""
-    first = _declared_metrics(str(run.get("recipe_path") or ""))
+    first = _declared_metrics(str(run.recipe_path or ""))
     return sorted(metrics, key=lambda k: first.index(k) if k in first else len(first))
 
 
@@ -164,31 +199,29 @@ def sort_field(sort: str | None) -> tuple[str | None, str | None]:
     return kind.lower(), name.strip("`")
 
 
-def run_detail(run: dict[str, Any]) -> None:
+def run_detail(run: Run) -> None:
     out = console.print
-    out(f"[bold]run {run['id']}[/]  {status_text(run['status'])}"
-        + (f"  ({run['reason']})" if run.get("reason") else ""))
+    out(f"[bold]run {run.id}[/]  {status_text(run.status)}"
+        + (f"  ({run.reason})" if run.reason else ""))
     rows = [
-        ("recipe", f"{run['recipe']}  ({run['recipe_path']})"),
-        ("project / user", f"{run['project']} / {run.get('user_name')}"),
-        ("seed", run.get("seed")), ("attempt", run.get("attempt")),
-        ("code version", run.get("code_version")), ("data version", run.get("data_version")),
-        ("host", run.get("host")), ("gpu ids", run.get("gpu_ids")),
-        ("queued / started", f"{local_time(run['created_at'])} / {local_time(run.get('started_at'))}"),
-        ("ended", f"{local_time(run.get('ended_at'))}  ({format_duration(duration(run), tenths=True)})"),
+        ("recipe", f"{run.recipe}  ({run.recipe_path})"),
+        ("project / user", f"{run.project} / {run.user_name}"),
+        ("seed", run.seed), ("attempt", run.attempt),
+        ("code version", run.code_version), ("data version", run.data_version),
+        ("host", run.host), ("gpu ids", run.gpu_ids),
+        ("queued / started", f"{local_time(run.created_at)} / {local_time(run.started_at)}"),
+        ("ended", f"{local_time(run.ended_at)}  ({format_duration(duration(run), tenths=True)})"),
     ]
     for label, value in rows:
         out(f"  [dim]{label:<17}[/]{value if value is not None else '-'}")
-    _section("params", [(k, fmt_value(v)) for k, v in (run.get("params") or {}).items()])
-    _section("metrics (last)", [(k, fmt_value(v)) for k, v in run.get("metrics", {}).items()])
-    _section("inputs", [(i["name"], f"{i['hash']} ({i['source']}) {i['path']}")
-                        for i in run.get("inputs", [])])
-    _section("steps", [(s["name"], s["status"] + (" (cache)" if s.get("cached") else ""))
-                       for s in run.get("steps", [])])
-    _section("artifacts", [(a["path"], f"sha256:{a['sha256']} {a['size']} B ({a['kind']})")
-                           for a in run.get("artifacts", [])])
-    if run.get("error"):
-        out(f"[red]error[/]: {run['error']}")
+    _section("params", [(k, fmt_value(v)) for k, v in (run.params or {}).items()])
+    _section("metrics (last)", [(k, fmt_value(v)) for k, v in run.metrics.items()])
+    _section("inputs", [(i.name, f"{i.hash} ({i.source}) {i.path}") for i in run.inputs or ()])
+    _section("steps", [(s.name, s.status + (" (cache)" if s.cached else "")) for s in run.steps or ()])
+    _section("artifacts", [(a.path, f"sha256:{a.sha256} {a.size} B ({a.kind})")
+                           for a in run.artifacts or ()])
+    if run.error:
+        out(f"[red]error[/]: {run.error}")
 
 
 def _section(title: str, rows: list[tuple[str, str]]) -> None:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import getpass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlopslab.cli import cli, lab_of
+
+if TYPE_CHECKING:
+    from mlopslab.client import LabClient
+    from mlopslab.core.queue import QueueView, QuotaUsage
+    from mlopslab.core.run import Run
 
 
 @cli.command()
@@ -18,26 +23,26 @@ def queue(ctx: click.Context, as_json: bool) -> None:
 
     SINCE is when a waiting run was queued or a running one started; FOR how long ago.
     """
-    from mlopslab.cli.output import print_json
+    from mlopslab.cli.output import iso_times, print_json
     from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
         found = client.queue.show()
     if as_json:
-        print_json(found)
+        print_json(iso_times(found))
         return
     _queue_table(found)
 
 
-def _queue_table(found: dict[str, Any]) -> None:
+def _queue_table(found: QueueView) -> None:
     from rich.markup import escape
 
     from mlopslab.cli.output import Col, Grid, Role, age, plural, print_grid, status_text, when
 
-    cap = found["capacity"]
-    if not found["runs"]:
+    cap = found.capacity
+    if not found.runs:
         click.echo(f"queue: empty (no queued or running runs; the cluster offers "
-                   f"{plural(cap['gpus'], 'GPU')}, {plural(cap['cpus'], 'CPU')})")
+                   f"{plural(cap.gpus, 'GPU')}, {plural(cap.cpus, 'CPU')})")
         click.echo("GPU-hours per project and user: mlopslab quota ls")
         return
     grid = Grid([Col("#", justify="right"), Col("RUN"), Col("STATUS"),
@@ -45,16 +50,15 @@ def _queue_table(found: dict[str, Any]) -> None:
                  Col("GPUS", justify="right"), Col("CPUS", justify="right"),
                  Col("PRIO", Role.DROP, justify="right"), Col("SINCE", Role.DROP, rank=1),
                  Col("FOR", justify="right"), Col("WHY", Role.WRAP, least=24)],
-                title=f"queue ({plural(cap['gpus'], 'GPU')}, {plural(cap['cpus'], 'CPU')})")
-    for run in found["runs"]:
-        res = run["resources"] or {}
-        since = (run["queued_at"] if run["status"] == "queued"
-                 else run["started_at"] or run["queued_at"])
-        grid.add_row(str(run["position"] or ""), run["id"], status_text(run["status"]),
-                     escape(run["project"]), escape(run["user"] or "-"), f"{res.get('gpus', 0):g}",
-                     f"{res.get('cpus', 1):g}", str(run["priority"] or 0),
+                title=f"queue ({plural(cap.gpus, 'GPU')}, {plural(cap.cpus, 'CPU')})")
+    for run in found.runs:
+        res = run.resources or {}
+        since = run.queued_at if run.status == "queued" else run.started_at or run.queued_at
+        grid.add_row(str(run.position or ""), run.id, status_text(run.status),
+                     escape(run.project), escape(run.user or "-"), f"{res.get('gpus', 0):g}",
+                     f"{res.get('cpus', 1):g}", str(run.priority or 0),
                      when(since), age(since),
-                     escape(run["reason"] or "-") if run["status"] == "queued" else "-")
+                     escape(run.reason or "-") if run.status == "queued" else "-")
     print_grid(grid)
 
 
@@ -80,22 +84,22 @@ def cancel(ctx: click.Context, run_ids: tuple[str, ...], as_json: bool) -> None:
         print_json([{**run_json(run), "cancelled_now": now} for run, now in done])
 
 
-def cancel_run(client: Any, run_id: str) -> tuple[dict[str, Any], bool]:
+def cancel_run(client: LabClient, run_id: str) -> tuple[Run, bool]:
     """Cancel one run; the run after, and whether this call cancelled it (False: it had
     already ended)."""
     from mlopslab.core.runs import ACTIVE
 
     run = client.runs.get(run_id=run_id)
-    if run["status"] not in ACTIVE:
+    if run.status not in ACTIVE:
         return run, False
-    after = client.runs.cancel(run_id=run["id"], actor=getpass.getuser())
-    return after, after["status"] == "cancelled"
+    after = client.runs.cancel(run_id=run.id, actor=getpass.getuser())
+    return after, after.status == "cancelled"
 
 
-def cancel_text(run: dict[str, Any], now: bool) -> str:
+def cancel_text(run: Run, now: bool) -> str:
     if now:
-        return f"run {run['id']}: cancelled"
-    return f"run {run['id']} had already ended ({run['status']}): nothing to cancel"
+        return f"run {run.id}: cancelled"
+    return f"run {run.id} had already ended ({run.status}): nothing to cancel"
 
 
 @cli.group()
@@ -180,23 +184,23 @@ def quota_ls(ctx: click.Context, as_json: bool) -> None:
     grid = Grid([Col("SCOPE"), Col("NAME"), Col("LIMITS", Role.WRAP), Col("IN USE", Role.WRAP, least=8),
                  Col("GPU-H 24H", justify="right"), Col("FROM", Role.DROP)])
     for row in rows:
-        grid.add_row(row["scope"], escape(row["name"]), _limits_text(row),
-                     f"{plural(row['gpus_in_use'], 'GPU')}, {plural(row['runs_in_use'], 'run')}",
-                     f"{row['gpu_hours_24h']:.2f}", row["source"])
+        grid.add_row(row.scope, escape(row.name), _limits_text(row),
+                     f"{plural(row.gpus_in_use, 'GPU')}, {plural(row.runs_in_use, 'run')}",
+                     f"{row.gpu_hours_24h:.2f}", row.source)
     print_grid(grid)
 
 
-def _limits_text(row: dict[str, Any]) -> str:
+def _limits_text(row: QuotaUsage) -> str:
     from mlopslab.cli.output import plural
     from mlopslab.core.durations import format_duration
 
     parts = []
-    if row["max_gpus"] is not None:
-        parts.append(plural(row["max_gpus"], "GPU"))
-    if row["max_runs"] is not None:
-        parts.append(plural(row["max_runs"], "run"))
-    if row["gpu_hours_per_day"] is not None:
-        parts.append(f"{row['gpu_hours_per_day']:g} GPU-h/day")
-    if row["max_time_limit_s"] is not None:
-        parts.append(f"time limit <= {format_duration(row['max_time_limit_s'])}")
+    if row.max_gpus is not None:
+        parts.append(plural(row.max_gpus, "GPU"))
+    if row.max_runs is not None:
+        parts.append(plural(row.max_runs, "run"))
+    if row.gpu_hours_per_day is not None:
+        parts.append(f"{row.gpu_hours_per_day:g} GPU-h/day")
+    if row.max_time_limit_s is not None:
+        parts.append(f"time limit <= {format_duration(row.max_time_limit_s)}")
     return ", ".join(parts) or "no limits"

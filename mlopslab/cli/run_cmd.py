@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from click.core import ParameterSource
@@ -11,6 +11,10 @@ from click.core import ParameterSource
 from mlopslab.cli import cli, lab_of
 from mlopslab.core.errors import RecipeError
 from mlopslab.runspecs import build_specs, recipe_folder
+
+if TYPE_CHECKING:
+    from mlopslab.client import LabClient
+    from mlopslab.core.run import Run, RunSpec
 
 
 class _RunCommand(click.Command):
@@ -87,11 +91,11 @@ def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
         finish(client, submit(client, specs), detach=opts["detach"], as_json=opts["as_json"])
 
 
-def submit(client: Any, specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def submit(client: LabClient, specs: list[RunSpec]) -> list[Run]:
     """Submit each spec; on Ctrl-C, say which runs were submitted (they go on) and exit."""
     from mlopslab.cli.follow import interrupted
 
-    runs: list[dict[str, Any]] = []
+    runs: list[Run] = []
     try:
         for spec in specs:
             runs.append(client.runs.submit(spec=spec))
@@ -114,22 +118,22 @@ def _refuse_changes_on_resume(ctx: click.Context) -> None:
                           + " ".join(p.opts[-1] + " ..." for p in given))
 
 
-def resume(client: Any, lab: Any, run_id: str, recipe: str | None,
-           from_scratch: bool) -> tuple[list[dict[str, Any]], dict[str, int]]:
+def resume(client: LabClient, lab: Any, run_id: str, recipe: str | None,
+           from_scratch: bool) -> tuple[list[Run], dict[str, int]]:
     """Resume a run (its recipe must be RECIPE, when given); the runs to follow and the
     log line each one's new attempt starts after."""
     run = client.runs.get(run_id=run_id)
     if recipe is not None:
         _same_recipe(lab, recipe, run)
-    resumed = client.runs.resume(run_id=run["id"], options={"from_scratch": from_scratch})
-    earlier = [a["last_log_seq"] for a in resumed.get("attempts", [])[:-1]]
-    return [resumed], {resumed["id"]: max((s for s in earlier if s is not None), default=-1)}
+    resumed = client.runs.resume(run_id=run.id, options={"from_scratch": from_scratch})
+    earlier = [a.last_log_seq for a in (resumed.attempts or ())[:-1]]
+    return [resumed], {resumed.id: max((s for s in earlier if s is not None), default=-1)}
 
 
-def _same_recipe(lab: Any, recipe: str, run: dict[str, Any]) -> None:
+def _same_recipe(lab: Any, recipe: str, run: Run) -> None:
     folder = recipe_folder(lab, recipe).resolve()
-    if folder != Path(run["recipe_path"]).resolve():
+    if folder != Path(run.recipe_path).resolve():
         raise RecipeError(
-            f"run {run['id']} is a run of {run['recipe_path']}, not of {folder}",
-            f"leave RECIPE out (mlopslab run --resume {run['id']}), or start a new run: "
+            f"run {run.id} is a run of {run.recipe_path}, not of {folder}",
+            f"leave RECIPE out (mlopslab run --resume {run.id}), or start a new run: "
             f"mlopslab run {recipe}")

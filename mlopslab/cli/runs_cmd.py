@@ -61,27 +61,26 @@ def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
 @click.pass_context
 def metrics(ctx: click.Context, run_id: str, key: str | None, as_json: bool) -> None:
     """Full metric series of a run."""
-    from mlopslab.cli.output import Col, Grid, fmt_value, local_time, print_grid, print_json
+    from mlopslab.cli.output import Col, Grid, fmt_value, iso_times, local_time, print_grid, print_json
     from mlopslab.client import LabClient
     from mlopslab.core.errors import NotFound
 
     with LabClient(lab_of(ctx)) as client:
         series = client.runs.metrics(run_id=run_id, key=key)
         if key is not None and not series:
-            keys = sorted({p["key"] for p in client.runs.metrics(run_id=run_id)})
-            run = client.runs.get(run_id=run_id)["id"]
+            keys = sorted({p.key for p in client.runs.metrics(run_id=run_id)})
+            run = client.runs.get(run_id=run_id).id
             raise NotFound(f"run {run} has no metric '{key}'",
                            f"its metrics: {', '.join(keys)}" if keys else "it logged no metrics")
     if as_json:
-        print_json(series)
+        print_json(iso_times(series))
         return
     if not series:
         click.echo("no metrics logged")
         return
     grid = Grid([Col("KEY"), Col("STEP", justify="right"), Col("TIME"), Col("VALUE", justify="right")])
     for point in series:
-        grid.add_row(point["key"], str(point["step"]), local_time(point.get("ts")),
-                     fmt_value(point["value"]))
+        grid.add_row(point.key, str(point.step), local_time(point.ts), fmt_value(point.value))
     print_grid(grid)
 
 
@@ -100,7 +99,7 @@ def logs(ctx: click.Context, run_id: str, follow: bool) -> None:
             follow_logs(client, run_id, console)
             return
         for line in client.runs.logs(run_id=run_id):
-            click.echo(line["line"])
+            click.echo(line.line)
 
 
 @runs.command()

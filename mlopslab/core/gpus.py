@@ -58,6 +58,33 @@ class GpuSnapshot:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class GpuOwner:
+    """What holds a GPU process: a run (kind "run") or a deployment, by id or name."""
+
+    kind: str
+    id: str
+
+
+@dataclass(frozen=True)
+class GpuKill:
+    """A run the watchdog stopped over a memory limit, and when (epoch seconds)."""
+
+    run_id: str
+    reason: str
+    ts: float
+
+
+@dataclass(frozen=True)
+class GpuReport:
+    """The lab service's view of its GPUs: the latest snapshot, the owner of each GPU
+    process by pid (as text: a JSON object's keys), and the most recent kills."""
+
+    snapshot: GpuSnapshot
+    owners: dict[str, GpuOwner] = field(default_factory=dict)
+    kills: list[GpuKill] = field(default_factory=list)
+
+
 def snapshot_from_dict(raw: dict[str, Any], ts: float, source: str) -> GpuSnapshot:
     """A snapshot from its JSON form (the replay file format, docs/gpus.md)."""
     devices = tuple(

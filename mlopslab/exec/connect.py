@@ -8,6 +8,7 @@ import os
 import socket
 from typing import TYPE_CHECKING, Any
 
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import ExecError
 
 if TYPE_CHECKING:
@@ -20,22 +21,20 @@ POLL_S = 1.0
 def connect(runner: RunAttempt) -> None:
     """ray.init against the lab's cluster. The auth env must be set before ray is imported."""
     runner.log("mlopslab", "connecting to Ray (a local cluster starts on first use)")
-    address = (runner.run.get("options") or {}).get("ray_address")
-    info = {"address": address} if address else runner.cluster()
-    if info.get("token_path"):
-        os.environ["RAY_AUTH_MODE"] = "token"
-        os.environ["RAY_AUTH_TOKEN_PATH"] = info["token_path"]
+    address = (runner.run.options or {}).get("ray_address")
+    info = ClusterInfo(address, local=False) if address else runner.cluster()
+    os.environ.update(info.env())
     import ray
 
     if ray.is_initialized():
         return
-    _check_reachable(info["address"])
+    _check_reachable(info.address)
     try:
-        ray.init(address=info["address"], namespace="mlopslab", log_to_driver=False,
+        ray.init(address=info.address, namespace="mlopslab", log_to_driver=False,
                  logging_level=logging.WARNING, configure_logging=False)
     except Exception as e:
-        raise ExecError(f"cannot connect to Ray at {info['address']}: {e}") from e
-    runner.log("mlopslab", f"connected to Ray at {info['address']}")
+        raise ExecError(f"cannot connect to Ray at {info.address}: {e}") from e
+    runner.log("mlopslab", f"connected to Ray at {info.address}")
 
 
 def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
@@ -58,7 +57,7 @@ GIB = 1024**3
 def declared(runner: RunAttempt, recipe: Recipe) -> dict[str, Any]:
     """The run's resources: the recipe's, overridden by what the run was submitted with."""
     merged = recipe.resources.model_dump()
-    merged.update({k: v for k, v in (runner.run.get("resources") or {}).items() if v is not None})
+    merged.update({k: v for k, v in (runner.run.resources or {}).items() if v is not None})
     return merged
 
 

@@ -33,7 +33,7 @@ class Inputs:
 
 def prepare_inputs(runner: RunAttempt, recipe: Recipe) -> Inputs:
     """Resolve, validate and version every data input and the code; record provenance."""
-    overrides = (runner.run.get("options") or {}).get("data", {})
+    overrides = (runner.run.options or {}).get("data", {})
     paths = {name: Path(overrides.get(name) or recipe.data_path(name)) for name in recipe.data}
     for name, path in paths.items():
         if not path.exists():
@@ -77,16 +77,16 @@ def run_steps(runner: RunAttempt, recipe: Recipe, inputs: Inputs) -> None:
     from mlopslab.exec.connect import connect
 
     connect(runner)
-    options = runner.run.get("options") or {}
-    done = {s["name"]: s for s in runner.run.get("steps", []) if s["status"] in ("finished", "cached")}
+    options = runner.run.options or {}
+    done = {s.name: s for s in runner.run.steps or () if s.status in ("finished", "cached")}
     data = {name: v["hash"] for name, v in inputs.data.items()}
     outputs: dict[str, bytes] = {}
     hashes: dict[str, str] = {}
     gpu_ids: set[Any] = set()
     for index, step in enumerate(recipe.steps):
         upstream = recipe.upstream(index)
-        key = step_key(step=step.name, code=inputs.code, params=runner.run["params"],
-                       seed=runner.run["seed"], data=data,
+        key = step_key(step=step.name, code=inputs.code, params=runner.run.params or {},
+                       seed=runner.run.seed or 0, data=data,  # every submitted run has one
                        upstream={u: hashes[u] for u in upstream})
         hit = None if options.get("from_scratch") else cache.load(runner.lab.step_cache, key)
         if hit is not None:
@@ -179,7 +179,7 @@ def _task_spec(runner: RunAttempt, recipe: Recipe, index: int, inputs: Inputs) -
     return {
         "lab": str(runner.lab.root), "run_id": runner.run_id, "step": recipe.steps[index].name,
         "function": recipe.steps[index].function, "recipe_path": str(recipe.path),
-        "params": runner.run["params"], "seed": runner.run["seed"],
+        "params": runner.run.params or {}, "seed": runner.run.seed,
         "data": {name: version["path"] for name, version in inputs.data.items()},
         "model_name": recipe.model.artifact, "resources": declared(runner, recipe),
     }

@@ -7,10 +7,12 @@ it reaches the lab service with: `RunReporter` is the channel the plan reports o
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
+    from mlopslab.core.cluster import ClusterInfo
     from mlopslab.core.events import Event
+    from mlopslab.core.run import Run
     from mlopslab.lab import Lab
 
 
@@ -29,12 +31,12 @@ class RunAttempt(RunReporter, Protocol):
     """One attempt of a run: what it was submitted with, its time limit, its cluster."""
 
     run_id: str
-    run: dict[str, Any]  # the run as the service returned it (params, seed, options, steps)
+    run: Run  # the run as the service returned it (params, seed, options, steps)
     lab: Lab
     limit_text: str  # the time limit as written ("30m"), for messages
 
     def remaining(self) -> float | None:
         """Seconds left before the time limit; None without one."""
 
-    def cluster(self) -> dict[str, Any]:
+    def cluster(self) -> ClusterInfo:
         """The lab's Ray cluster: address and token_path (a local one starts on first use)."""

@@ -19,10 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.client import LabClient
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import DataValidationError, MlopslabError
 from mlopslab.core.events import Event
 from mlopslab.core.recipe import Recipe, load_recipe
+from mlopslab.core.run import Run
 from mlopslab.core.runs import exit_code, run_update
 from mlopslab.exec import plan
 from mlopslab.exec.context import EventSink
@@ -33,9 +35,9 @@ from mlopslab.lab import Lab
 class Runner:
     """Drives one attempt of a run; the RunAttempt its plan reports to (exec/reporter.py)."""
 
-    def __init__(self, lab: Lab, client: LabClient, run: dict[str, Any]) -> None:
+    def __init__(self, lab: Lab, client: LabClient, run: Run) -> None:
         self.lab, self.client, self.run = lab, client, run
-        self.run_id: str = run["id"]
+        self.run_id: str = run.id
         self.sink = EventSink(client, self.run_id)
         self.deadline: float | None = None
         self.limit_text = ""
@@ -44,7 +46,7 @@ class Runner:
     def execute(self) -> str:
         self._start()
         try:
-            recipe = load_recipe(self.run["recipe_path"])
+            recipe = load_recipe(self.run.recipe_path)
             self._set_deadline(recipe)
             inputs = plan.prepare_inputs(self, recipe)
             plan.run_steps(self, recipe, inputs)
@@ -73,9 +75,8 @@ class Runner:
     def remaining(self) -> float | None:
         return None if self.deadline is None else self.deadline - time.time()
 
-    def cluster(self) -> dict[str, Any]:
-        info: dict[str, Any] = self.client.service.cluster()
-        return info
+    def cluster(self) -> ClusterInfo:
+        return self.client.service.cluster()
 
     def _start(self) -> None:
         from mlopslab.exec.provenance import host
@@ -83,10 +84,10 @@ class Runner:
         fields: dict[str, Any] = {"status": "running", "pid": os.getpid(), "host": host(),
                                   "started_at": time.time()}
         self.send(run_update(self.run_id, only_if=("starting",), **fields))
-        self.log("mlopslab", f"run {self.run_id} started (attempt {self.run['attempt']})")
+        self.log("mlopslab", f"run {self.run_id} started (attempt {self.run.attempt})")
 
     def _set_deadline(self, recipe: Recipe) -> None:
-        limit = (self.run.get("resources") or {}).get("time_limit") or recipe.resources.time_limit
+        limit = (self.run.resources or {}).get("time_limit") or recipe.resources.time_limit
         if limit:
             self.deadline = time.time() + parse_duration(str(limit))
             self.limit_text = str(limit)
@@ -123,9 +124,9 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _on_sigterm)
     with LabClient(lab) as client:
         run = client.runs.get(run_id=args.run)
-        if run["status"] != "starting":  # cancelled (or killed) before its process started
-            print(f"run {run['id']} is {run['status']}; not starting it", flush=True)
-            return exit_code(run["status"])
+        if run.status != "starting":  # cancelled (or killed) before its process started
+            print(f"run {run.id} is {run.status}; not starting it", flush=True)
+            return exit_code(run.status)
         runner = Runner(lab, client, run)
         runner.execute()
     return runner.exit_code

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.api import runs as api
 from mlopslab.core.filters import parse_filter, parse_sort
+from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields
 from mlopslab.service.dispatch import Handlers
 from mlopslab.store.filter_sql import compile_filter, compile_sort
 
@@ -31,7 +32,7 @@ class Queries:
                 api.METRICS: self.op_metrics, api.LOGS: self.op_logs}
 
     def op_list_runs(self, filter: str | None = None, sort: str | None = None,
-                     limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+                     limit: int = 50, offset: int = 0) -> list[Run]:
         where, args = _where(filter)
         order: str = "r.created_at DESC"
         order_args: list[Any] = []
@@ -44,17 +45,19 @@ class Queries:
         """How many runs a filter selects (the length of a windowed run list)."""
         return self.store.count_runs(*_where(filter))
 
-    def op_run_fields(self) -> dict[str, Any]:
+    def op_run_fields(self) -> RunFields:
         """Metric and param names in the lab, and how many runs have each status."""
-        return {**self.store.run_field_names(), "statuses": self.store.run_status_counts()}
+        names = self.store.run_field_names()
+        return RunFields(metrics=names["metrics"], params=names["params"],
+                         statuses=self.store.run_status_counts())
 
-    def op_get_run(self, run_id: str) -> dict[str, Any]:
+    def op_get_run(self, run_id: str) -> Run:
         return self.store.get_run(run_id)
 
-    def op_metrics(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
+    def op_metrics(self, run_id: str, key: str | None = None) -> list[MetricPoint]:
         run = self.store.get_run(run_id)
-        return self.store.metric_series(run["id"], key)
+        return self.store.metric_series(run.id, key)
 
-    def op_logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> list[dict[str, Any]]:
+    def op_logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> list[LogLine]:
         run = self.store.get_run(run_id)
-        return self.store.logs(run["id"], after, limit)
+        return self.store.logs(run.id, after, limit)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import RunStateError
 from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, RunCreated
+from mlopslab.core.run import Run, RunSpec
 from mlopslab.core.runs import ACTIVE, RESUMABLE, run_update
 from mlopslab.processes import alive, signal_group, wait_gone
 
@@ -44,45 +45,45 @@ class RunManager:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
 
-    def submit(self, spec: dict[str, Any], resources: dict[str, Any]) -> dict[str, Any]:
+    def submit(self, spec: RunSpec, resources: dict[str, Any]) -> Run:
         """Record a new queued run with the resources the scheduler admitted it with; the
         scheduler starts it when quotas and capacity allow."""
         run_id = new_run_id()
         now = time.time()
         run = {
-            "id": run_id, "project": spec["project"], "recipe": spec["recipe"],
-            "recipe_path": spec["recipe_path"], "status": "queued",
-            "user_name": spec.get("user"), "seed": spec["seed"], "params": spec["params"],
-            "resources": resources, "options": spec.get("options", {}),
-            "priority": int(spec.get("priority") or 0), "created_at": now, "queued_at": now,
+            "id": run_id, "project": spec.project, "recipe": spec.recipe,
+            "recipe_path": spec.recipe_path, "status": "queued",
+            "user_name": spec.user, "seed": spec.seed, "params": spec.params,
+            "resources": resources, "options": spec.options,
+            "priority": int(spec.priority or 0), "created_at": now, "queued_at": now,
         }
         self.writer.write(None, [
             RunCreated(run=run),
-            ParamsLogged(run_id=run_id, params=spec["params"]),
-            _audit(spec.get("user"), "run.submit", run_id, {"recipe": spec["recipe"]}),
+            ParamsLogged(run_id=run_id, params=spec.params),
+            _audit(spec.user, "run.submit", run_id, {"recipe": spec.recipe}),
         ])
         return self.store.get_run(run_id)
 
-    def resume(self, run_id: str, options: dict[str, Any]) -> dict[str, Any]:
+    def resume(self, run_id: str, options: dict[str, Any]) -> Run:
         """Queue a new attempt of a failed, timed-out or killed run. Its current attempt is
         copied to run_attempts first, in the same transaction: a resume adds to a run's
         history, never rewrites it."""
         run = self.store.get_run(run_id)
-        if run["status"] not in RESUMABLE:
+        if run.status not in RESUMABLE:
             raise RunStateError(*_not_resumable(run))
         fields: dict[str, Any] = {
             "status": "queued", "reason": None, "error": None, "exit_code": None,
             "started_at": None, "ended_at": None, "pid": None, "worker_pid": None,
-            "queued_at": time.time(), "attempt": int(run["attempt"]) + 1,
-            "options": {**run["options"], **options}}
+            "queued_at": time.time(), "attempt": run.attempt + 1,
+            "options": {**(run.options or {}), **options}}
         self.writer.write(None, [
-            AttemptArchived(run_id=run["id"], only_if_status=list(RESUMABLE)),
-            run_update(run["id"], only_if=RESUMABLE, **fields),
-            _audit(None, "run.resume", run["id"], {"attempt": fields["attempt"]})])
-        resumed = self.store.get_run(run["id"])
-        if resumed["attempt"] != fields["attempt"]:  # another resume (or cancel) came first
-            raise RunStateError(f"run {run['id']} changed while resuming it: it is now "
-                                f"{resumed['status']}", "see mlopslab runs show " + run["id"])
+            AttemptArchived(run_id=run.id, only_if_status=list(RESUMABLE)),
+            run_update(run.id, only_if=RESUMABLE, **fields),
+            _audit(None, "run.resume", run.id, {"attempt": fields["attempt"]})])
+        resumed = self.store.get_run(run.id)
+        if resumed.attempt != fields["attempt"]:  # another resume (or cancel) came first
+            raise RunStateError(f"run {run.id} changed while resuming it: it is now "
+                                f"{resumed.status}", "see mlopslab runs show " + run.id)
         return resumed
 
     def start(self, run_id: str) -> None:
@@ -90,37 +91,37 @@ class RunManager:
         with self._lock:
             self.writer.write(None, [run_update(run_id, only_if=("queued",), status="starting",
                                                 reason=None)])
-            if self.store.get_run(run_id)["status"] == "starting":
+            if self.store.get_run(run_id).status == "starting":
                 self._spawn(run_id)
 
-    def cancel(self, run_id: str, actor: str | None) -> dict[str, Any]:
+    def cancel(self, run_id: str, actor: str | None) -> Run:
         run = self.store.get_run(run_id)
-        if run["status"] not in ACTIVE:
+        if run.status not in ACTIVE:
             return run
         self.writer.write(None, [
-            run_update(run["id"], only_active=True, status="cancelled",
+            run_update(run.id, only_active=True, status="cancelled",
                        reason=f"cancelled by {actor or 'a user'}", ended_at=time.time()),
-            _audit(actor, "run.cancel", run["id"], {}),
+            _audit(actor, "run.cancel", run.id, {}),
         ])
         self._stop(run)
-        return self.store.get_run(run["id"])
+        return self.store.get_run(run.id)
 
-    def kill(self, run: dict[str, Any], reason: str) -> None:
+    def kill(self, run: Run, reason: str) -> None:
         """Stop a run over one of its limits: status killed, its step's worker first."""
         self.writer.write(None, [
-            run_update(run["id"], only_active=True, status="killed", reason=reason,
+            run_update(run.id, only_active=True, status="killed", reason=reason,
                        ended_at=time.time()),
-            _audit("watchdog", "run.kill", run["id"], {"reason": reason}),
+            _audit("watchdog", "run.kill", run.id, {"reason": reason}),
         ])
-        worker = run.get("worker_pid")
+        worker = run.worker_pid
         if worker and alive(worker):
             with contextlib.suppress(OSError):
                 os.kill(worker, signal.SIGKILL)
         threading.Thread(target=self._stop, args=(run,), daemon=True).start()
 
-    def _stop(self, run: dict[str, Any]) -> None:
+    def _stop(self, run: Run) -> None:
         """SIGTERM to the run process's group (it cancels its step), SIGKILL after a grace."""
-        pid = run.get("pid")
+        pid = run.pid
         if pid and alive(pid):
             signal_group(pid, signal.SIGTERM)
             if not wait_gone(pid, CANCEL_GRACE_S):
@@ -132,11 +133,11 @@ class RunManager:
             for run in self.store.active_runs():
                 self._check(run)
 
-    def _check(self, run: dict[str, Any]) -> None:
-        if run["status"] == "queued":
+    def _check(self, run: Run) -> None:
+        if run.status == "queued":
             return
-        pid = run.get("pid")
-        child = self._children.get(run["id"])
+        pid = run.pid
+        child = self._children.get(run.id)
         if child is not None and child.poll() is None:
             return
         if (pid and alive(pid)) or (pid is None and not self._never_spawned(run)):
@@ -146,12 +147,12 @@ class RunManager:
         if code is not None and code < 0:
             reason += f" (killed by signal {-code})"
         self.writer.write(None, [run_update(
-            run["id"], only_active=True, status="failed", reason=reason, ended_at=time.time())])
-        self._children.pop(run["id"], None)
+            run.id, only_active=True, status="failed", reason=reason, ended_at=time.time())])
+        self._children.pop(run.id, None)
 
     @staticmethod
-    def _never_spawned(run: dict[str, Any]) -> bool:
-        age = time.time() - datetime.fromisoformat(run["queued_at"] or run["created_at"]).timestamp()
+    def _never_spawned(run: Run) -> bool:
+        age = time.time() - run.waiting_since.timestamp()
         return age > NEVER_SPAWNED_S
 
     def _spawn(self, run_id: str) -> None:
@@ -168,15 +169,15 @@ class RunManager:
         self.writer.write(None, [run_update(run_id, pid=proc.pid)])
 
 
-def _not_resumable(run: dict[str, Any]) -> tuple[str, str]:
+def _not_resumable(run: Run) -> tuple[str, str]:
     """Why a run cannot be resumed, and what to do instead."""
-    run_id, status = run["id"], run["status"]
+    run_id, status = run.id, run.status
     only = "only a failed, timed-out or killed run can be resumed"
     if status in ACTIVE:
         return (f"run {run_id} is still {status}; {only}",
                 f"follow it (mlopslab runs logs {run_id} -f) or cancel it (mlopslab cancel {run_id})")
     done = "was cancelled" if status == "cancelled" else f"is {status}"
-    return f"run {run_id} {done}; {only}", f"to run it again, start a new run: mlopslab run {run['recipe_path']}"
+    return f"run {run_id} {done}; {only}", f"to run it again, start a new run: mlopslab run {run.recipe_path}"
 
 
 def _audit(actor: str | None, action: str, target: str, detail: dict[str, Any]) -> ActionAudited:

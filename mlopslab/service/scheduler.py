@@ -29,6 +29,7 @@ from mlopslab.core.quotas import (
     rejection,
     schedule,
 )
+from mlopslab.core.run import Run, RunSpec
 from mlopslab.core.runs import HOLDING, run_update
 
 if TYPE_CHECKING:
@@ -53,12 +54,12 @@ class Scheduler:
 
     # called by the service's operations ----------------------------------
 
-    def admit(self, spec: dict[str, Any]) -> dict[str, Any]:
+    def admit(self, spec: RunSpec) -> dict[str, Any]:
         """Reject a request that can never fit; give the run its effective resources."""
-        resources = dict(spec.get("resources") or {})
+        resources = dict(spec.resources)
         demand = demand_of(resources)
-        quotas = applicable(self.quotas(), spec["project"], spec.get("user") or "")
-        address = (spec.get("options") or {}).get("ray_address")
+        quotas = applicable(self.quotas(), spec.project, spec.user or "")
+        address = spec.options.get("ray_address")
         why = rejection(demand, quotas, self.capacity.for_address(address))
         if why:
             raise ResourceError(f"run rejected: it {why}",
@@ -80,10 +81,8 @@ class Scheduler:
                 found[(scope, name)] = Quota(
                     scope, name, limits.max_gpus, limits.max_runs, limits.gpu_hours_per_day,
                     parse_duration(limits.max_time_limit) if limits.max_time_limit else None)
-        for row in self.store.quotas():
-            found[(row["scope"], row["name"])] = Quota(
-                row["scope"], row["name"], row["max_gpus"], row["max_runs"],
-                row["gpu_hours_per_day"], row["max_time_limit_s"])
+        for quota in self.store.quotas():
+            found[(quota.scope, quota.name)] = quota
         return list(found.values())
 
     def usage(self, now: float | None = None) -> dict[tuple[str, str], float]:
@@ -113,7 +112,7 @@ class Scheduler:
         with self._lock:
             self.passes += 1
             active = self.store.active_runs()
-            if not any(r["status"] == "queued" for r in active):
+            if not any(r.status == "queued" for r in active):
                 self._reasons.clear()
                 return []
             started: list[str] = []
@@ -143,25 +142,25 @@ def demand_of(resources: dict[str, Any] | None) -> Demand:
                   time_limit_s=parse_duration(str(limit)) if limit else None)
 
 
-def job_of(run: dict[str, Any]) -> Job:
-    return Job(run["id"], run["project"], run.get("user_name") or "", demand_of(run["resources"]),
-               int(run.get("priority") or 0), _epoch(run.get("queued_at") or run["created_at"]))
+def job_of(run: Run) -> Job:
+    return Job(run.id, run.project, run.user_name or "", demand_of(run.resources),
+               int(run.priority or 0), run.waiting_since.timestamp())
 
 
-def _by_cluster(active: list[dict[str, Any]]) -> list[tuple[str | None, list[Job], list[Job], list[Job]]]:
+def _by_cluster(active: list[Run]) -> list[tuple[str | None, list[Job], list[Job], list[Job]]]:
     """Per Ray cluster (a run may name its own): its queued and holding runs, and the
     runs holding resources on other clusters (they still count against quotas)."""
-    def address(run: dict[str, Any]) -> str | None:
-        return (run.get("options") or {}).get("ray_address") or None
+    def address(run: Run) -> str | None:
+        return (run.options or {}).get("ray_address") or None
 
     groups = []
     for addr in sorted({address(r) for r in active}, key=lambda a: a or ""):
         mine = [r for r in active if address(r) == addr]
-        queued = [job_of(r) for r in mine if r["status"] == "queued"]
+        queued = [job_of(r) for r in mine if r.status == "queued"]
         if not queued:
             continue
-        holding = [job_of(r) for r in mine if r["status"] in HOLDING]
-        others = [job_of(r) for r in active if address(r) != addr and r["status"] in HOLDING]
+        holding = [job_of(r) for r in mine if r.status in HOLDING]
+        others = [job_of(r) for r in active if address(r) != addr and r.status in HOLDING]
         groups.append((addr, queued, holding, others))
     return groups
 

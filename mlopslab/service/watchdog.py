@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import psutil
 
-from mlopslab.core.gpus import GpuSnapshot, GpuSource
+from mlopslab.core.gpus import GpuKill, GpuOwner, GpuSnapshot, GpuSource
+from mlopslab.core.run import Run
 
 if TYPE_CHECKING:
     from mlopslab.service.runs import RunManager
@@ -30,7 +31,7 @@ class Watchdog:
         self.store, self.runs, self.source = store, runs, source
         self._last: GpuSnapshot | None = None
         self._lock = threading.Lock()
-        self.kills: list[dict[str, Any]] = []
+        self.kills: list[GpuKill] = []
 
     def snapshot(self, max_age_s: float = 1.0) -> GpuSnapshot:
         with self._lock:
@@ -41,7 +42,7 @@ class Watchdog:
     def check(self) -> list[str]:
         """Kill running runs over a memory limit; returns their ids."""
         limited = [r for r in self.store.active_runs()
-                   if r["status"] == "running" and _limits(r) != (None, None)]
+                   if r.status == "running" and _limits(r) != (None, None)]
         if not limited:
             return []
         gpu_use = self.snapshot(max_age_s=0).process_memory()
@@ -50,35 +51,35 @@ class Watchdog:
             reason = _over_limit(run, family(run), gpu_use)
             if reason:
                 self.runs.kill(run, reason)
-                self.kills.append({"run_id": run["id"], "reason": reason, "ts": time.time()})
-                killed.append(run["id"])
+                self.kills.append(GpuKill(run_id=run.id, reason=reason, ts=time.time()))
+                killed.append(run.id)
         return killed
 
-    def owners(self, snap: GpuSnapshot) -> dict[str, dict[str, str]]:
-        """Which run owns each GPU process: {pid: {"kind": "run", "id": ...}}."""
+    def owners(self, snap: GpuSnapshot) -> dict[str, GpuOwner]:
+        """Which run owns each GPU process, by pid (as text)."""
         roots: dict[int, str] = {}
         for run in self.store.active_runs():
-            for pid in (run.get("pid"), run.get("worker_pid")):
+            for pid in (run.pid, run.worker_pid):
                 if pid:
-                    roots[int(pid)] = run["id"]
-        found: dict[str, dict[str, str]] = {}
+                    roots[int(pid)] = run.id
+        found: dict[str, GpuOwner] = {}
         for device in snap.devices:
             for proc in device.processes:
                 owner = _owner(proc.pid, roots)
                 if owner:
-                    found[str(proc.pid)] = {"kind": "run", "id": owner}
+                    found[str(proc.pid)] = GpuOwner(kind="run", id=owner)
         return found
 
 
-def _limits(run: dict[str, Any]) -> tuple[float | None, float | None]:
-    r = run.get("resources") or {}
+def _limits(run: Run) -> tuple[float | None, float | None]:
+    r = run.resources or {}
     gpu = r.get("gpu_memory_gb") if r.get("gpus") else None
     return gpu, r.get("memory_gb")
 
 
-def family(run: dict[str, Any]) -> set[int]:
+def family(run: Run) -> set[int]:
     """The run's step worker and its children (the process that does the work)."""
-    worker = run.get("worker_pid")
+    worker = run.worker_pid
     if not worker:
         return set()
     pids = {int(worker)}
@@ -89,7 +90,7 @@ def family(run: dict[str, Any]) -> set[int]:
     return pids
 
 
-def _over_limit(run: dict[str, Any], pids: set[int], gpu_use: dict[int, int]) -> str | None:
+def _over_limit(run: Run, pids: set[int], gpu_use: dict[int, int]) -> str | None:
     gpu_limit, mem_limit = _limits(run)
     if gpu_limit is not None:
         used = sum(gpu_use.get(pid, 0) for pid in pids)

@@ -17,6 +17,8 @@ import duckdb
 from mlopslab.core.clock import utc_naive
 from mlopslab.core.errors import NotFound, StoreError
 from mlopslab.core.events import Event
+from mlopslab.core.quotas import Quota
+from mlopslab.core.run import Attempt, LogLine, MetricPoint, Run, RunArtifact, RunInput, RunStep
 from mlopslab.core.runs import ACTIVE
 from mlopslab.store.migrations import migrate
 from mlopslab.store.writes import apply_events
@@ -87,7 +89,7 @@ class Store:
 
     def list_runs(self, where: str = "TRUE", args: list[Any] | None = None,
                   order: str = "r.created_at DESC", order_args: list[Any] | None = None,
-                  limit: int = 50, offset: int = 0) -> list[dict[str, Any]]:
+                  limit: int = 50, offset: int = 0) -> list[Run]:
         """Runs matching a compiled filter (see store/filter_sql.py), with last metrics.
 
         `offset` skips that many rows of the ordered result (a window of a long list).
@@ -96,9 +98,7 @@ class Store:
             f"SELECT {RUN_COLUMNS} FROM runs r WHERE {where} "  # noqa: S608 - compiled, no user text
             f"ORDER BY {order}, r.id LIMIT ? OFFSET ?"
         )
-        rows = self._dicts(sql, [*(args or []), *(order_args or []), limit, max(0, offset)])
-        self._attach_metrics(rows)
-        return rows
+        return self._runs(sql, [*(args or []), *(order_args or []), limit, max(0, offset)])
 
     def count_runs(self, where: str = "TRUE", args: list[Any] | None = None) -> int:
         """How many runs match a compiled filter."""
@@ -118,61 +118,60 @@ class Store:
         params = [r[0] for r in cur.execute("SELECT DISTINCT key FROM params ORDER BY key").fetchall()]
         return {"metrics": metrics, "params": params}
 
-    def get_run(self, run_id: str) -> dict[str, Any]:
-        rows = self._dicts(f"SELECT {RUN_COLUMNS} FROM runs WHERE id = ?", [run_id])  # noqa: S608
+    def get_run(self, run_id: str) -> Run:
+        """One run by id, or by a unique prefix or suffix of it, with its inputs, steps,
+        artifacts and attempts."""
+        sql = f"SELECT {RUN_COLUMNS} FROM runs r WHERE id = ?"  # noqa: S608
+        rows = self.records(sql, [run_id])
         if not rows:
-            rows = self._dicts(
-                f"SELECT {RUN_COLUMNS} FROM runs WHERE starts_with(id, ?) OR ends_with(id, ?)",  # noqa: S608
+            rows = self.records(
+                f"SELECT {RUN_COLUMNS} FROM runs r WHERE starts_with(id, ?) OR ends_with(id, ?)",  # noqa: S608
                 [run_id, run_id],
             )
             if len(rows) > 1:
                 raise _ambiguous(run_id, rows)
         if not rows:
             raise NotFound(f"no run '{run_id}'", "list runs with `mlopslab runs ls`")
-        run = rows[0]
-        self._attach_metrics([run])
-        run["artifacts"] = self._dicts(
-            "SELECT name AS path, sha256, size, kind, step FROM run_artifacts "
-            "WHERE run_id = ? ORDER BY created_at, name", [run["id"]])
-        run["steps"] = self._dicts(
-            "SELECT name, idx, status, cached, cache_key, started_at, ended_at, error "
-            "FROM steps WHERE run_id = ? ORDER BY idx", [run["id"]])
-        run["inputs"] = self._dicts(
-            "SELECT name, dataset_hash AS hash, source, path FROM run_inputs "
-            "WHERE run_id = ? ORDER BY name", [run["id"]])
-        run["attempts"] = self.attempts(run)
-        return run
+        found = rows[0]["id"]
+        return Run(**rows[0], metrics=self._metrics([found])[found],
+                   artifacts=tuple(RunArtifact(**r) for r in self.records(
+                       "SELECT name AS path, sha256, size, kind, step FROM run_artifacts "
+                       "WHERE run_id = ? ORDER BY created_at, name", [found])),
+                   steps=tuple(RunStep(**r) for r in self.records(
+                       "SELECT name, idx, status, cached, cache_key, started_at, ended_at, error "
+                       "FROM steps WHERE run_id = ? ORDER BY idx", [found])),
+                   inputs=tuple(RunInput(**r) for r in self.records(
+                       "SELECT name, dataset_hash AS hash, source, path FROM run_inputs "
+                       "WHERE run_id = ? ORDER BY name", [found])),
+                   attempts=self._attempts(rows[0]))
 
-    def attempts(self, run: dict[str, Any]) -> list[dict[str, Any]]:
+    def _attempts(self, run: dict[str, Any]) -> tuple[Attempt, ...]:
         """Every attempt of a run, first to current: the earlier ones as they ended (a
         resume never changes them), with the last log line each wrote; then the run's own."""
-        earlier = self._dicts(
+        earlier = self.records(
             f"SELECT {ATTEMPT_COLUMNS}, last_log_seq FROM run_attempts "  # noqa: S608
             "WHERE run_id = ? ORDER BY attempt", [run["id"]])
-        current = {k.strip(): run.get(k.strip()) for k in ATTEMPT_COLUMNS.split(",")}
-        return [*earlier, {**current, "last_log_seq": None}]
+        current: dict[str, Any] = {k.strip(): run[k.strip()] for k in ATTEMPT_COLUMNS.split(",")}
+        return (*(Attempt(**a) for a in earlier), Attempt(**current, last_log_seq=None))
 
-    def metric_series(self, run_id: str, key: str | None = None) -> list[dict[str, Any]]:
+    def metric_series(self, run_id: str, key: str | None = None) -> list[MetricPoint]:
         sql = "SELECT key, step, ts, value FROM metrics WHERE run_id = ?"
         args: list[Any] = [run_id]
         if key is not None:
             sql += " AND key = ?"
             args.append(key)
-        return self._dicts(sql + " ORDER BY key, step, ts", args)
+        return [MetricPoint(**r) for r in self.records(sql + " ORDER BY key, step, ts", args)]
 
-    def logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> list[dict[str, Any]]:
-        return self._dicts(
+    def logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> list[LogLine]:
+        return [LogLine(**r) for r in self.records(
             "SELECT seq, ts, stream, line FROM logs WHERE run_id = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?", [run_id, after, limit])
+            "ORDER BY seq LIMIT ?", [run_id, after, limit])]
 
-    def active_runs(self) -> list[dict[str, Any]]:
-        """Queued, starting and running runs, oldest first, with what scheduling needs."""
-        return self._dicts(
-            "SELECT id, status, reason, pid, worker_pid, project, user_name, recipe, resources, "
-            "options, priority, created_at, queued_at, started_at FROM runs "
-            "WHERE list_contains(?, status) ORDER BY queued_at, id",
-            [list(ACTIVE)]
-        )
+    def active_runs(self) -> list[Run]:
+        """Queued, starting and running runs, oldest in the queue first."""
+        return self._runs(
+            f"SELECT {RUN_COLUMNS} FROM runs r WHERE list_contains(?, status) "  # noqa: S608
+            "ORDER BY queued_at, id", [list(ACTIVE)])
 
     def gpu_spans(self, since: datetime) -> list[dict[str, Any]]:
         """Runs that held GPUs at some time after `since` (naive UTC): for fair share.
@@ -186,8 +185,11 @@ class Store:
             "AND coalesce(TRY_CAST(json_extract(r.resources, '$.gpus') AS DOUBLE), 0) > 0",
             [since])
 
-    def quotas(self) -> list[dict[str, Any]]:
-        return self._dicts("SELECT * FROM quotas ORDER BY scope, name", [])
+    def quotas(self) -> list[Quota]:
+        """The quotas set with `quota set` (the lab config may hold more)."""
+        return [Quota(**r) for r in self.records(
+            "SELECT scope, name, max_gpus, max_runs, gpu_hours_per_day, max_time_limit_s "
+            "FROM quotas ORDER BY scope, name", [])]
 
     def count(self, table: str) -> int:
         if table not in {"runs", "metrics", "logs", "artifacts", "params", "audit"}:
@@ -195,17 +197,30 @@ class Store:
         row = self.cursor().execute(f"SELECT count(*) FROM {table}").fetchone()  # noqa: S608
         return int(row[0]) if row else 0
 
-    def _attach_metrics(self, runs: list[dict[str, Any]]) -> None:
-        if not runs:
-            return
-        ids = [r["id"] for r in runs]
-        found: dict[str, dict[str, float]] = {i: {} for i in ids}
+    def _runs(self, sql: str, args: list[Any]) -> list[Run]:
+        """Runs (RUN_COLUMNS) with their last metric values."""
+        rows = self.records(sql, args)
+        metrics = self._metrics([r["id"] for r in rows])
+        return [Run(**row, metrics=metrics[row["id"]]) for row in rows]
+
+    def _metrics(self, ids: list[str]) -> dict[str, dict[str, float | None]]:
+        """The last value of each metric of each run."""
+        found: dict[str, dict[str, float | None]] = {i: {} for i in ids}
+        if not ids:
+            return found
         for row in self.cursor().execute(
             "SELECT run_id, key, value FROM metric_last WHERE list_contains(?, run_id) "
             "ORDER BY key", [ids]).fetchall():
             found[row[0]][row[1]] = row[2]
-        for run in runs:
-            run["metrics"] = found[run["id"]]
+        return found
+
+    def records(self, sql: str, args: list[Any],
+                json_columns: frozenset[str] | set[str] = JSON_COLUMNS) -> list[dict[str, Any]]:
+        """Rows as the fields of nouns: JSON columns parsed, timestamps aware (UTC)."""
+        cur = self.cursor()
+        cur.execute(sql, args)
+        names = [d[0] for d in cur.description or []]
+        return [_fields(dict(zip(names, row, strict=True)), json_columns) for row in cur.fetchall()]
 
     def _dicts(self, sql: str, args: list[Any]) -> list[dict[str, Any]]:
         return self.rows(sql, args)
@@ -228,9 +243,18 @@ def _decode(row: dict[str, Any], json_columns: frozenset[str] | set[str]) -> dic
     return row
 
 
+def _fields(row: dict[str, Any], json_columns: frozenset[str] | set[str]) -> dict[str, Any]:
+    for key, value in row.items():
+        if key in json_columns and isinstance(value, str):
+            row[key] = json.loads(value)
+        elif isinstance(value, datetime):
+            row[key] = value.replace(tzinfo=UTC)
+    return row
+
+
 def _ambiguous(run_id: str, rows: list[dict[str, Any]]) -> NotFound:
     """The error for an id prefix or suffix that more than one run has: it names a few."""
-    rows = sorted(rows, key=lambda r: str(r.get("created_at") or ""), reverse=True)
+    rows = sorted(rows, key=lambda r: r["created_at"], reverse=True)
     named = ", ".join(f"{r['id']} ({r['recipe']}, {r['status']})" for r in rows[:3])
     more = f" and {len(rows) - 3} more" if len(rows) > 3 else ""
     return NotFound(f"run id '{run_id}' is ambiguous: {len(rows)} runs match: {named}{more}",

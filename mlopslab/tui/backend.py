@@ -17,9 +17,12 @@ from typing import Any
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.gate_reports import GateVerdict
-from mlopslab.core.gpus import GpuSnapshot, GpuSource, snapshot_from_dict
+from mlopslab.core.gpus import GpuOwner, GpuSnapshot, GpuSource
+from mlopslab.core.queue import QueueEntry
+from mlopslab.core.quotas import Capacity
 from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.core.registry import GatedPromotion, Promotion
+from mlopslab.core.run import Run, RunFields, RunSpec
 from mlopslab.lab import Lab
 
 ACTIVE_FILTER = "status in ('queued', 'starting', 'running')"
@@ -34,7 +37,7 @@ class GpuReading:
     """A GPU snapshot and which run or deployment owns each GPU process (pid -> owner)."""
 
     snapshot: GpuSnapshot
-    owners: dict[int, dict[str, Any]] = field(default_factory=dict)
+    owners: dict[int, GpuOwner] = field(default_factory=dict)
     logical_gpus: float = 0  # what the cluster advertises when no device is found (lab start --gpus N)
 
 
@@ -58,7 +61,7 @@ class LabBackend:
         self._clients: list[LabClient] = []
         self._lock = threading.Lock()
         self._missing_ops: set[str] = set()
-        self._capacity: tuple[float, dict[str, Any]] | None = None
+        self._capacity: tuple[float, Capacity | None] | None = None
 
     @property
     def name(self) -> str:
@@ -88,27 +91,28 @@ class LabBackend:
 
     # runs -----------------------------------------------------------------
 
-    def rerun(self, run: dict[str, Any]) -> dict[str, Any]:
+    def rerun(self, run: Run) -> Run:
         """A new run with the same recipe, params, seed, resources and accounting."""
-        spec = {key: run.get(key) for key in ("recipe", "recipe_path", "project", "seed",
-                                              "params", "resources")}
-        spec["user"] = run.get("user_name")
-        spec["options"] = {k: v for k, v in (run.get("options") or {}).items()
-                           if k in ("data", "ray_address")} | {"from_scratch": False}
+        options = {k: v for k, v in (run.options or {}).items() if k in ("data", "ray_address")}
+        spec = RunSpec(recipe=run.recipe, recipe_path=run.recipe_path, project=run.project,
+                       seed=run.seed or 0, params=run.params or {}, resources=run.resources or {},
+                       user=run.user_name, options=options | {"from_scratch": False})
         return self.client.runs.submit(spec=spec)
 
-    def queue(self) -> list[dict[str, Any]]:
+    def run_fields(self) -> tuple[RunFields, list[str]]:
+        """The lab's metric and param names and run counts, and its recipes' primary metrics."""
+        return self.client.runs.fields(), self.primary_metrics()
+
+    def queue(self) -> list[QueueEntry]:
         """Waiting and running runs, oldest first, with why each waits."""
         if "queue" not in self._missing_ops:
             try:
-                return list(self.client.queue.show()["runs"])
+                return list(self.client.queue.show().runs)
             except NotFound as e:
                 if not unknown_op(e):
                     raise
                 self._missing_ops.add("queue")
-        rows = self.client.runs.list(ACTIVE_FILTER, "created_at", limit=1000)
-        return [{**r, "user": r.get("user_name"), "queued_at": r.get("queued_at") or r.get("created_at")}
-                for r in rows]
+        return [_entry(r) for r in self.client.runs.list(ACTIVE_FILTER, "created_at", limit=1000)]
 
     # GPUs -----------------------------------------------------------------
 
@@ -118,31 +122,32 @@ class LabBackend:
         reading = self._gpus()
         if reading.snapshot.devices:
             return reading
-        return GpuReading(reading.snapshot, reading.owners, self.capacity().get("gpus") or 0)
+        capacity = self.capacity()
+        return GpuReading(reading.snapshot, reading.owners, capacity.gpus if capacity else 0)
 
-    def capacity(self) -> dict[str, Any]:
-        """The CPUs and GPUs the lab's cluster advertises (the queue's view), asked every 10 s."""
+    def capacity(self) -> Capacity | None:
+        """The CPUs and GPUs the lab's cluster advertises (the queue's view), asked every 10 s;
+        None from a service too old to say."""
         now = time.monotonic()
         if self._capacity is None or now - self._capacity[0] > 10:
+            capacity: Capacity | None
             try:
-                capacity = dict(self.client.queue.show().get("capacity") or {})
+                capacity = self.client.queue.show().capacity
             except NotFound as e:
                 if not unknown_op(e):
                     raise
-                capacity = {}
+                capacity = None
             self._capacity = (now, capacity)
         return self._capacity[1]
 
     def _gpus(self) -> GpuReading:
-        owners: dict[int, dict[str, Any]] = {}
+        owners: dict[int, GpuOwner] = {}
         if "gpus" not in self._missing_ops:
             try:
                 answer = self.client.queue.gpus()
-                owners = {int(pid): owner for pid, owner in (answer.get("owners") or {}).items()}
+                owners = {int(pid): owner for pid, owner in answer.owners.items()}
                 if self.gpu_source is None:
-                    raw = answer["snapshot"]
-                    return GpuReading(snapshot_from_dict(raw, raw.get("ts", 0.0), raw.get("source", "service")),
-                                      owners)
+                    return GpuReading(answer.snapshot, owners)
             except NotFound as e:
                 if not unknown_op(e):
                     raise
@@ -178,7 +183,7 @@ class LabBackend:
                     counts[name] = counts.get(name, 0) + 1
         return sorted(counts, key=lambda m: -counts[m])
 
-    def launch(self, recipe_path: Path, sets: list[str], opts: dict[str, Any]) -> dict[str, Any]:
+    def launch(self, recipe_path: Path, sets: list[str], opts: dict[str, Any]) -> Run:
         """Validate like `mlopslab run` does (same spec builder), then submit."""
         from mlopslab.runspecs import build_specs
 
@@ -193,6 +198,15 @@ class LabBackend:
     def promote(self, ref: str, force: bool = False, reason: str | None = None) -> GatedPromotion | Promotion:
         """Refused unless the gates pass, or forced with a reason; asked as this user."""
         return self.client.models.promote(ref=ref, actor=_user(), force=force, reason=reason)
+
+
+def _entry(run: Run) -> QueueEntry:
+    """A run as a queue entry, for a service older than the queue operation."""
+    return QueueEntry(id=run.id, status=run.status, reason=run.reason, project=run.project,
+                      user=run.user_name, recipe=run.recipe, priority=run.priority,
+                      resources=run.resources, queued_at=run.waiting_since,
+                      started_at=run.started_at, position=None, pid=run.pid,
+                      worker_pid=run.worker_pid)
 
 
 def _user() -> str:

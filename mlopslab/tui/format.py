@@ -9,12 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from mlopslab.core.durations import format_duration
+from mlopslab.core.run import Attempt, Run
 
 
 def epoch(value: Any) -> float | None:
-    """ISO text (as the service sends times) or a number to epoch seconds."""
+    """A time (a datetime, as nouns hold them; ISO text; a number) to epoch seconds."""
     if value is None or value == "":
         return None
+    if isinstance(value, datetime):
+        return value.timestamp()
     if isinstance(value, int | float):
         return float(value)
     return datetime.fromisoformat(str(value)).timestamp()
@@ -31,11 +34,11 @@ def ago(value: Any, now: float, short: bool = False) -> str:
     return f"{text} ago"
 
 
-def run_duration(run: dict[str, Any], now: float) -> float | None:
-    start = epoch(run.get("started_at"))
+def run_duration(run: Run | Attempt, now: float) -> float | None:
+    start = epoch(run.started_at)
     if start is None:
         return None
-    end = epoch(run.get("ended_at"))
+    end = epoch(run.ended_at)
     return (end if end is not None else now) - start
 
 
@@ -62,19 +65,19 @@ def size(n: int | None) -> str:
     return f"{n} B"
 
 
-def cell(run: dict[str, Any], field: str, now: float) -> str:
+def cell(run: Run, field: str, now: float) -> str:
     """The text of one run field: `status`, `metrics.acc`, `params.lr`, `duration`..."""
     if field.startswith("metrics."):
-        return number((run.get("metrics") or {}).get(field.removeprefix("metrics.")))
+        return number((run.metrics or {}).get(field.removeprefix("metrics.")))
     if field.startswith("params."):
-        return number((run.get("params") or {}).get(field.removeprefix("params.")))
+        return number((run.params or {}).get(field.removeprefix("params.")))
     if field == "duration":
         return format_duration(run_duration(run, now), missing="—")
     if field in ("created_at", "started_at", "ended_at"):
-        return ago(run.get(field), now)
+        return ago(getattr(run, field), now)
     if field == "user":
-        return str(run.get("user_name") or run.get("user") or "—")
-    value = run.get(field)
+        return str(run.user_name or "—")
+    value = getattr(run, field, None)
     return "—" if value is None else str(value)
 
 

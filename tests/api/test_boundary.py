@@ -86,7 +86,7 @@ def test_a_client_of_another_protocol_is_told_so(lab: Lab) -> None:
 
 def samples(client: LabClient) -> dict[str, Callable[[], Any]]:
     """One real call of every idempotent operation, on the seeded lab's own objects."""
-    run_id = client.runs.list(limit=1)[0]["id"]
+    run_id = client.runs.list(limit=1)[0].id
     latest = client.models.version(f"{NAME}@3").latest_report
     assert latest is not None
     report = latest.id

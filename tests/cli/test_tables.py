@@ -5,6 +5,7 @@ first (pure: rendered at a given width)."""
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,13 +14,28 @@ import pytest
 from mlopslab.cli.grid import Col, Grid, Role, layout, render
 from mlopslab.cli.output import age, ago, plural, runs_table, when
 from mlopslab.cli.registry_view import versions_table
+from mlopslab.core.run import Run
 
-RUN = {
-    "id": "261201-213344-9f2c", "recipe": "tabular-classifier", "status": "finished",
-    "started_at": "2026-12-01T21:33:45+00:00", "ended_at": "2026-12-01T21:34:02+00:00",
-    "params": {"n_estimators": 50, "max_depth": 8, "learning_rate": 0.05, "subsample": 0.8},
-    "metrics": {"accuracy": 0.9556, "f1": 0.9613, "roc_auc": 0.984, "train_accuracy": 0.9953},
-}
+
+def run_of(**fields: Any) -> Run:
+    """A run as the store makes one, with these fields."""
+    none = dict.fromkeys(("reason", "user_name", "code_version", "data_version", "deps", "host",
+                          "gpu_ids", "pid", "started_at", "ended_at", "error", "queued_at",
+                          "worker_pid", "exit_code"))
+    base: dict[str, Any] = {**none, "id": "r1", "project": "default", "recipe": "r", "recipe_path": "",
+                            "status": "finished", "seed": 0, "params": {}, "resources": {},
+                            "options": {}, "attempt": 1, "priority": 0,
+                            "created_at": datetime(2026, 12, 1, 21, 33, 44, tzinfo=UTC)}
+    return Run(**{**base, **fields})
+
+
+RUN = run_of(
+    id="261201-213344-9f2c", recipe="tabular-classifier", status="finished",
+    started_at=datetime.fromisoformat("2026-12-01T21:33:45+00:00"),
+    ended_at=datetime.fromisoformat("2026-12-01T21:34:02+00:00"),
+    params={"n_estimators": 50, "max_depth": 8, "learning_rate": 0.05, "subsample": 0.8},
+    metrics={"accuracy": 0.9556, "f1": 0.9613, "roc_auc": 0.984, "train_accuracy": 0.9953},
+)
 
 
 def lines(text: str) -> list[str]:
@@ -183,13 +199,24 @@ def test_gate_report_at_80_columns_keeps_values_limits_and_results_whole(
 
 def test_deployments_table_at_80_columns_keeps_the_endpoint_whole() -> None:
     from mlopslab.cli.deploy_cmd import _table
+    from mlopslab.core.deployments import (
+        Deployment,
+        GatewayStatus,
+        ReplicaStatus,
+        ServingOptions,
+        VersionTraffic,
+        WatchPolicy,
+    )
 
     endpoint = "http://127.0.0.1:48213"
-    found = [{"name": "breast-cancer-prod", "model": "breast-cancer", "backend": "docker",
-              "endpoint": endpoint, "active_version": "12", "previous_version": "11",
-              "status": "serving", "replicas": [{"role": "active", "alive": True}],
-              "gateway": {"alive": True, "watching": False,
-                          "stats": {"12": {"requests": 123456, "p99_ms": 3.21}}}}]
+    replica = ReplicaStatus(backend="docker", handle="c0ffee", version="12", url="http://127.0.0.1:40001",
+                            port=40001, role="active", alive=True)
+    found = [Deployment(name="breast-cancer-prod", model="breast-cancer", backend="docker", endpoint=endpoint,
+                        port=48213, status="created", active_version="12", previous_version="11",
+                        replicas=[replica], options=ServingOptions(), policy=WatchPolicy(),
+                        gateway=GatewayStatus(pid=1, alive=True, watching=False,
+                                              stats={"12": VersionTraffic(requests=123456, p99_ms=3.21)}),
+                        created_at=0.0, updated_at=0.0)]
     shown = terminal(80)
     shown.print(_table(found))
     text = shown.export_text()
@@ -199,7 +226,7 @@ def test_deployments_table_at_80_columns_keeps_the_endpoint_whole() -> None:
 
 
 def test_values_print_as_they_are_without_trailing_spaces() -> None:
-    run = {**RUN, "params": {"layers": "[bold]64,32[/]", "optimizer": "adam"}}
+    run = replace(RUN, params={"layers": "[bold]64,32[/]", "optimizer": "adam"})
     for width in (None, 80, 200):
         out = render(runs_table([run]), width)
         assert all(line == line.rstrip() for line in out.splitlines())
@@ -208,8 +235,8 @@ def test_values_print_as_they_are_without_trailing_spaces() -> None:
 
 def test_a_column_left_out_early_comes_back_when_a_later_one_makes_room() -> None:
     now = datetime.now(UTC)  # started today: STARTED shows a short time, not a date
-    run = {**RUN, "metrics": {"accuracy": 0.965, "accuracy_group_A": 0.96, "accuracy_group_B": 0.9706},
-           "started_at": now.isoformat(), "ended_at": (now + timedelta(seconds=17)).isoformat()}
+    run = replace(RUN, metrics={"accuracy": 0.965, "accuracy_group_A": 0.96, "accuracy_group_B": 0.9706},
+                  started_at=now, ended_at=now + timedelta(seconds=17))
     out = lines(render(runs_table([run], sort="-metrics.accuracy"), 80))
     assert out[0].split() == ["ID", "RECIPE", "STATUS", "ACCURACY", "STARTED", "DURATION"]
     assert out[-1] == "not shown at this width: PARAMS, METRICS (see --json)"
@@ -221,8 +248,8 @@ def test_runs_table_shows_the_recipes_primary_and_declared_metrics_first() -> No
     from pathlib import Path
 
     recipe = Path(__file__).resolve().parents[2] / "recipes" / "tabular-classifier"
-    run = {**RUN, "recipe_path": str(recipe),
-           "metrics": {"staged_accuracy": 0.9, "train_accuracy": 0.99, "accuracy_group_A": 0.95,
-                       "roc_auc": 0.998, "f1": 0.97, "accuracy": 0.9718}}
+    run = replace(RUN, recipe_path=str(recipe),
+                  metrics={"staged_accuracy": 0.9, "train_accuracy": 0.99, "accuracy_group_A": 0.95,
+                           "roc_auc": 0.998, "f1": 0.97, "accuracy": 0.9718})
     out = lines(render(runs_table([run]), None))[1]
     assert "accuracy=0.9718 f1=0.97 roc_auc=0.998" in out and "staged_accuracy" not in out

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from mlopslab.core.gpus import GpuOwner, GpuReport
 from mlopslab.lab import Lab
 from mlopslab.monitor.gpu import script_replay
 from tests.conftest import configure, mlopslab, mlopslab_json
@@ -201,8 +202,7 @@ def test_gpu_memory_watchdog_kills_a_run_over_its_limit(lab: Lab, tmp_path: Path
     script_replay(replay, {worker: int(0.5 * GIB)})  # under the limit: keeps running
     time.sleep(2)
     assert mlopslab_json(lab, "runs", "show", run_id)["status"] == "running"
-    gpus = mlopslab_json_op(lab, "gpus")
-    assert gpus["owners"][str(worker)] == {"kind": "run", "id": run_id}
+    assert gpu_report(lab).owners[str(worker)] == GpuOwner(kind="run", id=run_id)
     over_at = time.time()
     script_replay(replay, {worker: 3 * GIB})
     run = wait_status(lab, run_id, "killed", timeout=30)
@@ -222,11 +222,11 @@ def wait_for_worker(lab: Lab, run_id: str, timeout: float = 60) -> int:
     raise AssertionError("the run's step never started")
 
 
-def mlopslab_json_op(lab: Lab, op: str, **args: Any) -> Any:
+def gpu_report(lab: Lab) -> GpuReport:
     from mlopslab.client import LabClient
 
     with LabClient(lab) as client:
-        return client.call(op, **args)
+        return client.queue.gpus()
 
 
 def test_lab_start_gpus_advertises_logical_gpus_and_remembers_them(tmp_path: Path) -> None:

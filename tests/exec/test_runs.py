@@ -173,7 +173,7 @@ def _pid_of(lab: Lab, run_id: str) -> int:
     from mlopslab.client import LabClient
 
     with LabClient(lab) as client:
-        return int(client.runs.get(run_id=run_id)["pid"])
+        return int(client.runs.get(run_id=run_id).pid or 0)
 
 
 def test_commands_answer_while_a_recipe_runs(lab: Lab, tmp_path: Path) -> None:

@@ -46,7 +46,7 @@ def test_service_survives_its_starter_and_only_one_runs(lab: Lab) -> None:
 
     def start() -> None:
         with LabClient(lab) as client:
-            pids.add(client.service.ping()["pid"])
+            pids.add(client.service.ping().pid)
 
     threads = [threading.Thread(target=start) for _ in range(4)]
     for t in threads:
@@ -67,7 +67,7 @@ def test_writes_spool_while_the_service_is_down_and_arrive_later(lab: Lab) -> No
     assert len(list(lab.spool.glob("*.json"))) == 1
     with LabClient(lab) as client:  # restarts the service, which ingests the spool
         series = client.runs.metrics(run_id=run_id)
-    assert [p["step"] for p in series] == [0, 1, 2, 3, 4]
+    assert [p.step for p in series] == [0, 1, 2, 3, 4]
     assert list(lab.spool.glob("*.json")) == []
 
 
@@ -84,10 +84,10 @@ def test_batches_in_the_wire_format_of_an_older_mlopslab_land_in_the_store(lab: 
         assert client.service.write(batch_id=progress["batch_id"], events=progress["events"])
         run = client.runs.get(run_id)
         points = client.runs.metrics(run_id=run_id)
-    assert (run["status"], run["reason"], run["code_version"]) == ("failed", "boom", "git:abc123")
-    assert {s["name"]: s["status"] for s in run["steps"]} == {"split": "cached", "train": "finished"}
-    assert [a["sha256"] for a in run["artifacts"]] == ["ab" * 32]
-    assert [(p["key"], p["step"], p["value"]) for p in points] == [("loss", 0, 0.75), ("loss", 1, None)]
+    assert (run.status, run.reason, run.code_version) == ("failed", "boom", "git:abc123")
+    assert {s.name: s.status for s in run.steps or ()} == {"split": "cached", "train": "finished"}
+    assert [a.sha256 for a in run.artifacts or ()] == ["ab" * 32]
+    assert [(p.key, p.step, p.value) for p in points] == [("loss", 0, 0.75), ("loss", 1, None)]
     assert list(lab.spool.glob("*.json")) == []
 
 
@@ -103,7 +103,7 @@ def test_acknowledged_writes_survive_a_killed_service(lab: Lab) -> None:
     acked: list[int] = []
     with LabClient(lab) as client:
         client.write([_run_event(run_id)])
-        pid = client.service.ping()["pid"]
+        pid = client.service.ping().pid
         stop = threading.Event()
 
         def writer() -> None:
@@ -126,7 +126,7 @@ def test_acknowledged_writes_survive_a_killed_service(lab: Lab) -> None:
         stop.set()
     assert len(acked) > 10
     with LabClient(lab) as client:  # a new service opens the same store
-        steps = {p["step"] for p in client.runs.metrics(run_id=run_id)}
+        steps = {p.step for p in client.runs.metrics(run_id=run_id)}
     for batch in acked:
         assert set(range(batch * 10, batch * 10 + 10)) <= steps, f"acknowledged batch {batch} lost"
 

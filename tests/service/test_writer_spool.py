@@ -82,7 +82,7 @@ def test_concurrent_writers_all_acknowledged_batches_are_stored(
     assert applied == {"create"} | {b for ids in acked.values() for b in ids}
     for t in range(threads):
         series = store.metric_series(f"run-{t}", "m0")
-        assert [p["step"] for p in series] == list(range(per_thread))
+        assert [p.step for p in series] == list(range(per_thread))
     assert store.count("metrics") == threads * per_thread * 3
     # writers that arrived while a transaction committed shared the next one
     assert writer.commits < batches, (writer.commits, batches)
@@ -206,4 +206,4 @@ def test_spooled_batches_replay_into_the_store_once(tmp_path: Path, store: Store
     for _ in range(2):
         store.write([(batch_id, events) for _, batch_id, events in spooled(folder)])
     assert store.count("runs") == 1
-    assert [p["step"] for p in store.metric_series("r1")] == [0, 1]
+    assert [p.step for p in store.metric_series("r1")] == [0, 1]

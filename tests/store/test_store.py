@@ -26,14 +26,16 @@ from mlopslab.core.events import (
     StepFinished,
     StepStarted,
 )
+from mlopslab.core.run import RunArtifact, RunInput
 from mlopslab.store.db import Store
 from mlopslab.store.migrations import LATEST, MIGRATIONS, migrate
 
 T0 = 1_700_000_000.0  # epoch seconds
 
 
-def iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, UTC).isoformat()
+def at(epoch: float) -> datetime:
+    """A time as nouns hold it: aware, in UTC."""
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def run_created(run_id: str, project: str = "default", status: str = "queued",
@@ -103,7 +105,7 @@ def test_migrations_are_idempotent_on_reopen(db_path: Path) -> None:
         count = second.cursor().execute("SELECT count(*) FROM schema_migrations").fetchone()
         assert count == (len(MIGRATIONS),)
         assert migrate(second.cursor()) == []
-        assert second.get_run("r1")["status"] == "queued"  # data survived the reopen
+        assert second.get_run("r1").status == "queued"  # data survived the reopen
     finally:
         second.close()
 
@@ -123,41 +125,41 @@ def test_migrate_on_an_empty_database_applies_all(tmp_path: Path) -> None:
 def test_write_then_read_a_run(store: Store) -> None:
     assert store.write([("b1", full_batch("run-1"))]) == [True]
     run = store.get_run("run-1")
-    assert run["id"] == "run-1"
-    assert run["status"] == "queued"
-    assert run["project"] == "default"
-    assert run["user_name"] == "ada"
-    assert run["seed"] == 42
-    assert run["attempt"] == 1
+    assert run.id == "run-1"
+    assert run.status == "queued"
+    assert run.project == "default"
+    assert run.user_name == "ada"
+    assert run.seed == 42
+    assert run.attempt == 1
     # JSON columns come back decoded
-    assert run["params"] == {"lr": 0.1, "opt": "adam"}
-    assert run["resources"] == {"cpus": 1, "gpus": 0}
-    assert run["options"] == {"from_scratch": False}
-    assert run["deps"] == {"numpy": "2.0"}
-    assert run["gpu_ids"] == []
-    # timestamps: epoch in, ISO-8601 UTC out
-    assert run["created_at"] == iso(T0)
-    assert run["started_at"] is None
+    assert run.params == {"lr": 0.1, "opt": "adam"}
+    assert run.resources == {"cpus": 1, "gpus": 0}
+    assert run.options == {"from_scratch": False}
+    assert run.deps == {"numpy": "2.0"}
+    assert run.gpu_ids == []
+    # timestamps: epoch in, aware datetimes in UTC out
+    assert run.created_at == at(T0)
+    assert run.started_at is None
     # last value per metric key, by step (not by arrival order)
-    assert run["metrics"] == {"accuracy": 0.8, "loss": 0.5}
-    assert run["artifacts"] == [{"path": "model.onnx", "sha256": "ab" * 32, "size": 1234,
-                                 "kind": "model", "step": "export"}]
-    assert [(s["name"], s["idx"], s["status"], s["cached"]) for s in run["steps"]] == [
+    assert run.metrics == {"accuracy": 0.8, "loss": 0.5}
+    assert run.artifacts == (RunArtifact(path="model.onnx", sha256="ab" * 32, size=1234,
+                                         kind="model", step="export"),)
+    assert [(s.name, s.idx, s.status, s.cached) for s in run.steps] == [
         ("split", 0, "completed", True), ("train", 1, "running", False)]
-    assert run["steps"][0]["cache_key"] == "k0"
-    assert run["steps"][0]["ended_at"] == iso(T0 + 2)
-    assert run["inputs"] == [{"name": "train", "hash": "cd" * 32, "source": "local",
-                              "path": "/data/train.csv"}]
+    assert run.steps[0].cache_key == "k0"
+    assert run.steps[0].ended_at == at(T0 + 2)
+    assert run.inputs == (RunInput(name="train", hash="cd" * 32, source="local",
+                                   path="/data/train.csv"),)
 
 
 def test_metric_series_is_ordered_by_step(store: Store) -> None:
     store.write([(None, full_batch("run-1"))])
     series = store.metric_series("run-1", "loss")
-    assert [(p["key"], p["step"], p["value"]) for p in series] == [
+    assert [(p.key, p.step, p.value) for p in series] == [
         ("loss", 0, 0.9), ("loss", 1, 0.7), ("loss", 2, 0.5)]
-    assert series[0]["ts"] == iso(T0 + 1)
+    assert series[0].ts == at(T0 + 1)
     everything = store.metric_series("run-1")
-    assert [p["key"] for p in everything] == ["accuracy", "loss", "loss", "loss"]
+    assert [p.key for p in everything] == ["accuracy", "loss", "loss", "loss"]
     assert store.metric_series("run-1", "nope") == []
 
 
@@ -165,13 +167,13 @@ def test_logs_in_order_and_after_a_cursor(store: Store) -> None:
     store.write([(None, full_batch("run-1"))])
     store.write([(None, [LogsWritten(run_id="run-1", lines=[[T0 + 9, "stdout", "done"]])])])
     lines = store.logs("run-1")
-    assert [(x["stream"], x["line"]) for x in lines] == [
+    assert [(x.stream, x.line) for x in lines] == [
         ("stdout", "epoch 1"), ("stderr", "warning: slow"), ("stdout", "done")]
-    seqs = [x["seq"] for x in lines]
+    seqs = [x.seq for x in lines]
     assert seqs == sorted(seqs) and len(set(seqs)) == 3
-    assert [x["line"] for x in store.logs("run-1", after=seqs[1])] == ["done"]
-    assert store.logs("run-1", limit=1)[0]["line"] == "epoch 1"
-    assert lines[0]["ts"] == iso(T0 + 1)
+    assert [x.line for x in store.logs("run-1", after=seqs[1])] == ["done"]
+    assert store.logs("run-1", limit=1)[0].line == "epoch 1"
+    assert lines[0].ts == at(T0 + 1)
 
 
 def test_params_and_audit_tables(store: Store) -> None:
@@ -200,17 +202,17 @@ def test_counts(store: Store) -> None:
 def test_same_artifact_in_two_runs_is_stored_once(store: Store) -> None:
     store.write([(None, full_batch("run-1")), (None, full_batch("run-2"))])
     assert store.count("artifacts") == 1
-    assert store.get_run("run-2")["artifacts"][0]["sha256"] == "ab" * 32
+    assert store.get_run("run-2").artifacts[0].sha256 == "ab" * 32
 
 
 def test_step_event_replaces_the_previous_state(store: Store) -> None:
     store.write([(None, full_batch("run-1"))])
     store.write([(None, [StepFinished(run_id="run-1", name="train", idx=1, status="failed",
                                       error="boom", ended_at=T0 + 9)])])
-    steps = store.get_run("run-1")["steps"]
-    assert [(s["name"], s["status"]) for s in steps] == [("split", "completed"),
+    steps = store.get_run("run-1").steps
+    assert [(s.name, s.status) for s in steps] == [("split", "completed"),
                                                          ("train", "failed")]
-    assert steps[1]["error"] == "boom"
+    assert steps[1].error == "boom"
 
 
 def test_a_step_started_and_finished_in_one_batch_ends_finished(store: Store) -> None:
@@ -218,7 +220,7 @@ def test_a_step_started_and_finished_in_one_batch_ends_finished(store: Store) ->
                          StepStarted(run_id="run-1", name="train", idx=0, started_at=T0),
                          StepFinished(run_id="run-1", name="train", idx=0, status="finished",
                                       cached=False, started_at=T0, ended_at=T0 + 1)])])
-    assert [(s["name"], s["status"]) for s in store.get_run("run-1")["steps"]] == [
+    assert [(s.name, s.status) for s in store.get_run("run-1").steps] == [
         ("train", "finished")]
 
 
@@ -229,11 +231,11 @@ def test_list_runs_newest_first_with_metrics(store: Store) -> None:
         (None, [MetricsLogged(run_id="old", points=[["acc", 0, T0, 0.5]])]),
     ])
     runs = store.list_runs()
-    assert [r["id"] for r in runs] == ["new", "old"]
-    assert runs[0]["metrics"] == {}
-    assert runs[1]["metrics"] == {"acc": 0.5}
-    assert runs[1]["params"] is None
-    assert [r["id"] for r in store.list_runs("r.project = ?", ["vision"])] == ["new"]
+    assert [r.id for r in runs] == ["new", "old"]
+    assert runs[0].metrics == {}
+    assert runs[1].metrics == {"acc": 0.5}
+    assert runs[1].params is None
+    assert [r.id for r in store.list_runs("r.project = ?", ["vision"])] == ["new"]
     assert len(store.list_runs(limit=1)) == 1
     projects = store.cursor().execute("SELECT name FROM projects ORDER BY name").fetchall()
     assert projects == [("default",), ("vision",)]
@@ -246,7 +248,7 @@ def test_list_runs_on_an_empty_store(store: Store) -> None:
 def test_active_runs(store: Store) -> None:
     store.write([(None, [run_created("a", status="queued"), run_created("b", status="running"),
                          run_created("c", status="completed")])])
-    assert sorted(r["id"] for r in store.active_runs()) == ["a", "b"]
+    assert sorted(r.id for r in store.active_runs()) == ["a", "b"]
 
 
 # idempotence and atomicity -------------------------------------------------------
@@ -296,14 +298,14 @@ def test_a_bad_event_rolls_back_the_whole_write(store: Store, bad_event: Event) 
         store.write([("other", [run_created("r4")]), ("bad", batch)])
     assert "write failed" in info.value.message
     # nothing of the failed transaction is visible, not even the innocent batch
-    assert [r["id"] for r in store.list_runs()] == ["r1"]
+    assert [r.id for r in store.list_runs()] == ["r1"]
     assert store.count("metrics") == 0 and store.count("logs") == 0
     assert store.cursor().execute(
         "SELECT batch_id FROM applied_batches ORDER BY batch_id").fetchall() == [("good",)]
     # the store still works, and the failed batch ids can be retried
     assert store.write([("bad", [run_created("r2")]), ("other", [run_created("r4")])]) == [
         True, True]
-    assert sorted(r["id"] for r in store.list_runs()) == ["r1", "r2", "r4"]
+    assert sorted(r.id for r in store.list_runs()) == ["r1", "r2", "r4"]
 
 
 # run updates -----------------------------------------------------------------------
@@ -316,10 +318,10 @@ def test_run_update_sets_fields(store: Store) -> None:
         "not_a_column": "ignored",
     })])])
     run = store.get_run("r1")
-    assert run["status"] == "running"
-    assert run["started_at"] == iso(T0 + 10)
-    assert run["pid"] == 77
-    assert run["gpu_ids"] == [0]
+    assert run.status == "running"
+    assert run.started_at == at(T0 + 10)
+    assert run.pid == 77
+    assert run.gpu_ids == [0]
 
 
 def test_run_update_with_only_if_status_keeps_a_final_status(store: Store) -> None:
@@ -330,9 +332,9 @@ def test_run_update_with_only_if_status_keeps_a_final_status(store: Store) -> No
                       fields={"status": "failed", "error": "lost", "ended_at": T0 + 99})
     store.write([(None, [late])])
     run = store.get_run("r1")
-    assert run["status"] == "completed"
-    assert run["error"] is None
-    assert run["ended_at"] == iso(T0 + 20)
+    assert run.status == "completed"
+    assert run.error is None
+    assert run.ended_at == at(T0 + 20)
 
 
 def test_run_update_with_only_if_status_applies_when_it_matches(store: Store) -> None:
@@ -340,16 +342,16 @@ def test_run_update_with_only_if_status_applies_when_it_matches(store: Store) ->
     update = RunUpdated(run_id="r1", only_if_status=["queued", "running"],
                         fields={"status": "failed", "error": "lost"})
     store.write([(None, [update])])
-    assert store.get_run("r1")["status"] == "failed"
-    assert store.get_run("r1")["error"] == "lost"
-    assert store.get_run("r2")["status"] == "queued"  # other runs untouched
+    assert store.get_run("r1").status == "failed"
+    assert store.get_run("r1").error == "lost"
+    assert store.get_run("r2").status == "queued"  # other runs untouched
 
 
 def test_run_update_in_the_same_batch_as_creation(store: Store) -> None:
     # events are applied by type: RunCreated before RunUpdated, whatever the list order
     update = RunUpdated(run_id="r1", fields={"status": "running"})
     store.write([(None, [update, run_created("r1")])])
-    assert store.get_run("r1")["status"] == "running"
+    assert store.get_run("r1").status == "running"
 
 
 # run id lookup ----------------------------------------------------------------------
@@ -357,10 +359,10 @@ def test_run_update_in_the_same_batch_as_creation(store: Store) -> None:
 
 def test_run_lookup_by_prefix_and_suffix(store: Store) -> None:
     store.write([(None, [run_created("20240101-abcd1234"), run_created("20240102-ef567890")])])
-    assert store.get_run("20240101-abcd1234")["id"] == "20240101-abcd1234"
-    assert store.get_run("20240101")["id"] == "20240101-abcd1234"
-    assert store.get_run("ef567890")["id"] == "20240102-ef567890"
-    assert store.get_run("890")["id"] == "20240102-ef567890"
+    assert store.get_run("20240101-abcd1234").id == "20240101-abcd1234"
+    assert store.get_run("20240101").id == "20240101-abcd1234"
+    assert store.get_run("ef567890").id == "20240102-ef567890"
+    assert store.get_run("890").id == "20240102-ef567890"
 
 
 def test_ambiguous_run_id(store: Store) -> None:
@@ -373,7 +375,7 @@ def test_ambiguous_run_id(store: Store) -> None:
 
 def test_exact_id_wins_over_a_prefix_match(store: Store) -> None:
     store.write([(None, [run_created("abc"), run_created("abcdef")])])
-    assert store.get_run("abc")["id"] == "abc"
+    assert store.get_run("abc").id == "abc"
 
 
 def test_unknown_run_id(store: Store) -> None:
@@ -406,4 +408,4 @@ def test_a_second_process_cannot_open_an_open_store(store: Store, db_path: Path)
     assert "HINT another process holds it" in result.stdout
     # the first store is unaffected
     store.write([(None, [run_created("r1")])])
-    assert store.get_run("r1")["id"] == "r1"
+    assert store.get_run("r1").id == "r1"

@@ -78,7 +78,7 @@ def one_value_lab(tmp_path: Path) -> Iterator[tuple[Lab, str]]:
     ids = seed_runs(lab.db_path, 8)
     store = Store(lab.db_path)
     try:
-        run_id = next(i for i in ids if store.get_run(i)["status"] == "finished")
+        run_id = next(i for i in ids if store.get_run(i).status == "finished")
         store.cursor().execute("DELETE FROM metrics WHERE run_id = ? AND key = 'accuracy' AND step < 4", [run_id])
     finally:
         store.close()

@@ -31,11 +31,11 @@ async def test_launch_a_recipe_and_follow_it_to_the_end(lab: Lab) -> None:
         await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.run is not None,
                     timeout=60, what="the new run")
         screen = app.screen
-        assert screen.run["params"]["n_estimators"] == 20
-        await until(pilot, lambda: screen.run["status"] in ("finished", "failed"), timeout=180, what="the end")
+        assert screen.run.params["n_estimators"] == 20
+        await until(pilot, lambda: screen.run.status in ("finished", "failed"), timeout=180, what="the end")
         await pilot.pause(1.5)
-        assert screen.run["status"] == "finished", screen.run.get("error")
-        assert screen.run["metrics"]["accuracy"] > 0.85
+        assert screen.run.status == "finished", screen.run.error
+        assert screen.run.metrics["accuracy"] > 0.85
         assert screen.query_one(Log).line_count > 0
         assert any(a["path"] == "model.onnx" for a in screen.run["artifacts"])
         assert app.current_mode == "runs"  # the run opens on Runs; the recipe list stays on 4

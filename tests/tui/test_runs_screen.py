@@ -32,17 +32,17 @@ async def test_pages_through_all_runs_newest_first(seeded_lab: Lab) -> None:
         table = await open_runs(app, pilot)
         assert table.total == 500
         first = table.row(0)
-        assert first is not None and first["id"].startswith("261120-115900")
+        assert first is not None and first.id.startswith("261120-115900")
         await pilot.press("pagedown", "pagedown")
         assert table.cursor == 2 * table.body_height
         await pilot.press("end")
         await until(pilot, lambda: table.current is not None, what="last page")
         assert table.cursor == 499
         last = table.current
-        assert last is not None and last["created_at"] < first["created_at"]
+        assert last is not None and last.created_at < first.created_at
         assert "500 of 500 runs" in str(app.screen.query_one("#runs-status").render())
         await pilot.press("home", "down", "down")
-        assert table.cursor == 2 and table.current["id"] == table.row(2)["id"]
+        assert table.cursor == 2 and table.current.id == table.row(2).id
 
 
 async def test_filter_is_checked_as_you_type_and_applied_on_enter(seeded_lab: Lab) -> None:
@@ -57,7 +57,7 @@ async def test_filter_is_checked_as_you_type_and_applied_on_enter(seeded_lab: La
         await pilot.press("enter")
         await until(pilot, lambda: 0 < table.total < 500 and table.loaded, what="filtered rows")
         shown = [table.row(i) for i in range(min(table.total, table.body_height))]
-        assert all(r["status"] == "finished" and r["metrics"]["accuracy"] > 0.9 for r in shown)
+        assert all(r.status == "finished" and r.metrics["accuracy"] > 0.9 for r in shown)
         await pilot.press("escape")  # clears the filter
         await until(pilot, lambda: table.total == 500, what="unfiltered")
 
@@ -70,12 +70,12 @@ async def test_sort_by_the_column_under_the_cursor(seeded_lab: Lab) -> None:
         while table.current_field != "metrics.accuracy":
             await pilot.press("right")
         await pilot.press("s")
-        await until(pilot, lambda: table.loaded and table.row(0)["status"] != "queued", what="sorted")
-        top = [table.row(i)["metrics"]["accuracy"] for i in range(10)]
+        await until(pilot, lambda: table.loaded and table.row(0).status != "queued", what="sorted")
+        top = [table.row(i).metrics["accuracy"] for i in range(10)]
         assert top == sorted(top, reverse=True)
         await pilot.press("s")  # again: ascending
-        await until(pilot, lambda: table.loaded and table.row(0)["metrics"].get("accuracy", 1) < top[-1])
-        low = [table.row(i)["metrics"]["accuracy"] for i in range(10)]
+        await until(pilot, lambda: table.loaded and table.row(0).metrics.get("accuracy", 1) < top[-1])
+        low = [table.row(i).metrics["accuracy"] for i in range(10)]
         assert low == sorted(low) and low[0] < top[0]
 
 
@@ -123,10 +123,10 @@ async def test_enter_opens_the_run_with_its_params_and_metrics(seeded_lab: Lab) 
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, RunDetailScreen) and app.screen.run is not None)
         screen = app.screen
-        assert screen.run["id"] == run["id"]
+        assert screen.run.id == run.id
         params = screen.query_one("#run-params")
         shown = {str(params.get_row_at(i)[0]): str(params.get_row_at(i)[1]) for i in range(params.row_count)}
-        assert shown == {k: str(v) for k, v in run["params"].items()}
+        assert shown == {k: str(v) for k, v in run.params.items()}
         assert len(screen.series["loss"][0]) == 5
         await pilot.press("t", "t")
         assert screen.query_one("#run-tabs").active == "metrics"

@@ -79,7 +79,7 @@ async def test_queue_lists_waiting_runs_with_reasons_and_cancels(own_lab: Lab) -
         await pilot.press("y")
         await until(pilot, lambda: table.row_count == 2, what="cancelled run gone")
         assert victim not in [str(table.get_row_at(i)[0]) for i in range(2)]
-        assert app.backend.client.runs.get(victim)["status"] == "cancelled"
+        assert app.backend.client.runs.get(victim).status == "cancelled"
 
 
 async def test_gpu_screen_shows_devices_processes_and_owners(seeded_lab: Lab) -> None:

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
 
+from mlopslab.core.run import MetricPoint, Run
 from mlopslab.tui.format import number
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.widgets.metric_chart import MetricView, chart_order
@@ -39,20 +40,20 @@ class CompareScreen(LabScreen):
         runs, ids = self.lab.backend.client.runs, list(self.run_ids)
         self.in_thread(lambda: [(runs.get(i), runs.metrics(i)) for i in ids], self._loaded)
 
-    def _loaded(self, loaded: list[tuple[dict[str, Any], list[dict[str, Any]]]]) -> None:
+    def _loaded(self, loaded: list[tuple[Run, list[MetricPoint]]]) -> None:
         runs = [run for run, _ in loaded]
         table = self.query_one(DataTable)
         table.add_column("", key="field")
         for run in runs:
-            table.add_column(run["id"], key=run["id"])
+            table.add_column(run.id, key=run.id)
         rows: list[tuple[str, list[Any]]] = [
-            ("recipe", [r["recipe"] for r in runs]), ("status", [r["status"] for r in runs]),
-            ("seed", [r.get("seed") for r in runs]),
+            ("recipe", [r.recipe for r in runs]), ("status", [r.status for r in runs]),
+            ("seed", [r.seed for r in runs]),
         ]
-        for key in sorted({k for r in runs for k in (r.get("params") or {})}):
-            rows.append((f"params.{key}", [(r.get("params") or {}).get(key) for r in runs]))
-        for key in sorted({k for r in runs for k in (r.get("metrics") or {})}):
-            rows.append((f"metrics.{key}", [(r.get("metrics") or {}).get(key) for r in runs]))
+        for key in sorted({k for r in runs for k in (r.params or {})}):
+            rows.append((f"params.{key}", [(r.params or {}).get(key) for r in runs]))
+        for key in sorted({k for r in runs for k in (r.metrics or {})}):
+            rows.append((f"metrics.{key}", [(r.metrics or {}).get(key) for r in runs]))
         for name, values in rows:
             differ = len({repr(v) for v in values}) > 1
             style = "bold yellow" if differ else ""
@@ -60,10 +61,10 @@ class CompareScreen(LabScreen):
         series: Series = defaultdict(dict)
         for run, points in loaded:
             for p in points:
-                steps, values = series[p["key"]].setdefault(run["id"], ([], []))
-                if p["value"] is not None:
-                    steps.append(p["step"])
-                    values.append(p["value"])
+                steps, values = series[p.key].setdefault(run.id, ([], []))
+                if p.value is not None:
+                    steps.append(p.step)
+                    values.append(p.value)
         self.series = dict(series)
         self._draw()
 

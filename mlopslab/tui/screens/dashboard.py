@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
+from typing import ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -11,12 +12,17 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from mlopslab.core.deployments import Deployment
+from mlopslab.core.queue import QueueEntry
+from mlopslab.core.run import Run, RunFields
 from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
 from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.widgets.gpu_panel import GpuPanel
 
 RECENT = 6
+
+Loaded = tuple[list[QueueEntry], list[Run], RunFields, list[str]]  # active, latest, fields, primary
 
 
 class DashboardScreen(LabScreen):
@@ -45,32 +51,32 @@ class DashboardScreen(LabScreen):
     def action_reload(self) -> None:
         backend = self.lab.backend
 
-        def fetch() -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-            fields = {**backend.client.runs.fields(), "primary": backend.primary_metrics()}
-            return backend.queue(), backend.client.runs.list(limit=RECENT), fields
+        def fetch() -> Loaded:
+            fields, primary = backend.run_fields()
+            return backend.queue(), backend.client.runs.list(limit=RECENT), fields, primary
 
         # apart, so a slow deployment check never holds up the runs
         self.in_thread(fetch, self._show, group="dashboard")
         self.in_thread(lambda: backend.client.deployments.list(), self._show_deployments, group="dashboard-deployments")
 
-    def _show_deployments(self, deployments: list[dict[str, Any]]) -> None:
+    def _show_deployments(self, deployments: list[Deployment]) -> None:
         self.query_one("#dash-deployments", Static).update(deployments_block(deployments))
 
-    def _show(self, result: tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]) -> None:
-        active, recent, fields = result
+    def _show(self, result: Loaded) -> None:
+        active, recent, fields, primary = result
         now = self.lab.clock()
         width = self.size.width
         self.query_one("#dash-active", Static).update(runs_block(
             f"active runs ({len(active)})", active, now, "nothing running or waiting", width))
         self.query_one("#dash-recent", Static).update(runs_block(
-            "latest runs", recent, now, "no runs yet", width, fields.get("primary") or []))
+            "latest runs", recent, now, "no runs yet", width, primary))
         counts = Text(" runs: ", "bold")
-        for status, n in sorted((fields.get("statuses") or {}).items(), key=lambda kv: -kv[1]):
+        for status, n in sorted(fields.statuses.items(), key=lambda kv: -kv[1]):
             counts.append(f"{STATUS_ICON.get(status, '')} {status} {n:,}  ", STATUS_STYLE.get(status, ""))
         self.query_one("#dash-counts", Static).update(counts)
 
 
-def deployments_block(found: list[dict[str, Any]]) -> Table:
+def deployments_block(found: list[Deployment]) -> Table:
     from mlopslab.tui.screens.deployments import health, traffic
 
     table = Table(title=f" deployments ({len(found)})", title_justify="left", title_style="bold underline",
@@ -80,33 +86,34 @@ def deployments_block(found: list[dict[str, Any]]) -> Table:
     table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
     for d in found:
         requests, errors, p99 = traffic(d)
-        table.add_row(d["name"], health(d), f"{d['model']}@{d['active_version'] or '-'}",
-                      d["endpoint"] or "", Text(f"{requests} req  {errors} err  p99 {p99} ms", "dim"))
+        table.add_row(d.name, health(d), f"{d.model}@{d.active_version or '-'}",
+                      d.endpoint, Text(f"{requests} req  {errors} err  p99 {p99} ms", "dim"))
     if not found:
         table.add_row(Text("none (mlopslab deploy MODEL)", "dim"), "", "", "", "")
     return table
 
 
-def runs_block(title: str, runs: list[dict[str, Any]], now: float, empty: str, width: int,
+def runs_block(title: str, runs: Sequence[Run | QueueEntry], now: float, empty: str, width: int,
                primary: list[str] | None = None) -> Table:
     """Runs one a line; the last column is each run's reason (`primary` None) or its
-    metrics, the primary ones first, as many whole `name value` pairs as fit."""
+    metrics, the primary ones first, as many whole `name value` pairs as fit. A queue
+    entry has no creation time: its age shows as —."""
     table = Table(title=f" {title}", title_justify="left", title_style="bold underline", box=None,
                   padding=(0, 1), show_header=False, expand=True)
     for _ in range(4):
         table.add_column(no_wrap=True)
     table.add_column(overflow="ellipsis", no_wrap=True, ratio=1)
-    rows = [(run["id"], f"{STATUS_ICON.get(run['status'], '')} {run['status']}", run.get("recipe") or "",
-             ago(run.get("created_at"), now, short=True)) for run in runs]
+    rows = [(run.id, f"{STATUS_ICON.get(run.status, '')} {run.status}", run.recipe or "",
+             ago(run.created_at if isinstance(run, Run) else None, now, short=True)) for run in runs]
     room = width - sum(max((len(r[i]) for r in rows), default=0) for i in range(4)) - 12  # paddings, scrollbar
     for run, row in zip(runs, rows, strict=True):
-        if primary is None:
-            detail = run.get("reason") or ""
+        if primary is None or not isinstance(run, Run):
+            detail = run.reason or ""
         else:
-            metrics = run.get("metrics") or {}
+            metrics = run.metrics or {}
             names = [m for m in primary if m in metrics] + sorted(m for m in metrics if m not in primary)
             detail = whole_pairs([(m, number(metrics[m])) for m in names], room)
-        table.add_row(row[0], Text(row[1], STATUS_STYLE.get(run["status"], "")), row[2], row[3],
+        table.add_row(row[0], Text(row[1], STATUS_STYLE.get(run.status, "")), row[2], row[3],
                       Text(detail, "dim"))
     if not runs:
         table.add_row(Text(empty, "dim"), "", "", "", "")

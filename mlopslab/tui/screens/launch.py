@@ -17,6 +17,7 @@ from textual.widgets import Button, Input, Label, Static
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.params import check_value, convert
 from mlopslab.core.recipe import ParamSpec
+from mlopslab.core.run import Run
 from mlopslab.tui.backend import RecipeEntry
 from mlopslab.tui.format import number
 from mlopslab.tui.screens.base import LabScreen
@@ -179,14 +180,14 @@ class LaunchScreen(LabScreen):
         self.notify(f"submitting {self.recipe.name}…", title="launch")
         self.in_thread(lambda: backend.launch(path, sets, opts), self._launched, group="launch")
 
-    def _launched(self, run: dict[str, Any]) -> None:
+    def _launched(self, run: Run) -> None:
         """Back to the recipe list (key 4 shows it again); the new run opens on Runs (key 2)."""
         from mlopslab.tui.screens.run_detail import RunDetailScreen
 
-        self.notify(f"run {run['id']} submitted", title="launch")
+        self.notify(f"run {run.id} submitted", title="launch")
         self.dismiss()
         self.app.switch_mode("runs")
-        self.app.push_screen(RunDetailScreen(run["id"]))
+        self.app.push_screen(RunDetailScreen(run.id))
 
     def action_back(self) -> None:
         self.dismiss()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from mlopslab.core.queue import QueueEntry
 from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
 from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen, selected_key
@@ -32,7 +33,7 @@ class QueueScreen(LabScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.runs: dict[str, dict[str, Any]] = {}
+        self.runs: dict[str, QueueEntry] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="queue-summary")
@@ -50,24 +51,23 @@ class QueueScreen(LabScreen):
     def action_reload(self) -> None:
         self.in_thread(self.lab.backend.queue, self._show, group="queue")
 
-    def _show(self, runs: list[dict[str, Any]]) -> None:
+    def _show(self, runs: list[QueueEntry]) -> None:
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
         now = self.lab.clock()
         for run in runs:
-            status = run["status"]
-            resources = run.get("resources") or {}
+            status = run.status
+            resources = run.resources or {}
             table.add_row(
-                run["id"], Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
-                ago(run.get("queued_at") or run.get("created_at"), now).removesuffix(" ago"),
-                number(resources.get("gpus")), number(run.get("priority")), run.get("recipe") or "",
-                run.get("user") or run.get("user_name") or "", run.get("project") or "",
-                Text(_why(run), "yellow"), key=run["id"])
-        self.runs = {run["id"]: run for run in runs}
+                run.id, Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
+                ago(run.queued_at, now).removesuffix(" ago"),
+                number(resources.get("gpus")), number(run.priority), run.recipe or "",
+                run.user or "", run.project or "", Text(_why(run), "yellow"), key=run.id)
+        self.runs = {run.id: run for run in runs}
         table.move_cursor(row=min(keep, max(0, len(runs) - 1)))
         self._show_why()
-        waiting = sum(r["status"] == "queued" for r in runs)
+        waiting = sum(r.status == "queued" for r in runs)
         self.query_one("#queue-summary", Static).update(
             Text.assemble((f" {waiting} waiting", "yellow bold"), "  ",
                           (f"{len(runs) - waiting} starting or running", "cyan bold")))
@@ -77,7 +77,7 @@ class QueueScreen(LabScreen):
 
     def _show_why(self) -> None:
         run = self.runs.get(self._selected() or "")
-        why = Text.assemble((f" {run['id']}: ", "bold"), (_why(run), "yellow")) if run else Text("")
+        why = Text.assemble((f" {run.id}: ", "bold"), (_why(run), "yellow")) if run else Text("")
         self.query_one("#queue-why", Static).update(why)
 
     def _selected(self) -> str | None:
@@ -109,5 +109,5 @@ class QueueScreen(LabScreen):
         self.app.push_screen(ConfirmModal(f"Cancel run {run_id}?"), confirmed)
 
 
-def _why(run: dict[str, Any]) -> str:
-    return run.get("reason") or ("waiting to start" if run["status"] == "queued" else run["status"])
+def _why(run: QueueEntry) -> str:
+    return run.reason or ("waiting to start" if run.status == "queued" else run.status)

@@ -3,7 +3,7 @@ mark runs and compare them."""
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import on
@@ -13,6 +13,7 @@ from textual.widgets import Input, SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from mlopslab.core.filters import FilterError, parse_filter
+from mlopslab.core.run import RunFields
 from mlopslab.tui.screens.base import LabModal, LabScreen, describe
 from mlopslab.tui.widgets.runs_table import BASE_COLUMNS, Column, RunsTable, default_columns, default_width
 
@@ -39,7 +40,7 @@ class RunsScreen(LabScreen):
         super().__init__()
         self.filter: str = ""
         self.sort: str = DEFAULT_SORT
-        self.fields: dict[str, Any] = {"metrics": [], "params": []}
+        self.fields = RunFields(metrics=[], params=[], statuses={})
         self.chose_columns = False  # columns chosen with `o` stay as chosen
 
     def compose_body(self) -> ComposeResult:
@@ -67,10 +68,11 @@ class RunsScreen(LabScreen):
                         lambda: backend.client.runs.count(filter or None))
         self._show_status()
 
-    def _fields_loaded(self, fields: dict[str, Any]) -> None:
+    def _fields_loaded(self, loaded: tuple[RunFields, list[str]]) -> None:
+        fields, primary = loaded
         self.fields = fields
         if not self.chose_columns:
-            self.table.set_columns(default_columns(fields["metrics"], fields["params"], fields["primary"]))
+            self.table.set_columns(default_columns(fields.metrics, fields.params, primary))
         self._show_status()
 
     # filter -----------------------------------------------------------------
@@ -139,14 +141,14 @@ class RunsScreen(LabScreen):
         if len(runs) < 2:
             self.notify("mark two or more runs with space first", title="compare")
             return
-        self.app.push_screen(CompareScreen([r["id"] for r in runs]))
+        self.app.push_screen(CompareScreen([r.id for r in runs]))
 
     def action_reload(self) -> None:
         self.reload_query()
         self.in_thread(self._fields, self._fields_loaded, group="fields")
 
-    def _fields(self) -> dict[str, Any]:
-        return {**self.lab.backend.client.runs.fields(), "primary": self.lab.backend.primary_metrics()}
+    def _fields(self) -> tuple[RunFields, list[str]]:
+        return self.lab.backend.run_fields()
 
     @on(RunsTable.Opened)
     def _open(self, event: RunsTable.Opened) -> None:
@@ -182,10 +184,10 @@ class ColumnsModal(LabModal):
     BINDINGS: ClassVar = [Binding("escape", "dismiss", "Close"),
                           Binding("enter", "apply", "Apply", priority=True)]
 
-    def __init__(self, fields: dict[str, Any], current: list[str]) -> None:
+    def __init__(self, fields: RunFields, current: list[str]) -> None:
         super().__init__()
-        names = [c.field for c in BASE_COLUMNS] + [f"metrics.{k}" for k in fields.get("metrics", [])]
-        names += [f"params.{k}" for k in fields.get("params", [])]
+        names = [c.field for c in BASE_COLUMNS] + [f"metrics.{k}" for k in fields.metrics]
+        names += [f"params.{k}" for k in fields.params]
         self.names = [n for n in current if n in names] + [n for n in names if n not in current]
         self.current = set(current)
 

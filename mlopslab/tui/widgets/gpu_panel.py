@@ -3,14 +3,12 @@ and the processes on it with the run or deployment that owns each one."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from mlopslab.core.gpus import GpuDevice, GpuHistory
+from mlopslab.core.gpus import GpuDevice, GpuHistory, GpuOwner
 from mlopslab.tui.backend import GpuReading
 from mlopslab.tui.format import bar, size
 
@@ -30,10 +28,10 @@ def level(pct: float) -> str:
     return "green" if pct < 50 else "yellow" if pct < 85 else "red"
 
 
-def owner_text(owner: dict[str, Any] | None) -> Text:
+def owner_text(owner: GpuOwner | None) -> Text:
     if not owner:
         return Text("not a lab process", "dim")
-    return Text(f"{owner.get('kind', 'run')} {owner.get('id', '?')}", "cyan")
+    return Text(f"{owner.kind} {owner.id}", "cyan")
 
 
 def device_lines(d: GpuDevice, history: GpuHistory, width: int) -> RenderableType:

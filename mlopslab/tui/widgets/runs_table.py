@@ -12,7 +12,6 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
@@ -23,6 +22,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from mlopslab.core.run import Run
 from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
 from mlopslab.tui.format import cell
 
@@ -30,7 +30,7 @@ PAGE = 100
 MAX_PAGES = 64
 MARK = "●"
 
-Fetch = Callable[[int, int], list[dict[str, Any]]]
+Fetch = Callable[[int, int], list[Run]]
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ class RunsTable(Widget, can_focus=True):
         """The cursor, the marks or the row count changed."""
 
     class PageLoaded(Message):
-        def __init__(self, generation: int, page: int, rows: list[dict[str, Any]]) -> None:
+        def __init__(self, generation: int, page: int, rows: list[Run]) -> None:
             super().__init__()
             self.generation, self.page, self.rows = generation, page, rows
 
@@ -134,12 +134,12 @@ class RunsTable(Widget, can_focus=True):
         super().__init__(name=name, id=id)
         self.now = now
         self.columns: list[Column] = list(BASE_COLUMNS)
-        self.marked: dict[str, dict[str, Any]] = {}
+        self.marked: dict[str, Run] = {}
         self.top = 0
         self.first_column = 1  # the first scrolled column; `id` stays on the left
         self._fetch: Fetch | None = None
         self._count: Callable[[], int] | None = None
-        self._pages: OrderedDict[int, list[dict[str, Any]]] = OrderedDict()
+        self._pages: OrderedDict[int, list[Run]] = OrderedDict()
         self._pending: set[int] = set()
         self._generation = 0
         self._live = 0  # calls of the last live reload still running
@@ -181,14 +181,14 @@ class RunsTable(Widget, can_focus=True):
         """Every line on screen has its row."""
         return all(p in self._pages for p in self._visible_pages())
 
-    def row(self, index: int) -> dict[str, Any] | None:
+    def row(self, index: int) -> Run | None:
         rows = self._pages.get(index // PAGE)
         if rows is None or index % PAGE >= len(rows):
             return None
         return rows[index % PAGE]
 
     @property
-    def current(self) -> dict[str, Any] | None:
+    def current(self) -> Run | None:
         return self.row(self.cursor)
 
     @property
@@ -282,16 +282,16 @@ class RunsTable(Widget, can_focus=True):
         run = self.current
         if run is None:
             return
-        if run["id"] in self.marked:
-            del self.marked[run["id"]]
+        if run.id in self.marked:
+            del self.marked[run.id]
         else:
-            self.marked[run["id"]] = run
+            self.marked[run.id] = run
         self._set_cursor(self.cursor + 1)
         self.post_message(self.Moved())
 
     def action_open(self) -> None:
         if self.current is not None:
-            self.post_message(self.Opened(self.current["id"]))
+            self.post_message(self.Opened(self.current.id))
 
     def _set_cursor(self, index: int, top: int | None = None) -> None:
         self.cursor = max(0, min(index, self.total - 1))
@@ -359,7 +359,7 @@ class RunsTable(Widget, can_focus=True):
             loading = self.get_component_rich_style("runs-table--loading")
             return Strip([Segment(f"  {'…':<{width - 2}}"[:width], base + loading)], width)
         now = self.now()
-        marked = run["id"] in self.marked
+        marked = run.id in self.marked
         segments = [Segment(f"{MARK} " if marked else "  ", base + Style(color="magenta", bold=True))]
         for i in shown:
             column = self.columns[i]
@@ -367,7 +367,7 @@ class RunsTable(Widget, can_focus=True):
             style = base
             if column.field == "status":
                 text = f"{STATUS_ICON.get(text, ' ')} {text}"
-                style = base + Style.parse(STATUS_STYLE.get(run.get("status", ""), ""))
+                style = base + Style.parse(STATUS_STYLE.get(run.status, ""))
             numeric = column.field.startswith(("metrics.", "params.")) or column.field in ("duration",)
             text = _fit(text, column.width, right=numeric)
             segments.append(Segment(text + " ", style))

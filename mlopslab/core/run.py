@@ -1,0 +1,165 @@
+"""A run as the lab records it, and what it logged: the nouns of the runs operations.
+
+The store builds them (store/db.py), the service returns them, the client rebuilds
+them from the wire, and the CLI and the TUI show their attributes. Timestamps are
+aware datetimes in UTC. Maps whose keys the recipe or the user chooses (params,
+metrics, resources, options, provenance) stay JSON objects: that is their type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+GpuIds = list[int | str]  # as Ray names them: indexes, or ids in CUDA_VISIBLE_DEVICES
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """A data input a run read: its name in the recipe, its content hash, where it was."""
+
+    name: str
+    hash: str
+    source: str | None
+    path: str | None
+
+
+@dataclass(frozen=True)
+class RunStep:
+    """One step of a run's plan, as far as it got."""
+
+    name: str
+    idx: int
+    status: str
+    cached: bool | None
+    cache_key: str | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class RunArtifact:
+    """A file a run produced, in the content-addressed artifact store."""
+
+    path: str
+    sha256: str
+    size: int
+    kind: str | None
+    step: str | None
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One attempt of a run: the earlier ones as they ended (with the last log line each
+    wrote), the current one as the run is now (`last_log_seq` None)."""
+
+    attempt: int
+    status: str
+    reason: str | None
+    error: str | None
+    exit_code: int | None
+    host: str | None
+    gpu_ids: GpuIds | None
+    queued_at: datetime | None
+    started_at: datetime | None
+    ended_at: datetime | None
+    last_log_seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Run:
+    """A run: what it ran, with what, where, how it went, and its last metric values.
+
+    `inputs`, `steps`, `artifacts` and `attempts` are None in a list of runs and filled
+    in for one run asked by id (`get_run`).
+    """
+
+    id: str
+    project: str
+    recipe: str
+    recipe_path: str
+    status: str
+    reason: str | None
+    user_name: str | None
+    seed: int | None
+    params: dict[str, Any] | None
+    resources: dict[str, Any] | None
+    options: dict[str, Any] | None
+    code_version: str | None
+    data_version: str | None
+    deps: dict[str, Any] | None
+    host: str | None
+    gpu_ids: GpuIds | None
+    pid: int | None
+    attempt: int
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    error: str | None
+    queued_at: datetime | None
+    priority: int | None
+    worker_pid: int | None
+    exit_code: int | None
+    metrics: dict[str, float | None] = field(default_factory=dict)  # last value of each
+    inputs: tuple[RunInput, ...] | None = None
+    steps: tuple[RunStep, ...] | None = None
+    artifacts: tuple[RunArtifact, ...] | None = None
+    attempts: tuple[Attempt, ...] | None = None
+
+    @property
+    def user(self) -> str | None:
+        """Who the run is accounted to (`user_name` in the store)."""
+        return self.user_name
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When it joined the queue (a run from before the queue: when it was made)."""
+        return self.queued_at or self.created_at
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """What `submit_run` takes: a recipe, its resolved params and overrides
+    (mlopslab/runspecs.py builds them, after every check)."""
+
+    recipe: str
+    recipe_path: str
+    project: str
+    seed: int
+    params: dict[str, Any]
+    resources: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
+    user: str | None = None
+    priority: int = 0
+
+
+@dataclass(frozen=True)
+class MetricPoint:
+    """One logged value of a metric."""
+
+    key: str
+    step: int
+    ts: datetime
+    value: float | None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of a run's log; `stream` is stdout, stderr, logging or mlopslab."""
+
+    seq: int
+    ts: datetime
+    stream: str | None
+    line: str | None
+
+
+@dataclass(frozen=True)
+class RunFields:
+    """What a run table can show and filter on: every metric and param name in the lab,
+    sorted, and how many runs have each status."""
+
+    metrics: list[str]
+    params: list[str]
+    statuses: dict[str, int]
