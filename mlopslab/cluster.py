@@ -19,28 +19,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from mlopslab.core.cluster import ClusterInfo as ClusterInfo  # the noun lives in core; here for callers
 from mlopslab.core.errors import ExecError
 from mlopslab.processes import alive, signal_group, wait_gone
 from mlopslab.sockets import MAX_SOCKET_PATH
 
 START_TIMEOUT_S = 120
-
-
-@dataclass(frozen=True)
-class ClusterInfo:
-    address: str
-    local: bool
-    pid: int | None = None
-    token_path: str | None = None
-
-    def env(self) -> dict[str, str]:
-        """Environment a driver needs to connect."""
-        if not self.token_path:
-            return {}
-        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": self.token_path}
 
 
 class LocalCluster:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from mlopslab.api.operation import JsonObject, NoArgs, Request, read, write
+from mlopslab.api.operation import NoArgs, Request, read, write
+from mlopslab.core.deployments import (
+    Deployment,
+    DeploymentDetail,
+    RolledBack,
+    ServingOptions,
+    Undeployed,
+    WatchPolicy,
+)
 
 
 class DeploymentName(Request):
@@ -18,8 +24,8 @@ class Deploy(Request):
     port: int | None = None
     actor: str | None = None
     image: str | None = None
-    watch: dict[str, Any] | None = None
-    options: dict[str, Any] | None = None
+    watch: WatchPolicy | None = None  # None: the defaults
+    options: ServingOptions | None = None  # None: the defaults
 
 
 class Rollback(Request):
@@ -33,13 +39,13 @@ class Undeploy(Request):
     actor: str | None = None
 
 
-DEPLOYMENTS = read("deployments", NoArgs, list[JsonObject], "Every deployment with its live state.")
-DEPLOYMENT = read("deployment", DeploymentName, JsonObject,
+DEPLOYMENTS = read("deployments", NoArgs, list[Deployment], "Every deployment with its live state.")
+DEPLOYMENT = read("deployment", DeploymentName, DeploymentDetail,
                   "One deployment with its replicas, events and the versions it served.")
-DEPLOY = write("deploy", Deploy, JsonObject,
+DEPLOY = write("deploy", Deploy, Deployment,
                "Serve a model version: a new deployment, or blue/green onto an existing one.")
-ROLLBACK = write("rollback", Rollback, JsonObject, "Switch a deployment back to the version it served before.")
-UNDEPLOY = write("undeploy", Undeploy, JsonObject, "Stop a deployment and free its port.",
+ROLLBACK = write("rollback", Rollback, RolledBack, "Switch a deployment back to the version it served before.")
+UNDEPLOY = write("undeploy", Undeploy, Undeployed, "Stop a deployment and free its port.",
                  idempotent=False)
 
 OPERATIONS = (DEPLOYMENTS, DEPLOYMENT, DEPLOY, ROLLBACK, UNDEPLOY)

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from mlopslab.cli import cli, client_of
+from mlopslab.core.deployments import Deployment, DeploymentDetail, ServingOptions, WatchPolicy
 from mlopslab.deploy.events import describe
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
@@ -46,15 +47,15 @@ def deploy(ctx: click.Context, ref: str, name: str | None, backend: str, port: i
     The new version starts beside the current one and takes traffic only once ready;
     the previous one stays warm for `mlopslab rollback`.
     """
-    options = _given(gpus=gpus, device=device, memory_mb=memory_mb, cpus=cpus, max_batch_size=max_batch_size,
-                     max_wait_ms=max_wait_ms, max_queue=max_queue)
-    watch = _given(window_s=watch_s, max_error_rate=max_error_rate, p99_ms=p99_ms)
+    options = ServingOptions(**_given(gpus=gpus, device=device, memory_mb=memory_mb, cpus=cpus,
+                                      max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
+                                      max_queue=max_queue))
+    watch = WatchPolicy(**_given(window_s=watch_s, max_error_rate=max_error_rate, p99_ms=p99_ms))
     shown = client_of(ctx).deployments.deploy(ref=ref, name=name, backend=backend, port=port, image=image,
-                  actor=getpass.getuser(), options=options, watch=watch)
+                                              actor=getpass.getuser(), options=options, watch=watch)
     if not as_json:
-        click.echo(f"{shown['name']}: {shown['model']}@{shown['active_version']} takes traffic at "
-                   f"{shown['endpoint']}")
-        warm = f" (v{shown['previous_version']} stays warm)" if shown["previous_version"] else ""
+        click.echo(f"{shown.name}: {shown.model}@{shown.active_version} takes traffic at {shown.endpoint}")
+        warm = f" (v{shown.previous_version} stays warm)" if shown.previous_version else ""
         click.echo(f"  call this endpoint: it stays the same across updates and rollbacks{warm}")
     _show(shown, as_json)
 
@@ -73,7 +74,7 @@ def ls(ctx: click.Context, as_json: bool) -> None:
 
     found = client_of(ctx).deployments.list()
     if as_json:
-        print_json(found)
+        print_json(deployment_json(found))
         return
     if not found:
         click.echo("no deployments: make one with `mlopslab deploy MODEL[@VERSION]`")
@@ -101,10 +102,10 @@ def rollback(ctx: click.Context, name: str, reason: str | None, as_json: bool) -
 
     result = client_of(ctx).deployments.rollback(name=name, actor=getpass.getuser(), reason=reason)
     if as_json:
-        print_json(result)
+        print_json(deployment_json(result))
         return
-    click.echo(f"{name}: version {result['active_version']} takes traffic again "
-               f"(switched in {result['rollback_s'] * 1000:.1f} ms); {result['previous_version']} stays warm")
+    click.echo(f"{name}: version {result.active_version} takes traffic again "
+               f"(switched in {result.rollback_s * 1000:.1f} ms); {result.previous_version} stays warm")
 
 
 @cli.command()
@@ -122,49 +123,55 @@ def undeploy(ctx: click.Context, name: str, as_json: bool) -> None:
         click.echo(f"{name}: undeployed")
 
 
-def _table(found: list[dict[str, Any]]) -> Any:
+HEALTH_COLOURS = {"starting": "yellow", "endpoint down": "red", "active down": "red", "watching": "yellow",
+                  "serving": "green"}
+
+
+def _table(found: list[Deployment]) -> Any:
     from mlopslab.cli.output import Col, Grid, Role
 
     table = Grid([Col("NAME"), Col("MODEL", Role.DROP, rank=2), Col("BACKEND", Role.DROP), Col("ENDPOINT"),
                   Col("ACTIVE"), Col("PREVIOUS", Role.DROP, rank=1), Col("HEALTH"),
                   Col("REQUESTS", justify="right"), Col("P99 MS", justify="right")], title="deployments")
     for d in found:
-        stats = d["gateway"]["stats"].get(d["active_version"] or "", {})
-        p99 = stats.get("p99_ms")
-        table.add_row(d["name"], d["model"], d["backend"], d["endpoint"], d["active_version"] or "-",
-                      d["previous_version"] or "-", _health(d), str(stats.get("requests", 0)),
-                      f"{p99:.1f}" if p99 is not None else "-")
+        traffic = d.traffic()
+        health = d.health()
+        table.add_row(d.name, d.model, d.backend, d.endpoint, d.active_version or "-",
+                      d.previous_version or "-", f"[{HEALTH_COLOURS[health]}]{health}[/]", str(traffic.requests),
+                      f"{traffic.p99_ms:.1f}" if traffic.p99_ms is not None else "-")
     return table
 
 
-def _health(d: dict[str, Any]) -> str:
-    active = [r for r in d["replicas"] if r["role"] == "active"]
-    if d.get("status") == "starting":
-        return "[yellow]starting[/]"
-    if not d["gateway"]["alive"]:
-        return "[red]endpoint down[/]"
-    if not active or not all(r["alive"] for r in active):
-        return "[red]active down[/]"
-    return "[yellow]watching[/]" if d["gateway"]["watching"] else "[green]serving[/]"
-
-
-def _show(shown: dict[str, Any], as_json: bool) -> None:
+def _show(shown: Deployment, as_json: bool) -> None:
     from mlopslab.cli.output import console, print_json
 
     if as_json:
-        print_json(shown)
+        print_json(deployment_json(shown))
         return
     console.print(_table([shown]))
-    if shown["replicas"]:
+    if shown.replicas:
         console.print("replicas (internal addresses: a client calling one bypasses blue/green and rollback)")
-    for r in shown["replicas"]:
-        console.print(f"  v{r['version']:<4} {r['role']:<9} {'alive' if r['alive'] else 'down':<6} "
-                      f"{r['backend']} {r['handle'][:12]:<12}  internal {r['url']}", soft_wrap=True)
-    events = shown.get("events", [])[:10]
+    for r in shown.replicas:
+        console.print(f"  v{r.version:<4} {r.role:<9} {'alive' if r.alive else 'down':<6} "
+                      f"{r.backend} {r.handle[:12]:<12}  internal {r.url}", soft_wrap=True)
+    events = shown.events[:10] if isinstance(shown, DeploymentDetail) else []
     if events:
         console.print("history (newest first)")
     for e in events:
-        console.print(f"  {_when(e['ts'])}  {describe(e)}", markup=False, soft_wrap=True)
+        console.print(f"  {_when(e.ts)}  {describe(e)}", markup=False, soft_wrap=True)
+
+
+def deployment_json(value: Deployment | list[Deployment]) -> Any:
+    """The documented --json of deployments: the nouns as plain data, except that a replica
+    says `restarts` only once supervision has restarted it (as it always has)."""
+    from mlopslab.api.wire import plain
+
+    data = plain(value)
+    for d in data if isinstance(data, list) else [data]:
+        for replica in d["replicas"]:
+            if not replica["restarts"]:
+                del replica["restarts"]
+    return data
 
 
 def _when(ts: str) -> str:

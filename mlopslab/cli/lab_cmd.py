@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mlopslab.cli import cli, lab_of
+
+if TYPE_CHECKING:
+    from mlopslab.core.service_status import ServiceStatus
+    from mlopslab.lab import Lab
 
 
 @cli.group()
@@ -34,7 +38,7 @@ def start(ctx: click.Context, with_ray: bool, gpus: float | None, as_json: bool)
     if with_ray:
         with LabClient(the_lab) as client:
             client.service.cluster()
-    _show(daemon.status(the_lab), as_json)
+    _show(the_lab, daemon.status(the_lab), as_json)
 
 
 @lab.command()
@@ -45,9 +49,10 @@ def status(ctx: click.Context, as_json: bool) -> None:
     from mlopslab.client import daemon
     from mlopslab.evaluation.runtime import runtime_info
 
-    report = {**daemon.status(lab_of(ctx)), "onnxruntime": runtime_info()}
-    _show(report, as_json)
-    if not report["running"]:
+    the_lab = lab_of(ctx)
+    answer = daemon.status(the_lab)
+    _show(the_lab, answer, as_json, runtime_info())
+    if answer is None:
         raise SystemExit(1)
 
 
@@ -78,14 +83,14 @@ def _set_gpus(the_lab: Any, gpus: float) -> Any:
     if config.ray.address:
         raise ConfigError("--gpus sets the local cluster's GPUs, but this lab uses the Ray "
                           f"cluster at {config.ray.address}")
-    report = daemon.status(the_lab)
-    if report["running"] and report.get("active_runs"):
-        active = report["active_runs"]
+    answer = daemon.status(the_lab)
+    if answer is not None and answer.active_runs:
+        active = answer.active_runs
         raise ConfigError(f"{plural(active, 'run')} {'is' if active == 1 else 'are'} active; the "
                           "local cluster can change its GPUs only when idle",
                           "wait or cancel them, then retry")
     what = "the GPUs NVML finds" if gpus == -1 else plural(gpus, "GPU")
-    if report["running"]:
+    if answer is not None:
         click.echo(f"restarting the lab service and its local Ray cluster to advertise {what}", err=True)
         daemon.stop(the_lab, stop_ray=True)
     file = the_lab.root / CONFIG_FILE
@@ -110,22 +115,37 @@ def _with_ray_gpus(text: str, gpus: float) -> str:
     return text[:section.start(1)] + body + text[section.end(1):]
 
 
-def _show(report: dict, as_json: bool) -> None:
+def _show(the_lab: Lab, answer: ServiceStatus | None, as_json: bool,
+          runtime: dict[str, Any] | None = None) -> None:
+    """The service's status (None: not running), and the ONNX Runtime when given."""
     from mlopslab.cli.output import plural, print_json
 
     if as_json:
-        print_json(report)
+        print_json(_status_json(the_lab, answer, runtime))
         return
-    if not report["running"]:
-        click.echo(f"lab service: stopped ({report['lab']})")
-        _show_runtime(report.get("onnxruntime"))
+    if answer is None:
+        click.echo(f"lab service: stopped ({the_lab.root})")
+        _show_runtime(runtime)
         return
-    ray = report.get("ray")
-    click.echo(f"lab service: running, pid {report['pid']}, up {report['uptime_s']:.0f}s, "
-               f"{plural(report['active_runs'], 'active run')}")
-    click.echo(f"  lab  {report['name']} ({report['lab']})")
-    click.echo(f"  ray  {ray['address'] + (' (local)' if ray['local'] else '') if ray else 'not started'}")
-    _show_runtime(report.get("onnxruntime"))
+    ray = answer.ray
+    click.echo(f"lab service: running, pid {answer.pid}, up {answer.uptime_s:.0f}s, "
+               f"{plural(answer.active_runs, 'active run')}")
+    click.echo(f"  lab  {answer.name} ({answer.lab})")
+    click.echo(f"  ray  {ray.address + (' (local)' if ray.local else '') if ray else 'not started'}")
+    _show_runtime(runtime)
+
+
+def _status_json(the_lab: Lab, answer: ServiceStatus | None, runtime: dict[str, Any] | None) -> dict[str, Any]:
+    """The documented `lab status --json`: `running` and the service's answer, or what the
+    pid file says when it does not answer; `onnxruntime` when given."""
+    from mlopslab.api.wire import plain
+    from mlopslab.client import daemon
+
+    report: dict[str, Any] = ({"running": True, **plain(answer)} if answer is not None else
+                              {"running": False, "pid": daemon.read_pid(the_lab), "lab": str(the_lab.root)})
+    if runtime is not None:
+        report["onnxruntime"] = runtime
+    return report
 
 
 def _show_runtime(runtime: dict[str, Any] | None) -> None:

@@ -11,12 +11,13 @@ import signal
 import subprocess
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlopslab.core.errors import ServiceError
 from mlopslab.processes import alive, wait_gone
 
 if TYPE_CHECKING:
+    from mlopslab.core.service_status import ServiceStatus
     from mlopslab.lab import Lab
 
 START_TIMEOUT_S = 60
@@ -61,15 +62,15 @@ def read_pid(lab: Lab) -> int | None:
         return None
 
 
-def status(lab: Lab) -> dict[str, Any]:
-    """The service's own report when it answers, else what the pid file says."""
+def status(lab: Lab) -> ServiceStatus | None:
+    """The service's own report when it answers; None when it does not (see read_pid)."""
     from mlopslab.client import LabClient
 
     try:
         with LabClient(lab, autostart=False, timeout=10) as client:
-            return {"running": True, **client.service.ping()}
+            return client.service.ping()
     except ServiceError:
-        return {"running": False, "pid": read_pid(lab), "lab": str(lab.root)}
+        return None
 
 
 def stop(lab: Lab, stop_ray: bool = True, timeout: float = 30) -> bool:

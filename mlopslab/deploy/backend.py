@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import errno
 import socket
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlopslab.core.deployments import ServingOptions as ServingOptions  # the noun lives in core
 from mlopslab.core.errors import DeployError
-
-
-@dataclass(frozen=True)
-class ServingOptions:
-    """How each replica serves: batching, queue, and its resource limits."""
-
-    max_batch_size: int = 32
-    max_wait_ms: float = 2.0
-    max_queue: int = 256
-    device: str = "auto"  # auto, cpu, cuda
-    gpus: int = 0  # docker: GPUs requested from the engine (-1: all)
-    memory_mb: int = 1024  # docker: memory limit
-    cpus: float = 1.0  # docker: CPU limit
-
-    def server_args(self) -> list[str]:
-        return ["--max-batch-size", str(self.max_batch_size), "--max-wait-ms", str(self.max_wait_ms),
-                "--max-queue", str(self.max_queue), "--device", self.device]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)

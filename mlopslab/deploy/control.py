@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mlopslab.core.deployments import GatewayStatus, VersionTraffic
 from mlopslab.core.errors import DeployError
 from mlopslab.deploy.backend import listen
 from mlopslab.deploy.gateway import control_socket
@@ -82,11 +83,13 @@ def steer(directory: Path, name: str, message: dict[str, Any]) -> dict[str, Any]
     return dict(reply["result"])
 
 
-def status(directory: Path, name: str, pid: int | None) -> dict[str, Any] | None:
-    """What the gateway says about itself; None when it is not running or does not answer."""
-    if not alive(pid):
-        return None
-    try:
-        return steer(directory, name, {"op": "status"})
-    except DeployError:
-        return None
+def status(directory: Path, name: str, pid: int | None) -> GatewayStatus:
+    """What gateway PID says about itself: not alive when it is not running or does not answer."""
+    seen = None
+    if alive(pid):
+        with contextlib.suppress(DeployError):
+            seen = steer(directory, name, {"op": "status"})
+    if seen is None:
+        return GatewayStatus(pid=pid, alive=False, watching=False, stats={})
+    stats = {version: VersionTraffic(**s) for version, s in seen["stats"].items()}
+    return GatewayStatus(pid=pid, alive=True, watching=bool(seen["watching"]), stats=stats)

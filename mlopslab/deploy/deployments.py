@@ -29,11 +29,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from mlopslab.core.deployments import (
+    Deployment,
+    ReplicaStatus,
+    RolledBack,
+    ServingOptions,
+    Undeployed,
+    WatchPolicy,
+)
 from mlopslab.core.errors import DeployError, NotFound
 from mlopslab.deploy import control
-from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, ServingOptions, free_port, listen
+from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, free_port, listen
 from mlopslab.deploy.gateway import control_socket
-from mlopslab.deploy.policy import WatchPolicy
 
 Event = dict[str, Any]
 READY_TIMEOUT_S = 90.0
@@ -53,27 +60,30 @@ class Deployments:
     def names(self) -> list[str]:
         return sorted(p.parent.name for p in self.root.glob("*/deployment.json"))
 
-    def show(self, name: str) -> dict[str, Any]:
+    def show(self, name: str) -> Deployment:
         state = self._state(name)
         routes = self._routes(name)
         active, previous = routes.get("active") or {}, routes.get("previous") or {}
-        seen = control.status(self.root / name, name, state.get("gateway_pid"))
         replicas = []
         for version, data in sorted(state["replicas"].items(), key=lambda kv: _order(kv[0])):
-            replica = Replica.from_dict(data)
             role = "active" if version == active.get("version") else (
                 "previous" if version == previous.get("version") else "stopped")
-            replicas.append({**data, "role": role, "model_sha256": data.get("model_sha256"), "internal": True,
-                             "alive": self._backend(state).alive(replica) if role != "stopped" else False})
-        return {"name": name, "backend": state["backend"], "model": state["model_name"],
-                "endpoint": f"http://127.0.0.1:{state['port']}", "port": state["port"],
-                "status": "starting" if state.get("creating") else "created",
-                "active_version": active.get("version"), "previous_version": previous.get("version"),
-                "gateway": {"pid": state.get("gateway_pid"), "alive": seen is not None,
-                            "watching": bool(seen and seen["watching"]),
-                            "stats": seen["stats"] if seen else {}},
-                "replicas": replicas, "options": state["options"], "policy": state["policy"],
-                "created_at": state["created_at"], "updated_at": state["updated_at"]}
+            replicas.append(self._replica_status(state, data, role))
+        return Deployment(
+            name=name, backend=state["backend"], model=state["model_name"],
+            endpoint=f"http://127.0.0.1:{state['port']}", port=state["port"],
+            status="starting" if state.get("creating") else "created",
+            active_version=active.get("version"), previous_version=previous.get("version"),
+            gateway=control.status(self.root / name, name, state.get("gateway_pid")), replicas=replicas,
+            options=ServingOptions(**state["options"]), policy=WatchPolicy.from_dict(state["policy"]),
+            created_at=state["created_at"], updated_at=state["updated_at"])
+
+    def _replica_status(self, state: dict[str, Any], data: dict[str, Any], role: str) -> ReplicaStatus:
+        replica = Replica.from_dict(data)
+        return ReplicaStatus(backend=replica.backend, handle=replica.handle, version=replica.version,
+                             url=replica.url, port=replica.port, started_at=data.get("started_at"),
+                             restarts=data.get("restarts", 0), role=role, model_sha256=data.get("model_sha256"),
+                             alive=self._backend(state).alive(replica) if role != "stopped" else False)
 
     def _port_of(self, name: str) -> int | None:
         state = self._maybe_state(name)
@@ -83,7 +93,7 @@ class Deployments:
         state = self._maybe_state(name)
         return state["backend"] if state else None
 
-    def overview(self) -> list[dict[str, Any]]:
+    def overview(self) -> list[Deployment]:
         return [self.show(name) for name in self.names()]
 
     # changing ---------------------------------------------------------------
@@ -91,7 +101,7 @@ class Deployments:
     def deploy(self, name: str, model_file: Path, model_name: str, version: str, backend: str = "process",
                port: int | None = None, options: ServingOptions | None = None,
                policy: WatchPolicy | None = None, labels: dict[str, str] | None = None,
-               ready_timeout_s: float = READY_TIMEOUT_S) -> dict[str, Any]:
+               ready_timeout_s: float = READY_TIMEOUT_S) -> Deployment:
         """Start VERSION beside the active one; switch the endpoint to it once it is ready.
 
         The first deploy of NAME either ends with its endpoint serving VERSION or leaves
@@ -158,7 +168,7 @@ class Deployments:
         self._emit(name, "deployed", version=version,
                    from_version=previous.version if previous else None, switch_s=switch_s)
 
-    def rollback(self, name: str, reason: str | None = None) -> dict[str, Any]:
+    def rollback(self, name: str, reason: str | None = None) -> RolledBack:
         """Send traffic back to the previous version (still warm); the two swap roles."""
         with self._lock(name):
             state = self._state(name)
@@ -173,15 +183,15 @@ class Deployments:
             self._steer(name, {"op": "rollback", "reason": reason or "asked"})
             seconds = time.perf_counter() - started
             result = self.show(name)
-            self._emit(name, "rolled_back", version=result["active_version"],
-                       from_version=result["previous_version"], switch_s=seconds, reason=reason)
-        return {**result, "rollback_s": seconds}
+            self._emit(name, "rolled_back", version=result.active_version,
+                       from_version=result.previous_version, switch_s=seconds, reason=reason)
+        return RolledBack.of(result, seconds)
 
-    def undeploy(self, name: str) -> dict[str, Any]:
+    def undeploy(self, name: str) -> Undeployed:
         with self._lock(name):
             self._discard(self._state(name))
             self._emit(name, "undeployed")
-        return {"name": name, "undeployed": True}
+        return Undeployed(name)
 
     def supervise(self) -> list[Event]:
         """Restart dead gateways and replicas, and pass on what gateways decided alone."""

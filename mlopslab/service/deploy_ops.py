@@ -14,16 +14,25 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.api import deploy as api
+from mlopslab.core.deployments import (
+    Deployment,
+    DeploymentDetail,
+    DeploymentEvent,
+    RolledBack,
+    ServingOptions,
+    Undeployed,
+    WatchPolicy,
+)
 from mlopslab.core.errors import DeployError
 from mlopslab.core.events import DeploymentChanged, DeploymentEventLogged, DeploymentVersionServed
 from mlopslab.core.refs import parse_model_ref
-from mlopslab.deploy.backend import Backend, ServingOptions
+from mlopslab.deploy.backend import Backend
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.events import describe
-from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import ProcessBackend
 from mlopslab.service.dispatch import Handlers
 from mlopslab.store import deployment_writes as dq
@@ -52,22 +61,20 @@ class DeployOps:
 
     # reads ----------------------------------------------------------------
 
-    def op_deployments(self) -> list[dict[str, Any]]:
+    def op_deployments(self) -> list[Deployment]:
         self._backends_for(self.deployments.names())
         return self.deployments.overview()
 
-    def op_deployment(self, name: str) -> dict[str, Any]:
+    def op_deployment(self, name: str) -> DeploymentDetail:
         self._backends_for([name])
-        shown = self.deployments.show(name)
-        shown["events"] = dq.deployment_events(self.store, name)
-        shown["versions"] = dq.deployed_versions(self.store, name)
-        return shown
+        return DeploymentDetail.of(self.deployments.show(name), dq.deployment_events(self.store, name),
+                                   dq.deployed_versions(self.store, name))
 
     # changes --------------------------------------------------------------
 
     def op_deploy(self, ref: str, name: str | None = None, backend: str = "process", port: int | None = None,
-                  actor: str | None = None, image: str | None = None, watch: dict[str, Any] | None = None,
-                  options: dict[str, Any] | None = None) -> dict[str, Any]:
+                  actor: str | None = None, image: str | None = None, watch: WatchPolicy | None = None,
+                  options: ServingOptions | None = None) -> Deployment:
         version = q.resolve(self.store, parse_model_ref(ref))
         name = name or version.name
         self._ensure_backend(backend, image)
@@ -78,7 +85,7 @@ class DeployOps:
         with self._asked_by(actor):
             shown = self.deployments.deploy(
                 name, model_file, version.name, str(version.version), backend=backend, port=port,
-                options=ServingOptions(**(options or {})), policy=WatchPolicy(**(watch or {})),
+                options=options or ServingOptions(), policy=watch or WatchPolicy(),
                 labels={"mlopslab.model": version.name, "mlopslab.lab": str(self.lab.root)})
         self.writer.write(None, [
             DeploymentVersionServed(deployment=name, version=str(version.version),
@@ -86,19 +93,19 @@ class DeployOps:
             self._row(shown, actor)])
         return shown
 
-    def op_rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> dict[str, Any]:
+    def op_rollback(self, name: str, actor: str | None = None, reason: str | None = None) -> RolledBack:
         self._backends_for([name])
         with self._asked_by(actor):
             result = self.deployments.rollback(name, reason)
         self.writer.write(None, [self._row(result, actor)])
         return result
 
-    def op_undeploy(self, name: str, actor: str | None = None) -> dict[str, Any]:
+    def op_undeploy(self, name: str, actor: str | None = None) -> Undeployed:
         self._backends_for([name])
         shown = self.deployments.show(name)
         with self._asked_by(actor):
             result = self.deployments.undeploy(name)
-        self.writer.write(None, [self._row({**shown, "active_version": None, "previous_version": None},
+        self.writer.write(None, [self._row(replace(shown, active_version=None, previous_version=None),
                                            actor, status="undeployed")])
         return result
 
@@ -128,15 +135,15 @@ class DeployOps:
         event = {**event, "actor": event.get("actor") or getattr(self._asking, "actor", None)}
         self.writer.write(None, [DeploymentEventLogged(event=event, ts=event["ts"])])
         if event["kind"] in ALERT_KINDS:
-            print(f"deployment {event['deployment']}: {describe(event)}", file=sys.stderr, flush=True)
+            print(f"deployment {event['deployment']}: {describe(DeploymentEvent.from_emitted(event))}",
+                  file=sys.stderr, flush=True)
 
-    def _row(self, shown: dict[str, Any], actor: str | None, status: str | None = None) -> DeploymentChanged:
-        healthy = shown["gateway"]["alive"] and any(r["alive"] for r in shown["replicas"] if r["role"] == "active")
+    def _row(self, shown: Deployment, actor: str | None, status: str | None = None) -> DeploymentChanged:
         return DeploymentChanged(ts=_now(), actor=actor, deployment={
-            "name": shown["name"], "backend": shown["backend"], "model_name": shown["model"],
-            "endpoint": shown["endpoint"], "active_version": shown["active_version"],
-            "previous_version": shown["previous_version"],
-            "status": status or ("serving" if healthy else "degraded")})
+            "name": shown.name, "backend": shown.backend, "model_name": shown.model,
+            "endpoint": shown.endpoint, "active_version": shown.active_version,
+            "previous_version": shown.previous_version,
+            "status": status or ("serving" if shown.serving() else "degraded")})
 
     def _backends_for(self, names: list[str]) -> None:
         if any(self.deployments.backend_of(name) == "docker" for name in names):

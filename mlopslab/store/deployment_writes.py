@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.clock import utc_naive
+from mlopslab.core.deployments import DeployedVersion, DeploymentEvent
 from mlopslab.core.events import DeploymentChanged, DeploymentEventLogged, DeploymentVersionServed
 
 if TYPE_CHECKING:
@@ -61,18 +62,21 @@ DEPLOY_WRITERS: dict[type[Any], Callable[[duckdb.DuckDBPyConnection, Any], None]
 }
 
 
-def deployment_events(store: Store, name: str, limit: int = 50) -> list[dict[str, Any]]:
+def deployment_events(store: Store, name: str, limit: int = 50) -> list[DeploymentEvent]:
     """The newest events of one deployment, newest first."""
-    return _rows(store, "SELECT deployment, ts, kind, version, from_version, actor, reason, seconds, info "
-                        "FROM deployment_events WHERE deployment = ? ORDER BY ts DESC LIMIT ?", [name, limit])
+    return [DeploymentEvent(**row) for row in _rows(
+        store, "SELECT deployment, ts, kind, version, from_version, actor, reason, seconds, info "
+               "FROM deployment_events WHERE deployment = ? ORDER BY ts DESC LIMIT ?", [name, limit])]
 
 
-def deployed_versions(store: Store, name: str) -> list[dict[str, Any]]:
-    return _rows(store, "SELECT version, model_version_id, sha256, first_deployed_at FROM deployment_versions "
-                        "WHERE deployment = ? ORDER BY first_deployed_at", [name])
+def deployed_versions(store: Store, name: str) -> list[DeployedVersion]:
+    """The model versions deployment NAME has served, in the order first served."""
+    return [DeployedVersion(**row) for row in _rows(
+        store, "SELECT version, model_version_id, sha256, first_deployed_at FROM deployment_versions "
+               "WHERE deployment = ? ORDER BY first_deployed_at", [name])]
 
 
 def _rows(store: Store, sql: str, args: list[Any]) -> list[dict[str, Any]]:
     from mlopslab.store.models import rows
 
-    return rows(store, sql, args)  # decodes `info` and timestamps
+    return rows(store, sql, args)  # decodes `info`, and timestamps as ISO text in UTC

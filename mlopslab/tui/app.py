@@ -18,6 +18,7 @@ from textual.message import Message
 from textual.screen import Screen
 
 from mlopslab.core.gpus import GpuHistory, GpuSource
+from mlopslab.core.service_status import ServiceStatus
 from mlopslab.lab import Lab
 from mlopslab.tui.backend import GpuReading, LabBackend
 from mlopslab.tui.screens.base import LabScreen, describe
@@ -55,7 +56,7 @@ class GpusSampled(Message):
 
 
 class StatusChecked(Message):
-    def __init__(self, status: dict[str, Any] | None, problem: str | None) -> None:
+    def __init__(self, status: ServiceStatus | None, problem: str | None) -> None:
         super().__init__()
         self.status, self.problem = status, problem
 
@@ -81,7 +82,7 @@ class LabApp(App[None]):
         self.clock, self.tz = clock, tz
         self.poll_s, self.gpu_poll_s = poll_s, gpu_poll_s
         self.start_mode = start
-        self.status: dict[str, Any] | None = None
+        self.status: ServiceStatus | None = None
         self.status_problem: str | None = None
         self.gpu_history = GpuHistory(size=60)
         self.gpu_reading: GpuReading | None = None

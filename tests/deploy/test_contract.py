@@ -13,7 +13,9 @@ import onnxruntime as ort
 import pytest
 import tritonclient.http as triton
 
+from mlopslab.core.deployments import Deployment, ReplicaStatus
 from mlopslab.core.errors import DeployError
+from mlopslab.deploy.backend import Replica
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import running
@@ -38,9 +40,9 @@ def infer(endpoint: str, x: np.ndarray) -> tuple[np.ndarray, str]:
 def test_deploy_serves_what_onnxruntime_computes(deployments: Deployments, backend: str,
                                                  models: dict[str, Path]) -> None:
     shown = deployments.deploy("iris", models["v1"], "iris", "1", backend=backend)
-    assert shown["active_version"] == "1" and shown["endpoint"].startswith("http://127.0.0.1:")
+    assert shown.active_version == "1" and shown.endpoint.startswith("http://127.0.0.1:")
     x = onnx_models.rows(5)
-    y, version = infer(shown["endpoint"], x)
+    y, version = infer(shown.endpoint, x)
     np.testing.assert_array_equal(y, expected(models["v1"], x))
     assert version == "1"
 
@@ -49,39 +51,39 @@ def test_update_and_rollback_under_load_fail_no_request(deployments: Deployments
                                                          models: dict[str, Path]) -> None:
     shown = deployments.deploy("iris", models["v1"], "iris", "1", backend=backend)
     x = onnx_models.rows(3)
-    with Load(f"{shown['endpoint']}/v2/models/iris/infer", x) as load:
+    with Load(f"{shown.endpoint}/v2/models/iris/infer", x) as load:
         shown = deployments.deploy("iris", models["v2"], "iris", "2", backend=backend)
-        assert (shown["active_version"], shown["previous_version"]) == ("2", "1")
+        assert (shown.active_version, shown.previous_version) == ("2", "1")
         load.wait_for(50, "2")
         rolled = deployments.rollback("iris")
         after = time.monotonic()
         time.sleep(0.5)
         load.wait_for(50, "1")
     assert load.failures == [], load.summary()
-    assert (rolled["active_version"], rolled["previous_version"]) == ("1", "2")
-    assert rolled["rollback_s"] < 1.0
+    assert (rolled.active_version, rolled.previous_version) == ("1", "2")
+    assert rolled.rollback_s < 1.0
     late = [v for t, v in load.versions if t > after + 0.2]  # requests sent well after the switch
     assert late and set(late) == {"1"}
-    np.testing.assert_array_equal(infer(shown["endpoint"], x)[0], expected(models["v1"], x))
+    np.testing.assert_array_equal(infer(shown.endpoint, x)[0], expected(models["v1"], x))
     forward = deployments.deploy("iris", models["v2"], "iris", "2", backend=backend)  # v2 is still warm
-    assert forward["active_version"] == "2"
+    assert forward.active_version == "2"
     assert _handle(forward, "2") == _handle(shown, "2")  # switched back to, not restarted
     with RESULTS.open("a") as f:
-        f.write(json.dumps({"backend": backend, "rollback_s": rolled["rollback_s"],
+        f.write(json.dumps({"backend": backend, "rollback_s": rolled.rollback_s,
                             "requests": len(load.versions), "failed": len(load.failures)}) + "\n")
-    print(f"\n{backend}: rollback {rolled['rollback_s'] * 1000:.1f} ms, {len(load.versions)} requests, 0 failed")
+    print(f"\n{backend}: rollback {rolled.rollback_s * 1000:.1f} ms, {len(load.versions)} requests, 0 failed")
 
 
 def test_a_version_that_never_gets_ready_takes_no_traffic(deployments: Deployments, backend: str,
                                                           models: dict[str, Path]) -> None:
     shown = deployments.deploy("iris", models["v1"], "iris", "1", backend=backend)
-    with Load(f"{shown['endpoint']}/v2/models/iris/infer", onnx_models.rows(2)) as load:
+    with Load(f"{shown.endpoint}/v2/models/iris/infer", onnx_models.rows(2)) as load:
         with pytest.raises(DeployError, match="never became ready"):
             deployments.deploy("iris", models["broken"], "iris", "2", backend=backend, ready_timeout_s=30)
         load.wait_for(20)
     assert load.failures == [] and {v for _, v in load.versions} == {"1"}
     shown = deployments.show("iris")
-    assert shown["active_version"] == "1" and [r["version"] for r in shown["replicas"]] == ["1"]
+    assert shown.active_version == "1" and [r.version for r in shown.replicas] == ["1"]
     assert any(e["kind"] == "version_failed" for e in deployments.events)  # type: ignore[attr-defined]
 
 
@@ -93,17 +95,17 @@ def test_a_first_version_that_never_gets_ready_leaves_nothing_behind(deployments
     assert _processes_of(deployments.root / "iris") == []  # no gateway, no replica
     assert deployments.supervise() == []  # nothing left for a supervisor to restart
     shown = deployments.deploy("iris", models["v1"], "iris", "1", backend=backend)  # the name is free again
-    assert shown["active_version"] == "1"
+    assert shown.active_version == "1"
 
 
 def test_a_version_failing_after_the_switch_is_rolled_back(deployments: Deployments, backend: str,
                                                            models: dict[str, Path]) -> None:
     policy = WatchPolicy(window_s=30, max_error_rate=0.05, min_requests=10)
     shown = deployments.deploy("iris", models["v1"], "iris", "1", backend=backend, policy=policy)
-    with Load(f"{shown['endpoint']}/v2/models/iris/infer", onnx_models.rows(2)) as load:
+    with Load(f"{shown.endpoint}/v2/models/iris/infer", onnx_models.rows(2)) as load:
         deployments.deploy("iris", models["fails"], "iris", "2", backend=backend)  # ready: warm-up passes
         deadline = time.monotonic() + 20
-        while deployments.show("iris")["active_version"] != "1":
+        while deployments.show("iris").active_version != "1":
             assert time.monotonic() < deadline, "not rolled back"
             time.sleep(0.05)
         load.wait_for(20, "1")
@@ -117,19 +119,19 @@ def test_dead_parts_are_restarted_and_state_survives_a_new_supervisor(
         deployments: Deployments, backend: str, models: dict[str, Path]) -> None:
     deployments.deploy("iris", models["v1"], "iris", "1", backend=backend)
     shown = deployments.deploy("iris", models["v2"], "iris", "2", backend=backend)
-    _kill(deployments.backends[backend], shown["replicas"][1])
-    os.kill(int(shown["gateway"]["pid"]), signal.SIGKILL)
+    _kill(deployments.backends[backend], shown.replicas[1])
+    os.kill(int(shown.gateway.pid), signal.SIGKILL)
     deadline = time.monotonic() + 10
-    while running(int(shown["gateway"]["pid"]), "mlopslab.deploy.gateway"):
+    while running(int(shown.gateway.pid), "mlopslab.deploy.gateway"):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     again = Deployments(deployments.root, deployments.backends)  # as a restarted lab service
     kinds = {e["kind"] for e in again.supervise()}
     assert {"gateway_restarted", "replica_restarted"} <= kinds
     shown = again.show("iris")
-    assert shown["active_version"] == "2" and all(r["alive"] for r in shown["replicas"])
+    assert shown.active_version == "2" and all(r.alive for r in shown.replicas)
     x = onnx_models.rows(2)
-    y, version = infer(shown["endpoint"], x)
+    y, version = infer(shown.endpoint, x)
     assert version == "2"
     np.testing.assert_array_equal(y, expected(models["v2"], x))
     again.undeploy("iris")
@@ -147,22 +149,17 @@ def _processes_of(folder: Path) -> list[str]:
     return found
 
 
-def _handle(shown: dict[str, object], version: str) -> str:
-    return next(str(r["handle"]) for r in shown["replicas"] if r["version"] == version)  # type: ignore[attr-defined, index]
+def _handle(shown: Deployment, version: str) -> str:
+    return next(r.handle for r in shown.replicas if r.version == version)
 
 
-def _kill(backend: object, replica: dict[str, object]) -> None:
-    if replica["backend"] == "process":
-        os.kill(int(str(replica["handle"])), signal.SIGKILL)
+def _kill(backend: object, replica: ReplicaStatus) -> None:
+    if replica.backend == "process":
+        os.kill(int(replica.handle), signal.SIGKILL)
     else:
-        backend.client.containers.get(replica["handle"]).kill()  # type: ignore[attr-defined]
+        backend.client.containers.get(replica.handle).kill()  # type: ignore[attr-defined]
     deadline = time.monotonic() + 10
-    while backend.alive(_replica(replica)):  # type: ignore[attr-defined]
+    running_one = Replica(replica.backend, replica.handle, replica.version, replica.url, replica.port)
+    while backend.alive(running_one):  # type: ignore[attr-defined]
         assert time.monotonic() < deadline
         time.sleep(0.05)
-
-
-def _replica(data: dict[str, object]) -> object:
-    from mlopslab.deploy.backend import Replica
-
-    return Replica.from_dict(data)

@@ -136,7 +136,7 @@ def test_a_first_deploy_whose_process_died_is_removed_by_the_supervisor(tmp_path
     assert running(int(made["gateway_pid"]), "mlopslab.deploy.gateway")
 
     supervisor = Deployments(root, {"process": ProcessBackend()})
-    assert supervisor.show("iris")["status"] == "starting"
+    assert supervisor.show("iris").status == "starting"
     assert supervisor.supervise() == []
     assert supervisor.names() == [] and not (root / "iris").exists()
     assert not running(int(made["gateway_pid"]), "mlopslab.deploy.gateway")

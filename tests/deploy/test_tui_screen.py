@@ -48,11 +48,11 @@ async def test_the_screen_shows_versions_and_b_rolls_back(deployed: tuple[Lab, D
                      and any(t.row_count == 1 for t in app.screen.query(DataTable)))
         table = app.screen.query_one(DataTable)
         row = [str(c) for c in table.get_row_at(0)]
-        assert row[:5] == ["iris", deployments.show("iris")["endpoint"], "watching", "2", "1"]  # v2 is watched
+        assert row[:5] == ["iris", deployments.show("iris").endpoint, "watching", "2", "1"]  # v2 is watched
         await pilot.press("b")
         await pilot.press("y")
         await _until(pilot, lambda: [str(c) for c in table.get_row_at(0)][3:5] == ["1", "2"])
-    assert deployments.show("iris")["active_version"] == "1"
+    assert deployments.show("iris").active_version == "1"
 
 
 async def test_at_80x24_the_stable_endpoint_shows_whole_and_replicas_are_marked_internal(
@@ -69,12 +69,12 @@ async def test_at_80x24_the_stable_endpoint_shows_whole_and_replicas_are_marked_
         await pilot.pause(0.2)
         table = app.screen.query_one(DataTable)
         seen = "\n".join(table.render_line(y).text for y in range(table.size.height))
-        assert shown["endpoint"] in seen, seen  # in full, without scrolling
+        assert shown.endpoint in seen, seen  # in full, without scrolling
         detail = app.screen.query_one("#deployment-detail", Static)
         text = "\n".join(detail.render_line(y).text for y in range(detail.size.height))
-        assert shown["endpoint"] in text, text
-        for r in shown["replicas"]:
-            line = next(line for line in text.splitlines() if r["url"] in line)
+        assert shown.endpoint in text, text
+        for r in shown.replicas:
+            line = next(line for line in text.splitlines() if r.url in line)
             assert "internal" in line, text
 
 

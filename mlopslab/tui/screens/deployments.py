@@ -7,46 +7,42 @@ Register it in app.py's SCREENS as ("deployments", "7", "Deployments", Deploymen
 from __future__ import annotations
 
 import getpass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
+from mlopslab.core.deployments import Deployment, RolledBack
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
 
 COLUMNS = ("name", "endpoint", "health", "active", "previous", "requests", "errors", "p99 ms", "model", "backend")
 
 
-def health(d: dict[str, Any]) -> Text:
+HEALTH_STYLES = {"starting": "yellow", "endpoint down": "red bold", "active down": "red bold",
+                 "watching": "yellow", "serving": "green"}
+
+
+def health(d: Deployment) -> Text:
     """One word for a deployment's state, coloured."""
-    active = [r for r in d["replicas"] if r["role"] == "active"]
-    if d.get("status") == "starting":
-        return Text("starting", "yellow")
-    if not d["gateway"]["alive"]:
-        return Text("endpoint down", "red bold")
-    if not active or not all(r["alive"] for r in active):
-        return Text("active down", "red bold")
-    if d["gateway"]["watching"]:
-        return Text("watching", "yellow")
-    return Text("serving", "green")
+    word = d.health()
+    return Text(word, HEALTH_STYLES[word])
 
 
-def traffic(d: dict[str, Any]) -> tuple[str, str, str]:
+def traffic(d: Deployment) -> tuple[str, str, str]:
     """Requests, errors and p99 (ms) the gateway saw for the active version."""
-    stats = d["gateway"]["stats"].get(d["active_version"] or "", {})
-    p99 = stats.get("p99_ms")
-    return str(stats.get("requests", 0)), str(stats.get("errors", 0)), f"{p99:.1f}" if p99 is not None else "-"
+    seen = d.traffic()
+    return str(seen.requests), str(seen.errors), f"{seen.p99_ms:.1f}" if seen.p99_ms is not None else "-"
 
 
-def detail(d: dict[str, Any]) -> Text:
+def detail(d: Deployment) -> Text:
     """The stable endpoint to call, then each replica with its internal address."""
-    text = Text.assemble(" endpoint ", (d["endpoint"], "bold"), "  stable: the address clients call")
-    for r in d["replicas"]:
-        text.append(f"\n  v{r['version']} {r['role']}, {'up' if r['alive'] else 'down'}, ")
-        text.append(f"internal {r['url']}", "dim")
+    text = Text.assemble(" endpoint ", (d.endpoint, "bold"), "  stable: the address clients call")
+    for r in d.replicas:
+        text.append(f"\n  v{r.version} {r.role}, {'up' if r.alive else 'down'}, ")
+        text.append(f"internal {r.url}", "dim")
     return text
 
 
@@ -72,20 +68,20 @@ class DeploymentsScreen(LabScreen):
         for name in COLUMNS:
             table.add_column(name, key=name)
         table.focus()
-        self.found: list[dict[str, Any]] = []
+        self.found: list[Deployment] = []
         self.refresh_while_shown(self.action_reload)
 
     def action_reload(self) -> None:
         self.in_thread(lambda: self.lab.backend.client.deployments.list(), self._show, group="deployments")
 
-    def _show(self, found: list[dict[str, Any]]) -> None:
+    def _show(self, found: list[Deployment]) -> None:
         self.found = found
         table = self.query_one(DataTable)
         keep = table.cursor_row
         table.clear()
         for d in found:
-            table.add_row(d["name"], d["endpoint"], health(d), d["active_version"] or "-",
-                          d["previous_version"] or "-", *traffic(d), d["model"], d["backend"], key=d["name"])
+            table.add_row(d.name, d.endpoint, health(d), d.active_version or "-",
+                          d.previous_version or "-", *traffic(d), d.model, d.backend, key=d.name)
         table.move_cursor(row=min(keep, max(0, len(found) - 1)))
         summary = (f" {len(found)} {'deployment' if len(found) == 1 else 'deployments'}" if found
                    else " no deployments: `mlopslab deploy MODEL[@VERSION]` makes one")
@@ -96,7 +92,7 @@ class DeploymentsScreen(LabScreen):
         self._detail()
 
     def _detail(self) -> None:
-        chosen = next((d for d in self.found if d["name"] == self._selected()), None)
+        chosen = next((d for d in self.found if d.name == self._selected()), None)
         self.query_one("#deployment-detail", Static).update(detail(chosen) if chosen else "")
 
     def _selected(self) -> str | None:
@@ -107,9 +103,9 @@ class DeploymentsScreen(LabScreen):
         if name is None:
             return
 
-        def done(result: dict[str, Any]) -> None:
-            self.notify(f"{name}: version {result['active_version']} takes traffic "
-                        f"(switched in {result['rollback_s'] * 1000:.1f} ms)")
+        def done(result: RolledBack) -> None:
+            self.notify(f"{name}: version {result.active_version} takes traffic "
+                        f"(switched in {result.rollback_s * 1000:.1f} ms)")
             self.action_reload()
 
         def confirmed(yes: bool | None) -> None:

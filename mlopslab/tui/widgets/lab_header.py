@@ -10,6 +10,8 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from mlopslab.core.service_status import ServiceStatus
+
 
 class LabHeader(Widget):
     """One line, always on top. `status` is the service's ping answer (or an error)."""
@@ -20,7 +22,7 @@ class LabHeader(Widget):
 
     lab_name: reactive[str] = reactive("")
     screen_title: reactive[str] = reactive("")
-    status: reactive[dict[str, Any] | None] = reactive(None)
+    status: reactive[ServiceStatus | None] = reactive(None)
     problem: reactive[str | None] = reactive(None)
 
     def __init__(self, now: Callable[[], float], tz: Any = None) -> None:
@@ -42,13 +44,13 @@ class LabHeader(Widget):
             right.append("● service …", "yellow")
         else:
             right.append("● service", "green")
-            ray = self.status.get("ray")
+            ray = self.status.ray
             right.append("  ")
             if ray:
-                right.append(f"● ray {ray.get('address', '')}", "green")
+                right.append(f"● ray {ray.address}", "green")
             else:
                 right.append("○ ray idle", "bright_black")
-            active = self.status.get("active_runs")
+            active = self.status.active_runs
             if active:
                 right.append(f"  ▶ {active} active", "cyan")
         right.append("  " + datetime.fromtimestamp(self.now(), self.tz).strftime("%H:%M") + " ")

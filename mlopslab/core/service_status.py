@@ -1,0 +1,21 @@
+"""What the lab service says about itself when pinged (`lab status`, the TUI's header)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mlopslab.core.cluster import ClusterInfo
+
+
+@dataclass(frozen=True)
+class ServiceStatus:
+    """The running service: its process, lab, version, uptime and the Ray cluster it started."""
+
+    pid: int
+    lab: str  # the lab's folder
+    name: str  # the lab's name
+    version: str  # mlopslab's
+    uptime_s: float
+    commits: int  # write groups committed since it started
+    active_runs: int
+    ray: ClusterInfo | None  # None until the first run (or `lab start --ray`) starts it
