@@ -68,8 +68,7 @@ def step_started(lab: Path, run_id: str) -> float:
 
     with LabClient(Lab(lab)) as client:
         lines = client.runs.logs(run_id=run_id)
-    return min(ts(line["ts"] + ("" if "+" in line["ts"] else "+00:00"))
-               for line in lines if line["line"] == "step started")
+    return min(line.ts.timestamp() for line in lines if line.line == "step started")
 
 
 def main() -> None:

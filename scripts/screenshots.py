@@ -141,8 +141,8 @@ def cli_output(root: Path) -> None:
         runs = client.runs.list(limit=20)
         console.print("[bold]$ mlopslab runs ls[/]")
         console.print(output.runs_table(runs, metric_keys=4))
-        console.print(f"\n[bold]$ mlopslab runs show {runs[-1]['id']}[/]")
-        output.run_detail(client.runs.get(run_id=runs[-1]["id"]))
+        console.print(f"\n[bold]$ mlopslab runs show {runs[-1].id}[/]")
+        output.run_detail(client.runs.get(run_id=runs[-1].id))
     write("runs-ls", console.export_svg(title="mlopslab"))
 
 
