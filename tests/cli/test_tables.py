@@ -100,9 +100,13 @@ def test_layout_fits_the_width_when_the_kept_columns_do() -> None:
 
 
 def test_versions_table_keeps_run_ids_and_scores_whole_at_80() -> None:
-    version = {"version": 12, "aliases": ["champion", "staging"], "gate": {"passed": True},
-               "scores": {"accuracy": 0.95563}, "primary_metric": "accuracy",
-               "run_id": "261201-213344-9f2c", "created_at": "2026-12-01T21:35:00+00:00"}
+    from mlopslab.core.model_versions import GateResult
+    from tests.registry.factories import version_summary
+
+    version = version_summary(version=12, aliases=["champion", "staging"], gate=GateResult(True, "gr-1"),
+                              scores={"accuracy": 0.95563}, primary_metric="accuracy",
+                              run_id="261201-213344-9f2c",
+                              created_at=datetime(2026, 12, 1, 21, 35, tzinfo=UTC))
     out = render(versions_table([version] * 3), 80)
     assert "run 261201-213344-9f2c" in out and "0.9556" in out and "…" not in out
 
@@ -152,17 +156,17 @@ def test_wrapped_columns_narrow_to_their_longest_word_before_the_table_overflows
 
 def test_gate_notes_and_lineage_refs_are_shown_whole(capsys: pytest.CaptureFixture[str]) -> None:
     from mlopslab.cli.registry_view import lineage_view, report_detail
+    from mlopslab.core.gates import Check
+    from mlopslab.core.lineage import Edge, Lineage, LineageWalk, Node
+    from tests.registry.factories import gate_report
 
     digest = "d935b211a10ddc99f46dd88265400db8879225bfb9cff8cdd657bf1b82825459"
-    edge = {"source": f"data:sha256:{digest}", "relation": "holdout of", "target": "model:bc@1"}
-    lineage_view({"node": {"ref": "model:bc@1", "label": "champion"},
-                  "upstream": {"nodes": [edge["source"]], "edges": [edge]},
-                  "downstream": {"nodes": [], "edges": []}})
-    report_detail({"id": "gr-1", "name": "bc", "version": 2, "passed": True, "champion_version": 1,
-                   "provider": "CPUExecutionProvider",
-                   "checks": [{"gate": "latency", "name": "p95_ms@batch1", "value": 0.0092,
-                               "op": "<=", "limit": 5, "passed": True,
-                               "detail": {"note": "measured: 200 requests of 1 row"}}]})
+    edge = Edge(source=f"data:sha256:{digest}", relation="holdout of", target="model:bc@1")
+    lineage_view(Lineage(node=Node("model:bc@1", "model", "champion"),
+                         upstream=LineageWalk([Node(edge.source, "data")], [edge], False),
+                         downstream=LineageWalk([], [], False)))
+    report_detail(gate_report(champion_version=1, checks=[
+        Check("latency", "p95_ms@batch1", 0.0092, 5, "<=", True, {"note": "measured: 200 requests of 1 row"})]))
     out = capsys.readouterr().out
     assert f"data:sha256:{digest} --holdout of--> model:bc@1" in out
     assert "measured: 200 requests of 1 row" in out and "0.0092" in out
@@ -181,14 +185,15 @@ def test_gate_report_at_80_columns_keeps_values_limits_and_results_whole(
 
     shown = terminal(80)
     monkeypatch.setattr(registry_view, "console", shown)
-    checks = [{"gate": "regression", "name": "accuracy:vs_champion", "value": 0.95563, "op": ">=",
-               "limit": 0.94512, "passed": False, "detail": {"champion_value": 0.965}},
-              {"gate": "bias", "name": "equalized_odds_difference", "value": 0.0793651,
-               "op": "<=", "limit": 0.3, "passed": True,
-               "detail": {"note": "over groups A and B of the sensitive column group"}}]
-    registry_view.report_detail({"id": "gr-261201-225914-e92913", "name": "breast-cancer",
-                                 "version": 12, "passed": False, "champion_version": 11,
-                                 "provider": "CPUExecutionProvider", "checks": checks})
+    from mlopslab.core.gates import Check
+    from tests.registry.factories import gate_report
+
+    checks = [Check("regression", "accuracy:vs_champion", 0.95563, 0.94512, ">=", False,
+                    {"champion_value": 0.965}),
+              Check("bias", "equalized_odds_difference", 0.0793651, 0.3, "<=", True,
+                    {"note": "over groups A and B of the sensitive column group"})]
+    registry_view.report_detail(gate_report(id="gr-261201-225914-e92913", name="breast-cancer", version=12,
+                                            passed=False, champion_version=11, checks=checks))
     rows = shown.export_text().splitlines()
     assert all(len(line) <= 80 for line in rows)
     vs, bias = next(r for r in rows if "vs_champion" in r), next(r for r in rows if "equalized" in r)

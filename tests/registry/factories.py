@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mlopslab.core.gate_reports import GateReport
-from mlopslab.core.model_versions import ModelVersionDetail
+from mlopslab.core.model_versions import ModelVersionDetail, VersionSummary
 
 WHEN = datetime(2026, 12, 1, 10, tzinfo=UTC)
 
@@ -29,3 +29,12 @@ def gate_report(**fields: Any) -> GateReport:
         "failed": [], "holdout_data": "sha256:bb", "provider": "CPUExecutionProvider", "spec": {},
         "info": {}, "created_at": WHEN, "actor": "ada", "checks": []}
     return GateReport(**{**values, **fields})
+
+
+def version_summary(**fields: Any) -> VersionSummary:
+    values: dict[str, Any] = {
+        "name": "bc", "version": 1, "sha256": "ab" * 32, "size": 10, "source": "run", "run_id": "r1",
+        "train_data": "sha256:aa", "holdout_data": "sha256:bb", "task": "classification",
+        "primary_metric": "accuracy", "direction": "maximize", "scores": {}, "created_at": WHEN,
+        "created_by": "ada", "aliases": [], "gate": None}
+    return VersionSummary(**{**values, **fields})

@@ -255,14 +255,14 @@ async def test_lineage_from_a_real_version_to_its_data_and_back(real_lab: Lab, v
         screen = app.screen
         await until(pilot, lambda: getattr(app.screen, "graph", None) is not None, what="lineage")
         graph = app.screen.graph  # type: ignore[attr-defined]
-        up = {n["ref"] for n in graph["upstream"]["nodes"]}
+        up = {n.ref for n in graph.upstream.nodes}
         run_ref = next(r for r in up if r.startswith("run:"))
         assert any(r.startswith("data:sha256:") for r in up)
-        assert any(n["ref"].startswith("gate:") for n in graph["downstream"]["nodes"])
+        assert any(n.ref.startswith("gate:") for n in graph.downstream.nodes)
         lines = options_text(app)
         options = app.screen.query_one(OptionList)
         options.highlighted = next(i for i, line in enumerate(lines) if run_ref.split(":")[1] in line
                                    and line.lstrip().startswith("run"))
         await pilot.press("enter")  # walk to the run: its model is downstream
-        await until(pilot, lambda: screen.graph["node"]["ref"] == run_ref, what="run node")  # type: ignore[attr-defined]
+        await until(pilot, lambda: screen.graph.node.ref == run_ref, what="run node")  # type: ignore[attr-defined]
         await until(pilot, lambda: any(f"{NAME}@{versions['good']}" in line for line in options_text(app)))
