@@ -37,7 +37,7 @@ async def test_launch_a_recipe_and_follow_it_to_the_end(lab: Lab) -> None:
         assert screen.run.status == "finished", screen.run.error
         assert screen.run.metrics["accuracy"] > 0.85
         assert screen.query_one(Log).line_count > 0
-        assert any(a["path"] == "model.onnx" for a in screen.run["artifacts"])
+        assert any(a.path == "model.onnx" for a in screen.run.artifacts or ())
         assert app.current_mode == "runs"  # the run opens on Runs; the recipe list stays on 4
         await pilot.press("4")
         assert isinstance(app.screen, RecipesScreen)
