@@ -6,10 +6,10 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
+from mlopslab.client import groups
 from mlopslab.lab import Lab
 from mlopslab.tui.screens.dashboard import DashboardScreen
 from tests.tui.conftest import make_app, until
@@ -27,20 +27,20 @@ class Clock:
         return self.t
 
 
-async def test_dashboard_stays_fresh_after_a_tour_while_a_call_hangs(seeded_lab: Lab) -> None:
+async def test_dashboard_stays_fresh_after_a_tour_while_a_call_hangs(seeded_lab: Lab,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     # a machine with few cores: Textual's worker threads are min(32, CPUs + 4)
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(6))
     release = threading.Event()
     clock = Clock()
     app = make_app(seeded_lab, poll_s=0.2, gpu_poll_s=0.2, clock=clock)
-    real_call = app.backend.call
+    real_list = groups.Deployments.list
 
-    def call(op: str, **args: Any) -> Any:
-        if op == "deployments":  # a deployment whose gateway does not answer
-            release.wait(20)
-        return real_call(op, **args)
+    def hanging(self: groups.Deployments) -> groups.DeploymentRows:  # a gateway that does not answer
+        release.wait(20)
+        return real_list(self)
 
-    app.backend.call = call  # type: ignore[method-assign]
+    monkeypatch.setattr(groups.Deployments, "list", hanging)
     try:
         async with app.run_test(size=(80, 24)) as pilot:
             await until(pilot, lambda: "latest runs" in text_of(app, "#dash-recent"), what="dashboard")
