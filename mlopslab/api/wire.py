@@ -56,7 +56,7 @@ def parse_request(message: dict[str, Any]) -> tuple[Operation, Request]:
     try:
         return op, op.request.model_validate(args)
     except ValidationError as e:
-        raise BadRequest(f"bad request for {op.name}: {_first_problem(e)}") from e
+        raise BadRequest(f"bad request for {op.name}: {_problems(e)}") from e
 
 
 def reply_message(op: Operation, result: Any) -> dict[str, Any]:
@@ -81,9 +81,11 @@ def plain(value: Any) -> Any:
 _ANY: TypeAdapter[Any] = TypeAdapter(Any)
 
 
-def _first_problem(error: ValidationError) -> str:
-    problems = error.errors()
-    first = problems[0]
-    where = ".".join(str(p) for p in first["loc"]) or "request"
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return f"{where}: {first['msg'].lower()}{more}"
+def _problems(error: ValidationError, shown: int = 3) -> str:
+    """Pydantic's complaints on one line, unknown fields first (often a misspelling of
+    the missing one): `field: what is wrong; ...`."""
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    problems = [f"{'.'.join(str(p) for p in e['loc']) or 'request'}: {e['msg'].lower()}"
+                for e in errors]
+    more = f" (and {len(problems) - shown} more)" if len(problems) > shown else ""
+    return "; ".join(problems[:shown]) + more

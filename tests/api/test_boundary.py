@@ -26,6 +26,7 @@ from mlopslab.core.errors import BadRequest, ServiceOutdated, ServiceUnreachable
 from mlopslab.lab import Lab
 from mlopslab.processes import alive, wait_gone
 from tests.conftest import configure, mlopslab
+from tests.deploy.test_cli import _classifiers
 from tests.tui.seed_models import NAME, make_models_lab
 
 LEGACY = Path(__file__).with_name("legacy_service.py")
@@ -62,7 +63,10 @@ def test_the_service_knows_exactly_the_tables_operations(lab: Lab) -> None:
 
 def test_a_malformed_request_is_a_typed_error_naming_the_field(lab: Lab) -> None:
     with LabClient(lab) as client:
-        with pytest.raises(BadRequest, match=r"bad request for get_run: run_id: field required"):
+        with pytest.raises(BadRequest, match=r"^bad request for get_run: run_id: field required$"):
+            client.connection.call(OPERATIONS["get_run"], OPERATIONS["ping"].request())
+        with pytest.raises(BadRequest, match=r"^bad request for get_run: filter: extra inputs are not "
+                                             r"permitted; run_id: field required$"):
             client.connection.call(OPERATIONS["get_run"], OPERATIONS["count_runs"].request())
     reply = raw(lab, {"v": PROTOCOL_VERSION, "op": "list_runs", "args": {"limit": "many"}})
     assert reply["error"]["type"] == "BadRequest"
@@ -84,12 +88,15 @@ def test_a_client_of_another_protocol_is_told_so(lab: Lab) -> None:
     assert "protocol 1" in reply["error"]["message"]
 
 
-def samples(client: LabClient) -> dict[str, Callable[[], Any]]:
-    """One real call of every idempotent operation, on the seeded lab's own objects."""
+def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
+    """One real call of every idempotent operation, on the seeded lab's own objects and
+    a real deployment (process backend) of a real ONNX model."""
     run_id = client.runs.list(limit=1)[0].id
     latest = client.models.version(f"{NAME}@3").latest_report
     assert latest is not None
-    report = latest.id
+    data, files = _classifiers(folder)
+    client.models.register_file(path=str(files[0]), name="clf", data=str(data), target="target")
+    client.deployments.deploy(ref="clf@1", name="web", backend="process")
     return {
         "hello": client.service.hello, "ping": client.service.ping, "cluster": client.service.cluster,
         "write": lambda: client.service.write(batch_id="retry-test", events=[]),
@@ -98,15 +105,15 @@ def samples(client: LabClient) -> dict[str, Callable[[], Any]]:
         "metrics": lambda: client.runs.metrics(run_id), "logs": lambda: client.runs.logs(run_id),
         "cancel_run": lambda: client.runs.cancel(run_id, actor="test"),
         "queue": client.queue.show, "quotas": client.queue.quotas, "gpus": client.queue.gpus,
-        "quota_set": lambda: client.queue.set_quota("project", "retry", {"cpus": 4}, actor="test"),
+        "quota_set": lambda: client.queue.set_quota("project", "retry", {"max_runs": 4}, actor="test"),
         "quota_clear": lambda: client.queue.clear_quota("project", "retry", actor="test"),
         "models": client.models.list, "model_versions": lambda: client.models.versions(NAME),
         "model_version": lambda: client.models.version(f"{NAME}@2"),
-        "gate_report": lambda: client.models.gate_report(report),
+        "gate_report": lambda: client.models.gate_report(latest.id),
         "alias_history": lambda: client.models.alias_history(NAME),
         "lineage": lambda: client.models.lineage(f"{NAME}@2"),
         "evaluation_sets": lambda: client.models.evaluation_sets(NAME),
-        "deployments": client.deployments.list, "deployment": lambda: client.deployments.get(NAME),
+        "deployments": client.deployments.list, "deployment": lambda: client.deployments.get("web"),
         "stop": lambda: client.service.stop(stop_ray=False),
     }
 
@@ -135,14 +142,17 @@ def kill_while_answering(lab: Lab, client: LabClient, call: Callable[[], Any]) -
     return outcome
 
 
-def test_every_idempotent_operation_is_retried_after_the_service_is_killed(lab: Lab) -> None:
+def test_every_idempotent_operation_is_retried_after_the_service_is_killed(lab: Lab, tmp_path: Path) -> None:
     idempotent = sorted(name for name, op in OPERATIONS.items() if op.idempotent)
     with LabClient(lab) as client:
-        calls = samples(client)
+        calls = samples(client, tmp_path)
         assert set(calls) == set(idempotent), "every idempotent operation needs a sample call here"
-        for name in [n for n in idempotent if n != "stop"] + ["stop"]:
+        for name in [n for n in idempotent if n != "stop"]:
             outcome = kill_while_answering(lab, client, calls[name])
             assert "error" not in outcome, f"{name} was not retried: {outcome.get('error')!r}"
+        assert client.deployments.undeploy("web", actor="test").undeployed
+        outcome = kill_while_answering(lab, client, calls["stop"])
+        assert "error" not in outcome, f"stop was not retried: {outcome.get('error')!r}"
 
 
 def test_an_operation_that_is_not_idempotent_is_not_repeated(lab: Lab) -> None:
