@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlopslab.api.operation import NoArgs, Request, read, write
 from mlopslab.core.gpus import GpuReport
 from mlopslab.core.queue import QueueView, QuotaUsage
 
 
+class QuotaLimits(Request):
+    """The limits a `quota_set` changes: only those given (None: no limit)."""
+
+    max_gpus: float | None = None
+    max_runs: int | None = None
+    gpu_hours_per_day: float | None = None
+    max_time_limit: str | None = None  # a duration such as "12h"; or, in seconds:
+    max_time_limit_s: float | None = None
+
+
 class SetQuota(Request):
     scope: str
     name: str
-    limits: dict[str, Any]
+    limits: QuotaLimits
     actor: str | None = None
 
 

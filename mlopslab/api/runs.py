@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from mlopslab.api.operation import Request, read, write
 from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec
 
@@ -44,7 +42,7 @@ class SubmitRun(Request):
 
 class ResumeRun(Request):
     run_id: str
-    options: dict[str, Any] | None = None  # {"from_scratch": bool}
+    from_scratch: bool = False  # True: run every step again instead of reusing finished ones
 
 
 class CancelRun(Request):

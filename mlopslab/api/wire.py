@@ -42,7 +42,10 @@ def send(sock: socket.socket, message: dict[str, Any]) -> None:
 
 
 def request_message(op: Operation, request: Request) -> dict[str, Any]:
-    return {"v": PROTOCOL_VERSION, "op": op.name, "args": request.model_dump(mode="json")}
+    # unset fields are left out: the service fills in the same defaults, and a nested
+    # model (QuotaLimits) keeps "not given" apart from "given as null"
+    return {"v": PROTOCOL_VERSION, "op": op.name,
+            "args": request.model_dump(mode="json", exclude_unset=True)}
 
 
 def parse_request(message: dict[str, Any]) -> tuple[Operation, Request]:

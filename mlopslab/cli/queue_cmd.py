@@ -131,6 +131,7 @@ def quota_set(ctx: click.Context, project: str | None, user: str | None, as_json
 
     Runs over a quota wait in the queue; a run that could never fit is rejected.
     """
+    from mlopslab.api.queue import QuotaLimits
     from mlopslab.cli.output import print_json
     from mlopslab.client import LabClient
     from mlopslab.core.errors import ConfigError
@@ -141,8 +142,8 @@ def quota_set(ctx: click.Context, project: str | None, user: str | None, as_json
         raise ConfigError("give at least one limit (--max-gpus, --max-runs, "
                           "--gpu-hours-per-day, --max-time-limit)")
     with LabClient(lab_of(ctx)) as client:
-        row = client.queue.set_quota(scope=scope, name=name, limits=given,
-                          actor=getpass.getuser())
+        row = client.queue.set_quota(scope=scope, name=name, limits=QuotaLimits(**given),
+                                     actor=getpass.getuser())
     if as_json:
         print_json(row)
         return

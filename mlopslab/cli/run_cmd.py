@@ -125,7 +125,7 @@ def resume(client: LabClient, lab: Any, run_id: str, recipe: str | None,
     run = client.runs.get(run_id=run_id)
     if recipe is not None:
         _same_recipe(lab, recipe, run)
-    resumed = client.runs.resume(run_id=run.id, options={"from_scratch": from_scratch})
+    resumed = client.runs.resume(run_id=run.id, from_scratch=from_scratch)
     earlier = [a.last_log_seq for a in (resumed.attempts or ())[:-1]]
     return [resumed], {resumed.id: max((s for s in earlier if s is not None), default=-1)}
 

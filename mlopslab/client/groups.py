@@ -127,8 +127,8 @@ class Runs(Group):
         return self._send(runs.SUBMIT_RUN, spec=spec)
 
     @sends(runs.RESUME_RUN)
-    def resume(self, run_id: str, options: JsonObject | None = None) -> Run:
-        return self._send(runs.RESUME_RUN, run_id=run_id, options=options)
+    def resume(self, run_id: str, from_scratch: bool = False) -> Run:
+        return self._send(runs.RESUME_RUN, run_id=run_id, from_scratch=from_scratch)
 
     @sends(runs.CANCEL_RUN)
     def cancel(self, run_id: str, actor: str | None = None) -> Run:
@@ -145,7 +145,7 @@ class Queue(Group):
         return self._send(queue.QUOTAS)
 
     @sends(queue.QUOTA_SET)
-    def set_quota(self, scope: str, name: str, limits: JsonObject, actor: str | None = None) -> QuotaUsage:
+    def set_quota(self, scope: str, name: str, limits: queue.QuotaLimits, actor: str | None = None) -> QuotaUsage:
         return self._send(queue.QUOTA_SET, scope=scope, name=name, limits=limits, actor=actor)
 
     @sends(queue.QUOTA_CLEAR)

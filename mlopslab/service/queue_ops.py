@@ -64,7 +64,7 @@ class QueueOps:
                 gpu_hours_24h=round(usage.get((q.scope, q.name), 0.0) / 3600, 4)))
         return sorted(rows, key=lambda r: (r.scope, r.name))
 
-    def op_quota_set(self, scope: str, name: str, limits: dict[str, Any],
+    def op_quota_set(self, scope: str, name: str, limits: api.QuotaLimits,
                      actor: str | None = None) -> QuotaUsage:
         """Set some limits of a project's or user's stored quota (others are kept)."""
         if scope not in ("project", "user") or not name:
@@ -72,7 +72,7 @@ class QueueOps:
         current = next((q for q in self.service.scheduler.quotas()
                         if (q.scope, q.name) == (scope, name)), None)
         merged = {f: getattr(current, f) if current else None for f in LIMIT_FIELDS}
-        merged.update(_checked(limits))
+        merged.update(_checked(limits.model_dump(exclude_unset=True)))
         self._write(scope, name, merged, actor, "quota.set")
         return next(q for q in self.op_quotas() if (q.scope, q.name) == (scope, name))
 

@@ -117,8 +117,8 @@ class LabService:
         self.scheduler.wake()
         return run
 
-    def op_resume_run(self, run_id: str, options: dict[str, Any] | None = None) -> Run:
-        run = self.runs.resume(run_id, options or {})
+    def op_resume_run(self, run_id: str, from_scratch: bool = False) -> Run:
+        run = self.runs.resume(run_id, {"from_scratch": from_scratch})
         self.scheduler.wake()
         return run
 

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from mlopslab.api import OPERATIONS, PROTOCOL_VERSION
+from mlopslab.api.queue import QuotaLimits
 from mlopslab.client import LabClient, daemon
 from mlopslab.cluster import ClusterInfo
 from mlopslab.core.errors import BadRequest, ServiceOutdated, ServiceUnreachable, UnknownOperation
@@ -105,7 +106,7 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
         "metrics": lambda: client.runs.metrics(run_id), "logs": lambda: client.runs.logs(run_id),
         "cancel_run": lambda: client.runs.cancel(run_id, actor="test"),
         "queue": client.queue.show, "quotas": client.queue.quotas, "gpus": client.queue.gpus,
-        "quota_set": lambda: client.queue.set_quota("project", "retry", {"max_runs": 4}, actor="test"),
+        "quota_set": lambda: client.queue.set_quota("project", "retry", QuotaLimits(max_runs=4), actor="test"),
         "quota_clear": lambda: client.queue.clear_quota("project", "retry", actor="test"),
         "models": client.models.list, "model_versions": lambda: client.models.versions(NAME),
         "model_version": lambda: client.models.version(f"{NAME}@2"),

@@ -162,7 +162,7 @@ class RunDetailScreen(LabScreen):
         if self.run.status not in RESUMABLE:
             self.notify("only a failed, timed out or killed run resumes", title="resume")
             return
-        self.in_thread(lambda: self.lab.backend.client.runs.resume(self.run_id, {"from_scratch": False}), self._resumed)
+        self.in_thread(lambda: self.lab.backend.client.runs.resume(self.run_id), self._resumed)
 
     def action_cancel(self) -> None:
         if self.run is None or self.run.status in FINAL:
