@@ -57,10 +57,14 @@ class Connection:
                     self._connect()
                 assert self._sock is not None
                 send(self._sock, message)
-            except (*CONNECT_ERRORS, OSError) as e:
-                self.close()  # a stale connection: nothing was processed, so retry once
+            except (*CONNECT_ERRORS, OSError, ServiceUnreachable) as e:
+                # a stale connection, or a service going away during hello: nothing of
+                # this request was processed, so it is safe to try once more
+                self.close()
                 if attempt == 1:
-                    raise self._unreachable(e) from e
+                    raise e if isinstance(e, ServiceUnreachable) else self._unreachable(e) from e
+                if isinstance(e, ServiceUnreachable):
+                    time.sleep(RETRY_PAUSE_S)  # let it finish going
                 continue
             try:
                 return self._reply()

@@ -24,29 +24,42 @@ START_TIMEOUT_S = 60
 
 
 def start(lab: Lab) -> None:
-    """Start the service unless one answers already; wait until it does."""
+    """Start the service unless one answers already; wait until it does.
+
+    A new service that finds the lock held exits 0 and leaves it to the holder; when
+    the holder was on its way out (a `lab stop` just before), nobody answers, so the
+    service is started again until one does or the deadline passes."""
     from mlopslab.client.connection import wait_until_up
 
     if wait_until_up(lab, 0.2):
         return
     lab.state.mkdir(parents=True, exist_ok=True)
-    log = open(lab.state / "service.log", "ab")  # noqa: SIM115 - handed to the child
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mlopslab.service.server", "--lab", str(lab.root)],
-        stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True, close_fds=True, env=_service_env(),
-    )
-    log.close()
     deadline = time.monotonic() + START_TIMEOUT_S
+    proc = _spawn(lab)
     while time.monotonic() < deadline:
         if wait_until_up(lab, 0.5):
             return
-        if proc.poll() not in (None, 0):
-            break  # it failed; 0 means another service won the lock
+        code = proc.poll()
+        if code not in (None, 0):
+            break  # it failed
+        if code == 0:  # another service held the lock; it may be stopping
+            proc = _spawn(lab)
     raise ServiceError(
         f"the lab service did not start (exit code {proc.poll()})",
         f"see {lab.state / 'service.log'}",
     )
+
+
+def _spawn(lab: Lab) -> subprocess.Popen[bytes]:
+    log = open(lab.state / "service.log", "ab")  # noqa: SIM115 - handed to the child
+    try:
+        return subprocess.Popen(
+            [sys.executable, "-m", "mlopslab.service.server", "--lab", str(lab.root)],
+            stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True, close_fds=True, env=_service_env(),
+        )
+    finally:
+        log.close()
 
 
 def _service_env() -> dict[str, str]:

@@ -68,7 +68,7 @@ def test_a_malformed_request_is_a_typed_error_naming_the_field(lab: Lab) -> None
             client.connection.call(OPERATIONS["get_run"], OPERATIONS["ping"].request())
         with pytest.raises(BadRequest, match=r"^bad request for get_run: filter: extra inputs are not "
                                              r"permitted; run_id: field required$"):
-            client.connection.call(OPERATIONS["get_run"], OPERATIONS["count_runs"].request())
+            client.connection.call(OPERATIONS["get_run"], OPERATIONS["count_runs"].request(filter="x"))
     reply = raw(lab, {"v": PROTOCOL_VERSION, "op": "list_runs", "args": {"limit": "many"}})
     assert reply["error"]["type"] == "BadRequest"
     assert reply["error"]["message"].startswith("bad request for list_runs: limit:")
@@ -198,3 +198,14 @@ def test_a_busy_service_of_an_older_mlopslab_is_left_running_with_a_hint(lab: La
         old.terminate()
         wait_gone(old.pid, 10)
         old.wait(10)
+
+
+def test_calls_go_on_while_a_stopped_service_goes_and_a_fresh_one_starts(lab: Lab) -> None:
+    with LabClient(lab) as client:
+        first = client.service.hello().pid
+        assert client.service.stop(stop_ray=False)
+        deadline = time.monotonic() + 60
+        while client.service.hello().pid == first:  # it answers until it has gone
+            assert time.monotonic() < deadline, "the stopped service did not go"
+            with LabClient(lab) as another:  # a new connection: its hello may meet the end
+                assert another.runs.count() > 0
