@@ -215,6 +215,8 @@ class _Server(socketserver.ThreadingUnixStreamServer):
 
 def _same_protocol(message: dict[str, Any]) -> None:
     spoken = message.get("v", 1)
+    if spoken == 1 and message.get("op") == service_api.WRITE.name:
+        return  # run processes started by an older mlopslab keep delivering their events
     if spoken != PROTOCOL_VERSION:
         raise ServiceOutdated(
             f"this lab service speaks protocol {PROTOCOL_VERSION} (mlopslab {__version__}); "

@@ -89,6 +89,19 @@ def test_a_client_of_another_protocol_is_told_so(lab: Lab) -> None:
     assert "protocol 1" in reply["error"]["message"]
 
 
+def test_a_run_process_of_an_older_mlopslab_still_delivers_its_events(lab: Lab) -> None:
+    """Protocol 1's `write` (the same batch of event dicts) is still taken, so runs in
+    flight across an upgrade lose nothing; its answer carries what protocol 1 read."""
+    with LabClient(lab) as client:
+        run_id = client.runs.list(limit=1)[0].id
+    line = [time.time(), "stdout", "from an older run process"]
+    reply = raw(lab, {"op": "write", "args": {"batch_id": "v1-batch", "events": [
+        {"kind": "logs", "run_id": run_id, "lines": [line]}]}})
+    assert reply["ok"] is True and reply["result"] is True
+    with LabClient(lab) as client:
+        assert client.runs.logs(run_id)[-1].line == "from an older run process"
+
+
 def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
     """One real call of every idempotent operation, on the seeded lab's own objects and
     a real deployment (process backend) of a real ONNX model."""
