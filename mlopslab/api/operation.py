@@ -55,7 +55,3 @@ def read(name: str, request: type[Request], reply: Any, doc: str) -> Operation:
 def write(name: str, request: type[Request], reply: Any, doc: str, idempotent: bool = False) -> Operation:
     """An operation that changes the lab; idempotent only when a repeat changes nothing more."""
     return Operation(name, request, reply, idempotent=idempotent, writes=True, doc=doc)
-
-
-JsonObject = dict[str, Any]
-"""A reply not typed yet: a JSON object as the store makes it (replaced by nouns in core/)."""

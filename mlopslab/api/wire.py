@@ -23,32 +23,35 @@ from mlopslab.core.errors import BadRequest, UnknownOperation
 
 MAX_LINE = 256 * 1024 * 1024
 
+Message = dict[str, Any]
+"""One decoded JSON line: the JSON edge, where requests and replies get their types."""
 
-def encode(message: dict[str, Any]) -> bytes:
+
+def encode(message: Message) -> bytes:
     return json.dumps(message, separators=(",", ":"), default=str).encode() + b"\n"
 
 
-def read_message(stream: Any) -> dict[str, Any] | None:
+def read_message(stream: Any) -> Message | None:
     """The next message from a binary file-like stream; None at end of stream."""
     line = stream.readline(MAX_LINE)
     if not line:
         return None
-    result: dict[str, Any] = json.loads(line)
+    result: Message = json.loads(line)
     return result
 
 
-def send(sock: socket.socket, message: dict[str, Any]) -> None:
+def send(sock: socket.socket, message: Message) -> None:
     sock.sendall(encode(message))
 
 
-def request_message(op: Operation, request: Request) -> dict[str, Any]:
+def request_message(op: Operation, request: Request) -> Message:
     # unset fields are left out: the service fills in the same defaults, and a nested
     # model (QuotaLimits) keeps "not given" apart from "given as null"
     return {"v": PROTOCOL_VERSION, "op": op.name,
             "args": request.model_dump(mode="json", exclude_unset=True)}
 
 
-def parse_request(message: dict[str, Any]) -> tuple[Operation, Request]:
+def parse_request(message: Message) -> tuple[Operation, Request]:
     """The operation and its validated request; UnknownOperation or BadRequest if not."""
     name = message.get("op")
     op = OPERATIONS.get(name) if isinstance(name, str) else None
@@ -62,11 +65,11 @@ def parse_request(message: dict[str, Any]) -> tuple[Operation, Request]:
         raise BadRequest(f"bad request for {op.name}: {_problems(e)}") from e
 
 
-def reply_message(op: Operation, result: Any) -> dict[str, Any]:
+def reply_message(op: Operation, result: Any) -> Message:
     return {"v": PROTOCOL_VERSION, "ok": True, "result": op.replies.dump_python(result)}
 
 
-def error_message(error: dict[str, Any]) -> dict[str, Any]:
+def error_message(error: Message) -> Message:
     return {"v": PROTOCOL_VERSION, "ok": False, "error": error}
 
 

@@ -15,7 +15,7 @@ from typing import Any
 from mlopslab.api import PROTOCOL_VERSION
 from mlopslab.api import service as service_api
 from mlopslab.api.operation import NoArgs, Operation, Request
-from mlopslab.api.wire import parse_reply, read_message, request_message, send
+from mlopslab.api.wire import Message, parse_reply, read_message, request_message, send
 from mlopslab.client import daemon
 from mlopslab.core.errors import ServiceOutdated, ServiceUnreachable, error_from_dict
 from mlopslab.lab import Lab
@@ -50,7 +50,7 @@ class Connection:
             self._sock.close()
         self._sock = self._stream = None
 
-    def _roundtrip(self, op: Operation, message: dict[str, Any]) -> dict[str, Any]:
+    def _roundtrip(self, op: Operation, message: Message) -> Message:
         for attempt in range(2):
             try:
                 if self._sock is None:
@@ -75,7 +75,7 @@ class Connection:
                 time.sleep(RETRY_PAUSE_S)
         raise AssertionError("unreachable")
 
-    def _reply(self) -> dict[str, Any]:
+    def _reply(self) -> Message:
         try:
             reply = read_message(self._stream)
         except (*CONNECT_ERRORS, OSError) as e:
@@ -114,7 +114,7 @@ class Connection:
             raise
         self._sock, self._stream = sock, sock.makefile("rb")
 
-    def _stale(self) -> dict[str, Any] | None:
+    def _stale(self) -> Message | None:
         """None when the service speaks this protocol; else what it says of itself."""
         assert self._sock is not None
         send(self._sock, request_message(service_api.HELLO, NoArgs()))
@@ -126,7 +126,7 @@ class Connection:
         ping = self._reply()
         return dict(ping.get("result") or {}) if ping.get("ok") else {}
 
-    def _replace(self, old: dict[str, Any]) -> None:
+    def _replace(self, old: Message) -> None:
         """Restart an idle service of an older protocol; refuse to touch a busy one."""
         self.close()
         active = old.get("active_runs")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 from mlopslab.api import deploy as deploy_api
 from mlopslab.api import queue, registry, runs, service
-from mlopslab.api.operation import JsonObject, Operation
+from mlopslab.api.operation import Operation
 from mlopslab.client.connection import Connection
 from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.deployments import (
@@ -48,7 +48,6 @@ from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec
 from mlopslab.core.service_status import ServiceStatus
 
 F = TypeVar("F", bound=Callable[..., Any])
-Objects = list[JsonObject]
 Names = list[str]
 Runs_ = list[Run]  # `list` is a method name in some groups
 MetricPoints = list[MetricPoint]
