@@ -9,6 +9,8 @@ line writes it, since that is how both front ends offer them.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -16,36 +18,53 @@ from mlopslab.core.errors import RecipeError
 from mlopslab.core.run import RunSpec
 from mlopslab.lab import Lab
 
-SPEC_DEFAULTS: dict[str, Any] = {
-    "sets": (), "sweeps": (), "seed": None, "data": (), "project": None, "user": None,
-    "cpus": None, "gpus": None, "gpu_memory_gb": None, "memory_gb": None, "time_limit": None,
-    "priority": 0, "from_scratch": False, "ray_address": None,
-}
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What `mlopslab run` (its options) and the TUI's launch form say about a run,
+    before any check: `build_specs` checks them. None: the recipe's or the lab's own."""
+
+    sets: tuple[str, ...] = ()  # KEY=VALUE overrides, as `--set` writes them
+    sweeps: tuple[str, ...] = ()  # KEY=V1,V2,... as `--sweep` writes them
+    seed: int | None = None
+    data: tuple[str, ...] = ()  # NAME=PATH, as `--data` writes them
+    project: str | None = None
+    user: str | None = None
+    cpus: float | None = None
+    gpus: float | None = None
+    gpu_memory_gb: float | None = None
+    memory_gb: float | None = None
+    time_limit: str | None = None  # a duration such as "2h"
+    priority: int = 0
+    from_scratch: bool = False
+    ray_address: str | None = None
+
+    @classmethod
+    def of(cls, given: Mapping[str, Any]) -> RunOptions:
+        """The options among `given` (a command's keyword arguments, say)."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in given.items() if k in names and v is not None})
 
 
 SEED_MAX = 2**32 - 1  # numpy and scikit-learn take seeds 0..2**32-1
 
 
-def build_specs(lab: Lab, recipe_arg: str, opts: dict[str, Any]) -> list[RunSpec]:
-    """Validate the recipe and every override before anything runs.
-
-    `opts` holds `run`'s options; any left out take their command-line defaults.
-    """
-    opts = {**SPEC_DEFAULTS, **opts}
+def build_specs(lab: Lab, recipe_arg: str, opts: RunOptions) -> list[RunSpec]:
+    """Validate the recipe and every override before anything runs."""
     from mlopslab.core.params import expand_sweeps, resolve_params
     from mlopslab.core.recipe import load_recipe
 
     recipe = load_recipe(recipe_folder(lab, recipe_arg))
-    base = resolve_params(recipe, opts["sets"])
-    grid = expand_sweeps(recipe, base, opts["sweeps"])
+    base = resolve_params(recipe, list(opts.sets))
+    grid = expand_sweeps(recipe, base, list(opts.sweeps))
     common: dict[str, Any] = {
         "recipe": recipe.name, "recipe_path": str(recipe.path),
-        "project": opts["project"] or lab.config.lab.default_project,
-        "user": opts["user"] or getpass.getuser(),
-        "seed": _seed(recipe, opts["seed"]),
-        "resources": _resources(recipe, opts), "priority": int(opts["priority"]),
-        "options": {"from_scratch": opts["from_scratch"], "data": _data(recipe, opts["data"]),
-                    "ray_address": opts["ray_address"]},
+        "project": opts.project or lab.config.lab.default_project,
+        "user": opts.user or getpass.getuser(),
+        "seed": _seed(recipe, opts.seed),
+        "resources": _resources(recipe, opts), "priority": int(opts.priority),
+        "options": {"from_scratch": opts.from_scratch, "data": _data(recipe, opts.data),
+                    "ray_address": opts.ray_address},
     }
     return [RunSpec(**common, params=params) for params in grid]
 
@@ -71,7 +90,7 @@ RESOURCE_FLAGS = {"cpus": "--cpus", "gpus": "--gpus", "gpu_memory_gb": "--gpu-me
                   "memory_gb": "--memory", "time_limit": "--time-limit"}
 
 
-def _resources(recipe: Any, opts: dict[str, Any]) -> dict[str, Any]:
+def _resources(recipe: Any, opts: RunOptions) -> dict[str, Any]:
     """The recipe's resources with the options given; a bad option named as written."""
     from pydantic import ValidationError
 
@@ -79,10 +98,11 @@ def _resources(recipe: Any, opts: dict[str, Any]) -> dict[str, Any]:
     from mlopslab.core.recipe import Resources
 
     merged = recipe.resources.model_dump()
-    for key in RESOURCE_FLAGS:
-        if opts[key] is not None:
-            merged[key] = opts[key]
-    limit = opts["time_limit"]
+    given = {key: getattr(opts, key) for key in RESOURCE_FLAGS}
+    for key, value in given.items():
+        if value is not None:
+            merged[key] = value
+    limit = opts.time_limit
     if limit is not None:
         try:
             seconds = parse_duration(str(limit))
@@ -98,8 +118,8 @@ def _resources(recipe: Any, opts: dict[str, Any]) -> dict[str, Any]:
         problem = e.errors()[0]
         key = str(problem["loc"][0]) if problem["loc"] else ""
         message = _plain(problem["msg"])
-        if key in RESOURCE_FLAGS and opts[key] is not None:
-            raise RecipeError(f"{RESOURCE_FLAGS[key]} {opts[key]:g}: {message}",
+        if given.get(key) is not None:
+            raise RecipeError(f"{RESOURCE_FLAGS[key]} {given[key]:g}: {message}",
                               _RESOURCE_HINTS.get(key)) from None
         raise RecipeError(f"{recipe.path / 'recipe.toml'}: resources.{key}: {message}",
                           "see docs/recipes.md for the format") from None

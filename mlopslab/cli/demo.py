@@ -188,9 +188,9 @@ def _infer(endpoint: str, rows: list[list[float]]) -> str:
 
 def _run(client: LabClient, lab: Lab, recipe: str, sets: list[str]) -> str:
     from mlopslab.cli.follow import follow_logs
-    from mlopslab.runspecs import build_specs
+    from mlopslab.runspecs import RunOptions, build_specs
 
-    spec = build_specs(lab, str(lab.recipes / recipe), {"sets": sets})[0]
+    spec = build_specs(lab, str(lab.recipes / recipe), RunOptions(sets=tuple(sets)))[0]
     run = client.runs.submit(spec=spec)
     follow_logs(client, run.id, _Quiet())
     return run.id

@@ -10,7 +10,7 @@ from click.core import ParameterSource
 
 from mlopslab.cli import cli, lab_of
 from mlopslab.core.errors import RecipeError
-from mlopslab.runspecs import build_specs, recipe_folder
+from mlopslab.runspecs import RunOptions, build_specs, recipe_folder
 
 if TYPE_CHECKING:
     from mlopslab.client import LabClient
@@ -86,7 +86,7 @@ def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
     if recipe is None:
         raise RecipeError("give a RECIPE folder, or --resume RUN_ID",
                           "e.g. mlopslab run recipes/tabular-classifier (mlopslab run -h)")
-    specs = build_specs(lab, recipe, opts)  # every check before the service is asked
+    specs = build_specs(lab, recipe, RunOptions.of(opts))  # every check before the service is asked
     with LabClient(lab) as client:
         finish(client, submit(client, specs), detach=opts["detach"], as_json=opts["as_json"])
 

@@ -12,7 +12,6 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, NotFound
@@ -24,6 +23,7 @@ from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.core.registry import GatedPromotion, Promotion
 from mlopslab.core.run import Run, RunFields, RunSpec
 from mlopslab.lab import Lab
+from mlopslab.runspecs import RunOptions
 
 ACTIVE_FILTER = "status in ('queued', 'starting', 'running')"
 
@@ -183,11 +183,11 @@ class LabBackend:
                     counts[name] = counts.get(name, 0) + 1
         return sorted(counts, key=lambda m: -counts[m])
 
-    def launch(self, recipe_path: Path, sets: list[str], opts: dict[str, Any]) -> Run:
+    def launch(self, recipe_path: Path, opts: RunOptions) -> Run:
         """Validate like `mlopslab run` does (same spec builder), then submit."""
         from mlopslab.runspecs import build_specs
 
-        specs = build_specs(self.lab, str(recipe_path), {**opts, "sets": tuple(sets)})
+        specs = build_specs(self.lab, str(recipe_path), opts)
         return self.client.runs.submit(specs[0])
 
     # models ---------------------------------------------------------------

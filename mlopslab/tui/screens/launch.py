@@ -18,6 +18,7 @@ from mlopslab.core.durations import parse_duration
 from mlopslab.core.params import check_value, convert
 from mlopslab.core.recipe import ParamSpec
 from mlopslab.core.run import Run
+from mlopslab.runspecs import RunOptions
 from mlopslab.tui.backend import RecipeEntry
 from mlopslab.tui.format import number
 from mlopslab.tui.screens.base import LabScreen
@@ -153,20 +154,18 @@ class LaunchScreen(LabScreen):
                 bad.append(box.id or "?")
         return bad
 
-    def values(self) -> tuple[list[str], dict[str, Any]]:
+    def values(self) -> RunOptions:
         def get(id: str) -> str:
             return self.query_one(f"#{id}", Input).value.strip()
 
-        sets = [f"{key}={get(f'param-{key}')}" for key in self.recipe.params]
-        opts: dict[str, Any] = {
-            "cpus": float(get("res-cpus")), "gpus": float(get("res-gpus")),
-            "gpu_memory_gb": float(get("res-gpu-mem")) if get("res-gpu-mem") else None,
-            "memory_gb": float(get("res-mem")) if get("res-mem") else None,
-            "priority": int(get("opt-priority") or 0),
-            "time_limit": get("res-time") or None, "seed": int(get("opt-seed")),
-            "project": get("opt-project") or None, "user": getpass.getuser(),
-        }
-        return sets, opts
+        return RunOptions(
+            sets=tuple(f"{key}={get(f'param-{key}')}" for key in self.recipe.params),
+            cpus=float(get("res-cpus")), gpus=float(get("res-gpus")),
+            gpu_memory_gb=float(get("res-gpu-mem")) if get("res-gpu-mem") else None,
+            memory_gb=float(get("res-mem")) if get("res-mem") else None,
+            priority=int(get("opt-priority") or 0),
+            time_limit=get("res-time") or None, seed=int(get("opt-seed")),
+            project=get("opt-project") or None, user=getpass.getuser())
 
     @on(Button.Pressed, "#launch")
     def action_launch(self) -> None:
@@ -175,10 +174,10 @@ class LaunchScreen(LabScreen):
             self.notify("fix the fields marked ✗ first: " + ", ".join(b.split("-", 1)[1] for b in bad),
                         title="launch", severity="error")
             return
-        sets, opts = self.values()
+        opts = self.values()
         backend, path = self.lab.backend, self.entry.path
         self.notify(f"submitting {self.recipe.name}…", title="launch")
-        self.in_thread(lambda: backend.launch(path, sets, opts), self._launched, group="launch")
+        self.in_thread(lambda: backend.launch(path, opts), self._launched, group="launch")
 
     def _launched(self, run: Run) -> None:
         """Back to the recipe list (key 4 shows it again); the new run opens on Runs (key 2)."""
