@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter
+from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 
 class Request(BaseModel):
@@ -22,6 +22,15 @@ class Request(BaseModel):
 
 class NoArgs(Request):
     """An operation that takes nothing."""
+
+
+class Envelope(BaseModel):
+    """A reply line: {"v", "ok", "result"} or {"v", "ok": false, "error"}."""
+
+    v: int = 1
+    ok: bool = False
+    result: Any = None
+    error: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +51,11 @@ class Operation:
     @cached_property
     def replies(self) -> TypeAdapter[Any]:
         return TypeAdapter(self.reply)
+
+    @cached_property
+    def envelope(self) -> type[Envelope]:
+        """A whole reply line of this operation, read in one pass (pydantic-core)."""
+        return create_model(f"{self.name}_reply", __base__=Envelope, result=(self.reply | None, None))
 
     def __repr__(self) -> str:
         return f"Operation({self.name!r})"

@@ -4,9 +4,10 @@ Request:  {"v": 2, "op": "get_run", "args": {...}}
 Response: {"v": 2, "ok": true, "result": ...}
       or  {"v": 2, "ok": false, "error": {"type", "message", "hint", "exit_code"}}
 
-Replies are dumped from their declared type (dataclass nouns become objects) and
-JSON-encoded with `str` for what JSON lacks, so timestamps travel as
-"YYYY-MM-DD HH:MM:SS[.ffffff]" (UTC) and parse back into `datetime` on the client.
+A result is dumped to JSON by pydantic-core from the operation's declared reply type
+(dataclass nouns become objects, timestamps ISO 8601 text) and read back the same
+way on the client, the whole line in one pass (`Operation.envelope`): 10,000 runs
+cross in about a tenth of what encoding them with the json module took.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from mlopslab.api import OPERATIONS, PROTOCOL_VERSION
-from mlopslab.api.operation import Operation, Request
+from mlopslab.api.operation import Envelope, Operation, Request
 from mlopslab.core.errors import BadRequest, UnknownOperation
 
 MAX_LINE = 256 * 1024 * 1024
@@ -65,17 +66,24 @@ def parse_request(message: Message) -> tuple[Operation, Request]:
         raise BadRequest(f"bad request for {op.name}: {_problems(e)}") from e
 
 
-def reply_message(op: Operation, result: Any) -> Message:
-    return {"v": PROTOCOL_VERSION, "ok": True, "result": op.replies.dump_python(result)}
+def reply_line(op: Operation, result: Any) -> bytes:
+    """A result as its reply line, dumped by pydantic-core from its declared type
+    (timestamps as ISO 8601 text)."""
+    return _OK + op.replies.dump_json(result) + b"}\n"
+
+
+_OK = b'{"v":%d,"ok":true,"result":' % PROTOCOL_VERSION
 
 
 def error_message(error: Message) -> Message:
     return {"v": PROTOCOL_VERSION, "ok": False, "error": error}
 
 
-def parse_reply(op: Operation, result: Any) -> Any:
-    """A reply's result as its declared type (nouns rebuilt, timestamps parsed)."""
-    return op.replies.validate_python(result)
+def parse_reply_line(op: Operation, line: bytes) -> Envelope:
+    """A reply line read in one pass: its result as the operation's type (nouns
+    rebuilt, timestamps parsed), or its error."""
+    envelope: Envelope = op.envelope.model_validate_json(line)
+    return envelope
 
 
 def plain(value: Any) -> Any:

@@ -7,6 +7,7 @@ after a lost reply repeats only what the operation table marks idempotent.
 
 from __future__ import annotations
 
+import json
 import socket
 import threading
 import time
@@ -15,7 +16,7 @@ from typing import Any
 from mlopslab.api import PROTOCOL_VERSION
 from mlopslab.api import service as service_api
 from mlopslab.api.operation import NoArgs, Operation, Request
-from mlopslab.api.wire import Message, parse_reply, read_message, request_message, send
+from mlopslab.api.wire import MAX_LINE, Message, parse_reply_line, request_message, send
 from mlopslab.client import daemon
 from mlopslab.core.errors import ServiceOutdated, ServiceUnreachable, error_from_dict
 from mlopslab.lab import Lab
@@ -40,17 +41,18 @@ class Connection:
         """Send one request; return its reply as the operation's reply type, or raise
         the service's error as the matching MlopslabError."""
         with self._lock:
-            reply = self._roundtrip(op, request_message(op, request))
-        if not reply.get("ok"):
-            raise error_from_dict(reply.get("error", {}))
-        return parse_reply(op, reply.get("result"))
+            line = self._roundtrip(op, request_message(op, request))
+        reply = parse_reply_line(op, line)
+        if not reply.ok:
+            raise error_from_dict(reply.error or {})
+        return reply.result
 
     def close(self) -> None:
         if self._sock is not None:
             self._sock.close()
         self._sock = self._stream = None
 
-    def _roundtrip(self, op: Operation, message: Message) -> Message:
+    def _roundtrip(self, op: Operation, message: Message) -> bytes:
         for attempt in range(2):
             try:
                 if self._sock is None:
@@ -67,7 +69,7 @@ class Connection:
                     time.sleep(RETRY_PAUSE_S)  # let it finish going
                 continue
             try:
-                return self._reply()
+                return self._line()
             except ServiceUnreachable:
                 # the service died while answering: repeat only what is safe to repeat
                 if attempt == 1 or not op.idempotent:
@@ -75,15 +77,20 @@ class Connection:
                 time.sleep(RETRY_PAUSE_S)
         raise AssertionError("unreachable")
 
-    def _reply(self) -> Message:
+    def _line(self) -> bytes:
         try:
-            reply = read_message(self._stream)
+            line: bytes = self._stream.readline(MAX_LINE)
         except (*CONNECT_ERRORS, OSError) as e:
             self.close()
             raise self._unreachable(e) from e
-        if reply is None:
+        if not line:
             self.close()
             raise self._unreachable(ConnectionResetError("the service closed the connection"))
+        return line
+
+    def _reply(self) -> Message:
+        """The next reply as plain JSON (hello, and the pings of older protocols)."""
+        reply: Message = json.loads(self._line())
         return reply
 
     def _unreachable(self, error: Exception) -> ServiceUnreachable:

@@ -25,7 +25,7 @@ from mlopslab import __version__
 from mlopslab.api import PROTOCOL_VERSION
 from mlopslab.api import runs as runs_api
 from mlopslab.api import service as service_api
-from mlopslab.api.wire import encode, error_message, parse_request, read_message, reply_message
+from mlopslab.api.wire import encode, error_message, parse_request, read_message, reply_line
 from mlopslab.cluster import ClusterInfo, LocalCluster
 from mlopslab.core.errors import MlopslabError, ServiceOutdated
 from mlopslab.core.events import Event, RunUpdated
@@ -77,17 +77,17 @@ class LabService:
 
     # operations -----------------------------------------------------------
 
-    def reply(self, message: dict[str, Any]) -> dict[str, Any]:
-        """The answer to one request message (never raises)."""
+    def reply(self, message: dict[str, Any]) -> bytes:
+        """The reply line to one request message (never raises)."""
         try:
             _same_protocol(message)
             op, request = parse_request(message)
-            return reply_message(op, call(self.handlers[op.name], request))
+            return reply_line(op, call(self.handlers[op.name], request))
         except MlopslabError as e:
-            return error_message(e.to_dict())
+            return encode(error_message(e.to_dict()))
         except Exception as e:  # noqa: BLE001 - report, keep serving
             print(f"error in {message.get('op')}: {e!r}", file=sys.stderr, flush=True)
-            return error_message({"type": "MlopslabError", "message": repr(e)})
+            return encode(error_message({"type": "MlopslabError", "message": repr(e)}))
 
     def own_handlers(self) -> Handlers:
         api, runs = service_api, runs_api
@@ -197,7 +197,7 @@ class _Handler(socketserver.StreamRequestHandler):
                 return
             reply = self.server.service_reply(message)
             try:
-                self.wfile.write(encode(reply))
+                self.wfile.write(reply)
             except OSError:
                 return
 
@@ -209,7 +209,7 @@ class _Server(socketserver.ThreadingUnixStreamServer):
         self.service = service
         super().__init__(str(path), _Handler)
 
-    def service_reply(self, message: dict[str, Any]) -> dict[str, Any]:
+    def service_reply(self, message: dict[str, Any]) -> bytes:
         return self.service.reply(message)
 
 

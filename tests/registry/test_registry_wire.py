@@ -3,7 +3,6 @@ line, rebuilt by the client as the same values (unions resolved to the right mem
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,7 @@ import pytest
 
 from mlopslab.api import registry as api
 from mlopslab.api.operation import Operation
-from mlopslab.api.wire import encode, parse_reply, reply_message
+from mlopslab.api.wire import parse_reply_line, reply_line
 from mlopslab.core.gate_reports import GateReportSummary, GateVerdict
 from mlopslab.core.gates import Check
 from mlopslab.core.lineage import (
@@ -31,8 +30,9 @@ from tests.registry.factories import WHEN, gate_report, model_version
 
 
 def over_the_wire(op: Operation, result: Any) -> Any:
-    line = json.loads(encode(reply_message(op, result)))
-    return parse_reply(op, line["result"])
+    reply = parse_reply_line(op, reply_line(op, result))
+    assert reply.ok
+    return reply.result
 
 
 REPORT = gate_report(checks=[Check("integrity", "loads", None, None, "", True, {}),
