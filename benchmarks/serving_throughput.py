@@ -121,7 +121,7 @@ def mlopslab_server(model: Path, batching: bool) -> Iterator[tuple[int, str]]:
 
 @contextlib.contextmanager
 def gateway(model: Path) -> Iterator[tuple[int, str]]:
-    from mlopslab.deploy.backend import ServingOptions
+    from mlopslab.core.deployments import ServingOptions
     from mlopslab.deploy.deployments import Deployments
     from mlopslab.deploy.process import ProcessBackend
 

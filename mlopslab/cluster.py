@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlopslab.core.cluster import ClusterInfo as ClusterInfo  # the noun lives in core; here for callers
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import ExecError
 from mlopslab.processes import alive, signal_group, wait_gone
 from mlopslab.sockets import MAX_SOCKET_PATH

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from mlopslab.client import daemon
-from mlopslab.cluster import ClusterInfo, LocalCluster
+from mlopslab.cluster import LocalCluster
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.lab import Lab, init_lab
 
 REPO = Path(__file__).resolve().parents[1]

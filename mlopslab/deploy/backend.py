@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from mlopslab.core.deployments import ServingOptions as ServingOptions  # the noun lives in core
+from mlopslab.core.deployments import ServingOptions
 from mlopslab.core.errors import DeployError
 
 

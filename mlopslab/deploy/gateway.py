@@ -31,7 +31,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from mlopslab.deploy.policy import Route, WatchPolicy
+from mlopslab.core.deployments import WatchPolicy
+from mlopslab.deploy.policy import Route
 from mlopslab.deploy.upstream import Upstream, UpstreamError
 from mlopslab.serving.protocol import dumps
 

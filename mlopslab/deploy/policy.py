@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from mlopslab.core.deployments import WatchPolicy as WatchPolicy  # the noun lives in core
-
 
 @dataclass(frozen=True)
 class Route:

@@ -26,7 +26,8 @@ from mlopslab.api import PROTOCOL_VERSION
 from mlopslab.api import runs as runs_api
 from mlopslab.api import service as service_api
 from mlopslab.api.wire import encode, error_message, parse_request, read_message, reply_line
-from mlopslab.cluster import ClusterInfo, LocalCluster
+from mlopslab.cluster import LocalCluster
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import MlopslabError, ServiceOutdated
 from mlopslab.core.events import Event, RunUpdated
 from mlopslab.core.run import Run, RunSpec

@@ -22,7 +22,7 @@ import pytest
 from mlopslab.api import OPERATIONS, PROTOCOL_VERSION
 from mlopslab.api.queue import QuotaLimits
 from mlopslab.client import LabClient, daemon
-from mlopslab.cluster import ClusterInfo
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import BadRequest, ServiceOutdated, ServiceUnreachable, UnknownOperation
 from mlopslab.lab import Lab
 from mlopslab.processes import alive, wait_gone

@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from mlopslab.cluster import ClusterInfo
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.lab import Lab
 from tests.conftest import mlopslab, mlopslab_json, module_lab
 from tests.deploy.test_cli import _classifiers

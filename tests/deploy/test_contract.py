@@ -13,11 +13,10 @@ import onnxruntime as ort
 import pytest
 import tritonclient.http as triton
 
-from mlopslab.core.deployments import Deployment, ReplicaStatus
+from mlopslab.core.deployments import Deployment, ReplicaStatus, WatchPolicy
 from mlopslab.core.errors import DeployError
 from mlopslab.deploy.backend import Replica
 from mlopslab.deploy.deployments import Deployments
-from mlopslab.deploy.policy import WatchPolicy
 from mlopslab.deploy.process import running
 from tests.deploy.load import Load
 from tests.serving import onnx_models

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mlopslab.deploy.backend import ReplicaSpec, ServingOptions
+from mlopslab.core.deployments import ServingOptions
+from mlopslab.deploy.backend import ReplicaSpec
 from mlopslab.deploy.deployments import _wait_ready
 from mlopslab.deploy.docker import DockerBackend
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mlopslab.cluster import ClusterInfo
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.lab import Lab
 from tests.conftest import mlopslab, mlopslab_json, module_lab
 

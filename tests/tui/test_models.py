@@ -17,7 +17,7 @@ import pytest
 from textual.widgets import DataTable, Input, OptionList
 
 from mlopslab.client import daemon
-from mlopslab.cluster import ClusterInfo
+from mlopslab.core.cluster import ClusterInfo
 from mlopslab.lab import Lab
 from mlopslab.tui.app import LabApp
 from mlopslab.tui.screens.confirm import ConfirmModal
