@@ -24,20 +24,20 @@ def eval_set(ctx: click.Context, name: str, data: str | None, reason: str | None
     Gates score the candidate and the champion on the evaluation set in force, and
     refuse the comparison when either trained on any of its rows (docs/registry.md).
     """
-    from mlopslab.cli.registry_view import print_registry_json
+    from mlopslab.cli.output import print_json
 
     if data:
         made = client_of(ctx).models.set_evaluation_set(name=name, data=_file(data, "--data"),
                                                         actor=getpass.getuser(), reason=reason)
         if as_json:
-            print_registry_json(made)
+            print_json(made)
             return
         click.echo(f"{name}: evaluation set {made.version} is {made.data} ({made.rows} rows); "
                    f"later gates compare on it")
         return
     sets = client_of(ctx).models.evaluation_sets(name=name)
     if as_json:
-        print_registry_json(sets)
+        print_json(sets)
         return
     if not sets:
         click.echo(f"{name}: no evaluation set yet; gates use each candidate's holdout")

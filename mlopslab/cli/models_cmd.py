@@ -58,16 +58,16 @@ def models() -> None:
 @click.pass_context
 def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
     """List models, or the versions of model NAME (newest first)."""
-    from mlopslab.cli.output import console
-    from mlopslab.cli.registry_view import models_table, print_registry_json, versions_table
+    from mlopslab.cli.output import console, print_json
+    from mlopslab.cli.registry_view import models_table, versions_table
 
     if name:
         versions = client_of(ctx).models.versions(name=name)
-        print_registry_json(versions) if as_json else console.print(versions_table(versions))
+        print_json(versions) if as_json else console.print(versions_table(versions))
         return
     found = client_of(ctx).models.list()
     if as_json:
-        print_registry_json(found)
+        print_json(found)
     elif not found:
         click.echo("no models yet: register one with `mlopslab models register RUN_ID --name NAME`")
     else:
@@ -80,10 +80,11 @@ def ls(ctx: click.Context, name: str | None, as_json: bool) -> None:
 @click.pass_context
 def show(ctx: click.Context, ref: str, as_json: bool) -> None:
     """One version (NAME@N, NAME:ALIAS or NAME): metadata, scores, schema, latest gate report."""
-    from mlopslab.cli.registry_view import print_registry_json, version_detail
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import version_detail
 
     version = client_of(ctx).models.version(ref=ref)
-    print_registry_json(version) if as_json else version_detail(version)
+    print_json(version) if as_json else version_detail(version)
 
 
 @models.command()
@@ -106,7 +107,7 @@ def register(ctx: click.Context, run_id: str | None, name: str | None, file_: st
              exclude: tuple[str, ...], train_data: str | None, primary: str | None,
              gates: str | None, as_json: bool) -> None:
     """Register a run's model (RUN_ID) or an ONNX file (--file) as a new version."""
-    from mlopslab.cli.registry_view import print_registry_json
+    from mlopslab.cli.output import print_json
 
     user = getpass.getuser()
     if file_:
@@ -128,7 +129,7 @@ def register(ctx: click.Context, run_id: str | None, name: str | None, file_: st
         raise InputError("give a RUN_ID, or --file with --name, --data and --target",
                          "`mlopslab runs ls` lists the runs; see `mlopslab models register -h`")
     if as_json:
-        print_registry_json(version)
+        print_json(version)
         return
     state = "registered" if version.created else "already registered as"
     scores = " ".join(f"{k}={v:.4g}" for k, v in (version.scores or {}).items())
@@ -148,11 +149,11 @@ def alias() -> None:
 @click.pass_context
 def alias_set(ctx: click.Context, ref: str, alias_name: str, reason: str | None, as_json: bool) -> None:
     """Point ALIAS of the model at version REF (e.g. `churn@3 staging`)."""
-    from mlopslab.cli.registry_view import print_registry_json
+    from mlopslab.cli.output import print_json
 
     _not_champion(alias_name, ref)
     version = client_of(ctx).models.set_alias(ref=ref, alias=alias_name, actor=getpass.getuser(), reason=reason)
-    print_registry_json(version) if as_json else click.echo(f"{version.name}:{alias_name} -> {version.version}")
+    print_json(version) if as_json else click.echo(f"{version.name}:{alias_name} -> {version.version}")
 
 
 @alias.command("rm")
@@ -179,8 +180,8 @@ def alias_rm(ctx: click.Context, name: str, alias_name: str, reason: str | None)
 def history(ctx: click.Context, name: str, alias_name: str | None, at: str | None,
             as_json: bool) -> None:
     """Every alias move of model NAME: from, to, who, when, why."""
-    from mlopslab.cli.output import console, local_time
-    from mlopslab.cli.registry_view import history_table, print_registry_json
+    from mlopslab.cli.output import console, local_time, print_json
+    from mlopslab.cli.registry_view import history_table
     from mlopslab.core.refs import parse_time
     from mlopslab.core.registry import AliasHistoryAt
 
@@ -191,7 +192,7 @@ def history(ctx: click.Context, name: str, alias_name: str | None, at: str | Non
         raise NotFound(f"model '{name}' never had an alias '{alias_name}'",
                        f"its aliases, then and now: {', '.join(sorted(aliases)) or 'none'}")
     if as_json:
-        print_registry_json(result)
+        print_json(result)
     elif isinstance(result, AliasHistoryAt):
         version = result.version
         click.echo(f"{name}:{result.alias} at {at} ({local_time(result.at)}): "
@@ -209,11 +210,12 @@ def history(ctx: click.Context, name: str, alias_name: str | None, at: str | Non
 @click.pass_context
 def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_json: bool) -> None:
     """Run the gates of version REF against the champion; exit 0 on pass, 1 on fail (for CI)."""
-    from mlopslab.cli.registry_view import print_registry_json, report_detail
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import report_detail
 
     report = client_of(ctx).models.gate(ref=ref, actor=getpass.getuser(), gates=_abs(gates, "--gates"),
                                         data=_abs(data, "--data"))
-    print_registry_json(report) if as_json else report_detail(report)
+    print_json(report) if as_json else report_detail(report)
     sys.exit(0 if report.passed else 1)
 
 
@@ -227,7 +229,8 @@ def gate(ctx: click.Context, ref: str, gates: str | None, data: str | None, as_j
 def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates: str | None,
             as_json: bool) -> None:
     """Make REF the champion if its latest gate report passes (gates run when needed); exit 1 if refused."""
-    from mlopslab.cli.registry_view import print_registry_json, report_detail
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import report_detail
     from mlopslab.core.registry import GatedPromotion
 
     if force and not (reason and reason.strip()):
@@ -236,7 +239,7 @@ def promote(ctx: click.Context, ref: str, force: bool, reason: str | None, gates
     result = client_of(ctx).models.promote(ref=ref, actor=getpass.getuser(), force=force, reason=reason,
                    gates=_abs(gates, "--gates"))
     if as_json:
-        print_registry_json(result)
+        print_json(result)
     else:
         if isinstance(result, GatedPromotion) and result.report and not result.promoted:
             report_detail(result.report)
@@ -259,7 +262,8 @@ def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
 
     REF: model:NAME@N, model:NAME:ALIAS, run:ID, data:HASH, gate:ID, deployment:NAME.
     """
-    from mlopslab.cli.registry_view import lineage_view, print_registry_json
+    from mlopslab.cli.output import print_json
+    from mlopslab.cli.registry_view import lineage_view
     from mlopslab.core.refs import KINDS
 
     try:
@@ -270,4 +274,4 @@ def lineage(ctx: click.Context, ref: str, as_json: bool) -> None:
             raise NotFound(e.message, f"{e.hint}; or start REF with one of: "
                            f"{', '.join(k + ':' for k in KINDS)}") from None
         raise
-    print_registry_json(graph) if as_json else lineage_view(graph)
+    print_json(graph) if as_json else lineage_view(graph)

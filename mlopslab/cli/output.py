@@ -32,11 +32,9 @@ def print_grid(grid: Grid) -> None:
 
 
 def print_json(value: Any) -> None:
-    """Print a reply (nouns included) as the documented --json: timestamps as
-    "YYYY-MM-DD HH:MM:SS[.ffffff]" UTC strings, like the store writes them."""
-    from mlopslab.api.wire import plain
-
-    sys.stdout.write(json.dumps(plain(value), indent=2, default=str) + "\n")
+    """Print a reply (nouns included) as the documented --json: plain JSON data,
+    timestamps as ISO 8601 text in UTC ("2026-12-01T21:33:45+00:00")."""
+    sys.stdout.write(json.dumps(iso_times(value), indent=2, default=str) + "\n")
     sys.stdout.flush()
 
 

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-from mlopslab.cli.output import Col, Grid, Role, console, fmt_value, iso_times, local_time, print_json
+from mlopslab.cli.output import Col, Grid, Role, console, fmt_value, local_time
 from mlopslab.core.gate_reports import GateReport, GateVerdict
 from mlopslab.core.lineage import Lineage
 from mlopslab.core.model_versions import GateResult, ModelSummary, ModelVersion, ModelVersionDetail, VersionSummary
 from mlopslab.core.registry import AliasMove, reported_differently
-
-
-def print_registry_json(value: object) -> None:
-    """The registry's --json: its nouns as plain JSON, timestamps as ISO 8601 text in UTC
-    ("2026-12-01T21:33:45+00:00"), as the registry commands have always printed them."""
-    print_json(iso_times(value))
 
 
 def _gate_text(gate: GateResult | None) -> str:
