@@ -74,6 +74,71 @@ class GpuSection(_Section):
     )
 
 
+class MonitorSection(_Section):
+    """[monitor]: GPU history and the alert rules, kept by the lab service
+    (docs/monitoring.md)."""
+
+    interval_s: float = Field(1.0, gt=0, description="How often every GPU is read.")
+    process_interval_s: float = Field(
+        5.0, gt=0, description="How often the GPUs' process lists are read (the costly "
+        "NVML call); between two, the last list is used to attribute use to owners.")
+    raw_hours: float = Field(
+        1.0, gt=0, description="Hours raw readings are kept before they become 1-minute "
+        "rollups.")
+    minute_days: float = Field(
+        7.0, gt=0, description="Days 1-minute rollups are kept before they become 1-hour ones.")
+    retention_days: float = Field(
+        0.0, ge=0, description="Days 1-hour history (and the GPU use costs are made from) "
+        "is kept; 0 keeps it for ever.")
+    alerts_interval_s: float = Field(5.0, gt=0, description="How often the alert rules run.")
+    idle_gpu_pct: float = Field(
+        5.0, ge=0, le=100, description="A run whose GPUs are busy less than this share of "
+        "the time it holds them ...")
+    idle_gpu_after: Duration = Field(
+        "10m", description="... for this long raises an idle-GPU alert (90s, 10m, 1h).")
+    gpu_memory_pct: float = Field(
+        95.0, gt=0, le=100, description="A GPU with more of its memory in use raises an alert.")
+
+
+DEFAULT_GPU_RATES = {
+    "H200": 3.5, "H100": 3.0, "A100": 1.8, "L40S": 1.2, "A10": 0.9, "L4": 0.7, "T4": 0.35,
+    "RTX 4090": 0.4,
+}
+
+
+class CostSection(_Section):
+    """[cost]: prices, to turn what runs and deployments held and used into money.
+    The defaults are rough cloud on-demand prices (2026); set your own."""
+
+    currency: str = Field("USD", description="Shown with every amount.")
+    gpu_hourly: dict[str, float] = Field(
+        default_factory=lambda: dict(DEFAULT_GPU_RATES),
+        description="Price of one GPU-hour by model: a key matches a GPU whose NVML name "
+        "holds it (\"H100\" matches \"NVIDIA H100 80GB HBM3\"; the longest key wins). A GPU "
+        "with no matching key, or a logical one, is shown as unpriced, never as free.")
+    cpu_hourly: float = Field(0.03, ge=0, description="Price of one CPU-hour.")
+    memory_gb_hourly: float = Field(0.004, ge=0, description="Price of one GB-hour of memory.")
+    energy_kwh: float = Field(0.15, ge=0, description="Price of one kWh of GPU energy.")
+    budget_alerts_pct: list[float] = Field(
+        default_factory=lambda: [80.0, 100.0],
+        description="Shares of a budget (percent) that raise an alert when crossed.")
+
+
+class AlertsSection(_Section):
+    """[alerts]: where new and resolved alerts are sent, besides the lab (off when
+    empty). Delivery is retried and never holds up the lab service."""
+
+    command: list[str] = Field(
+        default_factory=list, description="A program and its arguments (no shell) run with "
+        "the alert as JSON on stdin, e.g. [\"notify-send\", \"mlopslab\"].")
+    webhook_url: str = Field(
+        "", description="An http(s) URL the alert is POSTed to as JSON.")
+    webhook_token_env: str = Field(
+        "", description="Name of an environment variable of the lab service holding a "
+        "bearer token for the webhook (the token itself is never stored or logged).")
+    retry_s: float = Field(30.0, gt=0, description="Wait before retrying a failed delivery.")
+
+
 class QuotaLimits(_Section):
     """Limits of one project or user; a missing field means no limit."""
 
@@ -99,6 +164,9 @@ class LabConfig(_Section):
     service: ServiceSection = ServiceSection()
     gpu: GpuSection = GpuSection()
     quotas: QuotasSection = QuotasSection()
+    monitor: MonitorSection = MonitorSection()
+    cost: CostSection = CostSection()
+    alerts: AlertsSection = AlertsSection()
 
 
 def load_config(lab_root: Path) -> LabConfig:
@@ -130,6 +198,10 @@ def render_config(config: LabConfig) -> str:
         tables: list[str] = []
         for field_name, info in type(section).model_fields.items():
             value = getattr(section, field_name)
+            if isinstance(value, dict) and not all(isinstance(v, BaseModel) for v in value.values()):
+                lines.append(f"# {info.description}")
+                lines.append(f"{field_name} = {_inline_table(value)}")
+                continue
             if isinstance(value, dict):
                 tables += _tables(f"{section_name}.{field_name}", value)
                 continue
@@ -156,7 +228,13 @@ def _tables(prefix: str, entries: dict[str, BaseModel]) -> list[str]:
     return lines
 
 
+def _inline_table(value: dict[str, Any]) -> str:
+    return "{ " + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+
+
 def _toml_value(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -97,11 +97,12 @@ def snapshot_from_dict(raw: dict[str, Any], ts: float, source: str) -> GpuSnapsh
 
 
 class GpuSource(Protocol):
-    """Where GPU facts come from. `sample` never raises for a missing driver."""
+    """Where GPU facts come from. `sample` never raises for a missing driver; with
+    `processes=False` it leaves out the process lists (the costly NVML call)."""
 
     name: str
 
-    def sample(self) -> GpuSnapshot: ...
+    def sample(self, processes: bool = True) -> GpuSnapshot: ...
 
     def close(self) -> None: ...
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def open_source(spec: str | None = None) -> GpuSource:
 class NoGpus:
     name = "none"
 
-    def sample(self) -> GpuSnapshot:
+    def sample(self, processes: bool = True) -> GpuSnapshot:
         return GpuSnapshot(time.time(), self.name, problem="GPU monitoring is off (source none)")
 
     def close(self) -> None:
@@ -58,7 +59,7 @@ class NvmlSource:
         except Exception as e:  # noqa: BLE001 - NVMLError_LibraryNotFound, DriverNotLoaded...
             self._problem = f"no NVIDIA driver found ({e})"
 
-    def sample(self) -> GpuSnapshot:
+    def sample(self, processes: bool = True) -> GpuSnapshot:
         if self._nvml is None:
             return GpuSnapshot(time.time(), self.name, problem=self._problem)
         with self._lock:
@@ -66,7 +67,7 @@ class NvmlSource:
                 nv = self._nvml
                 driver = _text(nv.nvmlSystemGetDriverVersion())
                 count = nv.nvmlDeviceGetCount()
-                devices = tuple(_device(nv, i) for i in range(count))
+                devices = tuple(_device(nv, i, processes) for i in range(count))
             except Exception as e:  # noqa: BLE001 - a GPU fell off the bus, driver reloaded
                 return GpuSnapshot(time.time(), self.name, problem=f"NVML failed: {e}")
         problem = None if devices else "the NVIDIA driver reports no GPUs"
@@ -81,7 +82,7 @@ class NvmlSource:
             self._nvml = None
 
 
-def _device(nv: Any, index: int) -> GpuDevice:
+def _device(nv: Any, index: int, processes: bool = True) -> GpuDevice:
     h = nv.nvmlDeviceGetHandleByIndex(index)
     mem = nv.nvmlDeviceGetMemoryInfo(h)
     return GpuDevice(
@@ -91,7 +92,7 @@ def _device(nv: Any, index: int) -> GpuDevice:
         power_w=_maybe(lambda: nv.nvmlDeviceGetPowerUsage(h) / 1000.0),
         power_limit_w=_maybe(lambda: nv.nvmlDeviceGetEnforcedPowerLimit(h) / 1000.0),
         temperature_c=_maybe(lambda: float(nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU))),
-        processes=_processes(nv, h),
+        processes=_processes(nv, h) if processes else (),
     )
 
 
@@ -130,14 +131,17 @@ class ReplaySource:
         self._stamp: tuple[float, int] | None = None
         self._frames: list[dict[str, Any]] = []
 
-    def sample(self) -> GpuSnapshot:
+    def sample(self, processes: bool = True) -> GpuSnapshot:
         try:
             self._reload()
         except (OSError, ValueError) as e:
             return GpuSnapshot(time.time(), self.name, problem=f"cannot read GPU replay: {e}")
         if not self._frames:
             return GpuSnapshot(time.time(), self.name, problem="the GPU replay file is empty")
-        return snapshot_from_dict(self._frame(self._clock() - self._start), time.time(), self.name)
+        snap = snapshot_from_dict(self._frame(self._clock() - self._start), time.time(), self.name)
+        if processes:
+            return snap
+        return replace(snap, devices=tuple(replace(d, processes=()) for d in snap.devices))
 
     def _frame(self, elapsed: float) -> dict[str, Any]:
         span = float(self._frames[-1].get("t", 0.0))

@@ -251,6 +251,49 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        7,
+        "monitoring: GPU history and its rollups, GPU use per owner, budgets, alerts",
+        """
+        CREATE TABLE gpu_samples (
+            ts TIMESTAMP NOT NULL, device INTEGER NOT NULL, uuid VARCHAR, name VARCHAR,
+            utilization_pct DOUBLE, memory_used BIGINT, memory_total BIGINT,
+            power_w DOUBLE, temperature_c DOUBLE, seconds DOUBLE NOT NULL
+        );
+        CREATE TABLE gpu_samples_rollup (
+            resolution VARCHAR NOT NULL, bucket TIMESTAMP NOT NULL, device INTEGER NOT NULL,
+            uuid VARCHAR, name VARCHAR, samples BIGINT NOT NULL, seconds DOUBLE NOT NULL,
+            utilization_avg DOUBLE, utilization_max DOUBLE, memory_used_avg DOUBLE,
+            memory_used_max BIGINT, memory_total BIGINT, power_avg DOUBLE, energy_j DOUBLE,
+            temperature_max DOUBLE
+        );
+        CREATE TABLE gpu_usage (
+            ts TIMESTAMP NOT NULL, resolution VARCHAR NOT NULL, device INTEGER NOT NULL,
+            gpu_name VARCHAR, owner_kind VARCHAR NOT NULL, owner_id VARCHAR NOT NULL,
+            seconds DOUBLE NOT NULL, busy_s DOUBLE NOT NULL, energy_j DOUBLE NOT NULL,
+            memory_max BIGINT NOT NULL
+        );
+        CREATE INDEX gpu_usage_owner ON gpu_usage (owner_kind, owner_id);
+        CREATE TABLE budgets (
+            scope VARCHAR NOT NULL, name VARCHAR NOT NULL, daily DOUBLE, monthly DOUBLE,
+            hard BOOLEAN NOT NULL DEFAULT false, updated_at TIMESTAMP NOT NULL, actor VARCHAR,
+            PRIMARY KEY (scope, name)
+        );
+        CREATE TABLE alerts (
+            id VARCHAR PRIMARY KEY, rule VARCHAR NOT NULL, subject VARCHAR NOT NULL,
+            severity VARCHAR NOT NULL, status VARCHAR NOT NULL, message VARCHAR NOT NULL,
+            detail JSON, sticky BOOLEAN NOT NULL DEFAULT false, first_seen TIMESTAMP NOT NULL,
+            last_seen TIMESTAMP NOT NULL, count BIGINT NOT NULL, acked_at TIMESTAMP,
+            acked_by VARCHAR, resolved_at TIMESTAMP
+        );
+        CREATE INDEX alerts_rule_subject ON alerts (rule, subject);
+        CREATE TABLE alert_deliveries (
+            alert_id VARCHAR NOT NULL, channel VARCHAR NOT NULL, event VARCHAR NOT NULL,
+            attempts INTEGER NOT NULL, delivered_at TIMESTAMP, last_error VARCHAR,
+            updated_at TIMESTAMP NOT NULL, PRIMARY KEY (alert_id, channel, event)
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

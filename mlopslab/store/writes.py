@@ -34,6 +34,7 @@ from mlopslab.core.events import (
 )
 from mlopslab.store.deployment_writes import DEPLOY_WRITERS
 from mlopslab.store.model_writes import MODEL_WRITERS
+from mlopslab.store.monitor_writes import MONITOR_WRITERS
 
 if TYPE_CHECKING:
     import duckdb
@@ -261,7 +262,8 @@ _STAGES: tuple[tuple[tuple[type[Any], ...], Apply], ...] = (
     ((ArtifactRecorded,), _each(_artifact)),
     ((ActionAudited,), _each(_audit)),
     ((QuotaChanged,), _each(_quota)),
-    *(((kind,), _each(write)) for kind, write in {**MODEL_WRITERS, **DEPLOY_WRITERS}.items()),
+    *(((kind,), _each(write))
+      for kind, write in {**MODEL_WRITERS, **DEPLOY_WRITERS, **MONITOR_WRITERS}.items()),
     ((MetricsLogged,), _insert_metrics),
     ((LogsWritten,), _insert_logs),
 )
