@@ -132,7 +132,8 @@ class AlertsSection(_Section):
         default_factory=list, description="A program and its arguments (no shell) run with "
         "the alert as JSON on stdin, e.g. [\"notify-send\", \"mlopslab\"].")
     webhook_url: str = Field(
-        "", description="An http(s) URL the alert is POSTed to as JSON.")
+        "", pattern=r"^(https?://\S+)?$",
+        description="An http(s) URL the alert is POSTed to as JSON.")
     webhook_token_env: str = Field(
         "", description="Name of an environment variable of the lab service holding a "
         "bearer token for the webhook (the token itself is never stored or logged).")

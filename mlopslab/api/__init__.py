@@ -13,17 +13,18 @@ dispatches from this table (service/server.py) and the typed client
 
 from __future__ import annotations
 
-from mlopslab.api import deploy, queue, registry, runs, service
+from mlopslab.api import deploy, monitor, queue, registry, runs, service
 from mlopslab.api.operation import NoArgs, Operation, Request
 
 PROTOCOL_VERSION = 2
-"""Bumped whenever a request or reply changes shape. 1: before the table (no "v")."""
+"""Bumped whenever a request or reply changes shape (a new operation does not: an
+older service answers it with UnknownOperation). 1: before the table (no "v")."""
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (*service.OPERATIONS, *runs.OPERATIONS, *queue.OPERATIONS, *registry.OPERATIONS,
-               *deploy.OPERATIONS)
+               *deploy.OPERATIONS, *monitor.OPERATIONS)
 }
 
-__all__ = ["OPERATIONS", "PROTOCOL_VERSION", "NoArgs", "Operation", "Request", "deploy", "queue",
-           "registry", "runs", "service"]
+__all__ = ["OPERATIONS", "PROTOCOL_VERSION", "NoArgs", "Operation", "Request", "deploy",
+           "monitor", "queue", "registry", "runs", "service"]

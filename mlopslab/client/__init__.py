@@ -5,7 +5,7 @@ scripts and benchmarks alike:
         run = client.runs.get("3f2a")
         client.models.promote("breast-cancer@3", actor="me")
 
-Groups: `service`, `runs`, `queue`, `models`, `deployments`; each method is one
+Groups: `service`, `runs`, `queue`, `models`, `deployments`, `monitor`; each method is one
 operation of mlopslab.api. `write` delivers events durably (committed, or spooled
 on disk when the service cannot be reached).
 """
@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from mlopslab.client.connection import Connection
-from mlopslab.client.groups import Deployments, Models, Queue, Runs, Service
+from mlopslab.client.groups import Deployments, Models, Monitor, Queue, Runs, Service
 from mlopslab.core.errors import ServiceUnreachable
 from mlopslab.core.events import Event
 from mlopslab.lab import Lab
@@ -33,6 +33,7 @@ class LabClient:
         self.queue = Queue(self.connection)
         self.models = Models(self.connection)
         self.deployments = Deployments(self.connection)
+        self.monitor = Monitor(self.connection)
 
     def write(self, events: Sequence[Event], batch_id: str | None = None) -> str:
         """Deliver events durably: committed by the service, or spooled. Returns 'ok'/'spooled'."""

@@ -12,10 +12,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from mlopslab.api import deploy as deploy_api
-from mlopslab.api import queue, registry, runs, service
+from mlopslab.api import monitor, queue, registry, runs, service
 from mlopslab.api.operation import Operation
 from mlopslab.client.connection import Connection
+from mlopslab.core.alerts import Alert
+from mlopslab.core.budgets import BudgetUse
 from mlopslab.core.cluster import ClusterInfo
+from mlopslab.core.cost import CostReport
 from mlopslab.core.deployments import (
     Deployment,
     DeploymentDetail,
@@ -26,6 +29,7 @@ from mlopslab.core.deployments import (
 )
 from mlopslab.core.events import Event
 from mlopslab.core.gate_reports import GateVerdict
+from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
 from mlopslab.core.gpus import GpuReport
 from mlopslab.core.lineage import Lineage
 from mlopslab.core.model_versions import (
@@ -262,3 +266,47 @@ class Deployments(Group):
         return self._send(deploy_api.UNDEPLOY, name=name, actor=actor)
 
 
+
+
+GpuPoints = list[GpuPoint]
+OwnerUses = list[OwnerGpuUse]
+BudgetUses = list[BudgetUse]
+Alerts = list[Alert]
+
+
+class Monitor(Group):
+    @sends(monitor.GPU_HISTORY)
+    def gpu_history(self, since: float, device: int | None = None) -> GpuPoints:
+        return self._send(monitor.GPU_HISTORY, since=since, device=device)
+
+    @sends(monitor.GPU_USE)
+    def gpu_use(self, ids: Names, kind: str = "run") -> OwnerUses:
+        return self._send(monitor.GPU_USE, kind=kind, ids=ids)
+
+    @sends(monitor.COST)
+    def cost(self, by: str = "project", since: float | None = None,
+             until: float | None = None) -> CostReport:
+        return self._send(monitor.COST, by=by, since=since, until=until)
+
+    @sends(monitor.BUDGETS)
+    def budgets(self) -> BudgetUses:
+        return self._send(monitor.BUDGETS)
+
+    @sends(monitor.BUDGET_SET)
+    def set_budget(self, scope: str, name: str, daily: float | None = None,
+                   monthly: float | None = None, hard: bool = False,
+                   actor: str | None = None) -> BudgetUse:
+        return self._send(monitor.BUDGET_SET, scope=scope, name=name, daily=daily,
+                          monthly=monthly, hard=hard, actor=actor)
+
+    @sends(monitor.BUDGET_CLEAR)
+    def clear_budget(self, scope: str, name: str, actor: str | None = None) -> bool:
+        return self._send(monitor.BUDGET_CLEAR, scope=scope, name=name, actor=actor)
+
+    @sends(monitor.ALERTS)
+    def alerts(self, all: bool = False, limit: int = 500) -> Alerts:
+        return self._send(monitor.ALERTS, all=all, limit=limit)
+
+    @sends(monitor.ALERT_ACK)
+    def ack(self, id: str, actor: str | None = None) -> Alert:
+        return self._send(monitor.ALERT_ACK, id=id, actor=actor)

@@ -81,11 +81,15 @@ class Use:
 
 @dataclass
 class CostLine:
-    """Cost of one key (a run id, project, user, deployment name or day)."""
+    """Cost of one key (a run id, project, user, deployment name or day). Amounts are
+    in `currency`; `idle_gpu_hours` and `busy_pct` (None: it held no GPU) are filled
+    in when the line is complete."""
 
     key: str
     gpu_hours_allocated: float = 0.0
     gpu_hours_busy: float = 0.0
+    idle_gpu_hours: float = 0.0
+    busy_pct: float | None = None
     cpu_hours: float = 0.0
     memory_gb_hours: float = 0.0
     energy_kwh: float = 0.0
@@ -97,16 +101,22 @@ class CostLine:
     peak_gpu_memory: int = 0
     currency: str = "USD"
 
-    @property
-    def idle_gpu_hours(self) -> float:
-        return max(0.0, self.gpu_hours_allocated - self.gpu_hours_busy)
+    def finish(self) -> CostLine:
+        self.idle_gpu_hours = max(0.0, self.gpu_hours_allocated - self.gpu_hours_busy)
+        if self.gpu_hours_allocated > 0:
+            self.busy_pct = 100.0 * self.gpu_hours_busy / self.gpu_hours_allocated
+        return self
 
-    @property
-    def busy_pct(self) -> float | None:
-        """Busy GPU-hours as a share of held ones (None: it held no GPU)."""
-        if self.gpu_hours_allocated <= 0:
-            return None
-        return 100.0 * self.gpu_hours_busy / self.gpu_hours_allocated
+
+@dataclass(frozen=True)
+class CostReport:
+    """Cost lines by one dimension over a window (`since` None: all history)."""
+
+    by: str
+    since: datetime | None
+    until: datetime
+    currency: str
+    lines: list[CostLine]
 
 
 @dataclass(frozen=True)
@@ -205,7 +215,8 @@ class CostBook:
             if key is not None:
                 _add(lines.setdefault(key, CostLine(key, currency=self.rates.currency)),
                      cell, self.rates.energy_kwh)
-        return sorted(lines.values(), key=lambda c: (-c.cost_allocated, c.key))
+        return sorted((line.finish() for line in lines.values()),
+                      key=lambda c: (-c.cost_allocated, c.key))
 
 
 def _add(line: CostLine, cell: _Cell, energy_price: float) -> None:

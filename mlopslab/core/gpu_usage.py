@@ -13,6 +13,7 @@ share. Allocation (what a run *held*) is not measured here: it is the run's
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from mlopslab.core.gpus import GpuOwner, GpuSnapshot
 
@@ -66,3 +67,30 @@ def attribute(snapshot: GpuSnapshot, owners: dict[int, GpuOwner],
             shares.append(UsageShare(device.index, device.name, owner, seconds, share, busy,
                                      energy, memory))
     return shares
+
+
+@dataclass(frozen=True)
+class GpuPoint:
+    """A GPU over one stretch of its history: a raw reading, or a 1-minute or 1-hour
+    rollup (`seconds` long; utilization, memory and power averaged over it)."""
+
+    ts: datetime
+    device: int
+    name: str | None
+    seconds: float
+    utilization_pct: float | None
+    memory_used: float | None
+    memory_total: int | None
+    power_w: float | None
+
+
+@dataclass(frozen=True)
+class OwnerGpuUse:
+    """What the monitor attributed to one run or deployment, over its whole life."""
+
+    kind: str
+    id: str
+    seconds: float  # sampled seconds in which it held memory on a GPU
+    busy_gpu_s: float
+    energy_j: float
+    peak_memory: int

@@ -30,6 +30,7 @@ from mlopslab.cluster import LocalCluster
 from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import MlopslabError, ServiceOutdated
 from mlopslab.core.events import Event, RunUpdated
+from mlopslab.core.gpus import GpuOwner
 from mlopslab.core.run import Run, RunSpec
 from mlopslab.core.runs import FINAL
 from mlopslab.core.service_status import ServiceStatus
@@ -38,6 +39,7 @@ from mlopslab.monitor.gpu import open_source
 from mlopslab.service.capacity import CapacityOracle
 from mlopslab.service.deploy_ops import DeployOps
 from mlopslab.service.dispatch import Handlers, call, handler_table
+from mlopslab.service.monitor_ops import MonitorOps, replica_roots
 from mlopslab.service.queries import Queries
 from mlopslab.service.queue_ops import QueueOps
 from mlopslab.service.registry_ops import RegistryOps
@@ -65,16 +67,19 @@ class LabService:
                                           self.config.gpu.source)
         self.capacity = CapacityOracle(self.config)
         self.scheduler = Scheduler(self.config, self.store, self.writer, self.runs, self.capacity)
-        self.watchdog = Watchdog(self.store, self.runs, open_source(self.config.gpu.source))
+        gpus = open_source(self.config.gpu.source)  # one NVML session for the whole service
+        self.watchdog = Watchdog(self.store, self.runs, gpus)
         self.queue = QueueOps(self)
         self._cluster_lock = threading.Lock()
         self.stopping = threading.Event()
         self.stop_ray = False
         self.registry = RegistryOps(lab, self.store, self.writer, self.stopping)
         self.deploy = DeployOps(lab, self.store, self.writer)
+        self.monitor = MonitorOps(self.config, self.store, self.writer, gpus, self.gpu_roots,
+                                  self.scheduler.wake)
         self.handlers = handler_table(self.own_handlers(), self.queries.handlers(),
                                       self.queue.handlers(), self.registry.handlers(),
-                                      self.deploy.handlers())
+                                      self.deploy.handlers(), self.monitor.handlers())
 
     # operations -----------------------------------------------------------
 
@@ -150,6 +155,16 @@ class LabService:
 
     # background work ------------------------------------------------------
 
+    def gpu_roots(self) -> dict[int, GpuOwner]:
+        """The processes whose trees own GPU processes: runs' and their steps' workers,
+        deployments' replicas."""
+        roots = replica_roots(self.deploy.deployments.overview())
+        for run in self.store.active_runs():
+            for pid in (run.pid, run.worker_pid):
+                if pid:
+                    roots[int(pid)] = GpuOwner(kind="run", id=run.id)
+        return roots
+
     def ingest_spool(self) -> int:
         count = 0
         for path, batch_id, events in spooled(self.lab.spool):
@@ -167,7 +182,8 @@ class LabService:
     def background(self) -> None:
         for name, target in (("scheduler", lambda: self.scheduler.loop(self.stopping)),
                              ("watchdog", self.watch),
-                             ("deployments", lambda: self.deploy.loop(self.stopping))):
+                             ("deployments", lambda: self.deploy.loop(self.stopping)),
+                             *self.monitor.threads(self.stopping)):
             threading.Thread(target=target, daemon=True, name=name).start()
         last_spool = 0.0
         while not self.stopping.wait(self.config.service.supervise_interval_s):

@@ -5,7 +5,6 @@ compaction moves rows, so nothing is counted twice (store/monitor_writes.py)."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -13,38 +12,10 @@ from mlopslab.core.alerts import OPEN, Alert
 from mlopslab.core.budgets import Budget
 from mlopslab.core.clock import utc_naive
 from mlopslab.core.cost import Holding, Use
+from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
 
 if TYPE_CHECKING:
     from mlopslab.store.db import Store
-
-GIB = 1024**3
-
-
-@dataclass(frozen=True)
-class GpuPoint:
-    """A GPU over one stretch of its history (a raw reading or a rollup bucket)."""
-
-    ts: datetime
-    device: int
-    name: str | None
-    seconds: float
-    utilization_pct: float | None
-    memory_used: float | None
-    memory_total: int | None
-    power_w: float | None
-
-
-@dataclass(frozen=True)
-class OwnerGpuUse:
-    """What the monitor attributed to one run or deployment, over its whole life."""
-
-    kind: str
-    id: str
-    seconds: float  # sampled seconds in which it held memory on a GPU
-    busy_gpu_s: float
-    energy_j: float
-    peak_memory: int
-
 
 def gpu_history(store: Store, since: float, device: int | None = None) -> list[GpuPoint]:
     """Readings since `since` (epoch seconds), oldest first: rollups where raw ones are gone."""
@@ -173,3 +144,42 @@ def undelivered(store: Store, channel: str, since: float, retry_before: float,
         [utc_naive(since), utc_naive(since), channel, utc_naive(retry_before), max_attempts],
         {"detail"})
     return [(Alert(**{k: v for k, v in r.items() if k != "event"}), r["event"]) for r in rows]
+
+
+def running_gpu_runs(store: Store) -> list[tuple[str, float, float]]:
+    """(id, started at, GPUs) of every running run that holds GPUs."""
+    rows = store.cursor().execute(
+        "SELECT id, epoch(started_at), TRY_CAST(json_extract(resources, '$.gpus') AS DOUBLE) "
+        "FROM runs WHERE status = 'running' AND started_at IS NOT NULL").fetchall()
+    return [(r[0], float(r[1]), float(r[2])) for r in rows if r[2]]
+
+
+def busy_since(store: Store, since: float, ids: list[str]) -> dict[str, float]:
+    """Busy GPU-seconds of each run since `since` (raw readings and rollups)."""
+    rows = store.cursor().execute(
+        "SELECT owner_id, sum(busy_s) FROM gpu_usage WHERE owner_kind = 'run' AND ts >= ? "
+        "AND list_contains(?, owner_id) GROUP BY owner_id", [utc_naive(since), ids]).fetchall()
+    return {r[0]: float(r[1]) for r in rows}
+
+
+def sampled_seconds(store: Store, since: float) -> float:
+    """Seconds since `since` that the monitor read GPUs for (the best-read device's)."""
+    row = store.cursor().execute(
+        "SELECT max(s) FROM (SELECT device, sum(seconds) AS s FROM (SELECT device, seconds FROM "
+        "gpu_samples WHERE ts >= ? UNION ALL SELECT device, seconds FROM gpu_samples_rollup "
+        "WHERE bucket >= ?) GROUP BY device)", [utc_naive(since), utc_naive(since)]).fetchone()
+    return float(row[0]) if row and row[0] is not None else 0.0
+
+
+def lost_runs(store: Store, since: float) -> list[tuple[str, str, str]]:
+    """(id, project, reason) of runs failed since `since` because their process vanished."""
+    return [tuple(r) for r in store.cursor().execute(  # type: ignore[misc]
+        "SELECT id, project, reason FROM runs WHERE status = 'failed' AND ended_at >= ? "
+        "AND starts_with(reason, 'run process (pid')", [utc_naive(since)]).fetchall()]
+
+
+def rollbacks(store: Store, since: float) -> list[tuple[str, datetime, str | None, str | None]]:
+    """(deployment, ts, version it went back to, reason) of automatic rollbacks since `since`."""
+    return [(r[0], r[1].replace(tzinfo=UTC), r[2], r[3]) for r in store.cursor().execute(
+        "SELECT deployment, ts, version, reason FROM deployment_events "
+        "WHERE kind = 'auto_rollback' AND ts >= ? ORDER BY ts", [utc_naive(since)]).fetchall()]

@@ -13,7 +13,8 @@ from mlopslab.api import OPERATIONS, Operation, Request
 from mlopslab.client import groups
 from mlopslab.service.dispatch import handler_table
 
-GROUPS = (groups.Service, groups.Runs, groups.Queue, groups.Models, groups.Deployments)
+GROUPS = (groups.Service, groups.Runs, groups.Queue, groups.Models, groups.Deployments,
+          groups.Monitor)
 
 
 def client_methods() -> dict[str, list[Any]]:

@@ -1,0 +1,73 @@
+"""Operations of the monitor: GPU history and use, cost, budgets, alerts."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from mlopslab.api.operation import NoArgs, Request, read, write
+from mlopslab.core.alerts import Alert
+from mlopslab.core.budgets import BudgetUse
+from mlopslab.core.cost import CostReport
+from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
+
+
+class HistoryOf(Request):
+    since: float  # epoch seconds
+    device: int | None = None
+
+
+class UseOf(Request):
+    kind: str = "run"  # run or deployment
+    ids: list[str]
+
+
+class CostOf(Request):
+    by: str = Field("project", pattern="^(run|project|user|deployment|day)$")
+    since: float | None = None  # epoch seconds; None: all history
+    until: float | None = None
+
+
+class SetBudget(Request):
+    scope: str = Field(pattern="^(project|user)$")
+    name: str
+    daily: float | None = Field(None, ge=0)
+    monthly: float | None = Field(None, ge=0)
+    hard: bool = False
+    actor: str | None = None
+
+
+class ClearBudget(Request):
+    scope: str = Field(pattern="^(project|user)$")
+    name: str
+    actor: str | None = None
+
+
+class AlertsOf(Request):
+    all: bool = False  # resolved ones too
+    limit: int = Field(500, ge=1, le=100_000)
+
+
+class AckAlert(Request):
+    id: str  # an id, or a unique prefix or suffix of one
+    actor: str | None = None
+
+
+GPU_HISTORY = read("gpu_history", HistoryOf, list[GpuPoint],
+                   "GPU readings since a time, oldest first (rollups where raw ones are gone).")
+GPU_USE = read("gpu_use", UseOf, list[OwnerGpuUse],
+               "GPU use the monitor attributed to runs or deployments: busy GPU-seconds, energy, "
+               "peak memory.")
+COST = read("cost", CostOf, CostReport,
+            "Cost by allocation and by use, by run, project, user, deployment or day.")
+BUDGETS = read("budgets", NoArgs, list[BudgetUse],
+               "Every budget with what its project or user spent today and this month.")
+BUDGET_SET = write("budget_set", SetBudget, BudgetUse, "Set a project's or user's budget (audited).",
+                   idempotent=True)
+BUDGET_CLEAR = write("budget_clear", ClearBudget, bool, "Remove a budget (audited).",
+                     idempotent=True)
+ALERTS = read("alerts", AlertsOf, list[Alert], "Open and acknowledged alerts, newest first.")
+ALERT_ACK = write("alert_ack", AckAlert, Alert,
+                  "Acknowledge an alert (a sticky one, an occurrence, is resolved by it).",
+                  idempotent=True)
+
+OPERATIONS = (GPU_HISTORY, GPU_USE, COST, BUDGETS, BUDGET_SET, BUDGET_CLEAR, ALERTS, ALERT_ACK)
