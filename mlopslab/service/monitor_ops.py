@@ -56,8 +56,9 @@ class MonitorOps:
     def threads(self, stopping: threading.Event) -> list[tuple[str, Callable[[], None]]]:
         found = [("gpu-sampler", lambda: self.sample_loop(stopping)),
                  ("alerts", lambda: self.alert_loop(stopping))]
-        if self.channels:
-            found.append(("alert-delivery", lambda: self.delivery_loop(stopping)))
+        for channel in self.channels:  # one thread each: a slow one holds up no other
+            found.append((f"alerts-to-{channel.name}",
+                          lambda c=channel: self.delivery_loop(c, stopping)))  # type: ignore[misc]
         return found
 
     # the loops --------------------------------------------------------------
@@ -85,24 +86,25 @@ class MonitorOps:
                     _say(e)
         return events
 
-    def delivery_loop(self, stopping: threading.Event) -> None:
+    def delivery_loop(self, channel: Channel, stopping: threading.Event) -> None:
         while not stopping.wait(DELIVERY_INTERVAL_S):
-            with _logged("alert delivery"):
-                self.deliver()
+            with _logged(f"alert delivery to {channel.name}"):
+                self.deliver(channel)
 
-    def deliver(self, now: float | None = None) -> int:
-        """Try every undelivered alert once on each channel; how many were delivered."""
+    def deliver(self, channel: Channel, now: float | None = None) -> int:
+        """Try every undelivered alert once on `channel`; how many were delivered."""
         now = time.time() if now is None else now
         delivered = 0
-        for channel in self.channels:
-            retry_before = now - self.config.alerts.retry_s
-            for alert, event in q.undelivered(self.store, channel.name, now - DELIVERY_LOOKBACK_S,
-                                              retry_before):
-                error = channel.send(payload(alert, event, self.config.lab.name))
-                self.writer.write(None, [AlertDelivered(id=alert.id, channel=channel.name,
-                                                        event=event, ok=error is None,
-                                                        error=error, ts=time.time())])
-                delivered += error is None
+        for alert, event in q.undelivered(self.store, channel.name, now - DELIVERY_LOOKBACK_S,
+                                          now - self.config.alerts.retry_s):
+            error = channel.send(payload(alert, event, self.config.lab.name))
+            if error:
+                print(f"alert {alert.id} not delivered to {channel.name}: {error}",
+                      file=sys.stderr, flush=True)
+            self.writer.write(None, [AlertDelivered(id=alert.id, channel=channel.name,
+                                                    event=event, ok=error is None,
+                                                    error=error, ts=time.time())])
+            delivered += error is None
         return delivered
 
     # operations ---------------------------------------------------------------
