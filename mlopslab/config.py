@@ -98,6 +98,12 @@ class MonitorSection(_Section):
         "10m", description="... for this long raises an idle-GPU alert (90s, 10m, 1h).")
     gpu_memory_pct: float = Field(
         95.0, gt=0, le=100, description="A GPU with more of its memory in use raises an alert.")
+    prometheus_port: int = Field(
+        0, ge=0, le=65535, description="Port of the Prometheus exporter of the lab service "
+        "(0: off). Scrapes need the bearer token in the lab's .mlopslab/metrics.token.")
+    prometheus_host: str = Field(
+        "127.0.0.1", description="Address the exporter binds (another one only if you must "
+        "reach it from other machines).")
 
 
 DEFAULT_GPU_RATES = {

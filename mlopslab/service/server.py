@@ -40,6 +40,7 @@ from mlopslab.service.capacity import CapacityOracle
 from mlopslab.service.deploy_ops import DeployOps
 from mlopslab.service.dispatch import Handlers, call, handler_table
 from mlopslab.service.monitor_ops import MonitorOps, replica_roots
+from mlopslab.service.prometheus import serve_metrics
 from mlopslab.service.queries import Queries
 from mlopslab.service.queue_ops import QueueOps
 from mlopslab.service.registry_ops import RegistryOps
@@ -180,6 +181,15 @@ class LabService:
                     self.scheduler.wake()
 
     def background(self) -> None:
+        m = self.config.monitor
+        if m.prometheus_port:
+            where = f"http://{m.prometheus_host}:{m.prometheus_port}/metrics"
+            try:
+                serve_metrics(self.monitor, m.prometheus_host, m.prometheus_port, self.lab.state)
+                print(f"Prometheus metrics on {where} (bearer token in "
+                      f"{self.lab.state / 'metrics.token'})", file=sys.stderr, flush=True)
+            except OSError as e:  # a taken port: the lab works on without the exporter
+                print(f"cannot serve Prometheus metrics on {where}: {e}", file=sys.stderr, flush=True)
         for name, target in (("scheduler", lambda: self.scheduler.loop(self.stopping)),
                              ("watchdog", self.watch),
                              ("deployments", lambda: self.deploy.loop(self.stopping)),
