@@ -13,6 +13,8 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
+from mlopslab.core.events import DeploymentHappening
+
 HEALTHS = ("starting", "endpoint down", "active down", "watching", "serving")
 
 
@@ -147,14 +149,18 @@ class DeploymentEvent:
     info: dict[str, object] = field(default_factory=dict)  # the rest, by kind (pid, problem, ...)
 
     @classmethod
-    def from_emitted(cls, event: dict[str, Any]) -> DeploymentEvent:
-        """The event as deploy/deployments.py emits it (epoch `ts`, `switch_s`, extra fields)."""
-        known = {"deployment", "kind", "ts", "version", "from_version", "actor", "reason", "switch_s"}
-        return cls(deployment=str(event["deployment"]), kind=str(event["kind"]),
-                   ts=datetime.fromtimestamp(float(event["ts"]), UTC).isoformat(),
-                   version=_text(event.get("version")), from_version=_text(event.get("from_version")),
-                   actor=event.get("actor"), reason=event.get("reason"), seconds=event.get("switch_s"),
-                   info={k: v for k, v in event.items() if k not in known})
+    def of(cls, happened: DeploymentHappening) -> DeploymentEvent:
+        """The row the store keeps for HAPPENED (core/events.py): its fields that are no
+        column of their own (a restarted gateway's pid, a replica's problem) go to `info`."""
+        values = {f.name: getattr(happened, f.name) for f in fields(happened)}
+        return cls(deployment=happened.deployment, kind=happened.kind,
+                   ts=datetime.fromtimestamp(happened.ts, UTC).isoformat(),
+                   version=_text(values.get("version")), from_version=_text(values.get("from_version")),
+                   actor=happened.actor, reason=values.get("reason"), seconds=values.get("switch_s"),
+                   info={k: v for k, v in values.items() if k not in _COLUMNS})
+
+
+_COLUMNS = frozenset({"deployment", "ts", "version", "from_version", "actor", "reason", "switch_s"})
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,24 @@ and `event_from_json` are the only place that knows that format:
     evaluation_set      set, ts                                               EvaluationSetAdded
     deployment          deployment, ts, actor                                 DeploymentChanged
     deployment_version  deployment, version, model_version_id, sha256, ts     DeploymentVersionServed
-    deployment_event    event, ts                                             DeploymentEventLogged
+
+What happens to a deployment has a kind of its own, the one its row in the store's
+deployment_events keeps (deploy/events.py says each in words):
+
+    deployed            deployment, ts, version, from_version, switch_s,      VersionDeployed
+                        actor
+    rolled_back         deployment, ts, version, from_version, switch_s,      DeploymentRolledBack
+                        reason, actor
+    auto_rollback       deployment, ts, version, from_version, reason, actor  DeploymentAutoRolledBack
+    version_failed      deployment, ts, version, reason, actor                VersionFailed
+    replica_restarted   deployment, ts, version, problem, actor               ReplicaRestarted
+    gateway_restarted   deployment, ts, pid, actor                            GatewayRestarted
+    watch_passed        deployment, ts, version, actor                        WatchPassed
+    undeployed          deployment, ts, actor                                 DeploymentUndeployed
+
+Older producers sent all of these as one kind, `deployment_event`, with keys `event`
+(the same object as above, its `kind` among them) and `ts`; spool files and run
+processes of that version may still send it, so it is read into the types above.
 
 Keys in [brackets] are left out when they are None, as today's producers do. A field
 with a default may be missing from a decoded object (older producers left it out);
@@ -250,26 +267,125 @@ class DeploymentVersionServed:
     ts: float
 
 
+# what happened to a deployment (deploy/deployments.py and the gateway make these) ------
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeploymentEventLogged:
-    """Something happened to a deployment (deployed, rolled_back, ...: deploy/events.py)."""
+class VersionDeployed:
+    """Traffic moved to `version`; `from_version`, if there was one, stays warm for rollback."""
 
-    kind: ClassVar[str] = "deployment_event"
-    event: Mapping[str, Any]
+    kind: ClassVar[str] = "deployed"
+    deployment: str
     ts: float
+    version: str
+    from_version: str | None = None
+    switch_s: float | None = None  # how long the gateway's switch took
+    actor: str | None = None
 
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentRolledBack:
+    """Someone sent traffic back to the previous version (`version` serves now)."""
+
+    kind: ClassVar[str] = "rolled_back"
+    deployment: str
+    ts: float
+    version: str | None = None
+    from_version: str | None = None
+    switch_s: float | None = None
+    reason: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentAutoRolledBack:
+    """The gateway's watch found `from_version` breaking its policy and went back to `version`."""
+
+    kind: ClassVar[str] = "auto_rollback"
+    deployment: str
+    ts: float
+    version: str
+    from_version: str
+    reason: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VersionFailed:
+    """A new version never became ready; traffic stayed where it was."""
+
+    kind: ClassVar[str] = "version_failed"
+    deployment: str
+    ts: float
+    version: str
+    reason: str
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplicaRestarted:
+    """Supervision restarted the stopped replica of `version`; `problem` if it is not ready."""
+
+    kind: ClassVar[str] = "replica_restarted"
+    deployment: str
+    ts: float
+    version: str
+    problem: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GatewayRestarted:
+    """Supervision restarted the stopped gateway (on the same port); `pid` is the new one's."""
+
+    kind: ClassVar[str] = "gateway_restarted"
+    deployment: str
+    ts: float
+    pid: int
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WatchPassed:
+    """`version` took traffic for the whole watch window without breaking its policy."""
+
+    kind: ClassVar[str] = "watch_passed"
+    deployment: str
+    ts: float
+    version: str | None = None
+    actor: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeploymentUndeployed:
+    """The deployment's gateway and replicas were stopped and its files removed."""
+
+    kind: ClassVar[str] = "undeployed"
+    deployment: str
+    ts: float
+    actor: str | None = None
+
+
+DeploymentHappening = (
+    VersionDeployed | DeploymentRolledBack | DeploymentAutoRolledBack | VersionFailed
+    | ReplicaRestarted | GatewayRestarted | WatchPassed | DeploymentUndeployed
+)
+DEPLOYMENT_HAPPENINGS: tuple[type[DeploymentHappening], ...] = (
+    VersionDeployed, DeploymentRolledBack, DeploymentAutoRolledBack, VersionFailed,
+    ReplicaRestarted, GatewayRestarted, WatchPassed, DeploymentUndeployed,
+)
 
 Event = (
     RunCreated | RunUpdated | AttemptArchived | ParamsLogged | DatasetVersioned | StepStarted
     | StepFinished | MetricsLogged | LogsWritten | ArtifactRecorded | ActionAudited | QuotaChanged
     | ModelVersionRegistered | GatesChecked | AliasMoved | EvaluationSetAdded | DeploymentChanged
-    | DeploymentVersionServed | DeploymentEventLogged
+    | DeploymentVersionServed | DeploymentHappening
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
     RunCreated, RunUpdated, AttemptArchived, ParamsLogged, DatasetVersioned, StepStarted,
     StepFinished, MetricsLogged, LogsWritten, ArtifactRecorded, ActionAudited, QuotaChanged,
     ModelVersionRegistered, GatesChecked, AliasMoved, EvaluationSetAdded, DeploymentChanged,
-    DeploymentVersionServed, DeploymentEventLogged,
+    DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS,
 )
 
 
@@ -301,6 +417,10 @@ _SHAPES: dict[type[Any], _Shape] = {cls: _shape(cls) for cls in EVENT_TYPES}
 # a step's two events share the wire kind `step`; its status tells them apart
 _BY_KIND: dict[str, type[Event]] = {cls.kind: cls for cls in EVENT_TYPES if cls is not StepStarted}
 KINDS = frozenset(_BY_KIND)
+_HAPPENINGS = frozenset(cls.kind for cls in DEPLOYMENT_HAPPENINGS)
+# how every deployment happening travelled before each had a type: {kind, event, ts}, where
+# `event` is the happening's own wire form (its kind, deployment, ts, ...)
+LEGACY_DEPLOYMENT_EVENT = "deployment_event"
 
 
 def event_to_json(event: Event) -> Json:
@@ -321,16 +441,35 @@ def event_from_json(data: Mapping[str, Any]) -> Event:
     if not isinstance(data, Mapping):
         raise EventError(f"an event must be a JSON object, not {type(data).__name__}")
     kind = data.get("kind")
+    if kind == LEGACY_DEPLOYMENT_EVENT:
+        return _legacy_deployment_event(data)
     cls = _BY_KIND.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise EventError(f"unknown event kind {kind!r}",
                          f"this version knows: {', '.join(sorted(KINDS))}")
     if cls is StepFinished and data.get("status") == "running":
         cls = StepStarted
+    return _decoded(cls, data)
+
+
+def _legacy_deployment_event(data: Mapping[str, Any]) -> Event:
+    """The deployment happening an older producer's `deployment_event` carries."""
+    nested = data.get("event")
+    kind = nested.get("kind") if isinstance(nested, Mapping) else None
+    if not isinstance(nested, Mapping) or kind not in _HAPPENINGS:
+        raise EventError(f"a '{LEGACY_DEPLOYMENT_EVENT}' event carries no deployment happening "
+                         f"(its event's kind is {kind!r})",
+                         f"this version knows: {', '.join(sorted(_HAPPENINGS))}")
+    if "ts" not in nested and "ts" in data:
+        nested = {**nested, "ts": data["ts"]}
+    return _decoded(_BY_KIND[kind], nested)
+
+
+def _decoded(cls: type[Event], data: Mapping[str, Any]) -> Event:
     shape = _SHAPES[cls]
     missing = [key for key in shape.required if key not in data]
     if missing:
-        raise EventError(f"a '{kind}' event lacks {', '.join(sorted(missing))}",
+        raise EventError(f"a '{cls.kind}' event lacks {', '.join(sorted(missing))}",
                          f"it carries: {', '.join(sorted(k for k in data if k != 'kind'))}")
     return cls(**{attr: data[key] for attr, key in shape.keys if key in data})
 

@@ -9,7 +9,8 @@
 Files, not the lab store, are the source of truth for what runs: the gateway and
 the replicas outlive the lab service, and a restarted service (or any process
 holding a Deployments) picks them up from here. Every change is also reported
-through `on_event` so the lab service can keep history in the store.
+through `on_event`, as one of the typed happenings of core/events.py (VersionDeployed,
+DeploymentRolledBack, ...), so the lab service can keep history in the store.
 """
 
 from __future__ import annotations
@@ -37,18 +38,28 @@ from mlopslab.core.deployments import (
     Undeployed,
     WatchPolicy,
 )
-from mlopslab.core.errors import DeployError, NotFound
+from mlopslab.core.errors import DeployError, EventError, NotFound
+from mlopslab.core.events import (
+    DEPLOYMENT_HAPPENINGS,
+    DeploymentHappening,
+    DeploymentRolledBack,
+    DeploymentUndeployed,
+    GatewayRestarted,
+    ReplicaRestarted,
+    VersionDeployed,
+    VersionFailed,
+    event_from_json,
+)
 from mlopslab.deploy import control
 from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, free_port, listen
 from mlopslab.deploy.gateway import control_socket
 
-Event = dict[str, Any]
 READY_TIMEOUT_S = 90.0
 
 
 class Deployments:
     def __init__(self, root: Path, backends: dict[str, Backend],
-                 on_event: Callable[[Event], None] | None = None) -> None:
+                 on_event: Callable[[DeploymentHappening], None] | None = None) -> None:
         self.root = root
         self.backends = backends
         self.on_event = on_event or (lambda event: None)
@@ -165,8 +176,8 @@ class Deployments:
         switch_s = time.perf_counter() - started
         self._stop_others(state, {version, previous.version if previous else ""})
         self._save(state)
-        self._emit(name, "deployed", version=version,
-                   from_version=previous.version if previous else None, switch_s=switch_s)
+        self._emit(VersionDeployed(deployment=name, ts=time.time(), version=version,
+                                   from_version=previous.version if previous else None, switch_s=switch_s))
 
     def rollback(self, name: str, reason: str | None = None) -> RolledBack:
         """Send traffic back to the previous version (still warm); the two swap roles."""
@@ -183,19 +194,20 @@ class Deployments:
             self._steer(name, {"op": "rollback", "reason": reason or "asked"})
             seconds = time.perf_counter() - started
             result = self.show(name)
-            self._emit(name, "rolled_back", version=result.active_version,
-                       from_version=result.previous_version, switch_s=seconds, reason=reason)
+            self._emit(DeploymentRolledBack(deployment=name, ts=time.time(), version=result.active_version,
+                                            from_version=result.previous_version, switch_s=seconds,
+                                            reason=reason))
         return RolledBack.of(result, seconds)
 
     def undeploy(self, name: str) -> Undeployed:
         with self._lock(name):
             self._discard(self._state(name))
-            self._emit(name, "undeployed")
+            self._emit(DeploymentUndeployed(deployment=name, ts=time.time()))
         return Undeployed(name)
 
-    def supervise(self) -> list[Event]:
+    def supervise(self) -> list[DeploymentHappening]:
         """Restart dead gateways and replicas, and pass on what gateways decided alone."""
-        events: list[Event] = []
+        events: list[DeploymentHappening] = []
         for name in self.names():
             try:
                 events += self._supervise(name)
@@ -203,8 +215,8 @@ class Deployments:
                 print(f"supervising deployment {name}: {e.message}", file=sys.stderr, flush=True)
         return events
 
-    def _supervise(self, name: str) -> list[Event]:
-        events: list[Event] = []
+    def _supervise(self, name: str) -> list[DeploymentHappening]:
+        events: list[DeploymentHappening] = []
         with self._lock(name):
             state = self._maybe_state(name)
             if state is None:
@@ -217,7 +229,8 @@ class Deployments:
                 return events
             if not self._gateway_alive(state):
                 self._ensure_gateway(state)
-                events.append(self._emit(name, "gateway_restarted", pid=state["gateway_pid"]))
+                events.append(self._emit(GatewayRestarted(deployment=name, ts=time.time(),
+                                                          pid=int(state["gateway_pid"]))))
             events += self._restart_dead(state)
             events += self._gateway_events(state)
             self._save(state)
@@ -268,7 +281,7 @@ class Deployments:
             logs = backend.logs(replica, directory, 8)
             state["replicas"].pop(version, None)
             self._save(state)
-            self._emit(state["name"], "version_failed", version=version, reason=problem)
+            self._emit(VersionFailed(deployment=state["name"], ts=time.time(), version=version, reason=problem))
             raise DeployError(f"version {version} never became ready ({problem}); traffic stays where "
                               f"it was", hint=f"its log ends:\n{logs}" if logs else None)
         backend.on_ready(replica)
@@ -282,7 +295,7 @@ class Deployments:
         for version in [v for v in state["replicas"] if v not in keep]:
             backend.stop(Replica.from_dict(state["replicas"].pop(version)))
 
-    def _restart_dead(self, state: dict[str, Any]) -> list[Event]:
+    def _restart_dead(self, state: dict[str, Any]) -> list[DeploymentHappening]:
         backend, events = self._backend(state), []
         for version, data in list(state["replicas"].items()):
             replica = Replica.from_dict(data)
@@ -298,10 +311,11 @@ class Deployments:
             problem = _wait_ready(fresh, backend, READY_TIMEOUT_S)
             if problem is None:
                 backend.on_ready(fresh)
-            events.append(self._emit(state["name"], "replica_restarted", version=version, problem=problem))
+            events.append(self._emit(ReplicaRestarted(deployment=state["name"], ts=time.time(), version=version,
+                                                      problem=problem)))
         return events
 
-    def _gateway_events(self, state: dict[str, Any]) -> list[Event]:
+    def _gateway_events(self, state: dict[str, Any]) -> list[DeploymentHappening]:
         path = self.root / state["name"] / "events.jsonl"
         if not path.exists():
             return []
@@ -309,7 +323,8 @@ class Deployments:
             f.seek(state.get("events_offset", 0))
             lines = f.readlines()
             state["events_offset"] = f.tell()
-        return [self._emit(state["name"], e.pop("kind"), **e) for e in map(json.loads, lines)]
+        found = (_gateway_event(state["name"], line) for line in lines)
+        return [self._emit(event) for event in found if event is not None]
 
     def _ensure_gateway(self, state: dict[str, Any], endpoint: socket.socket | None = None) -> None:
         """Start the gateway on ENDPOINT, or on a socket bound here to the deployment's port."""
@@ -370,8 +385,7 @@ class Deployments:
             finally:
                 held.discard(name)
 
-    def _emit(self, name: str, kind: str, **fields: Any) -> Event:
-        event = {"deployment": name, "kind": kind, "ts": fields.pop("ts", time.time()), **fields}
+    def _emit(self, event: DeploymentHappening) -> DeploymentHappening:
         self.on_event(event)
         return event
 
@@ -385,6 +399,24 @@ def _check_same(state: dict[str, Any], backend: str, port: int | None) -> None:
     if port is not None and port != state["port"]:
         raise DeployError(f"deployment '{name}' serves on port {state['port']}, not {port}",
                           hint=f"leave out --port to update it, or undeploy it first (`mlopslab undeploy {name}`)")
+
+
+def _gateway_event(name: str, line: str) -> DeploymentHappening | None:
+    """What one line of a gateway's events.jsonl says (a happening in its wire form; an older
+    gateway left out the deployment); None, said on stderr, for a line this version cannot read."""
+    try:
+        data = {"deployment": name, **json.loads(line)}
+        if "to_version" in data:  # a gateway started by an older mlopslab names the new version so
+            data.setdefault("version", data.pop("to_version"))
+        event = event_from_json(data)
+    except (ValueError, EventError) as e:  # a torn line, or a kind this version does not know
+        why = e.message if isinstance(e, EventError) else str(e)
+        print(f"deployment {name}: skipped a gateway event ({why}): {line.strip()}", file=sys.stderr, flush=True)
+        return None
+    if not isinstance(event, DEPLOYMENT_HAPPENINGS):
+        print(f"deployment {name}: skipped a gateway event of kind {event.kind!r}", file=sys.stderr, flush=True)
+        return None
+    return event
 
 
 def _route(replica: Replica) -> dict[str, str]:

@@ -1,9 +1,11 @@
 """Deployment events as sentences people read: `rolled back to v1 from v2 (asked by ana: slow)`.
 
-An event (core/deployments.py DeploymentEvent) is what the store keeps per deployment:
-`kind`, `version` (the one that serves, or the one it is about), `from_version`,
-`actor`, `reason`, `seconds` (how long a switch took) and `info` (the rest). The CLI
-and the TUI use it alike.
+Each happening has its type in core/events.py (VersionDeployed, DeploymentRolledBack,
+...) and one sentence here, found by the type's kind. What the store keeps of one
+(core/deployments.py DeploymentEvent, its row) is what is said: `kind`, `version` (the
+one that serves, or the one it is about), `from_version`, `actor`, `reason`,
+`seconds` (how long a switch took) and `info` (the rest). Rows of kinds this version
+does not know are still said. The CLI, the TUI and the lab service's alerts use it alike.
 """
 
 from __future__ import annotations
@@ -11,14 +13,26 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mlopslab.core.deployments import DeploymentEvent
+from mlopslab.core.events import (
+    DeploymentAutoRolledBack,
+    DeploymentHappening,
+    DeploymentRolledBack,
+    DeploymentUndeployed,
+    GatewayRestarted,
+    ReplicaRestarted,
+    VersionDeployed,
+    VersionFailed,
+    WatchPassed,
+)
 
 
-def describe(event: DeploymentEvent) -> str:
+def describe(event: DeploymentEvent | DeploymentHappening) -> str:
     """One line saying what happened, who asked and why."""
-    say = _SENTENCES.get(event.kind)
+    row = event if isinstance(event, DeploymentEvent) else DeploymentEvent.of(event)
+    say = _SENTENCES.get(row.kind)
     if say is None:  # a kind this version does not know: still readable
-        return " ".join(p for p in (event.kind.replace("_", " "), _v(event.version), _by(event)) if p)
-    return say(event)
+        return " ".join(p for p in (row.kind.replace("_", " "), _v(row.version), _by(row)) if p)
+    return say(row)
 
 
 def _v(version: object) -> str:
@@ -71,12 +85,12 @@ def _replica_restarted(event: DeploymentEvent) -> str:
 
 
 _SENTENCES: dict[str, Callable[[DeploymentEvent], str]] = {
-    "deployed": _deployed,
-    "rolled_back": _rolled_back,
-    "auto_rollback": _auto_rollback,
-    "version_failed": _version_failed,
-    "replica_restarted": _replica_restarted,
-    "gateway_restarted": lambda e: "restarted the endpoint's gateway (it had stopped)",
-    "watch_passed": lambda e: f"{_v(e.version)} passed its watch: no automatic rollback",
-    "undeployed": lambda e: " ".join(p for p in ("undeployed", _by(e)) if p),
+    VersionDeployed.kind: _deployed,
+    DeploymentRolledBack.kind: _rolled_back,
+    DeploymentAutoRolledBack.kind: _auto_rollback,
+    VersionFailed.kind: _version_failed,
+    ReplicaRestarted.kind: _replica_restarted,
+    GatewayRestarted.kind: lambda e: "restarted the endpoint's gateway (it had stopped)",
+    WatchPassed.kind: lambda e: f"{_v(e.version)} passed its watch: no automatic rollback",
+    DeploymentUndeployed.kind: lambda e: " ".join(p for p in ("undeployed", _by(e)) if p),
 }

@@ -10,7 +10,8 @@ so a switch or a rollback is one assignment in memory (no restart, no dropped
 connection: requests already sent finish on the version they went to). It is
 steered over a unix socket in DEPLOYMENT_DIR (JSON lines: `switch`, `rollback`,
 `status`), writes its routes to routes.json on every change (a restarted gateway
-comes back with them) and appends what it decides on its own to events.jsonl.
+comes back with them) and appends what it decides on its own to events.jsonl (one
+happening of core/events.py a line, in its wire form: auto_rollback, watch_passed).
 
 After a switch it watches the new version (deploy/policy.py): while the window
 is open, a 5xx or a broken connection from the new version is retried once on the
@@ -32,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.core.deployments import WatchPolicy
+from mlopslab.core.events import DeploymentAutoRolledBack, DeploymentHappening, WatchPassed, event_to_json
 from mlopslab.deploy.policy import Route
 from mlopslab.deploy.upstream import Upstream, UpstreamError
 from mlopslab.serving.protocol import dumps
@@ -105,7 +107,8 @@ class Gateway:
         bad, good = self.active, self.previous
         status = self.switch(good, bad, None)
         if automatic:  # one asked for is recorded by whoever asked (deploy/deployments.py)
-            self.event("auto_rollback", version=good.version, from_version=bad.version, reason=reason)
+            self.record(DeploymentAutoRolledBack(deployment=self.dir.name, ts=time.time(), version=good.version,
+                                                 from_version=bad.version, reason=reason))
         return status
 
     def status(self) -> dict[str, Any]:
@@ -114,9 +117,10 @@ class Gateway:
                 "watching": self.watching(), "pid": os.getpid(),
                 "stats": {v: s.to_dict() for v, s in self.stats.items()}}
 
-    def event(self, kind: str, **fields: Any) -> None:
+    def record(self, event: DeploymentHappening) -> None:
+        """Append what the gateway decided alone; supervision passes it on to the store."""
         with open(self.dir / "events.jsonl", "a") as f:
-            f.write(json.dumps({"ts": time.time(), "kind": kind, **fields}) + "\n")
+            f.write(json.dumps(event_to_json(event)) + "\n")
 
     def watching(self) -> bool:
         return self.policy is not None and time.monotonic() < self.watch_until
@@ -145,7 +149,8 @@ class Gateway:
             await asyncio.sleep(0.05)
             if not self.watching():
                 if self.policy is not None:
-                    self.event("watch_passed", version=self.active and self.active.version)
+                    self.record(WatchPassed(deployment=self.dir.name, ts=time.time(),
+                                            version=self.active.version if self.active else None))
                     self.policy = None
                 continue
             reason = self.verdict()

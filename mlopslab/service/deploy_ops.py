@@ -15,20 +15,27 @@ import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from mlopslab.api import deploy as api
 from mlopslab.core.deployments import (
     Deployment,
     DeploymentDetail,
-    DeploymentEvent,
     RolledBack,
     ServingOptions,
     Undeployed,
     WatchPolicy,
 )
 from mlopslab.core.errors import DeployError
-from mlopslab.core.events import DeploymentChanged, DeploymentEventLogged, DeploymentVersionServed
+from mlopslab.core.events import (
+    DeploymentAutoRolledBack,
+    DeploymentChanged,
+    DeploymentHappening,
+    DeploymentVersionServed,
+    GatewayRestarted,
+    ReplicaRestarted,
+    VersionFailed,
+)
 from mlopslab.core.refs import parse_model_ref
 from mlopslab.deploy.backend import Backend
 from mlopslab.deploy.deployments import Deployments
@@ -44,7 +51,7 @@ if TYPE_CHECKING:
     from mlopslab.store.db import Store
 
 SUPERVISE_INTERVAL_S = 2.0
-ALERT_KINDS = {"auto_rollback", "replica_restarted", "gateway_restarted", "version_failed"}
+ALERTS = (DeploymentAutoRolledBack, ReplicaRestarted, GatewayRestarted, VersionFailed)
 
 
 class DeployOps:
@@ -131,11 +138,11 @@ class DeployOps:
         finally:
             self._asking.actor = None
 
-    def _record(self, event: dict[str, Any]) -> None:
-        event = {**event, "actor": event.get("actor") or getattr(self._asking, "actor", None)}
-        self.writer.write(None, [DeploymentEventLogged(event=event, ts=event["ts"])])
-        if event["kind"] in ALERT_KINDS:
-            print(f"deployment {event['deployment']}: {describe(DeploymentEvent.from_emitted(event))}",
+    def _record(self, event: DeploymentHappening) -> None:
+        event = replace(event, actor=event.actor or getattr(self._asking, "actor", None))
+        self.writer.write(None, [event])
+        if isinstance(event, ALERTS):
+            print(f"deployment {event.deployment}: {describe(event)}",
                   file=sys.stderr, flush=True)
 
     def _row(self, shown: Deployment, actor: str | None, status: str | None = None) -> DeploymentChanged:

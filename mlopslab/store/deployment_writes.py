@@ -1,4 +1,4 @@
-"""Deployment facts: the deployment row, each version it served, and its events.
+"""Deployment facts: the deployment row, each version it served, and what happened to it.
 
 Applied inside the service's group transaction (store/writes.py), like the
 registry's events. The running state lives in the deployment's files
@@ -14,15 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.clock import utc_naive
 from mlopslab.core.deployments import DeployedVersion, DeploymentEvent
-from mlopslab.core.events import DeploymentChanged, DeploymentEventLogged, DeploymentVersionServed
+from mlopslab.core.events import (
+    DEPLOYMENT_HAPPENINGS,
+    DeploymentChanged,
+    DeploymentHappening,
+    DeploymentVersionServed,
+)
 
 if TYPE_CHECKING:
     import duckdb
 
     from mlopslab.store.db import Store
-
-KNOWN = ("deployment", "kind", "ts", "version", "from_version", "actor", "reason", "switch_s")
-
 
 def _deployment(con: duckdb.DuckDBPyConnection, event: DeploymentChanged) -> None:
     """Insert or update the deployment row (status 'undeployed' keeps its history)."""
@@ -43,22 +45,18 @@ def _deployment_version(con: duckdb.DuckDBPyConnection, event: DeploymentVersion
                  utc_naive(event.ts)])
 
 
-def _deployment_event(con: duckdb.DuckDBPyConnection, event: DeploymentEventLogged) -> None:
-    e = event.event
-    info = {k: v for k, v in e.items() if k not in KNOWN}
+def _happening(con: duckdb.DuckDBPyConnection, event: DeploymentHappening) -> None:
+    """One row of deployment_events, its kind the event's (deployed, rolled_back, ...)."""
+    row = DeploymentEvent.of(event)
     con.execute("INSERT INTO deployment_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [e["deployment"], utc_naive(e["ts"]), e["kind"], _str(e.get("version")), _str(e.get("from_version")),
-                 e.get("actor"), e.get("reason"), e.get("switch_s"), json.dumps(info)])
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
+                [row.deployment, utc_naive(event.ts), row.kind, row.version, row.from_version,
+                 row.actor, row.reason, row.seconds, json.dumps(row.info)])
 
 
 DEPLOY_WRITERS: dict[type[Any], Callable[[duckdb.DuckDBPyConnection, Any], None]] = {
     DeploymentChanged: _deployment,
     DeploymentVersionServed: _deployment_version,
-    DeploymentEventLogged: _deployment_event,
+    **dict.fromkeys(DEPLOYMENT_HAPPENINGS, _happening),
 }
 
 

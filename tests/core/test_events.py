@@ -11,6 +11,7 @@ import pytest
 
 from mlopslab.core.errors import EventError, MlopslabError
 from mlopslab.core.events import (
+    DEPLOYMENT_HAPPENINGS,
     EVENT_TYPES,
     KINDS,
     ActionAudited,
@@ -18,21 +19,28 @@ from mlopslab.core.events import (
     ArtifactRecorded,
     AttemptArchived,
     DatasetVersioned,
+    DeploymentAutoRolledBack,
     DeploymentChanged,
-    DeploymentEventLogged,
+    DeploymentRolledBack,
+    DeploymentUndeployed,
     DeploymentVersionServed,
     EvaluationSetAdded,
     Event,
     GatesChecked,
+    GatewayRestarted,
     LogsWritten,
     MetricsLogged,
     ModelVersionRegistered,
     ParamsLogged,
     QuotaChanged,
+    ReplicaRestarted,
     RunCreated,
     RunUpdated,
     StepFinished,
     StepStarted,
+    VersionDeployed,
+    VersionFailed,
+    WatchPassed,
     event_from_json,
     event_to_json,
 )
@@ -74,14 +82,29 @@ EXAMPLES: list[Event] = [
                       ts=T0, actor="ada"),
     DeploymentVersionServed(deployment="churn", version="2", model_version_id="churn@2",
                             sha256="ab" * 32, ts=T0),
-    DeploymentEventLogged(event={"deployment": "churn", "kind": "rolled_back", "ts": T0}, ts=T0),
+    VersionDeployed(deployment="churn", ts=T0, version="2", from_version="1", switch_s=0.003, actor="ada"),
+    DeploymentRolledBack(deployment="churn", ts=T0, version="1", from_version="2", switch_s=0.004,
+                         reason="slow", actor="ada"),
+    DeploymentAutoRolledBack(deployment="churn", ts=T0, version="1", from_version="2",
+                             reason="p99 latency 80.0 ms > 50 ms"),
+    VersionFailed(deployment="churn", ts=T0, version="3", reason="it exited", actor="ada"),
+    ReplicaRestarted(deployment="churn", ts=T0, version="1", problem="not ready after 90 s"),
+    GatewayRestarted(deployment="churn", ts=T0, pid=4242),
+    WatchPassed(deployment="churn", ts=T0, version="2"),
+    DeploymentUndeployed(deployment="churn", ts=T0, actor="ada"),
 ]
+LEGACY = "deployment_event"  # how each deployment happening travelled before it had a type
 
 
 def _wire_examples() -> list[dict[str, Any]]:
     spooled = [json.loads((WIRE / name).read_text())["events"]
                for name in ("spooled_step_output.json", "spooled_run_progress.json")]
     return [*spooled[0], *spooled[1], *json.loads((WIRE / "service_events.json").read_text())]
+
+
+def _old_deployment_events() -> list[dict[str, Any]]:
+    return [d for d in [*_wire_examples(), *json.loads((WIRE / "deployment_events.json").read_text())]
+            if d["kind"] == LEGACY]
 
 
 def test_every_type_has_an_example() -> None:
@@ -95,13 +118,49 @@ def test_every_event_round_trips_through_json(event: Event) -> None:
     assert event_from_json(wire) == event
 
 
-@pytest.mark.parametrize("data", _wire_examples(), ids=lambda d: str(d["kind"]))
+@pytest.mark.parametrize("data", [d for d in _wire_examples() if d["kind"] != LEGACY],
+                         ids=lambda d: str(d["kind"]))
 def test_todays_wire_dicts_decode_and_encode_back_unchanged(data: dict[str, Any]) -> None:
     assert event_to_json(event_from_json(data)) == data
 
 
 def test_the_wire_examples_cover_every_kind() -> None:
-    assert {d["kind"] for d in _wire_examples()} == KINDS
+    """Every kind but the deployment happenings, which were all one kind before they had
+    types (the old form of each is below)."""
+    happenings = {cls.kind for cls in DEPLOYMENT_HAPPENINGS}
+    assert {d["kind"] for d in _wire_examples()} - {LEGACY} == KINDS - happenings
+    assert {d["event"]["kind"] for d in _old_deployment_events()} == happenings
+
+
+@pytest.mark.parametrize("data", _old_deployment_events(), ids=lambda d: str(d["event"]["kind"]))
+def test_an_old_deployment_event_decodes_to_the_type_of_its_happening(data: dict[str, Any]) -> None:
+    """Spool files and run processes of an older mlopslab send `deployment_event` with the
+    happening nested; it is read as that happening's own type, and today's wire form of
+    it is the object the old one nested."""
+    event = event_from_json(data)
+    assert type(event) in DEPLOYMENT_HAPPENINGS and event.kind == data["event"]["kind"]
+    assert event_to_json(event) == data["event"]
+    assert event_from_json(data["event"]) == event
+
+
+def test_an_old_deployment_event_reads_into_typed_fields() -> None:
+    old = json.loads((WIRE / "deployment_events.json").read_text())
+    assert [event_from_json(d) for d in (old[2], old[6], old[7])] == [
+        DeploymentRolledBack(deployment="churn", ts=T0 + 102, version="1", from_version="2",
+                             switch_s=0.004, reason="slow", actor="ada"),
+        ReplicaRestarted(deployment="churn", ts=T0 + 106, version="2", problem="not ready after 90 s"),
+        GatewayRestarted(deployment="churn", ts=T0 + 107, pid=4242)]
+
+
+def test_an_old_deployment_event_without_a_known_happening_is_a_clear_error() -> None:
+    with pytest.raises(EventError, match="carries no deployment happening .* kind is 'exploded'") as info:
+        event_from_json({"kind": LEGACY, "event": {"deployment": "churn", "kind": "exploded", "ts": T0},
+                         "ts": T0})
+    assert info.value.hint is not None and "rolled_back" in info.value.hint
+    with pytest.raises(EventError, match="carries no deployment happening"):
+        event_from_json({"kind": LEGACY, "ts": T0})
+    with pytest.raises(EventError, match="a 'deployed' event lacks version"):
+        event_from_json({"kind": LEGACY, "event": {"deployment": "churn", "kind": "deployed"}, "ts": T0})
 
 
 def test_a_step_event_is_started_or_finished_by_its_status() -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from mlopslab.core.events import DeploymentHappening
 from mlopslab.deploy.backend import Backend
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.process import ProcessBackend
@@ -39,7 +40,7 @@ def deployments(tmp_path: Path, backend: str, request: pytest.FixtureRequest) ->
     backends: dict[str, Backend] = {"process": ProcessBackend()}
     if backend == "docker":
         backends["docker"] = request.getfixturevalue("docker_backend")
-    events: list[dict[str, object]] = []
+    events: list[DeploymentHappening] = []
     made = Deployments(tmp_path / "deployments", backends, on_event=events.append)
     made.events = events  # type: ignore[attr-defined]
     yield made

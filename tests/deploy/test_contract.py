@@ -15,6 +15,7 @@ import tritonclient.http as triton
 
 from mlopslab.core.deployments import Deployment, ReplicaStatus, WatchPolicy
 from mlopslab.core.errors import DeployError
+from mlopslab.core.events import DeploymentAutoRolledBack, GatewayRestarted, ReplicaRestarted, VersionFailed
 from mlopslab.deploy.backend import Replica
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.process import running
@@ -83,7 +84,8 @@ def test_a_version_that_never_gets_ready_takes_no_traffic(deployments: Deploymen
     assert load.failures == [] and {v for _, v in load.versions} == {"1"}
     shown = deployments.show("iris")
     assert shown.active_version == "1" and [r.version for r in shown.replicas] == ["1"]
-    assert any(e["kind"] == "version_failed" for e in deployments.events)  # type: ignore[attr-defined]
+    failed = [e for e in deployments.events if isinstance(e, VersionFailed)]  # type: ignore[attr-defined]
+    assert [(e.deployment, e.version) for e in failed] == [("iris", "2")] and failed[0].reason
 
 
 def test_a_first_version_that_never_gets_ready_leaves_nothing_behind(deployments: Deployments, backend: str,
@@ -109,8 +111,9 @@ def test_a_version_failing_after_the_switch_is_rolled_back(deployments: Deployme
             time.sleep(0.05)
         load.wait_for(20, "1")
     events = deployments.supervise()
-    rollback = next(e for e in events if e["kind"] == "auto_rollback")
-    assert rollback["from_version"] == "2" and "error rate" in rollback["reason"]
+    rollback = next(e for e in events if isinstance(e, DeploymentAutoRolledBack))
+    assert (rollback.deployment, rollback.version, rollback.from_version) == ("iris", "1", "2")
+    assert "error rate" in rollback.reason and rollback.actor is None
     assert load.failures == [], load.summary()  # the watch retried v2's errors on v1
 
 
@@ -125,8 +128,8 @@ def test_dead_parts_are_restarted_and_state_survives_a_new_supervisor(
         assert time.monotonic() < deadline
         time.sleep(0.05)
     again = Deployments(deployments.root, deployments.backends)  # as a restarted lab service
-    kinds = {e["kind"] for e in again.supervise()}
-    assert {"gateway_restarted", "replica_restarted"} <= kinds
+    kinds = {type(e) for e in again.supervise()}
+    assert {GatewayRestarted, ReplicaRestarted} <= kinds
     shown = again.show("iris")
     assert shown.active_version == "2" and all(r.alive for r in shown.replicas)
     x = onnx_models.rows(2)
