@@ -65,6 +65,9 @@ async def test_dashboard_shows_gpus_active_and_latest_runs(seeded_lab: Lab) -> N
         assert "GPU 0" in text_of(app, "#dash-gpus")
         assert "active runs (3)" in text_of(app, "#dash-active")
         assert "latest runs" in text_of(app, "#dash-recent")
+        await until(pilot, lambda: "alerts: none open" in text_of(app, "#dash-today"),
+                    what="today's cost and alerts")
+        assert "today: " in text_of(app, "#dash-today")
 
 
 async def test_queue_lists_waiting_runs_with_reasons_and_cancels(own_lab: Lab) -> None:

@@ -1,9 +1,11 @@
-"""Dashboard: GPUs, active runs, the latest runs and run counts, live."""
+"""Dashboard: GPUs, active runs, the latest runs and run counts, deployments, today's
+cost and the open alerts, live."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import ClassVar
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.table import Table
 from rich.text import Text
@@ -12,6 +14,8 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
+from mlopslab.core.alerts import Alert
+from mlopslab.core.cost import CostLine
 from mlopslab.core.deployments import Deployment
 from mlopslab.core.queue import QueueEntry
 from mlopslab.core.run import Run, RunFields
@@ -19,6 +23,9 @@ from mlopslab.core.status_style import STATUS_ICON, STATUS_STYLE
 from mlopslab.tui.format import ago, number
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.widgets.gpu_panel import GpuPanel
+
+if TYPE_CHECKING:
+    from mlopslab.client import LabClient
 
 RECENT = 6
 
@@ -39,8 +46,7 @@ class DashboardScreen(LabScreen):
             yield Static("", id="dash-recent")
             yield Static("", id="dash-counts")
             yield Static("", id="dash-deployments")
-            yield Static(Text(" alerts and cost: not shown here yet; a deployment's alerts are in "
-                              "`mlopslab deployments show NAME`", "dim"), id="dash-later")
+            yield Static("", id="dash-today")
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -58,6 +64,11 @@ class DashboardScreen(LabScreen):
         # apart, so a slow deployment check never holds up the runs
         self.in_thread(fetch, self._show, group="dashboard")
         self.in_thread(lambda: backend.client.deployments.list(), self._show_deployments, group="dashboard-deployments")
+        now = self.lab.clock()
+        self.in_thread(lambda: today(backend.client, now), self._show_today, group="dashboard-today")
+
+    def _show_today(self, found: tuple[CostLine | None, str, list[Alert]]) -> None:
+        self.query_one("#dash-today", Static).update(today_block(*found))
 
     def _show_deployments(self, deployments: list[Deployment]) -> None:
         self.query_one("#dash-deployments", Static).update(deployments_block(deployments))
@@ -74,6 +85,37 @@ class DashboardScreen(LabScreen):
         for status, n in sorted(fields.statuses.items(), key=lambda kv: -kv[1]):
             counts.append(f"{STATUS_ICON.get(status, '')} {status} {n:,}  ", STATUS_STYLE.get(status, ""))
         self.query_one("#dash-counts", Static).update(counts)
+
+
+def today(client: LabClient, now: float) -> tuple[CostLine | None, str, list[Alert]]:
+    """The cost of the UTC day of `now`, up to `now`, and the open alerts."""
+    day = datetime.fromtimestamp(now, UTC)
+    midnight = day.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+    report = client.monitor.cost(by="day", since=midnight, until=now)
+    line = next((c for c in report.lines if c.key == day.strftime("%Y-%m-%d")), None)
+    return line, report.currency, client.monitor.alerts(limit=50)
+
+
+def today_block(line: CostLine | None, currency: str, alerts: list[Alert]) -> Text:
+    text = Text(" today: ", "bold")
+    if line is None:
+        text.append("nothing has cost anything yet")
+    else:
+        text.append(f"{line.cost_allocated:,.2f} {currency}")
+        text.append(f"  (idle GPU waste {line.idle_waste:,.2f}", "dim")
+        if line.unpriced_gpu_hours:
+            text.append(f", {line.unpriced_gpu_hours:,.1f} GPU-h unpriced", "yellow")
+        text.append(")", "dim")
+    text.append("\n alerts: ", "bold")
+    if not alerts:
+        text.append("none open", "green")
+    for alert in alerts[:3]:
+        style = "bold red" if alert.severity == "critical" else "yellow"
+        text.append(f"\n  {alert.severity} ", style)
+        text.append(alert.message)
+    if len(alerts) > 3:
+        text.append(f"\n  and {len(alerts) - 3} more (mlopslab alerts)", "dim")
+    return text
 
 
 def deployments_block(found: list[Deployment]) -> Table:
