@@ -45,6 +45,9 @@ Older producers sent all of these as one kind, `deployment_event`, with keys `ev
 (the same object as above, its `kind` among them) and `ts`; spool files and run
 processes of that version may still send it, so it is read into the types above.
 
+The monitor's events (GPU readings, budgets, alerts) are in core/monitor_events.py,
+with their wire keys; they are part of `Event` and of this codec.
+
 Keys in [brackets] are left out when they are None, as today's producers do. A field
 with a default may be missing from a decoded object (older producers left it out);
 a field without one must be there. Keys this version does not know are ignored.
@@ -61,6 +64,7 @@ from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
 from mlopslab.core.errors import EventError
+from mlopslab.core.monitor_events import MONITOR_EVENTS, MonitorEvent
 
 Json = dict[str, Any]
 Point = Sequence[Any]  # [key, step, epoch seconds, value or None]
@@ -379,13 +383,13 @@ Event = (
     RunCreated | RunUpdated | AttemptArchived | ParamsLogged | DatasetVersioned | StepStarted
     | StepFinished | MetricsLogged | LogsWritten | ArtifactRecorded | ActionAudited | QuotaChanged
     | ModelVersionRegistered | GatesChecked | AliasMoved | EvaluationSetAdded | DeploymentChanged
-    | DeploymentVersionServed | DeploymentHappening
+    | DeploymentVersionServed | DeploymentHappening | MonitorEvent
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
     RunCreated, RunUpdated, AttemptArchived, ParamsLogged, DatasetVersioned, StepStarted,
     StepFinished, MetricsLogged, LogsWritten, ArtifactRecorded, ActionAudited, QuotaChanged,
     ModelVersionRegistered, GatesChecked, AliasMoved, EvaluationSetAdded, DeploymentChanged,
-    DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS,
+    DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS, *MONITOR_EVENTS,
 )
 
 

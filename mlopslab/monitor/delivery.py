@@ -19,7 +19,8 @@ WEBHOOK_TIMEOUT_S = 5.0
 
 
 class Channel(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def send(self, payload: dict[str, Any]) -> str | None: ...
 

@@ -44,6 +44,17 @@ from mlopslab.core.events import (
     event_from_json,
     event_to_json,
 )
+from mlopslab.core.monitor_events import (
+    MONITOR_EVENTS,
+    AlertAcked,
+    AlertDelivered,
+    AlertRaised,
+    AlertResolved,
+    AlertSeen,
+    BudgetChanged,
+    GpuHistoryCompacted,
+    GpuSampled,
+)
 from mlopslab.core.runs import run_update
 
 WIRE = Path(__file__).parent / "wire"
@@ -92,6 +103,17 @@ EXAMPLES: list[Event] = [
     GatewayRestarted(deployment="churn", ts=T0, pid=4242),
     WatchPassed(deployment="churn", ts=T0, version="2"),
     DeploymentUndeployed(deployment="churn", ts=T0, actor="ada"),
+    GpuSampled(ts=T0, devices=[[0, "GPU-0", "NVIDIA H100", 90.0, 10, 80, 300.0, 50.0, 1.0]],
+               usage=[[0, "NVIDIA H100", "run", RUN, 1.0, 0.9, 300.0, 10]]),
+    GpuHistoryCompacted(minute_before=T0, hour_before=T0 - 3600, drop_before=None),
+    BudgetChanged(scope="project", name="churn", daily=10.0, monthly=None, hard=True, ts=T0,
+                  actor="ada"),
+    AlertRaised(id="al-1", rule="idle_gpu", subject=f"run:{RUN}", severity="warning",
+                message="idle", detail={"busy_pct": 1.0}, sticky=False, ts=T0),
+    AlertSeen(id="al-1", ts=T0, message="idle", count=1),
+    AlertResolved(id="al-1", ts=T0),
+    AlertAcked(id="al-1", ts=T0, actor="ada"),
+    AlertDelivered(id="al-1", channel="webhook", event="raised", ok=False, error="HTTP 500", ts=T0),
 ]
 LEGACY = "deployment_event"  # how each deployment happening travelled before it had a type
 
@@ -126,9 +148,11 @@ def test_todays_wire_dicts_decode_and_encode_back_unchanged(data: dict[str, Any]
 
 def test_the_wire_examples_cover_every_kind() -> None:
     """Every kind but the deployment happenings, which were all one kind before they had
-    types (the old form of each is below)."""
+    types (the old form of each is below), and the monitor's, which the lab service makes
+    and writes itself (they have no older form)."""
     happenings = {cls.kind for cls in DEPLOYMENT_HAPPENINGS}
-    assert {d["kind"] for d in _wire_examples()} - {LEGACY} == KINDS - happenings
+    monitor = {cls.kind for cls in MONITOR_EVENTS}
+    assert {d["kind"] for d in _wire_examples()} - {LEGACY} == KINDS - happenings - monitor
     assert {d["event"]["kind"] for d in _old_deployment_events()} == happenings
 
 
