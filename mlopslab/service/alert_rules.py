@@ -39,13 +39,15 @@ class AlertRules:
                  budget_uses: Callable[[], list[BudgetUse]]) -> None:
         self.store, self.config = store, config
         self.latest, self.budget_uses = latest, budget_uses
+        self.extra: list[Callable[[float], list[Condition]]] = []  # rules of other rooms (drift)
 
     def conditions(self, now: float | None = None) -> list[Condition]:
         now = time.time() if now is None else now
         return [*self.idle_gpus(now), *self.gpu_memory(), *self.lost_runs(now),
                 *self.rolled_back(now),
                 *budget_conditions(self.budget_uses(), self.config.cost.budget_alerts_pct,
-                                   datetime.fromtimestamp(now, UTC))]
+                                   datetime.fromtimestamp(now, UTC)),
+                *(c for rule in self.extra for c in rule(now))]
 
     def idle_gpus(self, now: float) -> list[Condition]:
         m = self.config.monitor
