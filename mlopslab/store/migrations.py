@@ -294,6 +294,19 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        8,
+        "serving health: what each deployment's model servers answered, per scrape",
+        """
+        CREATE TABLE serving_health (
+            ts TIMESTAMP NOT NULL, deployment VARCHAR NOT NULL, version VARCHAR NOT NULL,
+            seconds DOUBLE NOT NULL, requests BIGINT NOT NULL, errors BIGINT NOT NULL,
+            rejected BIGINT NOT NULL, latency_buckets JSON, latency_sum_s DOUBLE,
+            queue_depth DOUBLE, batches BIGINT, batch_rows BIGINT
+        );
+        CREATE INDEX serving_health_deployment ON serving_health (deployment, ts);
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
