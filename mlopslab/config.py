@@ -98,6 +98,9 @@ class MonitorSection(_Section):
         "10m", description="... for this long raises an idle-GPU alert (90s, 10m, 1h).")
     gpu_memory_pct: float = Field(
         95.0, gt=0, le=100, description="A GPU with more of its memory in use raises an alert.")
+    serving_interval_s: float = Field(
+        10.0, gt=0, description="How often every deployment's model servers are scraped for "
+        "requests, errors, latency and load (their SLOs are checked as often).")
     prometheus_port: int = Field(
         0, ge=0, le=65535, description="Port of the Prometheus exporter of the lab service "
         "(0: off). Scrapes need the bearer token in the lab's .mlopslab/metrics.token.")
@@ -128,6 +131,24 @@ class CostSection(_Section):
     budget_alerts_pct: list[float] = Field(
         default_factory=lambda: [80.0, 100.0],
         description="Shares of a budget (percent) that raise an alert when crossed.")
+
+
+class SloLimits(_Section):
+    """The service level a deployment must keep; a missing limit is not checked."""
+
+    p99_ms: float | None = Field(None, gt=0, description="Highest p99 latency (ms).")
+    p95_ms: float | None = Field(None, gt=0, description="Highest p95 latency (ms).")
+    max_error_rate: float | None = Field(
+        None, ge=0, le=1, description="Highest share of requests answered with a 5xx.")
+    window: Duration = Field("5m", description="Over how long it is measured.")
+    min_requests: int = Field(20, ge=1, description="Judged only over at least this many requests.")
+
+
+class SloSection(_Section):
+    """[slo]: service levels per deployment ([slo.deployment.NAME]; the name "*" is for
+    every deployment without its own). Breaking one raises an `slo` alert."""
+
+    deployment: dict[str, SloLimits] = Field(default_factory=dict, description="By deployment.")
 
 
 class AlertsSection(_Section):
@@ -173,6 +194,7 @@ class LabConfig(_Section):
     quotas: QuotasSection = QuotasSection()
     monitor: MonitorSection = MonitorSection()
     cost: CostSection = CostSection()
+    slo: SloSection = SloSection()
     alerts: AlertsSection = AlertsSection()
 
 
@@ -225,6 +247,9 @@ def _comment(text: str | None) -> list[str]:
 def _tables(prefix: str, entries: dict[str, BaseModel]) -> list[str]:
     """Sub-tables such as [quotas.project.vision]; an example when there are none."""
     if not entries:
+        if prefix.startswith("slo."):
+            return [f"# [{prefix}.\"*\"]", "# p99_ms = 50.0", "# max_error_rate = 0.01",
+                    '# window = "5m"']
         example = "vision" if prefix.endswith("project") else "alice"
         return [f"# [{prefix}.{example}]", "# max_gpus = 2", '# max_time_limit = "12h"']
     lines: list[str] = []

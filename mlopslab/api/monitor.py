@@ -1,4 +1,4 @@
-"""Operations of the monitor: GPU history and use, cost, budgets, alerts."""
+"""Operations of the monitor: GPU history and use, cost, budgets, alerts, serving health."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from mlopslab.core.alerts import Alert
 from mlopslab.core.budgets import BudgetUse
 from mlopslab.core.cost import CostReport
 from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
+from mlopslab.core.serving_health import ServingHealth
 
 
 class HistoryOf(Request):
@@ -47,6 +48,12 @@ class AlertsOf(Request):
     limit: int = Field(500, ge=1, le=100_000)
 
 
+class HealthOf(Request):
+    name: str  # a deployment
+    since: float  # epoch seconds
+    until: float | None = None
+
+
 class AckAlert(Request):
     id: str  # an id, or a unique prefix or suffix of one
     actor: str | None = None
@@ -70,4 +77,9 @@ ALERT_ACK = write("alert_ack", AckAlert, Alert,
                   "Acknowledge an alert (a sticky one, an occurrence, is resolved by it).",
                   idempotent=True)
 
-OPERATIONS = (GPU_HISTORY, GPU_USE, COST, BUDGETS, BUDGET_SET, BUDGET_CLEAR, ALERTS, ALERT_ACK)
+SERVING_HEALTH = read("serving_health", HealthOf, ServingHealth,
+                      "A deployment's requests, errors, latency quantiles and load over a window, "
+                      "from its model servers' own counters.")
+
+OPERATIONS = (GPU_HISTORY, GPU_USE, COST, BUDGETS, BUDGET_SET, BUDGET_CLEAR, ALERTS, ALERT_ACK,
+              SERVING_HEALTH)

@@ -50,6 +50,7 @@ from mlopslab.core.registry import (
 )
 from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec
 from mlopslab.core.service_status import ServiceStatus
+from mlopslab.core.serving_health import ServingHealth
 
 F = TypeVar("F", bound=Callable[..., Any])
 Names = list[str]
@@ -310,3 +311,7 @@ class Monitor(Group):
     @sends(monitor.ALERT_ACK)
     def ack(self, id: str, actor: str | None = None) -> Alert:
         return self._send(monitor.ALERT_ACK, id=id, actor=actor)
+
+    @sends(monitor.SERVING_HEALTH)
+    def serving_health(self, name: str, since: float, until: float | None = None) -> ServingHealth:
+        return self._send(monitor.SERVING_HEALTH, name=name, since=since, until=until)

@@ -15,6 +15,9 @@ and its codec) and go through the same group writer; the lab service makes them.
     alert_resolved      id, ts
     alert_acked         id, ts, actor
     alert_delivery      id, channel, event, ok, error, ts
+    serving_scrape      ts, deployment, version, seconds, requests, errors, rejected,
+                        buckets: [[le, cumulative count], ...], latency_sum_s, queue_depth,
+                        batches, batch_rows (differences from the previous scrape)
 """
 
 from __future__ import annotations
@@ -115,7 +118,26 @@ class AlertDelivered:
     ts: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServingScraped:
+    """What one model server answered since the previous scrape (core/serving_health.py)."""
+
+    kind: ClassVar[str] = "serving_scrape"
+    ts: float
+    deployment: str
+    version: str
+    seconds: float
+    requests: float
+    errors: float
+    rejected: float
+    buckets: Sequence[Sequence[Any]]  # [upper bound ("+Inf" for the last), cumulative count]
+    latency_sum_s: float
+    queue_depth: float
+    batches: float
+    batch_rows: float
+
+
 MONITOR_EVENTS = (GpuSampled, GpuHistoryCompacted, BudgetChanged, AlertRaised, AlertSeen,
-                  AlertResolved, AlertAcked, AlertDelivered)
+                  AlertResolved, AlertAcked, AlertDelivered, ServingScraped)
 MonitorEvent = (GpuSampled | GpuHistoryCompacted | BudgetChanged | AlertRaised | AlertSeen
-                | AlertResolved | AlertAcked | AlertDelivered)
+                | AlertResolved | AlertAcked | AlertDelivered | ServingScraped)

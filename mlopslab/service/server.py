@@ -46,6 +46,7 @@ from mlopslab.service.queue_ops import QueueOps
 from mlopslab.service.registry_ops import RegistryOps
 from mlopslab.service.runs import RunManager
 from mlopslab.service.scheduler import Scheduler
+from mlopslab.service.serving_watch import ServingWatch
 from mlopslab.service.watchdog import Watchdog
 from mlopslab.service.writer import GroupWriter
 from mlopslab.spool import spooled
@@ -78,9 +79,12 @@ class LabService:
         self.deploy = DeployOps(lab, self.store, self.writer)
         self.monitor = MonitorOps(self.config, self.store, self.writer, gpus, self.gpu_roots,
                                   self.scheduler.wake)
+        self.serving = ServingWatch(self.store, self.config, self.deploy.deployments.overview)
+        self.monitor.rules.extra.append(self.serving.conditions)
         self.handlers = handler_table(self.own_handlers(), self.queries.handlers(),
                                       self.queue.handlers(), self.registry.handlers(),
-                                      self.deploy.handlers(), self.monitor.handlers())
+                                      self.deploy.handlers(), self.monitor.handlers(),
+                                      self.serving.handlers())
 
     # operations -----------------------------------------------------------
 
@@ -193,6 +197,7 @@ class LabService:
         for name, target in (("scheduler", lambda: self.scheduler.loop(self.stopping)),
                              ("watchdog", self.watch),
                              ("deployments", lambda: self.deploy.loop(self.stopping)),
+                             ("serving-health", lambda: self.serving.loop(self.writer, self.stopping)),
                              *self.monitor.threads(self.stopping)):
             threading.Thread(target=target, daemon=True, name=name).start()
         last_spool = 0.0

@@ -22,6 +22,7 @@ from mlopslab.core.monitor_events import (
     BudgetChanged,
     GpuHistoryCompacted,
     GpuSampled,
+    ServingScraped,
 )
 
 if TYPE_CHECKING:
@@ -133,6 +134,14 @@ def _alert_delivery(con: duckdb.DuckDBPyConnection, event: AlertDelivered) -> No
         [event.id, event.channel, event.event, at if event.ok else None, event.error, at])
 
 
+def _serving_scrape(con: duckdb.DuckDBPyConnection, event: ServingScraped) -> None:
+    con.execute("INSERT INTO serving_health VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [utc_naive(event.ts), event.deployment, event.version, event.seconds,
+                 int(event.requests), int(event.errors), int(event.rejected),
+                 json.dumps([list(b) for b in event.buckets]), event.latency_sum_s,
+                 event.queue_depth, int(event.batches), int(event.batch_rows)])
+
+
 MONITOR_WRITERS: Mapping[type[Any], Callable[[duckdb.DuckDBPyConnection, Any], None]] = {
     BudgetChanged: _budget,
     AlertRaised: _alert_raised,
@@ -142,4 +151,5 @@ MONITOR_WRITERS: Mapping[type[Any], Callable[[duckdb.DuckDBPyConnection, Any], N
     AlertDelivered: _alert_delivery,
     GpuSampled: _gpu_sample,
     GpuHistoryCompacted: _compact,
+    ServingScraped: _serving_scrape,
 }

@@ -54,6 +54,7 @@ from mlopslab.core.monitor_events import (
     BudgetChanged,
     GpuHistoryCompacted,
     GpuSampled,
+    ServingScraped,
 )
 from mlopslab.core.runs import run_update
 
@@ -114,6 +115,9 @@ EXAMPLES: list[Event] = [
     AlertResolved(id="al-1", ts=T0),
     AlertAcked(id="al-1", ts=T0, actor="ada"),
     AlertDelivered(id="al-1", channel="webhook", event="raised", ok=False, error="HTTP 500", ts=T0),
+    ServingScraped(ts=T0, deployment="churn", version="2", seconds=10.0, requests=100, errors=1,
+                   rejected=0, buckets=[[0.001, 40], [0.01, 99], ["+Inf", 100]], latency_sum_s=0.4,
+                   queue_depth=0, batches=50, batch_rows=100),
 ]
 LEGACY = "deployment_event"  # how each deployment happening travelled before it had a type
 
