@@ -145,7 +145,7 @@ def _model_artifacts(version: ModelVersion, run_names: dict[str, str], store: Pa
                      evaluation: EvaluationSet | None = None) -> list[Artifact]:
     """The model, then its holdout and training data where the version names them, then
     the evaluation set in force."""
-    info = version.about()
+    info = version.info
     source = f"model:{version.ref}"
 
     def data(kind: str, sha: str, name: str | None = None, stem: str | None = None) -> Artifact:
@@ -154,14 +154,14 @@ def _model_artifacts(version: ModelVersion, run_names: dict[str, str], store: Pa
         size = stored.stat().st_size if stored and stored.is_file() else None
         return Artifact(name or (stem or kind) + _data_suffix(stored), kind, sha, size, source)
 
-    found = [Artifact(run_names.get(version.sha256) or Path(info.get("file") or "model.onnx").name,
+    found = [Artifact(run_names.get(version.sha256) or Path(info.file or "model.onnx").name,
                       "model", version.sha256, version.size, source)]
     holdout = version.holdout_sha256
     if holdout:
-        given = info.get("data")
+        given = info.data
         found.append(data("holdout", holdout, run_names.get(holdout) or (Path(given).name if given else None)))
     train = str(version.train_data or "").removeprefix("sha256:")
-    if info.get("train_data_given") and train and train != holdout:
+    if info.train_data_given and train and train != holdout:
         found.append(data("train", train, run_names.get(train)))
     if evaluation:
         found.append(data("evaluation", evaluation.sha256, stem=f"evaluation-set-{evaluation.version}"))

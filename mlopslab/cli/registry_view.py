@@ -5,7 +5,14 @@ from __future__ import annotations
 from mlopslab.cli.output import Col, Grid, Role, console, fmt_value, local_time
 from mlopslab.core.gate_reports import GateReport, GateVerdict
 from mlopslab.core.lineage import Lineage
-from mlopslab.core.model_versions import GateResult, ModelSummary, ModelVersion, ModelVersionDetail, VersionSummary
+from mlopslab.core.model_versions import (
+    FeatureSchema,
+    GateResult,
+    ModelSummary,
+    ModelVersion,
+    ModelVersionDetail,
+    VersionSummary,
+)
 from mlopslab.core.registry import AliasMove, reported_differently
 
 
@@ -40,10 +47,9 @@ def version_detail(v: ModelVersion) -> None:
     def out(text: str) -> None:
         console.print(text, soft_wrap=True)
 
-    info = v.about()
     out(f"[bold]{v.ref}[/]  {' '.join(v.aliases)}")
     rows = [("sha256", v.sha256), ("size", f"{v.size} B"),
-            ("source", f"run {v.run_id}" if v.run_id else f"file {info.get('file')}"),
+            ("source", f"run {v.run_id}" if v.run_id else f"file {v.info.file}"),
             ("training data", v.train_data), ("holdout data", v.holdout_data),
             ("target / sensitive", f"{v.target} / {v.sensitive or '-'}"),
             ("task / primary", f"{v.task} / {v.primary_metric} ({v.direction})"),
@@ -52,14 +58,15 @@ def version_detail(v: ModelVersion) -> None:
         out(f"  [dim]{label:<19}[/]{value}")
     out("[bold]scores (ONNX Runtime on its holdout)[/]")
     scores = v.scores or {}
-    reported = reported_differently(scores, info.get("run_metrics") or {})
+    reported = reported_differently(scores, v.info.run_metrics or {})
     for key, score in scores.items():
         note = f"  [dim](the run reported {fmt_value(reported[key])})[/]" if key in reported else ""
         out(f"  {key:<19}{fmt_value(score)}{note}")
     out("[bold]schema[/]")
-    for side in ("inputs", "outputs"):
-        for item in (v.schema or {}).get(side, []):
-            out(f"  {side[:-1]:<7}{item['name']:<14}{item['type']} {item['shape']}")
+    schema = v.schema or FeatureSchema()
+    for side, tensors in (("input", schema.inputs), ("output", schema.outputs)):
+        for t in tensors:
+            out(f"  {side:<7}{t.name:<14}{t.type} {t.shape}")
     if isinstance(v, ModelVersionDetail) and v.latest_report:
         out("[bold]latest gate report[/]")
         report_detail(v.latest_report)
@@ -73,7 +80,7 @@ def report_detail(report: GateReport) -> None:
         f"(champion: {champion if champion is not None else 'none'}, provider: {report.provider})")
     if isinstance(report, GateVerdict) and (evaluation := report.evaluation):
         which = f"evaluation set {evaluation.set}" if evaluation.set else "data"
-        out(f"evaluated on {which} ({evaluation.source}, {(report.info or {}).get('rows')} rows): "
+        out(f"evaluated on {which} ({evaluation.source}, {report.info.rows} rows): "
             f"{report.holdout_data}", soft_wrap=True)
     table = Grid([Col("GATE"), Col("CHECK"), Col("VALUE", justify="right"), Col("LIMIT"),
                   Col("RESULT"), Col("NOTE", Role.WRAP, least=24)])

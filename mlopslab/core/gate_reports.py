@@ -1,19 +1,22 @@
 """Gate reports as the registry keeps them: one per `mlopslab gate` of a version.
 
 A `GateReport` holds every check (core/gates.py `Check`) with its number, limit
-and verdict, the spec the gates ran with and what they measured (`info`). The
-`gate` and `gate_report` operations answer a `GateVerdict`: the report with a
-verdict per gate and the evaluation data it compared on. A version's list of
-reports is of `GateReportSummary`.
+and verdict, the spec the gates ran with (`GatesSpec`) and what they measured
+(`GateReportInfo`, a record: core/records.py). The `gate` and `gate_report`
+operations answer a `GateVerdict`: the report with a verdict per gate and the
+evaluation data it compared on. A version's list of reports is of `GateReportSummary`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
 
-from mlopslab.core.gates import Check
+from pydantic.dataclasses import dataclass as record
+
+from mlopslab.core.gates import Check, GatesSpec, LatencyStats
+from mlopslab.core.records import Record
 
 
 @dataclass(frozen=True)
@@ -35,8 +38,32 @@ class EvaluationUsed:
 
     data: str
     sha256: str
-    set: int | None
-    source: str | None
+    set: int | None = None
+    source: str | None = None
+
+
+@record(frozen=True)
+class GateReportInfo(Record):
+    """What a gate run measured besides its checks: how many evaluation `rows`; why the
+    champion could not be scored there (`champion_error`: its stored scores stand in);
+    both models' `scores` on those rows (`champion_scores`: None with no champion);
+    `latency` keyed by batch size; and the `evaluation` data it compared on.
+
+    A candidate that did not load has no scores, champion_scores or latency; a report
+    from before evaluation sets has no evaluation. What a report lacks is None here and
+    left out of its JSON."""
+
+    sparse = frozenset({"rows", "champion_error", "scores", "latency", "evaluation"})
+    rows: int | None = None
+    champion_error: str | None = None
+    scores: Mapping[str, float | None] | None = None
+    champion_scores: Mapping[str, float | None] | None = None
+    latency: dict[str, LatencyStats] | None = None
+    evaluation: EvaluationUsed | None = None
+
+    def absent(self) -> set[str]:
+        # champion_scores is null when there is no champion, absent when nothing was scored
+        return super().absent() | ({"champion_scores"} if self.scores is None else set())
 
 
 @dataclass(frozen=True)
@@ -51,8 +78,8 @@ class GateReport:
     failed: list[str]  # "gate.check" of each failed check
     holdout_data: str | None
     provider: str | None
-    spec: dict[str, Any] | None  # the GatesSpec it ran with, as JSON
-    info: dict[str, Any] | None  # rows, scores, champion_scores, latency, evaluation
+    spec: GatesSpec | None  # the gates it ran with
+    info: GateReportInfo
     created_at: datetime
     actor: str | None
     checks: list[Check]
@@ -60,11 +87,7 @@ class GateReport:
     def evaluation_used(self) -> EvaluationUsed | None:
         """The evaluation data it compared on, as recorded in `info` (None: a report
         from before evaluation sets)."""
-        used = (self.info or {}).get("evaluation")
-        if not isinstance(used, dict) or "data" not in used or "sha256" not in used:
-            return None
-        return EvaluationUsed(data=used["data"], sha256=used["sha256"], set=used.get("set"),
-                              source=used.get("source"))
+        return self.info.evaluation
 
 
 @dataclass(frozen=True)

@@ -18,16 +18,22 @@ from __future__ import annotations
 
 import math
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, ValidationError
+from pydantic.dataclasses import dataclass as record
 
 from mlopslab.core.errors import RecipeError
 from mlopslab.core.fairness import DIFFERENCES
+from mlopslab.core.records import Record
 from mlopslab.core.scoring import Direction, direction_of
 from mlopslab.core.strict import Strict
+
+if TYPE_CHECKING:
+    from mlopslab.core.model_versions import FeatureSchema
 
 GATES = ("integrity", "regression", "bias", "latency")
 
@@ -80,6 +86,39 @@ class GatesSpec(Strict):
     bias: BiasGate | None = None
     latency: LatencyGate = LatencyGate()
     integrity: IntegrityGate = IntegrityGate()
+
+    @classmethod
+    def from_stored(cls, document: Mapping[str, Any]) -> GatesSpec:
+        """The spec a stored JSON document holds (a version's gates, a report's spec).
+        Unlike a gates file it may hold keys this mlopslab does not know (an older or a
+        newer one wrote it): they are left out; a key it lacks takes its default."""
+        table = _known(cls, document)
+        if isinstance(table.get("regression"), Mapping):
+            table["regression"] = {metric: _known(MetricGate, gate)
+                                   for metric, gate in table["regression"].items()}
+        for key, gate in (("bias", BiasGate), ("latency", LatencyGate), ("integrity", IntegrityGate)):
+            if key in table:
+                table[key] = _known(gate, table[key])
+        return cls.model_validate(table)
+
+
+def _known(model: type[Strict], document: Any) -> Any:
+    """`document` without the keys `model` does not declare (what is no object: as it is)."""
+    if not isinstance(document, Mapping):
+        return document
+    return {k: v for k, v in document.items() if k in model.model_fields}
+
+
+@record(frozen=True)
+class LatencyStats(Record):
+    """Milliseconds of one `session.run` at one batch size, over `iterations` runs."""
+
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    mean_ms: float
+    max_ms: float
+    iterations: int
 
 
 @dataclass(frozen=True)
@@ -215,19 +254,19 @@ def bias_checks(spec: GatesSpec, metrics: dict[str, float] | None, error: str | 
     return checks
 
 
-def latency_checks(spec: GatesSpec, stats: dict[str, dict[str, float]],
+def latency_checks(spec: GatesSpec, stats: Mapping[str, LatencyStats],
                    provider: str) -> list[Check]:
-    """`stats` maps "1" and the batch size to {"p50_ms", "p95_ms", "p99_ms", ...}."""
+    """`stats` maps "1" and the batch size to what was measured at that batch size."""
     gate = spec.latency
     checks = []
     for batch, prefix in (("1", ""), (str(gate.batch_size), "batch_")):
-        measured = stats.get(batch, {})
+        measured = stats.get(batch)
         for pct in ("p50_ms", "p95_ms", "p99_ms"):
             limit = getattr(gate, prefix + pct)
             detail = {"batch_size": int(batch), "provider": provider,
-                      "iterations": measured.get("iterations")}
-            checks.append(_bound("latency", f"{pct}@batch{batch}", measured.get(pct), limit,
-                                 "<=", detail))
+                      "iterations": measured.iterations if measured is not None else None}
+            value = getattr(measured, pct) if measured is not None else None
+            checks.append(_bound("latency", f"{pct}@batch{batch}", value, limit, "<=", detail))
     return checks
 
 
@@ -267,19 +306,20 @@ def _finite(value: float | None) -> float | None:
     return None if value is None or math.isnan(value) or math.isinf(value) else value
 
 
-def schema_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """What differs between two feature schemas ({"inputs": [...], "outputs": [...]})."""
+def schema_changes(old: FeatureSchema, new: FeatureSchema) -> list[str]:
+    """What differs between two feature schemas, input by input and output by output."""
     changes = []
-    for side in ("inputs", "outputs"):
-        before = {i["name"]: i for i in old.get(side, [])}
-        after = {i["name"]: i for i in new.get(side, [])}
-        changes += [f"{side[:-1]} '{n}' removed" for n in before if n not in after]
-        changes += [f"{side[:-1]} '{n}' added" for n in after if n not in before]
+    for side, was, now in (("input", old.inputs, new.inputs), ("output", old.outputs, new.outputs)):
+        before = {t.name: t for t in was}
+        after = {t.name: t for t in now}
+        changes += [f"{side} '{n}' removed" for n in before if n not in after]
+        changes += [f"{side} '{n}' added" for n in after if n not in before]
         for name in before.keys() & after.keys():
-            for key in ("type", "shape"):
-                if before[name].get(key) != after[name].get(key):
-                    changes.append(f"{side[:-1]} '{name}' {key} {before[name].get(key)} -> "
-                                   f"{after[name].get(key)}")
+            a, b = before[name], after[name]
+            if a.type != b.type:
+                changes.append(f"{side} '{name}' type {a.type} -> {b.type}")
+            if a.shape != b.shape:
+                changes.append(f"{side} '{name}' shape {a.shape} -> {b.shape}")
     return sorted(changes)
 
 

@@ -5,17 +5,86 @@ A `ModelVersion` is one registered ONNX model with what it was scored on and how
 `VersionSummary` per version; `models show` answers a `ModelVersionDetail` (the
 version with its gate reports); registering answers a `Registration`.
 
-Timestamps are UTC (aware). Fields that hold a JSON document of their own (the
-feature schema, dependency versions, the recipe's gates, `info`) stay JSON objects.
+Timestamps are UTC (aware). The JSON documents of a version's row are typed: its
+feature schema (`FeatureSchema`), the gates kept with it (`GatesSpec`) and what
+registration recorded besides (`VersionInfo`, with its `TrainingRows`); see
+core/records.py for how they read old rows and write the JSON they always had. Its
+dependency versions (`deps`: the run's environment and the ONNX file's, keyed by
+package) stay a JSON object.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
+from pydantic.dataclasses import dataclass as record
+
 from mlopslab.core.gate_reports import GateReport, GateReportSummary
+from mlopslab.core.gates import GatesSpec
+from mlopslab.core.records import Record
+
+
+@record(frozen=True)
+class Tensor(Record):
+    """One input or output of an ONNX graph: its name, element type (`tensor(float)`) and
+    shape (None: a dynamic dimension)."""
+
+    name: str
+    type: str
+    shape: list[int | str | None] = field(default_factory=list)
+
+
+@record(frozen=True)
+class FeatureSchema(Record):
+    """The inputs and outputs of a version's ONNX graph, as registration read them."""
+
+    inputs: list[Tensor] = field(default_factory=list)
+    outputs: list[Tensor] = field(default_factory=list)
+
+
+@record(frozen=True)
+class TrainingRows(Record):
+    """The rows a version trained on, as keys over its feature `columns`: the artifact
+    `sha256` holding them, how many, and the training inputs they came from (JSON `from`)."""
+
+    keys = {"inputs": "from"}
+    sha256: str
+    rows: int
+    columns: list[str]
+    inputs: list[str]
+
+
+@record(frozen=True)
+class UnknownTrainingRows(Record):
+    """Why the rows a version trained on cannot be told (its gates then fail the check that
+    it did not train on the evaluation rows)."""
+
+    unknown: str
+
+
+@record(frozen=True)
+class VersionInfo(Record):
+    """What registration recorded besides the version's columns.
+
+    A run's version has `recipe` and `run_metrics` (the run's own last metrics); a file's
+    has `file`, `data` (the paths given) and `train_data_given`. Both have the ONNX Runtime
+    `provider` they were scored with, their `train_rows` (versions from before those were
+    recorded have none), and the holdout's `rows` and `nonfinite` outputs. A key a
+    version's row lacks is None here and left out of its JSON."""
+
+    sparse = frozenset({"recipe", "run_metrics", "file", "data", "provider", "train_data_given",
+                        "train_rows", "rows", "nonfinite"})
+    recipe: str | None = None
+    run_metrics: dict[str, float | None] | None = None
+    file: str | None = None
+    data: str | None = None
+    provider: str | None = None
+    train_data_given: bool | None = None
+    train_rows: TrainingRows | UnknownTrainingRows | None = None
+    rows: int | None = None
+    nonfinite: int | None = None
 
 
 @dataclass(frozen=True)
@@ -86,10 +155,10 @@ class ModelVersion:
     direction: str | None
     scores: dict[str, float] | None
     groups: dict[str, float] | None
-    schema: dict[str, Any] | None  # {"inputs": [{name, type, shape}], "outputs": [...]}
-    deps: dict[str, Any] | None
-    gates: dict[str, Any] | None  # a GatesSpec as JSON, kept from the recipe or --gates
-    info: dict[str, Any] | None
+    schema: FeatureSchema | None
+    deps: dict[str, Any] | None  # python, packages (name -> version), onnx, ...
+    gates: GatesSpec | None  # kept from the recipe or --gates (None: the lab's or the defaults)
+    info: VersionInfo
     created_at: datetime
     created_by: str | None
     aliases: list[str]
@@ -97,10 +166,6 @@ class ModelVersion:
     @property
     def ref(self) -> str:
         return f"{self.name}@{self.version}"
-
-    def about(self) -> dict[str, Any]:
-        """`info`, or an empty object for a version that has none."""
-        return self.info or {}
 
 
 def _fields_of(version: ModelVersion) -> dict[str, Any]:

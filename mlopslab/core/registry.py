@@ -8,9 +8,9 @@ so the version an alias pointed at at any moment can be answered.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from mlopslab.core.errors import PromotionRefused
 from mlopslab.core.gate_reports import GateReport, GateVerdict
@@ -144,9 +144,13 @@ def promotion_decision(report: GateReport | None, version: int, champion: int | 
     return True, f"gate report {report.id} passed"
 
 
-def reported_differently(scores: dict[str, Any], run_metrics: dict[str, Any]) -> dict[str, float]:
+def reported_differently(scores: Mapping[str, float | None],
+                         run_metrics: Mapping[str, float | None]) -> dict[str, float]:
     """The run's own metrics that differ from the registry's score of the same name
     (the run computed them itself; the registry scores the ONNX model in ONNX Runtime)."""
-    return {key: float(run_metrics[key]) for key, score in scores.items()
-            if isinstance(run_metrics.get(key), int | float) and isinstance(score, int | float)
-            and abs(run_metrics[key] - score) > 1e-9}
+    differ = {}
+    for key, score in scores.items():
+        reported = run_metrics.get(key)
+        if isinstance(reported, int | float) and isinstance(score, int | float) and abs(reported - score) > 1e-9:
+            differ[key] = float(reported)
+    return differ

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from mlopslab.core.errors import ModelError
 from mlopslab.core.fairness import group_metrics
+from mlopslab.core.gates import LatencyStats
 from mlopslab.core.scoring import Predictions, classification_scores, regression_scores
 from mlopslab.evaluation.onnx_model import OnnxModel, feature_feed, nonfinite, predictions, rows
 
@@ -64,7 +64,7 @@ def evaluate(model: OnnxModel, holdout: Holdout) -> Evaluation:
 
 
 def latency(model: OnnxModel, holdout: Holdout, batch_size: int, warmup: int,
-            iterations: int) -> dict[str, dict[str, float]]:
+            iterations: int) -> dict[str, LatencyStats]:
     """p50/p95/p99 (ms) of one `session.run` at batch 1 and at `batch_size`."""
     feed = feature_feed(model.schema, holdout.table, holdout.skip())
     stats = {}
@@ -81,8 +81,8 @@ def latency(model: OnnxModel, holdout: Holdout, batch_size: int, warmup: int,
     return stats
 
 
-def _percentiles(times: np.ndarray) -> dict[str, Any]:
+def _percentiles(times: np.ndarray) -> LatencyStats:
     p50, p95, p99 = np.percentile(times, [50, 95, 99])
-    return {"p50_ms": round(float(p50), 4), "p95_ms": round(float(p95), 4),
-            "p99_ms": round(float(p99), 4), "mean_ms": round(float(times.mean()), 4),
-            "max_ms": round(float(times.max()), 4), "iterations": len(times)}
+    return LatencyStats(p50_ms=round(float(p50), 4), p95_ms=round(float(p95), 4),
+                        p99_ms=round(float(p99), 4), mean_ms=round(float(times.mean()), 4),
+                        max_ms=round(float(times.max()), 4), iterations=len(times))

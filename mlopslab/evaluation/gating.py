@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import secrets
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from mlopslab.core import gates as g
 from mlopslab.core.errors import ModelError
+from mlopslab.core.gate_reports import EvaluationUsed, GateReportInfo
 from mlopslab.core.gates import BiasGate, Check, GatesSpec
-from mlopslab.core.model_versions import ModelVersion
+from mlopslab.core.model_versions import FeatureSchema, ModelVersion
 from mlopslab.core.scoring import Direction
 from mlopslab.evaluation.evaluate import Evaluation, Holdout, evaluate, latency
 from mlopslab.evaluation.onnx_model import OnnxModel, load, read_table
@@ -37,17 +39,18 @@ def effective_spec(spec: GatesSpec, version: ModelVersion) -> GatesSpec:
 
 def run_gates(candidate: ModelVersion, candidate_model: Path, champion: ModelVersion | None,
               champion_model: Path | None, spec: GatesSpec, holdout_path: Path,
-              holdout_data: str, artifacts: Path) -> dict[str, Any]:
-    """Every check of every gate; the report as a dict (id, passed, failed, checks, ...).
+              evaluation: EvaluationUsed, artifacts: Path) -> dict[str, Any]:
+    """Every check of every gate; the report as the GatesChecked event carries it (JSON:
+    id, passed, failed, checks, ...; the service adds who asked).
 
-    `holdout_path` is the evaluation data; `artifacts` the store holding each
-    version's training-row keys, for the check that neither model trained on it."""
+    `holdout_path` is the file of the `evaluation` data; `artifacts` the store holding
+    each version's training-row keys, for the check that neither model trained on it."""
     spec = effective_spec(spec, candidate)
     holdout = holdout_of(candidate, holdout_path)
     if spec.bias is not None:
         holdout = Holdout(holdout.table, holdout.target, holdout.exclude, spec.bias.attribute)
     checks, refused = _unseen_checks(candidate, champion, holdout, artifacts)
-    info: dict[str, Any] = {"rows": holdout.table.num_rows}
+    info = GateReportInfo(rows=holdout.table.num_rows, evaluation=evaluation)
     model: OnnxModel | None = None
     try:
         model = load(candidate_model, spec.latency.provider, spec.latency.threads)
@@ -57,12 +60,10 @@ def run_gates(candidate: ModelVersion, candidate_model: Path, champion: ModelVer
         checks += g.integrity_checks(e.message, None, False, None, holdout.table.num_rows)
     provider = model.provider if model else None
     if result is not None and model is not None:
-        changes = g.schema_changes(champion.schema or {}, model.schema) if champion else None
+        changes = g.schema_changes(champion.schema or FeatureSchema(), model.schema) if champion else None
         checks += g.integrity_checks(None, changes, spec.integrity.allow_schema_change,
                                      result.nonfinite, result.rows)
         champion_scores, champion_error = _champion_scores(champion, champion_model, holdout, spec)
-        if champion_error:
-            info["champion_error"] = champion_error
         label = champion.ref if champion else None
         checks += g.regression_checks(spec, result.scores, champion_scores, label,
                                       candidate.primary_metric or "accuracy",
@@ -71,15 +72,16 @@ def run_gates(candidate: ModelVersion, candidate_model: Path, champion: ModelVer
         stats = latency(model, holdout, spec.latency.batch_size, spec.latency.warmup,
                         spec.latency.iterations)
         checks += g.latency_checks(spec, stats, model.provider)
-        info.update(scores=result.scores, champion_scores=champion_scores, latency=stats)
+        info = replace(info, champion_error=champion_error or None, scores=result.scores,
+                       champion_scores=champion_scores, latency=stats)
     summary = g.summary(checks)
     return {
         "id": f"gr-{time.strftime('%y%m%d-%H%M%S')}-{secrets.token_hex(3)}",
         "name": candidate.name, "version": candidate.version,
         "champion_version": champion.version if champion else None,
         "passed": summary["passed"], "failed": summary["failed"], "gates": summary["gates"],
-        "holdout_data": holdout_data, "provider": provider,
-        "spec": spec.model_dump(mode="json"), "info": info,
+        "holdout_data": evaluation.data, "provider": provider,
+        "spec": spec.model_dump(mode="json"), "info": info.to_stored(),
         "checks": [c.to_dict() for c in checks],
     }
 
@@ -92,7 +94,7 @@ def _unseen_checks(candidate: ModelVersion, champion: ModelVersion | None, holdo
     for role, version in (("candidate", candidate), ("champion", champion)):
         if version is None:
             continue
-        found = seen_rows(artifacts, version.about().get("train_rows"), holdout.table)
+        found = seen_rows(artifacts, version.info.train_rows, holdout.table)
         label = version.ref
         seen[role] = (label, None, found) if isinstance(found, str) else (label, found.seen, None)
     checks = g.evaluation_checks(holdout.table.num_rows, seen)

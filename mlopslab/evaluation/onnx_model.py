@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from mlopslab.core.errors import MlopslabError, ModelError
+from mlopslab.core.model_versions import FeatureSchema, Tensor
 from mlopslab.core.scoring import Predictions
 from mlopslab.evaluation.runtime import INSTALL_HINT
 
@@ -37,7 +38,7 @@ DTYPES = {
 class OnnxModel:
     session: ort.InferenceSession
     provider: str
-    schema: dict[str, Any]
+    schema: FeatureSchema
 
     def run(self, feed: dict[str, np.ndarray]) -> list[Any]:
         return self.session.run(None, feed)
@@ -73,13 +74,12 @@ def load(model: bytes | Path, provider: str = "auto", threads: int = 1) -> OnnxM
     return OnnxModel(session, session.get_providers()[0], schema_of(session))
 
 
-def schema_of(session: ort.InferenceSession) -> dict[str, Any]:
-    """Input names, types and shapes, output names and types (dynamic dims are null)."""
-    def describe(args: list[Any]) -> list[dict[str, Any]]:
-        return [{"name": a.name, "type": a.type,
-                 "shape": [d if isinstance(d, int) else None for d in (a.shape or [])]}
+def schema_of(session: ort.InferenceSession) -> FeatureSchema:
+    """Input names, types and shapes, output names and types (dynamic dims are None)."""
+    def describe(args: list[Any]) -> list[Tensor]:
+        return [Tensor(a.name, a.type, [d if isinstance(d, int) else None for d in (a.shape or [])])
                 for a in args]
-    return {"inputs": describe(session.get_inputs()), "outputs": describe(session.get_outputs())}
+    return FeatureSchema(describe(session.get_inputs()), describe(session.get_outputs()))
 
 
 def read_table(path: Path) -> pa.Table:
@@ -99,35 +99,35 @@ def read_table(path: Path) -> pa.Table:
                          "give a CSV or Parquet file with a header row") from e
 
 
-def feature_feed(schema: dict[str, Any], table: pa.Table, skip: set[str]) -> dict[str, np.ndarray]:
+def feature_feed(schema: FeatureSchema, table: pa.Table, skip: set[str]) -> dict[str, np.ndarray]:
     """The model's inputs from holdout columns.
 
     One 2-D input takes every column except `skip` (target, sensitive attribute,
     declared exclusions), in the table's order; otherwise each input is the
     column of its name.
     """
-    inputs = schema["inputs"]
-    if len(inputs) == 1 and len(inputs[0]["shape"]) == 2 and inputs[0]["name"] not in table.column_names:
+    inputs = schema.inputs
+    if len(inputs) == 1 and len(inputs[0].shape) == 2 and inputs[0].name not in table.column_names:
         spec = inputs[0]
         columns = [c for c in table.column_names if c not in skip]
-        width = spec["shape"][1]
+        width = spec.shape[1]
         if width is not None and width != len(columns):
             raise ModelError(
-                f"the model's input '{spec['name']}' takes {width} features; the holdout has "
+                f"the model's input '{spec.name}' takes {width} features; the holdout has "
                 f"{len(columns)} columns besides {sorted(skip)}",
                 "exclude the columns that are no model input (--exclude / [model].exclude)")
-        dtype = DTYPES.get(spec["type"], np.float32)
+        dtype = DTYPES.get(spec.type, np.float32)
         try:
             stacked = np.column_stack([_column(table, c, dtype) for c in columns])
         except ValueError as e:
-            raise ModelError(f"holdout columns do not convert to {spec['type']}: {e}") from e
-        return {spec["name"]: stacked}
+            raise ModelError(f"holdout columns do not convert to {spec.type}: {e}") from e
+        return {spec.name: stacked}
     feed = {}
     for spec in inputs:
-        if spec["name"] not in table.column_names:
-            raise ModelError(f"the model's input '{spec['name']}' is no column of the holdout data")
-        values = _column(table, spec["name"], DTYPES.get(spec["type"], np.float32))
-        feed[spec["name"]] = values.reshape(-1, 1) if len(spec["shape"]) == 2 else values
+        if spec.name not in table.column_names:
+            raise ModelError(f"the model's input '{spec.name}' is no column of the holdout data")
+        values = _column(table, spec.name, DTYPES.get(spec.type, np.float32))
+        feed[spec.name] = values.reshape(-1, 1) if len(spec.shape) == 2 else values
     return feed
 
 
@@ -145,7 +145,7 @@ def rows(feed: dict[str, np.ndarray], count: int) -> dict[str, np.ndarray]:
     return out
 
 
-def predictions(schema: dict[str, Any], outputs: list[Any], y: np.ndarray) -> Predictions | np.ndarray:
+def predictions(schema: FeatureSchema, outputs: list[Any], y: np.ndarray) -> Predictions | np.ndarray:
     """Labels and class scores of a classifier, or the values of a regressor."""
     labels, scores = None, None
     for value in outputs:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import platform
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from mlopslab.artifacts import put_file
 from mlopslab.core.errors import MlopslabError, ModelError, RegistryError
 from mlopslab.core.gates import GatesSpec
 from mlopslab.core.hashing import md5_file, sha256_file
-from mlopslab.core.model_versions import ModelVersion
+from mlopslab.core.model_versions import FeatureSchema, ModelVersion, TrainingRows, UnknownTrainingRows, VersionInfo
 from mlopslab.core.recipe import Recipe
 from mlopslab.core.run import Run, RunArtifact, RunInput
 from mlopslab.core.scoring import direction_of
@@ -83,9 +84,9 @@ def from_run(lab: Lab, run: Run, recipe: Recipe | None, name: str, data: str | N
         target=target, exclude=exclude, sensitive=sensitive, result=result, schema=schema,
         primary=primary, direction=direction, deps={**(run.deps or {}), **_onnx_info(path)},
         gates=gates.model_dump(mode="json") if gates else None,
-        info={"recipe": run.recipe, "run_metrics": run.metrics, "provider": provider,
-              "train_rows": _run_training_rows(lab, run, recipe, holdout_sha,
-                                               {target, *exclude, *([sensitive] if sensitive else [])})},
+        info=VersionInfo(recipe=run.recipe, run_metrics=run.metrics, provider=provider,
+                         train_rows=_run_training_rows(lab, run, recipe, holdout_sha,
+                                                       {target, *exclude, *([sensitive] if sensitive else [])})),
     )
 
 
@@ -113,21 +114,21 @@ def from_file(lab: Lab, path: Path, name: str, data: Path, target: str, sensitiv
         sensitive=sensitive, result=result, schema=schema, primary=primary,
         direction=direction_of(primary), deps={**_environment(), **_onnx_info(stored)},
         gates=gates.model_dump(mode="json") if gates else None,
-        info={"file": str(path), "data": str(data), "provider": provider,
-              "train_data_given": train_data is not None,
-              "train_rows": _file_training_rows(lab, train_data, data,
-                                                {target, *exclude, *([sensitive] if sensitive else [])})},
+        info=VersionInfo(file=str(path), data=str(data), provider=provider,
+                         train_data_given=train_data is not None,
+                         train_rows=_file_training_rows(lab, train_data, data,
+                                                        {target, *exclude, *([sensitive] if sensitive else [])})),
     )
 
 
 def _run_training_rows(lab: Lab, run: Run, recipe: Recipe | None, holdout_sha: str,
-                       skip: set[str]) -> dict[str, Any]:
+                       skip: set[str]) -> TrainingRows | UnknownTrainingRows:
     """The run's input rows minus its own holdout rows (see evaluation/rows.py)."""
     inputs = []
     for item in run.inputs or ():
         table = _input_table(item)
         if isinstance(table, str):
-            return {"unknown": table}
+            return UnknownTrainingRows(table)
         inputs.append((f"{item.name}: {item.path}", table))
     own = _own_holdout(run, recipe)
     holdout = read_table(lab.artifact_path(holdout_sha))
@@ -135,9 +136,10 @@ def _run_training_rows(lab: Lab, run: Run, recipe: Recipe | None, holdout_sha: s
     return training_rows(lab.artifacts, inputs, own_table, skip, holdout)
 
 
-def _file_training_rows(lab: Lab, train_data: Path | None, data: Path, skip: set[str]) -> dict[str, Any]:
+def _file_training_rows(lab: Lab, train_data: Path | None, data: Path,
+                        skip: set[str]) -> TrainingRows | UnknownTrainingRows:
     if train_data is None:
-        return {"unknown": "registered from a file without --train-data"}
+        return UnknownTrainingRows("registered from a file without --train-data")
     return training_rows(lab.artifacts, [(f"--train-data {train_data}", read_table(train_data))],
                          None, skip, read_table(data))
 
@@ -164,17 +166,20 @@ def _own_holdout(run: Run, recipe: Recipe | None) -> str | None:
         return None
 
 
-def _version(*, result: Evaluation, schema: dict[str, Any], primary: str, **fields: Any) -> dict[str, Any]:
+def _version(*, result: Evaluation, schema: FeatureSchema, primary: str, info: VersionInfo | None = None,
+             **fields: Any) -> dict[str, Any]:
+    """The new version's fields, as the ModelVersionRegistered event carries them (JSON)."""
     if primary not in result.scores:
         raise RegistryError(f"the primary metric '{primary}' is not one of the scores: "
                             f"{', '.join(result.scores)}")
+    info = replace(info or VersionInfo(), rows=result.rows, nonfinite=result.nonfinite)
     return {"id": uuid.uuid4().hex, **fields, "task": result.task, "primary_metric": primary,
-            "scores": result.scores, "groups": result.groups, "schema": schema,
-            "info": {**fields.get("info", {}), "rows": result.rows, "nonfinite": result.nonfinite}}
+            "scores": result.scores, "groups": result.groups, "schema": schema.to_stored(),
+            "info": info.to_stored()}
 
 
 def _evaluate(model: Path, holdout: Path, target: str, exclude: list[str],
-              sensitive: str | None) -> tuple[Evaluation, dict[str, Any], str]:
+              sensitive: str | None) -> tuple[Evaluation, FeatureSchema, str]:
     try:
         loaded = load(model, "auto")
     except ModelError as e:

@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from mlopslab.artifacts import put_bytes, verified
+from mlopslab.core.model_versions import TrainingRows, UnknownTrainingRows
 
 
 @dataclass(frozen=True)
@@ -102,28 +103,28 @@ def load_keys(root: Path, sha256: str) -> np.ndarray:
 
 
 def training_rows(root: Path, inputs: list[tuple[str, pa.Table]], holdout: pa.Table | None,
-                  skip: set[str], columns_of: pa.Table) -> dict[str, object]:
-    """What a version records of its training rows: `{"sha256", "rows", "columns", "from"}`,
-    keyed over the feature columns of `columns_of` (its holdout); or `{"unknown": why}`."""
+                  skip: set[str], columns_of: pa.Table) -> TrainingRows | UnknownTrainingRows:
+    """What a version records of its training rows, keyed over the feature columns of
+    `columns_of` (its holdout); or why they cannot be told."""
     columns = key_columns(columns_of, skip)
     usable = [(label, t) for label, t in inputs if set(columns) <= set(t.column_names)]
     if not usable:
         names = ", ".join(label for label, _ in inputs) or "none"
-        return {"unknown": f"no training input has the model's feature columns (inputs: {names})"}
+        return UnknownTrainingRows(f"no training input has the model's feature columns (inputs: {names})")
     held = row_keys(holdout, columns) if holdout is not None else np.empty(0, dtype=np.uint64)
     keys = trained_keys([row_keys(t, columns) for _, t in usable], held)
-    return {"sha256": save_keys(root, keys), "rows": int(len(keys)), "columns": columns,
-            "from": [label for label, _ in usable]}
+    return TrainingRows(sha256=save_keys(root, keys), rows=int(len(keys)), columns=columns,
+                        inputs=[label for label, _ in usable])
 
 
-def seen_rows(root: Path, train_rows: dict[str, object] | None, table: pa.Table) -> Overlap | str:
+def seen_rows(root: Path, train_rows: TrainingRows | UnknownTrainingRows | None,
+              table: pa.Table) -> Overlap | str:
     """How many rows of `table` a version trained on, or why that cannot be told."""
-    if not train_rows:
+    if train_rows is None:
         return "it was registered before training rows were recorded"
-    if "unknown" in train_rows:
-        return str(train_rows["unknown"])
-    columns = list(train_rows["columns"])  # type: ignore[call-overload]
-    missing = [c for c in columns if c not in table.column_names]
+    if isinstance(train_rows, UnknownTrainingRows):
+        return train_rows.unknown
+    missing = [c for c in train_rows.columns if c not in table.column_names]
     if missing:
         return f"the evaluation data lacks its feature columns {', '.join(missing[:5])}"
-    return overlap(row_keys(table, columns), load_keys(root, str(train_rows["sha256"])))
+    return overlap(row_keys(table, train_rows.columns), load_keys(root, train_rows.sha256))

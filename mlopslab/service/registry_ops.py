@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -198,13 +197,11 @@ class RegistryOps:
         candidate = self._resolve(ref)
         champion = self._champion(candidate.name)
         evaluation = self._evaluation_data(candidate, data)
-        report = run_gates(
+        report = {**run_gates(
             candidate, self.lab.artifact_path(candidate.sha256), champion,
             self.lab.artifact_path(champion.sha256) if champion else None,
             self._spec(candidate, gates), self.lab.artifact_path(evaluation.sha256),
-            evaluation.data, self.lab.artifacts)
-        report["info"]["evaluation"] = asdict(evaluation)
-        report["actor"] = actor
+            evaluation, self.lab.artifacts), "actor": actor}
         self.writer.write(None, [
             GatesChecked(report=report, ts=time.time()),
             _audit(actor, "model.gate", candidate.ref,
@@ -312,9 +309,7 @@ class RegistryOps:
         lab_file = self.lab.root / LAB_GATES_FILE
         if lab_file.is_file() and (spec := load_gates_file(lab_file, version.name)):
             return spec
-        if version.gates:
-            return GatesSpec.model_validate(version.gates)
-        return GatesSpec()
+        return version.gates or GatesSpec()
 
     def _node(self, ref: Ref | ModelRef) -> Node:
         if isinstance(ref, ModelRef):

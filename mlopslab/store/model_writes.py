@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.clock import utc_naive
 from mlopslab.core.events import AliasMoved, EvaluationSetAdded, GatesChecked, ModelVersionRegistered
+from mlopslab.core.model_versions import VersionInfo
 
 if TYPE_CHECKING:
     import duckdb
@@ -49,7 +50,7 @@ def _model_version(con: duckdb.DuckDBPyConnection, event: ModelVersionRegistered
         # the first version's holdout becomes the model's evaluation set (docs/registry.md)
         _insert_evaluation_set(con, {
             "name": v["name"], "data": v["holdout_data"], "sha256": v["holdout_sha256"],
-            "rows": (v.get("info") or {}).get("rows"), "source": f"holdout of {v['name']}@{number}",
+            "rows": VersionInfo.from_stored(v.get("info")).rows, "source": f"holdout of {v['name']}@{number}",
             "reason": "first version registered", "actor": v.get("created_by")}, event.ts)
 
 

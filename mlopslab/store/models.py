@@ -12,10 +12,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from mlopslab.core.errors import NotFound
-from mlopslab.core.gate_reports import GateReport, GateReportSummary
-from mlopslab.core.gates import Check
+from mlopslab.core.gate_reports import GateReport, GateReportInfo, GateReportSummary
+from mlopslab.core.gates import Check, GatesSpec
 from mlopslab.core.lineage import DataNode, DeploymentNode, Edge, GateNode, ModelNode, Node, RunNode, Way
-from mlopslab.core.model_versions import GateResult, ModelSummary, ModelVersion, VersionSummary
+from mlopslab.core.model_versions import (
+    FeatureSchema,
+    GateResult,
+    ModelSummary,
+    ModelVersion,
+    VersionInfo,
+    VersionSummary,
+)
 from mlopslab.core.refs import ModelRef
 from mlopslab.core.registry import AliasMove, EvaluationSet
 
@@ -84,7 +91,11 @@ def get_version(store: Store, name: str, version: int) -> ModelVersion:
     if not found:
         raise NotFound(f"no version {version} of model '{name}'",
                        f"list its versions with `mlopslab models ls {name}`")
-    return noun(ModelVersion, found[0],
+    row = found[0]
+    documents = {"schema": None if row["schema"] is None else FeatureSchema.from_stored(row["schema"]),
+                 "gates": None if row["gates"] is None else GatesSpec.from_stored(row["gates"]),
+                 "info": VersionInfo.from_stored(row["info"])}
+    return noun(ModelVersion, {**row, **documents},
                 aliases=sorted(a for a, n in aliases(store, name).items() if n == version))
 
 
@@ -151,7 +162,9 @@ def gate_report(store: Store, report_id: str) -> GateReport:
     report = found[0]
     checks = rows(store, "SELECT gate, name, value, limit_value AS \"limit\", op, passed, detail "
                   "FROM gate_checks WHERE report_id = ? ORDER BY idx", [report["id"]])
-    return noun(GateReport, report, checks=[Check(**c) for c in checks])
+    documents = {"spec": None if report["spec"] is None else GatesSpec.from_stored(report["spec"]),
+                 "info": GateReportInfo.from_stored(report["info"])}
+    return noun(GateReport, {**report, **documents}, checks=[Check(**c) for c in checks])
 
 
 def latest_report(store: Store, name: str, version: int) -> GateReport | None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from mlopslab.cli.registry_view import version_detail
-from mlopslab.core.model_versions import ModelVersionDetail
+from mlopslab.core.model_versions import ModelVersionDetail, VersionInfo
 from tests.registry.factories import model_version
 
 
 def _version(run_accuracy: float) -> ModelVersionDetail:
     return model_version(scores={"accuracy": 0.958041958041958, "f1": 0.96},
-                         info={"run_metrics": {"accuracy": run_accuracy, "f1": 0.96}})
+                         info=VersionInfo(run_metrics={"accuracy": run_accuracy, "f1": 0.96}))
 
 
 def test_a_run_metric_that_differs_from_the_score_is_shown_beside_it(capsys: pytest.CaptureFixture[str]) -> None:

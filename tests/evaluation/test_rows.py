@@ -9,6 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mlopslab.core.model_versions import TrainingRows, UnknownTrainingRows
 from mlopslab.evaluation.rows import (
     key_columns,
     overlap,
@@ -76,11 +77,11 @@ def test_seen_rows_from_a_stored_record(tmp_path: Path) -> None:
     data = table(x=[1.0, 2.0, 3.0, 4.0], group=["A", "B", "A", "B"], target=[0, 1, 0, 1])
     holdout = data.slice(2)
     record = training_rows(tmp_path, [("train", data)], holdout, {"target", "group"}, holdout)
-    assert record["rows"] == 2 and record["columns"] == ["x"]
+    assert isinstance(record, TrainingRows) and record.rows == 2 and record.columns == ["x"]
     assert seen_rows(tmp_path, record, holdout).seen == 0  # type: ignore[union-attr]
     assert seen_rows(tmp_path, record, data).seen == 2  # type: ignore[union-attr]
     assert "lacks" in str(seen_rows(tmp_path, record, table(y=[1.0])))
-    assert seen_rows(tmp_path, {"unknown": "no inputs"}, data) == "no inputs"
+    assert seen_rows(tmp_path, UnknownTrainingRows("no inputs"), data) == "no inputs"
     assert "before" in str(seen_rows(tmp_path, None, data))
 
 

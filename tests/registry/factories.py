@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from mlopslab.core.gate_reports import GateReport
-from mlopslab.core.model_versions import ModelVersionDetail, VersionSummary
+from mlopslab.core.gate_reports import GateReport, GateReportInfo
+from mlopslab.core.gates import GatesSpec
+from mlopslab.core.model_versions import FeatureSchema, ModelVersionDetail, VersionInfo, VersionSummary
 
 WHEN = datetime(2026, 12, 1, 10, tzinfo=UTC)
 
@@ -18,7 +19,8 @@ def model_version(**fields: Any) -> ModelVersionDetail:
         "run_id": "r1", "train_data": "sha256:aa", "holdout_data": "sha256:bb", "holdout_sha256": "bb",
         "target": "target", "exclude": [], "sensitive": None, "task": "classification",
         "primary_metric": "accuracy", "direction": "maximize", "scores": {}, "groups": None,
-        "schema": {}, "deps": {}, "gates": None, "info": {}, "created_at": WHEN, "created_by": "ada",
+        "schema": FeatureSchema(), "deps": {}, "gates": None, "info": VersionInfo(), "created_at": WHEN,
+        "created_by": "ada",
         "aliases": [], "reports": [], "latest_report": None}
     return ModelVersionDetail(**{**values, **fields})
 
@@ -26,8 +28,8 @@ def model_version(**fields: Any) -> ModelVersionDetail:
 def gate_report(**fields: Any) -> GateReport:
     values: dict[str, Any] = {
         "id": "gr-1", "name": "bc", "version": 2, "champion_version": None, "passed": True,
-        "failed": [], "holdout_data": "sha256:bb", "provider": "CPUExecutionProvider", "spec": {},
-        "info": {}, "created_at": WHEN, "actor": "ada", "checks": []}
+        "failed": [], "holdout_data": "sha256:bb", "provider": "CPUExecutionProvider", "spec": GatesSpec(),
+        "info": GateReportInfo(), "created_at": WHEN, "actor": "ada", "checks": []}
     return GateReport(**{**values, **fields})
 
 

@@ -13,8 +13,9 @@ from sklearn.metrics import accuracy_score, f1_score, log_loss, roc_auc_score
 from mlopslab.core import gates as g
 from mlopslab.core.errors import PromotionRefused, RecipeError, RefError
 from mlopslab.core.fairness import group_metrics
-from mlopslab.core.gate_reports import GateReport
+from mlopslab.core.gate_reports import GateReport, GateReportInfo
 from mlopslab.core.lineage import Edge, Node, walk
+from mlopslab.core.model_versions import FeatureSchema, Tensor
 from mlopslab.core.refs import ModelRef, Ref, parse_model_ref, parse_ref
 from mlopslab.core.registry import AliasMove, promotion_decision, user_alias, version_at
 from mlopslab.core.scoring import Predictions, classification_scores, direction_of, regression_scores
@@ -154,8 +155,8 @@ def test_bias_checks_use_their_limits() -> None:
 
 
 def test_latency_checks_cover_both_batch_sizes() -> None:
-    stats = {"1": {"p50_ms": 1.0, "p95_ms": 2.5, "p99_ms": 3.0},
-             "8": {"p50_ms": 4.0, "p95_ms": 5.0, "p99_ms": 9.0}}
+    stats = {"1": g.LatencyStats(p50_ms=1.0, p95_ms=2.5, p99_ms=3.0, mean_ms=1.2, max_ms=4.0, iterations=50),
+             "8": g.LatencyStats(p50_ms=4.0, p95_ms=5.0, p99_ms=9.0, mean_ms=4.5, max_ms=9.5, iterations=50)}
     checks = _by_name(g.latency_checks(SPEC, stats, "CPUExecutionProvider"))
     assert len(checks) == 6
     assert not checks["p95_ms@batch1"].passed and checks["p99_ms@batch8"].passed
@@ -163,10 +164,9 @@ def test_latency_checks_cover_both_batch_sizes() -> None:
 
 
 def test_integrity_checks_schema_and_finiteness() -> None:
-    old = {"inputs": [{"name": "x", "type": "tensor(float)", "shape": [None, 30]}],
-           "outputs": [{"name": "label", "type": "tensor(int64)", "shape": [None]}]}
-    new = {"inputs": [{"name": "x", "type": "tensor(float)", "shape": [None, 31]}],
-           "outputs": [{"name": "label", "type": "tensor(int64)", "shape": [None]}]}
+    label = Tensor("label", "tensor(int64)", [None])
+    old = FeatureSchema([Tensor("x", "tensor(float)", [None, 30])], [label])
+    new = FeatureSchema([Tensor("x", "tensor(float)", [None, 31])], [label])
     changes = g.schema_changes(old, new)
     assert changes == ["input 'x' shape [None, 30] -> [None, 31]"]
     refused = _by_name(g.integrity_checks(None, changes, False, 0, 10))
@@ -214,7 +214,7 @@ def test_version_at_answers_which_version_an_alias_had() -> None:
 
 def _report(report_id: str, passed: bool, failed: list[str]) -> GateReport:
     return GateReport(id=report_id, name="m", version=3, champion_version=2, passed=passed,
-                      failed=failed, holdout_data=None, provider=None, spec=None, info=None,
+                      failed=failed, holdout_data=None, provider=None, spec=None, info=GateReportInfo(),
                       created_at=T, actor=None, checks=[])
 
 

@@ -3,6 +3,7 @@ beside the champion's; p promotes it, g runs its gates again, l shows lineage.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.console import Group
@@ -13,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from mlopslab.core.gate_reports import GateReport, GateVerdict
+from mlopslab.core.gate_reports import GateReport, GateReportInfo, GateVerdict
 from mlopslab.core.gates import Check
 from mlopslab.core.model_versions import ModelVersionDetail
 from mlopslab.core.registry import reported_differently
@@ -117,7 +118,7 @@ class ModelVersionScreen(LabScreen):
 def summary(v: ModelVersionDetail, now: float) -> Group:
     head = Text.assemble((v.ref, "bold"), "  ")
     head.append_text(alias_text(v.aliases))
-    source = f"run {v.run_id}" if v.run_id else f"file {v.about().get('file', '')}"
+    source = f"run {v.run_id}" if v.run_id else f"file {v.info.file or ''}"
     rows = Table.grid(padding=(0, 1))
     rows.add_column(style="dim", no_wrap=True, min_width=10)
     rows.add_column(no_wrap=True, overflow="ellipsis")
@@ -140,7 +141,7 @@ def compare(v: ModelVersionDetail, champion: ModelVersionDetail | None) -> Group
 
 def reported_line(v: ModelVersionDetail) -> Text:
     """Where the run's own metric differs from the registry's score of the same name, both show."""
-    reported = reported_differently(v.scores or {}, v.about().get("run_metrics") or {})
+    reported = reported_differently(v.scores or {}, v.info.run_metrics or {})
     differ = [f"{key} {number(value)}" for key, value in reported.items()]
     if not differ:
         return Text("")
@@ -186,19 +187,19 @@ def scores_table(v: ModelVersionDetail, champion: ModelVersionDetail | None, thi
     return table
 
 
-Scores = dict[str, float]
+Scores = Mapping[str, float | None]
 
 
 def _compared_scores(v: ModelVersionDetail, champion: ModelVersionDetail | None) -> tuple[str, Scores, Scores]:
     """Both models' scores on the rows the latest gate compared them on, when that report was
     made against this champion; else each version's scores on its own holdout."""
     report = v.latest_report
-    info = (report.info if report else None) or {}
+    info = report.info if report else GateReportInfo()
     against = report.champion_version if report else None
-    if info.get("scores") and (champion is None or (against == champion.version and info.get("champion_scores"))):
-        evaluation = info.get("evaluation") or {}
-        label = f"eval set {evaluation['set']} score" if evaluation.get("set") else "gate data score"
-        return label, info["scores"], info.get("champion_scores") or {}
+    if info.scores and (champion is None or (against == champion.version and info.champion_scores)):
+        evaluation = info.evaluation
+        label = f"eval set {evaluation.set} score" if evaluation and evaluation.set else "gate data score"
+        return label, info.scores, info.champion_scores or {}
     return "holdout score", v.scores or {}, (champion.scores if champion else None) or {}
 
 
