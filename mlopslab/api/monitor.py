@@ -18,8 +18,8 @@ class HistoryOf(Request):
 
 
 class UseOf(Request):
-    kind: str = "run"  # run or deployment
     ids: list[str]
+    kind: str = "run"  # run or deployment
 
 
 class CostOf(Request):

@@ -53,23 +53,15 @@ def difference(before: ServerCounters | None, now: ServerCounters,
                nominal_s: float) -> HealthSample:
     """What `now` adds to `before` (all of `now` for a first scrape or a restart)."""
     restarted = before is None or now.requests < before.requests or now.batches < before.batches
-    base = None if restarted else before
-    seconds = nominal_s if base is None else max(0.0, now.ts - base.ts)
-
-    def minus(a: float, b: float | None) -> float:
-        return a - (b or 0.0)
-
-    old = dict(base.buckets) if base is not None else {}
+    base = ServerCounters(now.ts - nominal_s, 0, 0, 0, (), 0, 0, 0, 0) if restarted else before
+    assert base is not None
+    old = dict(base.buckets)
     return HealthSample(
-        ts=now.ts, seconds=seconds,
-        requests=minus(now.requests, base and base.requests),
-        errors=minus(now.errors, base and base.errors),
-        rejected=minus(now.rejected, base and base.rejected),
+        ts=now.ts, seconds=max(0.0, now.ts - base.ts), requests=now.requests - base.requests,
+        errors=now.errors - base.errors, rejected=now.rejected - base.rejected,
         buckets=tuple((le, count - old.get(le, 0.0)) for le, count in now.buckets),
-        latency_sum_s=minus(now.latency_sum_s, base and base.latency_sum_s),
-        queue_depth=now.queue_depth,
-        batches=minus(now.batches, base and base.batches),
-        batch_rows=minus(now.batch_rows, base and base.batch_rows))
+        latency_sum_s=now.latency_sum_s - base.latency_sum_s, queue_depth=now.queue_depth,
+        batches=now.batches - base.batches, batch_rows=now.batch_rows - base.batch_rows)
 
 
 def add_buckets(many: Sequence[Buckets]) -> Buckets:
