@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mlopslab.core.errors import RecipeError
-from mlopslab.core.run import RunSpec
+from mlopslab.core.run import RunResources, RunSettings, RunSpec
 from mlopslab.lab import Lab
 
 
@@ -63,8 +63,8 @@ def build_specs(lab: Lab, recipe_arg: str, opts: RunOptions) -> list[RunSpec]:
         "user": opts.user or getpass.getuser(),
         "seed": _seed(recipe, opts.seed),
         "resources": _resources(recipe, opts), "priority": int(opts.priority),
-        "options": {"from_scratch": opts.from_scratch, "data": _data(recipe, opts.data),
-                    "ray_address": opts.ray_address},
+        "options": RunSettings(from_scratch=opts.from_scratch, data=_data(recipe, opts.data),
+                               ray_address=opts.ray_address),
     }
     return [RunSpec(**common, params=params) for params in grid]
 
@@ -90,7 +90,7 @@ RESOURCE_FLAGS = {"cpus": "--cpus", "gpus": "--gpus", "gpu_memory_gb": "--gpu-me
                   "memory_gb": "--memory", "time_limit": "--time-limit"}
 
 
-def _resources(recipe: Any, opts: RunOptions) -> dict[str, Any]:
+def _resources(recipe: Any, opts: RunOptions) -> RunResources:
     """The recipe's resources with the options given; a bad option named as written."""
     from pydantic import ValidationError
 
@@ -113,7 +113,7 @@ def _resources(recipe: Any, opts: RunOptions) -> dict[str, Any]:
             raise RecipeError(f"--time-limit {limit}: must be more than 0",
                               f"write a duration like {FORMS}")
     try:
-        Resources.model_validate(merged)
+        checked = Resources.model_validate(merged)
     except ValidationError as e:
         problem = e.errors()[0]
         key = str(problem["loc"][0]) if problem["loc"] else ""
@@ -123,7 +123,7 @@ def _resources(recipe: Any, opts: RunOptions) -> dict[str, Any]:
                               _RESOURCE_HINTS.get(key)) from None
         raise RecipeError(f"{recipe.path / 'recipe.toml'}: resources.{key}: {message}",
                           "see docs/recipes.md for the format") from None
-    return merged
+    return RunResources.from_json(checked.model_dump())
 
 
 _RESOURCE_HINTS = {

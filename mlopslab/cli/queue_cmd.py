@@ -52,11 +52,11 @@ def _queue_table(found: QueueView) -> None:
                  Col("FOR", justify="right"), Col("WHY", Role.WRAP, least=24)],
                 title=f"queue ({plural(cap.gpus, 'GPU')}, {plural(cap.cpus, 'CPU')})")
     for run in found.runs:
-        res = run.resources or {}
+        res = run.resources
         since = run.queued_at if run.status == "queued" else run.started_at or run.queued_at
         grid.add_row(str(run.position or ""), run.id, status_text(run.status),
-                     escape(run.project), escape(run.user or "-"), f"{res.get('gpus', 0):g}",
-                     f"{res.get('cpus', 1):g}", str(run.priority or 0),
+                     escape(run.project), escape(run.user or "-"), f"{res.gpus:g}",
+                     f"{res.cpus:g}", str(run.priority or 0),
                      when(since), age(since),
                      escape(run.reason or "-") if run.status == "queued" else "-")
     print_grid(grid)

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from mlopslab.core.quotas import Capacity
+from mlopslab.core.run import RunResources
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,7 @@ class QueueEntry:
     user: str | None
     recipe: str
     priority: int | None
-    resources: dict[str, Any] | None  # the run's resources, as stored (a JSON object)
+    resources: RunResources
     queued_at: datetime | None
     started_at: datetime | None
     position: int | None

@@ -19,6 +19,9 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+from mlopslab.core.durations import parse_duration
+from mlopslab.core.run import RunResources
+
 DAY_S = 24 * 3600.0
 SCOPES = ("project", "user")
 
@@ -30,6 +33,13 @@ class Demand:
     gpus: float = 0.0
     cpus: float = 1.0
     time_limit_s: float | None = None
+
+    @classmethod
+    def of(cls, resources: RunResources) -> Demand:
+        """What a run with these resources asks for."""
+        limit = resources.time_limit
+        return cls(gpus=resources.gpus, cpus=resources.cpus,
+                   time_limit_s=parse_duration(limit) if limit else None)
 
 
 @dataclass(frozen=True)

@@ -3,16 +3,80 @@
 The store builds them (store/db.py), the service returns them, the client rebuilds
 them from the wire, and the CLI and the TUI show their attributes. Timestamps are
 aware datetimes in UTC. Maps whose keys the recipe or the user chooses (params,
-metrics, resources, options, provenance) stay JSON objects: that is their type.
+metrics, provenance) stay JSON objects: that is their type. A run's resources and
+settings have keys mlopslab fixes: they are `RunResources` and `RunSettings`, stored
+as JSON objects (`from_json`, `to_json`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import datetime
 from typing import Any
 
 GpuIds = list[int | str]  # as Ray names them: indexes, or ids in CUDA_VISIBLE_DEVICES
+
+
+@dataclass(frozen=True)
+class RunResources:
+    """What each step of a run may use: the recipe's [resources] (core/recipe.py parses
+    them) with the run's overrides and the scheduler's default time limit. Ray places
+    cpus, gpus and memory_gb; mlopslab stops a run over its time_limit, gpu_memory_gb
+    or memory_gb (None: no such limit)."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0  # a fraction (0.5) shares a GPU
+    gpu_memory_gb: float | None = None
+    memory_gb: float | None = None
+    time_limit: str | None = None  # a duration as written: "2h", "3600s"
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RunResources:
+        """From the stored JSON object: a key an older row lacks (or a null row) takes
+        its default, a key this version does not know is ignored."""
+        given = {k: v for k, v in (data or {}).items() if k in _RESOURCES and v not in (None, "")}
+        typed: dict[str, Any] = {k: str(v) if k == "time_limit" else float(v) for k, v in given.items()}
+        return cls(**typed)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object the store keeps (and a RunCreated row carries)."""
+        return asdict(self)
+
+    def filled_from(self, base: RunResources) -> RunResources:
+        """These resources, with `base`'s limit for each limit these leave unset (None)."""
+        unset = {k: getattr(base, k) for k in _LIMITS if getattr(self, k) is None}
+        return replace(self, **unset)
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a run runs, besides its params and resources (the store's `options` column):
+    `from_scratch` runs every step again instead of reusing cached outputs, `data` maps
+    a data input's name to the file used instead of the recipe's, `ray_address` is the
+    Ray cluster it runs on (None: the lab's)."""
+
+    from_scratch: bool = False
+    data: dict[str, str] = field(default_factory=dict)
+    ray_address: str | None = None
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> RunSettings:
+        """From the stored JSON object: missing keys take their defaults, unknown ones are
+        ignored."""
+        d = data or {}
+        paths = d.get("data")
+        return cls(from_scratch=bool(d.get("from_scratch", False)),
+                   data={str(k): str(v) for k, v in paths.items()} if isinstance(paths, Mapping) else {},
+                   ray_address=str(d["ray_address"]) if d.get("ray_address") else None)
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object the store keeps (and a RunCreated row carries)."""
+        return asdict(self)
+
+
+_RESOURCES = frozenset(f.name for f in fields(RunResources))
+_LIMITS = ("gpu_memory_gb", "memory_gb", "time_limit")
 
 
 @dataclass(frozen=True)
@@ -85,8 +149,8 @@ class Run:
     user_name: str | None
     seed: int | None
     params: dict[str, Any] | None
-    resources: dict[str, Any] | None
-    options: dict[str, Any] | None
+    resources: RunResources
+    options: RunSettings
     code_version: str | None
     data_version: str | None
     deps: dict[str, Any] | None
@@ -129,8 +193,8 @@ class RunSpec:
     project: str
     seed: int
     params: dict[str, Any]
-    resources: dict[str, Any]
-    options: dict[str, Any] = field(default_factory=dict)
+    resources: RunResources
+    options: RunSettings = field(default_factory=RunSettings)
     user: str | None = None
     priority: int = 0
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import ExecError
+from mlopslab.core.run import RunResources
 
 if TYPE_CHECKING:
     from mlopslab.core.recipe import Recipe
@@ -21,7 +22,7 @@ POLL_S = 1.0
 def connect(runner: RunAttempt) -> None:
     """ray.init against the lab's cluster. The auth env must be set before ray is imported."""
     runner.log("mlopslab", "connecting to Ray (a local cluster starts on first use)")
-    address = (runner.run.options or {}).get("ray_address")
+    address = runner.run.options.ray_address
     info = ClusterInfo(address, local=False) if address else runner.cluster()
     os.environ.update(info.env())
     import ray
@@ -54,19 +55,18 @@ def _check_reachable(address: str, timeout_s: float = 5.0) -> None:
 GIB = 1024**3
 
 
-def declared(runner: RunAttempt, recipe: Recipe) -> dict[str, Any]:
-    """The run's resources: the recipe's, overridden by what the run was submitted with."""
-    merged = recipe.resources.model_dump()
-    merged.update({k: v for k, v in (runner.run.resources or {}).items() if v is not None})
-    return merged
+def declared(runner: RunAttempt, recipe: Recipe) -> RunResources:
+    """The run's resources (the recipe's with what the run was submitted with); a limit
+    the run leaves unset, the recipe's."""
+    return runner.run.resources.filled_from(RunResources.from_json(recipe.resources.model_dump()))
 
 
 def resources(runner: RunAttempt, recipe: Recipe) -> dict[str, float]:
     """Ray task options: Ray places CPUs, GPUs (sets CUDA_VISIBLE_DEVICES) and memory."""
     wants = declared(runner, recipe)
-    options = {"num_cpus": float(wants["cpus"]), "num_gpus": float(wants["gpus"])}
-    if wants.get("memory_gb"):
-        options["memory"] = float(int(wants["memory_gb"] * GIB))
+    options = {"num_cpus": wants.cpus, "num_gpus": wants.gpus}
+    if wants.memory_gb:
+        options["memory"] = float(int(wants.memory_gb * GIB))
     return options
 
 

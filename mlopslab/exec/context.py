@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab import artifacts
 from mlopslab.core.events import ArtifactRecorded, Event, LogsWritten, MetricsLogged
+from mlopslab.core.run import RunResources
 from mlopslab.exec.cache import StepRecord
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ class RunContext:
     model_name: str
     sink: EventSink
     artifact_root: Path
-    resources: Mapping[str, Any] = field(default_factory=dict)
+    resources: RunResources = field(default_factory=RunResources)
     record: StepRecord = field(default_factory=StepRecord)
     _counters: dict[str, int] = field(default_factory=dict)
 
@@ -123,7 +124,7 @@ class RunContext:
         """The run's GPU memory limit in bytes (None: no limit)."""
         from mlopslab.exec.gpu_limits import limit_bytes
 
-        return limit_bytes(dict(self.resources))
+        return limit_bytes(self.resources)
 
     def onnx_providers(self) -> list[Any]:
         """ONNX Runtime providers for this step, CUDA capped at the GPU memory limit."""

@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mlopslab.core.run import RunResources
 
 GIB = 1024**3
 ENV_LIMIT = "MLOPSLAB_GPU_MEMORY_LIMIT_BYTES"
 
 
-def limit_bytes(resources: dict[str, Any]) -> int | None:
-    gb = resources.get("gpu_memory_gb")
-    return int(float(gb) * GIB) if gb and resources.get("gpus") else None
+def limit_bytes(resources: RunResources) -> int | None:
+    gb = resources.gpu_memory_gb
+    return int(gb * GIB) if gb and resources.gpus else None
 
 
-def apply(resources: dict[str, Any]) -> list[str]:
+def apply(resources: RunResources) -> list[str]:
     """Set the limit where a framework takes one; returns what was done, for the log."""
     limit = limit_bytes(resources)
     if limit is None:

@@ -33,7 +33,7 @@ class Inputs:
 
 def prepare_inputs(runner: RunAttempt, recipe: Recipe) -> Inputs:
     """Resolve, validate and version every data input and the code; record provenance."""
-    overrides = (runner.run.options or {}).get("data", {})
+    overrides = runner.run.options.data
     paths = {name: Path(overrides.get(name) or recipe.data_path(name)) for name in recipe.data}
     for name, path in paths.items():
         if not path.exists():
@@ -77,7 +77,6 @@ def run_steps(runner: RunAttempt, recipe: Recipe, inputs: Inputs) -> None:
     from mlopslab.exec.connect import connect
 
     connect(runner)
-    options = runner.run.options or {}
     done = {s.name: s for s in runner.run.steps or () if s.status in ("finished", "cached")}
     data = {name: v["hash"] for name, v in inputs.data.items()}
     outputs: dict[str, bytes] = {}
@@ -88,7 +87,7 @@ def run_steps(runner: RunAttempt, recipe: Recipe, inputs: Inputs) -> None:
         key = step_key(step=step.name, code=inputs.code, params=runner.run.params or {},
                        seed=runner.run.seed or 0, data=data,  # every submitted run has one
                        upstream={u: hashes[u] for u in upstream})
-        hit = None if options.get("from_scratch") else cache.load(runner.lab.step_cache, key)
+        hit = None if runner.run.options.from_scratch else cache.load(runner.lab.step_cache, key)
         if hit is not None:
             output, record = hit
             _replay(runner, step.name, index, key, record, step.name in done)

@@ -27,6 +27,7 @@ from mlopslab.core.recipe import Recipe, load_recipe
 from mlopslab.core.run import Run
 from mlopslab.core.runs import exit_code, run_update
 from mlopslab.exec import plan
+from mlopslab.exec.connect import declared
 from mlopslab.exec.context import EventSink
 from mlopslab.exec.outcome import StepFailed, Stopped
 from mlopslab.lab import Lab
@@ -87,10 +88,10 @@ class Runner:
         self.log("mlopslab", f"run {self.run_id} started (attempt {self.run.attempt})")
 
     def _set_deadline(self, recipe: Recipe) -> None:
-        limit = (self.run.resources or {}).get("time_limit") or recipe.resources.time_limit
+        limit = declared(self, recipe).time_limit
         if limit:
-            self.deadline = time.time() + parse_duration(str(limit))
-            self.limit_text = str(limit)
+            self.deadline = time.time() + parse_duration(limit)
+            self.limit_text = limit
 
     def _end(self, status: str, reason: str | None, error: str | None = None,
              code: int | None = None) -> str:

@@ -25,6 +25,7 @@ from typing import Any
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, RecipeError
 from mlopslab.core.hashing import sha256_bytes
+from mlopslab.core.run import RunResources
 from mlopslab.core.runs import run_update
 from mlopslab.exec import gpu_limits
 from mlopslab.exec.context import EventSink, LineTee, RunContext, SinkHandler
@@ -38,7 +39,7 @@ def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes,
         sink.send([run_update(spec["run_id"], worker_pid=os.getpid(), **_assigned_gpus(spec))])
         try:
             with _captured(sink):
-                _limit_gpu_memory(spec.get("resources") or {})
+                _limit_gpu_memory(spec["resources"])
                 ctx, output = _call(spec, lab, sink, inputs)
         finally:
             sink.close()
@@ -49,13 +50,13 @@ def execute_step(spec: dict[str, Any], inputs: dict[str, bytes]) -> tuple[bytes,
 
 def _assigned_gpus(spec: dict[str, Any]) -> dict[str, Any]:
     """The GPUs Ray gave this step, recorded as it starts (also for runs that never end well)."""
-    if not (spec.get("resources") or {}).get("gpus"):
+    if not spec["resources"].gpus:
         return {}
     return {"gpu_ids": _gpu_ids()}
 
 
-def _limit_gpu_memory(resources: dict[str, Any]) -> None:
-    if not resources.get("gpus"):
+def _limit_gpu_memory(resources: RunResources) -> None:
+    if not resources.gpus:
         return
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
     print(f"mlopslab: GPUs {_gpu_ids() or 'none'} (CUDA_VISIBLE_DEVICES={visible!r})")
@@ -96,7 +97,7 @@ def _context(spec: dict[str, Any], lab: Lab, sink: EventSink, inputs: dict[str, 
         run_id=spec["run_id"], step=spec["step"], params=spec["params"], seed=spec["seed"],
         data={k: Path(v) for k, v in spec["data"].items()}, inputs=inputs, workdir=workdir,
         gpu_ids=_gpu_ids(), model_name=spec["model_name"], sink=sink,
-        artifact_root=lab.artifacts, resources=dict(spec.get("resources") or {}),
+        artifact_root=lab.artifacts, resources=spec["resources"],
     )
 
 

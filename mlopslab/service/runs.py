@@ -17,12 +17,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import RunStateError
 from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, RunCreated
-from mlopslab.core.run import Run, RunSpec
+from mlopslab.core.run import Run, RunResources, RunSpec
 from mlopslab.core.runs import ACTIVE, RESUMABLE, run_update
 from mlopslab.processes import alive, signal_group, wait_gone
 
@@ -45,7 +47,7 @@ class RunManager:
         self._children: dict[str, subprocess.Popen[bytes]] = {}
         self._lock = threading.Lock()
 
-    def submit(self, spec: RunSpec, resources: dict[str, Any]) -> Run:
+    def submit(self, spec: RunSpec, resources: RunResources) -> Run:
         """Record a new queued run with the resources the scheduler admitted it with; the
         scheduler starts it when quotas and capacity allow."""
         run_id = new_run_id()
@@ -54,7 +56,7 @@ class RunManager:
             "id": run_id, "project": spec.project, "recipe": spec.recipe,
             "recipe_path": spec.recipe_path, "status": "queued",
             "user_name": spec.user, "seed": spec.seed, "params": spec.params,
-            "resources": resources, "options": spec.options,
+            "resources": resources.to_json(), "options": spec.options.to_json(),
             "priority": int(spec.priority or 0), "created_at": now, "queued_at": now,
         }
         self.writer.write(None, [
@@ -64,10 +66,11 @@ class RunManager:
         ])
         return self.store.get_run(run_id)
 
-    def resume(self, run_id: str, options: dict[str, Any]) -> Run:
-        """Queue a new attempt of a failed, timed-out or killed run. Its current attempt is
-        copied to run_attempts first, in the same transaction: a resume adds to a run's
-        history, never rewrites it."""
+    def resume(self, run_id: str, settings: Mapping[str, Any]) -> Run:
+        """Queue a new attempt of a failed, timed-out or killed run, with these of its
+        settings changed (from_scratch, say). Its current attempt is copied to
+        run_attempts first, in the same transaction: a resume adds to a run's history,
+        never rewrites it."""
         run = self.store.get_run(run_id)
         if run.status not in RESUMABLE:
             raise RunStateError(*_not_resumable(run))
@@ -75,7 +78,7 @@ class RunManager:
             "status": "queued", "reason": None, "error": None, "exit_code": None,
             "started_at": None, "ended_at": None, "pid": None, "worker_pid": None,
             "queued_at": time.time(), "attempt": run.attempt + 1,
-            "options": {**(run.options or {}), **options}}
+            "options": replace(run.options, **settings).to_json()}
         self.writer.write(None, [
             AttemptArchived(run_id=run.id, only_if_status=list(RESUMABLE)),
             run_update(run.id, only_if=RESUMABLE, **fields),

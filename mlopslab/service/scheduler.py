@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,7 @@ from mlopslab.core.quotas import (
     rejection,
     schedule,
 )
-from mlopslab.core.run import Run, RunSpec
+from mlopslab.core.run import Run, RunResources, RunSpec
 from mlopslab.core.runs import HOLDING, run_update
 
 if TYPE_CHECKING:
@@ -54,20 +55,20 @@ class Scheduler:
 
     # called by the service's operations ----------------------------------
 
-    def admit(self, spec: RunSpec) -> dict[str, Any]:
+    def admit(self, spec: RunSpec) -> RunResources:
         """Reject a request that can never fit; give the run its effective resources."""
-        resources = dict(spec.resources)
-        demand = demand_of(resources)
+        resources = spec.resources
+        demand = Demand.of(resources)
         quotas = applicable(self.quotas(), spec.project, spec.user or "")
-        address = spec.options.get("ray_address")
+        address = spec.options.ray_address
         why = rejection(demand, quotas, self.capacity.for_address(address))
         if why:
             raise ResourceError(f"run rejected: it {why}",
                                 "ask for less (--gpus, --time-limit), or change the quota "
                                 "(mlopslab quota set) or the cluster (mlopslab lab start --gpus N)")
         limit = default_time_limit(demand, quotas)
-        if limit is not None and not resources.get("time_limit"):
-            resources["time_limit"] = f"{limit:g}s"
+        if limit is not None and not resources.time_limit:
+            resources = replace(resources, time_limit=f"{limit:g}s")
         return resources
 
     def wake(self) -> None:
@@ -89,7 +90,7 @@ class Scheduler:
         """GPU-seconds per project and user in the last 24 h."""
         now = now or time.time()
         since = utc_naive(now - DAY_S)
-        spans = [(r["project"], r["user_name"] or "", demand_of(r["resources"]).gpus,
+        spans = [(r["project"], r["user_name"] or "", RunResources.from_json(r["resources"]).gpus,
                   _epoch(r["started_at"]), _epoch(r["ended_at"]) if r["ended_at"] else None)
                  for r in self.store.gpu_spans(since)]
         return gpu_seconds(spans, now)
@@ -135,15 +136,8 @@ class Scheduler:
         self._reasons.update(waiting)
 
 
-def demand_of(resources: dict[str, Any] | None) -> Demand:
-    r = resources or {}
-    limit = r.get("time_limit")
-    return Demand(gpus=float(r.get("gpus") or 0), cpus=float(1 if r.get("cpus") is None else r["cpus"]),
-                  time_limit_s=parse_duration(str(limit)) if limit else None)
-
-
 def job_of(run: Run) -> Job:
-    return Job(run.id, run.project, run.user_name or "", demand_of(run.resources),
+    return Job(run.id, run.project, run.user_name or "", Demand.of(run.resources),
                int(run.priority or 0), run.waiting_since.timestamp())
 
 
@@ -151,7 +145,7 @@ def _by_cluster(active: list[Run]) -> list[tuple[str | None, list[Job], list[Job
     """Per Ray cluster (a run may name its own): its queued and holding runs, and the
     runs holding resources on other clusters (they still count against quotas)."""
     def address(run: Run) -> str | None:
-        return (run.options or {}).get("ray_address") or None
+        return run.options.ray_address
 
     groups = []
     for addr in sorted({address(r) for r in active}, key=lambda a: a or ""):

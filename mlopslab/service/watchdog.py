@@ -72,9 +72,8 @@ class Watchdog:
 
 
 def _limits(run: Run) -> tuple[float | None, float | None]:
-    r = run.resources or {}
-    gpu = r.get("gpu_memory_gb") if r.get("gpus") else None
-    return gpu, r.get("memory_gb")
+    r = run.resources
+    return (r.gpu_memory_gb if r.gpus else None), r.memory_gb
 
 
 def family(run: Run) -> set[int]:

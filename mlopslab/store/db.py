@@ -18,7 +18,17 @@ from mlopslab.core.clock import utc_naive
 from mlopslab.core.errors import NotFound, StoreError
 from mlopslab.core.events import Event
 from mlopslab.core.quotas import Quota
-from mlopslab.core.run import Attempt, LogLine, MetricPoint, Run, RunArtifact, RunInput, RunStep
+from mlopslab.core.run import (
+    Attempt,
+    LogLine,
+    MetricPoint,
+    Run,
+    RunArtifact,
+    RunInput,
+    RunResources,
+    RunSettings,
+    RunStep,
+)
 from mlopslab.core.runs import ACTIVE
 from mlopslab.store.migrations import migrate
 from mlopslab.store.writes import apply_events
@@ -133,7 +143,7 @@ class Store:
         if not rows:
             raise NotFound(f"no run '{run_id}'", "list runs with `mlopslab runs ls`")
         found = rows[0]["id"]
-        return Run(**rows[0], metrics=self._metrics([found])[found],
+        return _run(rows[0], metrics=self._metrics([found])[found],
                    artifacts=tuple(RunArtifact(**r) for r in self.records(
                        "SELECT name AS path, sha256, size, kind, step FROM run_artifacts "
                        "WHERE run_id = ? ORDER BY created_at, name", [found])),
@@ -201,7 +211,7 @@ class Store:
         """Runs (RUN_COLUMNS) with their last metric values."""
         rows = self.records(sql, args)
         metrics = self._metrics([r["id"] for r in rows])
-        return [Run(**row, metrics=metrics[row["id"]]) for row in rows]
+        return [_run(row, metrics=metrics[row["id"]]) for row in rows]
 
     def _metrics(self, ids: list[str]) -> dict[str, dict[str, float | None]]:
         """The last value of each metric of each run."""
@@ -232,6 +242,13 @@ class Store:
         cur.execute(sql, args)
         names = [d[0] for d in cur.description or []]
         return [_decode(dict(zip(names, row, strict=True)), json_columns) for row in cur.fetchall()]
+
+
+def _run(row: dict[str, Any], **more: Any) -> Run:
+    """A run from its row (RUN_COLUMNS, JSON parsed): resources and options typed, an
+    older row's missing keys defaulted."""
+    return Run(**{**row, "resources": RunResources.from_json(row["resources"]),
+                  "options": RunSettings.from_json(row["options"])}, **more)
 
 
 def _decode(row: dict[str, Any], json_columns: frozenset[str] | set[str]) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from mlopslab.client import LabClient
@@ -93,10 +93,9 @@ class LabBackend:
 
     def rerun(self, run: Run) -> Run:
         """A new run with the same recipe, params, seed, resources and accounting."""
-        options = {k: v for k, v in (run.options or {}).items() if k in ("data", "ray_address")}
         spec = RunSpec(recipe=run.recipe, recipe_path=run.recipe_path, project=run.project,
-                       seed=run.seed or 0, params=run.params or {}, resources=run.resources or {},
-                       user=run.user_name, options=options | {"from_scratch": False})
+                       seed=run.seed or 0, params=run.params or {}, resources=run.resources,
+                       user=run.user_name, options=replace(run.options, from_scratch=False))
         return self.client.runs.submit(spec=spec)
 
     def run_fields(self) -> tuple[RunFields, list[str]]:

@@ -26,7 +26,7 @@ from mlopslab.core.events import (
     StepFinished,
     StepStarted,
 )
-from mlopslab.core.run import RunArtifact, RunInput
+from mlopslab.core.run import RunArtifact, RunInput, RunResources, RunSettings
 from mlopslab.store.db import Store
 from mlopslab.store.migrations import LATEST, MIGRATIONS, migrate
 
@@ -133,8 +133,8 @@ def test_write_then_read_a_run(store: Store) -> None:
     assert run.attempt == 1
     # JSON columns come back decoded
     assert run.params == {"lr": 0.1, "opt": "adam"}
-    assert run.resources == {"cpus": 1, "gpus": 0}
-    assert run.options == {"from_scratch": False}
+    assert run.resources == RunResources(cpus=1, gpus=0)
+    assert run.options == RunSettings(from_scratch=False)
     assert run.deps == {"numpy": "2.0"}
     assert run.gpu_ids == []
     # timestamps: epoch in, aware datetimes in UTC out
@@ -267,6 +267,22 @@ def test_duplicate_batch_ids_in_one_write(store: Store) -> None:
     fresh = store.write([("x", [run_created("r")]), ("y", metrics), ("y", metrics)])
     assert fresh == [True, True, False]
     assert store.count("metrics") == 1
+
+
+def test_an_older_rows_resources_and_options_load_typed(store: Store) -> None:
+    """A key an older row lacks takes its default, one this version does not know is
+    ignored, and a row without them at all gets the defaults."""
+    store.write([(None, [
+        run_created("old", resources={"gpus": 1, "time_limit": 600, "shm_gb": 4},
+                    options={"data": {"train": "/d/t.csv"}, "resumed_from": "x"}),
+        run_created("bare"),
+    ])])
+    old = store.get_run("old")
+    assert old.resources == RunResources(cpus=1.0, gpus=1.0, time_limit="600")
+    assert old.options == RunSettings(data={"train": "/d/t.csv"})
+    assert store.get_run("bare").resources == RunResources()
+    listed = {r.id: r for r in store.active_runs()}  # a list of runs reads them the same way
+    assert listed["old"].resources == old.resources and listed["bare"].options == RunSettings()
 
 
 def test_batches_without_id_are_always_applied(store: Store) -> None:

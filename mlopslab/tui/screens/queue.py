@@ -58,11 +58,10 @@ class QueueScreen(LabScreen):
         now = self.lab.clock()
         for run in runs:
             status = run.status
-            resources = run.resources or {}
             table.add_row(
                 run.id, Text(f"{STATUS_ICON.get(status, '')} {status}", STATUS_STYLE.get(status, "")),
                 ago(run.queued_at, now).removesuffix(" ago"),
-                number(resources.get("gpus")), number(run.priority), run.recipe or "",
+                number(run.resources.gpus), number(run.priority), run.recipe or "",
                 run.user or "", run.project or "", Text(_why(run), "yellow"), key=run.id)
         self.runs = {run.id: run for run in runs}
         table.move_cursor(row=min(keep, max(0, len(runs) - 1)))

@@ -194,12 +194,12 @@ def overview(run: Run, now: float) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold cyan", no_wrap=True)
     grid.add_column(overflow="fold")
-    resources = run.resources or {}
+    resources = run.resources.to_json()
     rows = [
         ("seed", str(run.seed)),
         ("code", str(run.code_version or "—")),
         ("data", str(run.data_version or "—")),
-        ("resources", ", ".join(f"{k} {v}" for k, v in resources.items() if v is not None) or "—"),
+        ("resources", ", ".join(f"{k} {number(v)}" for k, v in resources.items() if v is not None)),
         ("host / GPUs", f"{run.host or '—'} / {run.gpu_ids or '—'}"),
         ("attempt", str(run.attempt or 1)),
         ("created", ago(run.created_at, now)),
