@@ -4,8 +4,10 @@ object and the JSON type of each value (timestamps by their text format, too).
 One real lab on the session's Ray cluster: a finished run of the bundled recipe
 (registered automatically, gated, promoted), a run that stays queued behind a
 GPU-hours quota, two ONNX files registered as another model and deployed with the
-process backend (deployed twice, rolled back). Every command runs once, in the
-module fixture; each test checks one output against its pin below.
+process backend (deployed twice, rolled back), a replayed GPU holding a sleeping run's
+step worker, and a budget the finished run overspent (its alerts, one acknowledged).
+Every command runs once, in the module fixture; each test checks one output against
+its pin below.
 
 A pin is literal data: {key: spec} is an object with exactly those keys; a spec is
 a type name or names joined by "|" (TYPES below), a nested pin, [spec] (an array
@@ -27,9 +29,11 @@ from typing import Any
 import pytest
 
 from mlopslab.core.cluster import ClusterInfo
-from mlopslab.lab import Lab
-from tests.conftest import mlopslab, mlopslab_json, module_lab
+from mlopslab.lab import Lab, init_lab
+from mlopslab.monitor.gpu import script_replay
+from tests.conftest import configure, mlopslab, mlopslab_json, module_lab
 from tests.deploy.test_cli import _classifiers
+from tests.exec.test_queue import sleeper, wait_for_worker
 
 pytestmark = pytest.mark.ray
 RECIPE = str(Path(__file__).resolve().parents[2] / "recipes" / "tabular-classifier")
@@ -193,6 +197,31 @@ LAB_STATUS = {
     "onnxruntime": {"packages": {"*": "str"}, "version": "str|null", "providers": ["str"], "problem": "str|null"},
 }
 
+# the monitor: GPUs now, cost, budgets, alerts
+GPU = {
+    "source": "str", "ts": "timestamp", "driver": "str|null", "problem": "str|null",
+    "via": "str",  # service (owners known) or source (read directly: no service ran)
+    "devices": [{"index": "int", "uuid": "str", "name": "str", "utilization_pct": "number",
+                 "memory_used": "int", "memory_total": "int", "power_w": "number|null",
+                 "power_limit_w": "number|null", "temperature_c": "number|null"}],
+    "processes": [{"pid": "int", "device": "int", "used_memory": "int",
+                   "owner": ("null", {"kind": "str", "id": "str"})}],
+}
+COST_LINE = {"key": "str", "gpu_hours_allocated": "float", "gpu_hours_busy": "float", "idle_gpu_hours": "float",
+             "busy_pct": "float|null", "cpu_hours": "float", "memory_gb_hours": "float", "energy_kwh": "float",
+             "cost_allocated": "float", "cost_used": "float", "idle_waste": "float", "energy_cost": "float",
+             "unpriced_gpu_hours": "float", "peak_gpu_memory": "int", "currency": "str"}
+COST = {"by": "str", "since": "timestamp|null", "until": "timestamp", "currency": "str", "lines": [COST_LINE],
+        "total": COST_LINE}
+BUDGET = {"scope": "str", "name": "str", "daily": "float|null", "monthly": "float|null", "hard": "bool",
+          "spent_today": "float", "spent_month": "float", "daily_pct": "float|null", "monthly_pct": "float|null",
+          "exhausted": "bool", "unpriced_gpu_hours_month": "float", "currency": "str", "updated_at": "timestamp",
+          "actor": "str|null"}
+ALERT = {"id": "str", "rule": "str", "subject": "str", "severity": "str", "status": "str", "message": "str",
+         "detail": "object",  # what the rule measured, its own keys
+         "sticky": "bool", "first_seen": "timestamp", "last_seen": "timestamp", "count": "int",
+         "acked_at": "timestamp|null", "acked_by": "str|null", "resolved_at": "timestamp|null"}
+
 PINS: dict[str, Any] = {
     "run": RUN_SHOW,
     "run --detach": RUN_SHOW,
@@ -231,6 +260,13 @@ PINS: dict[str, Any] = {
     "deployments ls": [DEPLOYMENT],
     "undeploy": {"name": "str", "undeployed": "bool"},
     "lab status": LAB_STATUS,
+    "gpu": GPU,
+    "gpu (no service)": GPU,
+    "cost": COST,
+    "budget set": BUDGET,
+    "budget ls": [BUDGET],
+    "alerts": [ALERT],
+    "alerts ack": ALERT,
 }
 
 
@@ -259,6 +295,9 @@ def exercise(lab: Lab, folder: Path) -> dict[str, Any]:
         out[name] = json.loads(done.stdout)
         return out[name]
 
+    replay = folder / "gpus.jsonl"  # one scripted GPU; a run's step worker on it below
+    script_replay(replay, {})
+    configure(lab, gpu={"source": f"replay:{replay}"})
     run_id = j("run", "run", RECIPE, "--set", "n_estimators=10")["id"]
     deadline = time.monotonic() + 60
     while not any(m["name"] == MODEL for m in mlopslab_json(lab, "models", "ls")):
@@ -266,6 +305,16 @@ def exercise(lab: Lab, folder: Path) -> dict[str, Any]:
         time.sleep(0.3)
     j("gate", "gate", f"{MODEL}@1", codes=(0, 1))
     j("promote", "promote", f"{MODEL}@1", codes=(0, 1))
+    # a budget the finished run's CPU-seconds already spent: alerts at 80% and 100%
+    j("budget set", "budget", "set", "--project", "default", "--daily", "0.000001")
+    sleeping = mlopslab_json(lab, "run", str(sleeper(folder / "sleeper")), "--detach", "--set", "seconds=60")["id"]
+    script_replay(replay, {wait_for_worker(lab, sleeping): 1024**3})
+    deadline = time.monotonic() + 30
+    while not j("gpu", "gpu")["processes"] or not out["gpu"]["processes"][0]["owner"]:
+        assert time.monotonic() < deadline, "the service did not name the GPU process's owner"
+        time.sleep(0.3)
+    mlopslab(lab, "cancel", sleeping)
+    j("gpu (no service)", "gpu", "--lab", str(init_lab(folder / "idle", "idle").root))  # the later --lab wins
     j("quota set", "quota", "set", "--user", "waiter", "--max-runs", "3", "--max-gpus", "1",
       "--gpu-hours-per-day", "0", "--max-time-limit", "1h")
     # 0 GPU-hours a day: the run is admitted, then waits in the queue until cancelled
@@ -282,6 +331,11 @@ def exercise(lab: Lab, folder: Path) -> dict[str, Any]:
     while len(mlopslab_json(lab, "deployments", "show", "web")["events"]) < 3:
         assert time.monotonic() < deadline, "the deployment's events were not written"
         time.sleep(0.3)
+    deadline = time.monotonic() + 30  # the alert rules run every 5 s
+    while not j("alerts", "alerts"):
+        assert time.monotonic() < deadline, "the budget raised no alert"
+        time.sleep(0.5)
+    j("alerts ack", "alerts", "ack", out["alerts"][0]["id"])
 
     reads = {
         "runs show": ("runs", "show", run_id), "runs show (queued)": ("runs", "show", queued_id),
@@ -295,6 +349,7 @@ def exercise(lab: Lab, folder: Path) -> dict[str, Any]:
         "lineage model": ("lineage", f"model:{MODEL}@1"), "lineage run": ("lineage", f"run:{run_id}"),
         "lineage deployment": ("lineage", "deployment:web"), "deployments show": ("deployments", "show", "web"),
         "deployments ls": ("deployments", "ls"), "quota ls": ("quota", "ls"), "lab status": ("lab", "status"),
+        "cost": ("cost", "--by", "run"), "budget ls": ("budget", "ls"),
     }
     with ThreadPoolExecutor(4) as pool:  # reads only: each is a process of its own
         list(pool.map(lambda item: j(item[0], *item[1]), reads.items()))
