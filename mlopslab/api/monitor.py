@@ -70,7 +70,8 @@ BUDGETS = read("budgets", NoArgs, list[BudgetUse],
                "Every budget with what its project or user spent today and this month.")
 BUDGET_SET = write("budget_set", SetBudget, BudgetUse, "Set a project's or user's budget (audited).",
                    idempotent=True)
-BUDGET_CLEAR = write("budget_clear", ClearBudget, bool, "Remove a budget (audited).",
+BUDGET_CLEAR = write("budget_clear", ClearBudget, bool,
+                     "Remove a budget (audited); False when there was none.",
                      idempotent=True)
 ALERTS = read("alerts", AlertsOf, list[Alert], "Open and acknowledged alerts, newest first.")
 ALERT_ACK = write("alert_ack", AckAlert, Alert,

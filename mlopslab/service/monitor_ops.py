@@ -157,9 +157,9 @@ class MonitorOps:
                     if (u.budget.scope, u.budget.name) == (scope, name))
 
     def op_budget_clear(self, scope: str, name: str, actor: str | None = None) -> bool:
-        known = any((b.scope, b.name) == (scope, name) for b in q.budgets(self.store))
-        if not known:
-            raise NotFound(f"no budget for {scope} {name}", "list them with `mlopslab budget ls`")
+        """Remove a budget; False when there was none (so a retried clear is no error)."""
+        if not any((b.scope, b.name) == (scope, name) for b in q.budgets(self.store)):
+            return False
         now = time.time()
         self.writer.write(None, [
             BudgetChanged(scope=scope, name=name, removed=True, ts=now, actor=actor),

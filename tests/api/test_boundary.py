@@ -24,6 +24,7 @@ from mlopslab.api.queue import QuotaLimits
 from mlopslab.client import LabClient, daemon
 from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import BadRequest, ServiceOutdated, ServiceUnreachable, UnknownOperation
+from mlopslab.core.monitor_events import AlertRaised
 from mlopslab.lab import Lab
 from mlopslab.processes import alive, wait_gone
 from tests.conftest import configure, mlopslab
@@ -111,6 +112,9 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
     data, files = _classifiers(folder)
     client.models.register_file(path=str(files[0]), name="clf", data=str(data), target="target")
     client.deployments.deploy(ref="clf@1", name="web", backend="process")
+    alert = AlertRaised(id="al-retry", rule="test", subject="retry", severity="info",
+                        message="for the retry test", ts=time.time())
+    client.service.write(batch_id="alert-for-retry", events=[alert])
     return {
         "hello": client.service.hello, "ping": client.service.ping, "cluster": client.service.cluster,
         "write": lambda: client.service.write(batch_id="retry-test", events=[]),
@@ -128,6 +132,14 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
         "lineage": lambda: client.models.lineage(f"{NAME}@2"),
         "evaluation_sets": lambda: client.models.evaluation_sets(NAME),
         "deployments": client.deployments.list, "deployment": lambda: client.deployments.get("web"),
+        "gpu_history": lambda: client.monitor.gpu_history(since=time.time() - 3600),
+        "gpu_use": lambda: client.monitor.gpu_use([run_id]),
+        "cost": lambda: client.monitor.cost(by="run"), "budgets": client.monitor.budgets,
+        "budget_set": lambda: client.monitor.set_budget("project", "retry", daily=5.0, actor="test"),
+        "budget_clear": lambda: client.monitor.clear_budget("project", "retry", actor="test"),
+        "alerts": lambda: client.monitor.alerts(all=True),
+        "alert_ack": lambda: client.monitor.ack(alert.id, actor="test"),
+        "serving_health": lambda: client.monitor.serving_health("web", since=time.time() - 300),
         "stop": lambda: client.service.stop(stop_ray=False),
     }
 
@@ -152,7 +164,7 @@ def kill_while_answering(lab: Lab, client: LabClient, call: Callable[[], Any]) -
     os.kill(pid, signal.SIGKILL)
     sender.join(120)
     assert not sender.is_alive()
-    assert daemon.read_pid(lab) != pid or not alive(pid)
+    assert daemon.read_pid(lab) != pid or not alive(pid), (pid, outcome)
     return outcome
 
 

@@ -13,8 +13,8 @@ import pytest
 from mlopslab.client import LabClient, daemon
 from mlopslab.core.serving_health import ServerCounters, difference, quantile
 from mlopslab.lab import Lab, init_lab
-from mlopslab.serving.metrics import Metrics
 from mlopslab.service.serving_watch import counters
+from mlopslab.serving.metrics import Metrics
 from tests.conftest import configure, mlopslab, mlopslab_json
 from tests.deploy.test_cli import _classifiers, _infer
 from tests.monitor.test_monitor_service import until
