@@ -56,6 +56,11 @@ class BudgetUse:
         return any((self.share(p) or 0.0) >= 1.0 for p in PERIODS)
 
 
+def money(amount: float) -> str:
+    """An amount with cents, or with 4 significant digits when under 1 (0.0042)."""
+    return f"{amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"{amount:.4g}"
+
+
 def period_key(period: str, now: datetime) -> str:
     return now.strftime("%Y-%m-%d") if period == "daily" else now.strftime("%Y-%m")
 
@@ -84,8 +89,8 @@ def _crossed(use: BudgetUse, period: str, pct: float, share: float,
     stop = " New runs wait (hard budget)." if b.hard and share >= 1.0 else ""
     return Condition(
         rule="budget", subject=subject, severity="critical" if pct >= 100 else "warning",
-        message=(f"{b.scope} {b.name} spent {spent:.2f} {use.currency} of its {period} "
-                 f"budget of {limit:.2f} ({100 * share:.0f}%).{stop}"),
+        message=(f"{b.scope} {b.name} spent {money(spent)} {use.currency} of its {period} "
+                 f"budget of {money(limit)} ({100 * share:.0f}%).{stop}"),
         detail={"scope": b.scope, "name": b.name, "period": period, "threshold_pct": pct,
                 "spent": round(spent, 6), "limit": limit, "hard": b.hard})
 
@@ -102,5 +107,6 @@ def blocking(uses: Mapping[tuple[str, str], BudgetUse], project: str,
             if share is not None and share >= 1.0:
                 spent = use.spent_today if period == "daily" else use.spent_month
                 return (f"{key[0]} {key[1]} has spent its {period} budget "
-                        f"({spent:.2f} of {use.budget.limit(period):.2f} {use.currency})")
+                        f"({money(spent)} of {money(use.budget.limit(period) or 0)} {use.currency}; "
+                        "raise it with `mlopslab budget set`)")
     return None

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mlopslab.api import monitor as api
 from mlopslab.config import LabConfig
 from mlopslab.core.alerts import Alert, reconcile
-from mlopslab.core.budgets import Budget, BudgetUse
+from mlopslab.core.budgets import Budget, BudgetUse, blocking
 from mlopslab.core.cost import CostLine, CostReport, Rates, tally
 from mlopslab.core.errors import NotFound
 from mlopslab.core.events import ActionAudited
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from mlopslab.store.db import Store
 
 DELIVERY_INTERVAL_S = 2.0
+BLOCK_CACHE_S = 5.0
 DELIVERY_LOOKBACK_S = 86_400.0
 
 
@@ -43,6 +44,7 @@ class MonitorOps:
         self.sampler = GpuSampler(source, roots, config.monitor)
         self.rules = AlertRules(store, config, lambda: self.sampler.latest, self.budget_uses)
         self.channels: list[Channel] = channels(config.alerts)
+        self._hard: tuple[float, dict[tuple[str, str], BudgetUse]] = (float("-inf"), {})
         c = config.cost
         self.rates = Rates(dict(c.gpu_hourly), c.cpu_hourly, c.memory_gb_hourly, c.energy_kwh,
                            c.currency)
@@ -140,6 +142,16 @@ class MonitorOps:
                     spent[(period, scope, line.key)] = line
         return [_use(b, spent, self.rates.currency) for b in budgets]
 
+    def budget_block(self, project: str, user: str | None) -> str | None:
+        """Why a new run of `project`/`user` must wait for a hard budget (None: it may
+        start); spend is worked out at most every BLOCK_CACHE_S."""
+        now = time.monotonic()
+        if now - self._hard[0] > BLOCK_CACHE_S:
+            hard = any(b.hard for b in q.budgets(self.store))
+            uses = self.budget_uses() if hard else []
+            self._hard = (now, {(u.budget.scope, u.budget.name): u for u in uses})
+        return blocking(self._hard[1], project, user) if self._hard[1] else None
+
     def op_budgets(self) -> list[BudgetUse]:
         return self.budget_uses()
 
@@ -147,6 +159,7 @@ class MonitorOps:
                       monthly: float | None = None, hard: bool = False,
                       actor: str | None = None) -> BudgetUse:
         now = time.time()
+        self._hard = (float("-inf"), {})
         self.writer.write(None, [
             BudgetChanged(scope=scope, name=name, daily=daily, monthly=monthly, hard=hard, ts=now,
                           actor=actor),
@@ -161,6 +174,7 @@ class MonitorOps:
         if not any((b.scope, b.name) == (scope, name) for b in q.budgets(self.store)):
             return False
         now = time.time()
+        self._hard = (float("-inf"), {})
         self.writer.write(None, [
             BudgetChanged(scope=scope, name=name, removed=True, ts=now, actor=actor),
             ActionAudited(ts=now, actor=actor, action="budget.clear", target=f"{scope}:{name}")])

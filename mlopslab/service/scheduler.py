@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -52,6 +53,8 @@ class Scheduler:
         self._reasons: dict[str, str] = {}
         self._lock = threading.Lock()
         self.passes = 0
+        # why runs of a project or user must wait for a hard budget (the monitor sets it)
+        self.budget_block: Callable[[str, str | None], str | None] = lambda project, user: None
 
     # called by the service's operations ----------------------------------
 
@@ -119,8 +122,11 @@ class Scheduler:
             started: list[str] = []
             quotas, usage = self.quotas(), self.usage()
             for address, queued, holding, others in _by_cluster(active):
-                decision = schedule(queued, holding, quotas, self.capacity.for_address(address),
-                                    usage, others)
+                held_back = {j.id: why for j in queued
+                             if (why := self.budget_block(j.project, j.user or None))}
+                decision = schedule([j for j in queued if j.id not in held_back], holding, quotas,
+                                    self.capacity.for_address(address), usage, others)
+                decision.waiting.update(held_back)
                 for run_id in decision.start:
                     self._reasons.pop(run_id, None)
                     self.runs.start(run_id)

@@ -39,6 +39,7 @@ from mlopslab.monitor.gpu import open_source
 from mlopslab.service.capacity import CapacityOracle
 from mlopslab.service.deploy_ops import DeployOps
 from mlopslab.service.dispatch import Handlers, call, handler_table
+from mlopslab.service.drift_ops import DriftWatch
 from mlopslab.service.monitor_ops import MonitorOps, replica_roots
 from mlopslab.service.prometheus import serve_metrics
 from mlopslab.service.queries import Queries
@@ -79,12 +80,15 @@ class LabService:
         self.deploy = DeployOps(lab, self.store, self.writer)
         self.monitor = MonitorOps(self.config, self.store, self.writer, gpus, self.gpu_roots,
                                   self.scheduler.wake)
+        self.scheduler.budget_block = self.monitor.budget_block
         self.serving = ServingWatch(self.store, self.config, self.deploy.deployments.overview)
         self.monitor.rules.extra.append(self.serving.conditions)
+        self.drift = DriftWatch(lab, self.store, self.config, self.deploy.deployments.overview)
+        self.monitor.rules.extra.append(self.drift.conditions)
         self.handlers = handler_table(self.own_handlers(), self.queries.handlers(),
                                       self.queue.handlers(), self.registry.handlers(),
                                       self.deploy.handlers(), self.monitor.handlers(),
-                                      self.serving.handlers())
+                                      self.serving.handlers(), self.drift.handlers())
 
     # operations -----------------------------------------------------------
 
@@ -198,6 +202,7 @@ class LabService:
                              ("watchdog", self.watch),
                              ("deployments", lambda: self.deploy.loop(self.stopping)),
                              ("serving-health", lambda: self.serving.loop(self.writer, self.stopping)),
+                             ("drift", lambda: self.drift.loop(self.writer, self.stopping)),
                              *self.monitor.threads(self.stopping)):
             threading.Thread(target=target, daemon=True, name=name).start()
         last_spool = 0.0

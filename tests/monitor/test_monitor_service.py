@@ -147,3 +147,24 @@ def test_a_run_whose_process_is_killed_is_flagged_once(lab: Lab, tmp_path: Path)
         assert acked.status == "resolved" and acked.acked_by == "test"
         time.sleep(1.0)
         assert open_alerts(client, "run_lost") == []  # acknowledged, and not raised again
+
+
+def test_a_spent_hard_budget_keeps_new_runs_queued_with_the_reason(lab: Lab, tmp_path: Path) -> None:
+    replay = tmp_path / "gpus.jsonl"
+    two_gpu_trace(replay, {})
+    lab = monitored(lab, replay, cost={"cpu_hourly": 3600.0})  # 1 per CPU-second
+    recipe = sleeper(tmp_path / "sleeper")
+    with LabClient(lab) as client:
+        client.monitor.set_budget("project", "capped", daily=2.0, hard=True, actor="test")
+        first = submit(lab, recipe, "--project", "capped", "--set", "seconds=30")
+        wait_status(lab, first, "running")
+        until(lambda: client.monitor.budgets()[0].spent_today >= 2.0, timeout=40)
+        client.runs.cancel(first)
+        second = submit(lab, recipe, "--project", "capped", "--set", "seconds=1")
+        other = submit(lab, recipe, "--project", "free", "--set", "seconds=1")
+        wait_status(lab, other, "finished")  # other projects go on
+        waiting = client.runs.get(second)
+        assert waiting.status == "queued"
+        assert waiting.reason and "project capped has spent its daily budget" in waiting.reason
+        client.monitor.set_budget("project", "capped", daily=1e9, hard=True, actor="test")
+        wait_status(lab, second, "finished")
