@@ -17,11 +17,14 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 
+from mlopslab.core.alerts import Alert
 from mlopslab.core.gpus import GpuHistory, GpuSource
 from mlopslab.core.service_status import ServiceStatus
 from mlopslab.lab import Lab
 from mlopslab.tui.backend import GpuReading, LabBackend
+from mlopslab.tui.screens.alerts import AlertsScreen
 from mlopslab.tui.screens.base import LabScreen, describe
+from mlopslab.tui.screens.cost import CostScreen
 from mlopslab.tui.screens.dashboard import DashboardScreen
 from mlopslab.tui.screens.deployments import DeploymentsScreen
 from mlopslab.tui.screens.gpus import GpusScreen
@@ -41,6 +44,8 @@ SCREENS: list[tuple[str, str, str, Callable[[], Screen[Any]]]] = [
     ("gpus", "5", "GPUs", GpusScreen),
     ("models", "6", "Models", ModelsScreen),
     ("deployments", "7", "Deployments", DeploymentsScreen),
+    ("alerts", "8", "Alerts", AlertsScreen),
+    ("cost", "9", "Cost", CostScreen),
 ]
 
 
@@ -56,9 +61,10 @@ class GpusSampled(Message):
 
 
 class StatusChecked(Message):
-    def __init__(self, status: ServiceStatus | None, problem: str | None) -> None:
+    def __init__(self, status: ServiceStatus | None, problem: str | None,
+                 alerts: list[Alert] | None = None) -> None:
         super().__init__()
-        self.status, self.problem = status, problem
+        self.status, self.problem, self.alerts = status, problem, alerts
 
 
 class LabApp(App[None]):
@@ -84,6 +90,7 @@ class LabApp(App[None]):
         self.start_mode = start
         self.status: ServiceStatus | None = None
         self.status_problem: str | None = None
+        self.alerts: list[Alert] | None = None  # open and acknowledged, for the header's badge
         self.gpu_history = GpuHistory(size=60)
         self.gpu_reading: GpuReading | None = None
         self._feeds_busy: set[str] = set()
@@ -126,9 +133,15 @@ class LabApp(App[None]):
 
     def _check_status(self) -> None:
         try:
-            self.post_message(StatusChecked(self.backend.client.service.ping(), None))
+            status = self.backend.client.service.ping()
         except Exception as e:  # noqa: BLE001 - shown in the header and a notification
             self.post_message(StatusChecked(None, describe(e)))
+            return
+        try:
+            alerts: list[Alert] | None = list(self.backend.client.monitor.alerts())
+        except Exception:  # noqa: BLE001 - a service without a monitor: no badge
+            alerts = None
+        self.post_message(StatusChecked(status, None, alerts))
 
     def _sample_gpus(self) -> None:
         try:
@@ -140,6 +153,7 @@ class LabApp(App[None]):
         if message.problem and message.problem != self.status_problem:
             self.notify(message.problem, title="lab service", severity="error")
         self.status, self.status_problem = message.status, message.problem
+        self.alerts = message.alerts
         if self.screen_stack:  # not while the app shuts down
             self.show_status(self.screen)
 
@@ -155,6 +169,7 @@ class LabApp(App[None]):
         for header in screen.query(LabHeader):
             header.lab_name = self.backend.name
             header.status, header.problem = self.status, self.status_problem
+            header.alerts = self.alerts
 
     # actions ----------------------------------------------------------------
 
