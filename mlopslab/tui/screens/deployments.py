@@ -1,5 +1,7 @@
 """Deployments: each endpoint with its active and previous version, health, traffic and
-p99 latency per version; `b` rolls the selected deployment back at once.
+p99 latency per version, and the selected one's serving health over the last five
+minutes (from its model servers' own counters); `b` rolls the selected deployment back
+at once.
 
 Register it in app.py's SCREENS as ("deployments", "7", "Deployments", DeploymentsScreen).
 """
@@ -15,10 +17,13 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from mlopslab.core.deployments import Deployment, RolledBack
+from mlopslab.core.errors import NotFound
+from mlopslab.core.serving_health import ServingHealth
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
 
 COLUMNS = ("name", "endpoint", "health", "active", "previous", "requests", "errors", "p99 ms", "model", "backend")
+HEALTH_WINDOW_S = 300.0
 
 
 HEALTH_STYLES = {"starting": "yellow", "endpoint down": "red bold", "active down": "red bold",
@@ -46,12 +51,39 @@ def detail(d: Deployment) -> Text:
     return text
 
 
+def ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
+def serving_block(h: ServingHealth | None) -> Text:
+    """The last five minutes of serving: requests/s, error rate, latency quantiles, load."""
+    text = Text(" last 5 min ", "bold")
+    if h is None:
+        return text.append("no serving health (the deployment is not live)", "dim")
+    if not h.requests:
+        text.append("no requests", "dim")
+    else:
+        errors = h.error_rate or 0.0
+        text.append(f"{h.request_rate:,.2f} req/s  ")
+        text.append(f"errors {100 * errors:.1f}%", "red bold" if errors >= 0.05 else "yellow" if errors else "green")
+        text.append(f"  p50 {ms(h.p50_ms)}  p95 {ms(h.p95_ms)}  p99 {ms(h.p99_ms)} ms")
+    queue = "—" if h.queue_depth is None else f"{h.queue_depth:g}"
+    batch = "—" if h.batch_rows_mean is None else f"{h.batch_rows_mean:.1f}"
+    text.append(f"  queue {queue}  batch {batch}", "dim")
+    if h.rejected:
+        text.append(f"  {h.rejected} shed", "yellow")
+    return text
+
+
 class DeploymentsScreen(LabScreen):
     TITLE = "Deployments"
     HELP = ("Each deployment's stable endpoint (the address clients call), the version taking "
             "traffic and the previous one kept warm, health, and what the gateway saw for the "
             "active version (requests, errors, p99). Replica addresses are internal: calling one "
-            "bypasses blue/green. b rolls the selected deployment back to its previous version at once.")
+            "bypasses blue/green. Under them, the selected deployment's serving health over the last "
+            "5 minutes (requests/s, error rate, p50/p95/p99 latency, queue depth, rows per batch), "
+            "from its model servers' own counters. b rolls the selected deployment back to its "
+            "previous version at once.")
     BINDINGS: ClassVar = [
         Binding("b", "rollback", "Rollback"),
         Binding("r", "reload", "Refresh"),
@@ -60,6 +92,7 @@ class DeploymentsScreen(LabScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="deployments-summary")
         yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
+        yield Static("", id="deployment-health")
         yield Static("", id="deployment-detail")
 
     def on_mount(self) -> None:
@@ -69,6 +102,8 @@ class DeploymentsScreen(LabScreen):
             table.add_column(name, key=name)
         table.focus()
         self.found: list[Deployment] = []
+        self.health: dict[str, ServingHealth | None] = {}
+        self._asked: str | None = None
         self.refresh_while_shown(self.action_reload)
 
     def action_reload(self) -> None:
@@ -87,13 +122,40 @@ class DeploymentsScreen(LabScreen):
                    else " no deployments: `mlopslab deploy MODEL[@VERSION]` makes one")
         self.query_one("#deployments-summary", Static).update(Text(summary, "bold"))
         self._detail()
+        self._ask_health()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._detail()
+        if self._selected() != self._asked:  # moved to another deployment
+            self._ask_health()
 
     def _detail(self) -> None:
         chosen = next((d for d in self.found if d.name == self._selected()), None)
         self.query_one("#deployment-detail", Static).update(detail(chosen) if chosen else "")
+        name = chosen.name if chosen else None
+        shown = serving_block(self.health.get(name)) if name in self.health else Text(" last 5 min …", "dim")
+        self.query_one("#deployment-health", Static).update(shown if chosen else "")
+
+    def _ask_health(self) -> None:
+        name = self._asked = self._selected()
+        if name is None:
+            return
+        backend, until = self.lab.backend, self.lab.clock()
+
+        def fetch() -> tuple[str, ServingHealth | None]:
+            try:
+                return name, backend.client.monitor.serving_health(name=name, since=until - HEALTH_WINDOW_S,
+                                                                  until=until)
+            except NotFound:  # not live (undeployed), or a service without serving health
+                return name, None
+
+        self.in_thread(fetch, self._show_health, group="deployment-health")
+
+    def _show_health(self, found: tuple[str, ServingHealth | None]) -> None:
+        name, health = found
+        self.health[name] = health
+        if name == self._selected():
+            self._detail()
 
     def _selected(self) -> str | None:
         return selected_key(self.query_one(DataTable))
