@@ -51,6 +51,18 @@ MODEL_SCENARIOS = [
     Scenario("model-promote-reason", "models", ("enter", "down", "p", "y", "f", *"hotfix"), size=(100, 30)),
 ]
 
+# over the monitor's findings of tests/tui/seed_monitor.py (alerts, cost, budgets, GPU history)
+MONITOR_SCENARIOS = [
+    Scenario("alerts", "alerts", size=(120, 36)),
+    Scenario("alerts-80x24", "alerts"),
+    Scenario("alerts-resolved", "alerts", ("h", "down", "down", "down", "down"), size=(100, 30)),
+    Scenario("cost", "cost", size=(120, 36)),
+    Scenario("cost-80x24", "cost"),
+    Scenario("cost-by-run", "cost", ("b", "b"), size=(100, 30)),
+    Scenario("gpus-monitor", "gpus", size=(120, 36)),
+    Scenario("gpus-monitor-80x24", "gpus"),
+]
+
 
 async def settle(pilot: Any, app: Any, quiet: int = 4) -> None:
     """Wait until no worker has run for `quiet` checks in a row (all data shown)."""
