@@ -63,7 +63,7 @@ class Holding:
     gpus: float
     cpus: float
     memory_gb: float
-    gpu_model: str | None  # the model of the GPUs it held; None: not known (unpriced)
+    gpu_model: str | None  # the model of the GPUs it held; None: never read (unpriced)
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,9 @@ class Use:
 @dataclass
 class CostLine:
     """Cost of one key (a run id, project, user, deployment name or day). Amounts are
-    in `currency`; `idle_gpu_hours` and `busy_pct` (None: it held no GPU) are filled
-    in when the line is complete."""
+    in `currency`. `unmeasured_gpu_hours` were held on GPUs the monitor never read
+    (logical GPUs, no driver): `busy_pct` and `idle_gpu_hours` count only the measured
+    ones (`busy_pct` None: no measured GPU-hours), so "not read" never shows as idle."""
 
     key: str
     gpu_hours_allocated: float = 0.0
@@ -98,13 +99,15 @@ class CostLine:
     idle_waste: float = 0.0
     energy_cost: float = 0.0
     unpriced_gpu_hours: float = 0.0
+    unmeasured_gpu_hours: float = 0.0
     peak_gpu_memory: int = 0
     currency: str = "USD"
 
     def finish(self) -> CostLine:
-        self.idle_gpu_hours = max(0.0, self.gpu_hours_allocated - self.gpu_hours_busy)
-        if self.gpu_hours_allocated > 0:
-            self.busy_pct = 100.0 * self.gpu_hours_busy / self.gpu_hours_allocated
+        measured = self.gpu_hours_allocated - self.unmeasured_gpu_hours
+        self.idle_gpu_hours = max(0.0, measured - self.gpu_hours_busy)
+        if measured > 1e-12:
+            self.busy_pct = 100.0 * self.gpu_hours_busy / measured
         return self
 
 
@@ -149,6 +152,7 @@ class _Cell:
     """One owner on one day: what it held and what it used."""
 
     held_gpu_h: float = 0.0
+    unmeasured_gpu_h: float = 0.0  # held on GPUs the monitor never read
     held_rate: float | None = None
     cpu_h: float = 0.0
     memory_gbh: float = 0.0
@@ -182,6 +186,8 @@ class CostBook:
         for day, seconds in split_by_day(start, end):
             cell, hours = self._cell(holding.kind, holding.id, day), seconds / 3600.0
             cell.held_gpu_h += holding.gpus * hours
+            if holding.gpu_model is None:
+                cell.unmeasured_gpu_h += holding.gpus * hours
             cell.held_rate = rate if rate is not None else cell.held_rate
             cell.cpu_h += holding.cpus * hours
             cell.memory_gbh += holding.memory_gb * hours
@@ -222,6 +228,7 @@ class CostBook:
 def _add(line: CostLine, cell: _Cell, energy_price: float) -> None:
     energy = cell.energy_kwh * energy_price
     line.gpu_hours_allocated += cell.held_gpu_h
+    line.unmeasured_gpu_hours += cell.unmeasured_gpu_h
     line.gpu_hours_busy += cell.busy_gpu_h
     line.cpu_hours += cell.cpu_h
     line.memory_gb_hours += cell.memory_gbh

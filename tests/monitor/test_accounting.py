@@ -93,6 +93,8 @@ def test_unpriced_gpus_are_counted_as_unpriced_never_as_free() -> None:
     day = datetime(2026, 12, 1, tzinfo=UTC).timestamp()
     line, = tally(RATES, "run", [hold("a", day, day + 7200, gpus=2, model=None)], [])
     assert line.unpriced_gpu_hours == pytest.approx(4.0)
+    assert line.unmeasured_gpu_hours == pytest.approx(4.0)
+    assert line.busy_pct is None and line.idle_gpu_hours == 0.0  # not read is not idle
     assert line.cost_allocated == pytest.approx(2 * (2 * 0.1 + 10 * 0.01))  # CPU + memory only
     assert line.idle_waste == 0.0
 
