@@ -39,12 +39,17 @@ def window(name: str, now: float) -> tuple[float | None, str]:
     return None, "all time"
 
 
+def amount_text(amount: float) -> str:
+    """Two decimals; a small amount with 4 significant digits rather than as 0.00."""
+    return f"{amount:.4g}" if 0 < abs(amount) < 0.01 else f"{amount:,.2f}"
+
+
 def money(amount: float, line: CostLine) -> Text:
     """An amount; `+?` in yellow when the line also has GPU-hours with no price (so the
     amount is not all of it), and `unpriced` rather than 0 when nothing of it is priced."""
     if line.unpriced_gpu_hours and not amount:
         return Text("unpriced", "yellow", justify="right")
-    text = Text(f"{amount:,.2f}", justify="right")
+    text = Text(amount_text(amount), justify="right")
     if line.unpriced_gpu_hours:
         text.append(" +?", "yellow")
     return text
@@ -73,9 +78,11 @@ def cells(line: CostLine) -> list[Text]:
 def totals(report: CostReport, label: str) -> Text:
     """The window's totals over the lines, and what `+?` means when some are unpriced."""
     lines = report.lines
-    text = Text.assemble(" ", (f"{sum(c.cost_allocated for c in lines):,.2f} {report.currency}", "bold"),
-                         f" by allocation, {sum(c.cost_used for c in lines):,.2f} by use, idle GPU waste ",
-                         (f"{sum(c.idle_waste for c in lines):,.2f}", "yellow"), f"  ({label}, by {report.by})")
+    if not lines:
+        return Text.assemble(" nothing has cost anything", (f"  ({label}, by {report.by})", "dim"))
+    text = Text.assemble(" ", (f"{amount_text(sum(c.cost_allocated for c in lines))} {report.currency}", "bold"),
+                         f" by allocation, {amount_text(sum(c.cost_used for c in lines))} by use, idle GPU waste ",
+                         (amount_text(sum(c.idle_waste for c in lines)), "yellow"), f"  ({label}, by {report.by})")
     unpriced = sum(c.unpriced_gpu_hours for c in lines)
     if unpriced:
         text.append(f"\n +? and {unpriced:,.2f} GPU-h on GPUs with no price ([cost] gpu_hourly)", "yellow")
@@ -89,7 +96,7 @@ def budget_bar(use: BudgetUse, period: str, warn: float, width: int) -> Text:
         return Text("—", "dim")
     spent = use.spent_today if period == "daily" else use.spent_month
     style = "red" if share >= 1.0 else "yellow" if share >= warn else "green"
-    return Text.assemble((bar(share, width), f"{style} on grey23"), f" {spent:,.2f}/{limit:,.2f}",
+    return Text.assemble((bar(share, width), f"{style} on grey23"), f" {amount_text(spent)}/{amount_text(limit)}",
                          (f" {100 * share:.0f}%", style))
 
 
@@ -163,8 +170,6 @@ class CostScreen(LabScreen):
         table.clear()
         for line in report.lines:
             table.add_row(line.key if line.key != "-" else Text("(none)", "dim"), *cells(line), key=line.key)
-        if not report.lines:
-            table.add_row(Text("nothing has cost anything in this window", "dim"), *[""] * len(COLUMNS))
         table.move_cursor(row=min(keep, max(0, table.row_count - 1)))
         self.query_one("#cost-summary", Static).update(totals(report, label))
 
