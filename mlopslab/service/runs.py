@@ -17,7 +17,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -66,9 +65,9 @@ class RunManager:
         ])
         return self.store.get_run(run_id)
 
-    def resume(self, run_id: str, settings: Mapping[str, Any]) -> Run:
-        """Queue a new attempt of a failed, timed-out or killed run, with these of its
-        settings changed (from_scratch, say). Its current attempt is copied to
+    def resume(self, run_id: str, from_scratch: bool = False) -> Run:
+        """Queue a new attempt of a failed, timed-out or killed run (ignoring its cached
+        step outputs with `from_scratch`). Its current attempt is copied to
         run_attempts first, in the same transaction: a resume adds to a run's history,
         never rewrites it."""
         run = self.store.get_run(run_id)
@@ -78,7 +77,7 @@ class RunManager:
             "status": "queued", "reason": None, "error": None, "exit_code": None,
             "started_at": None, "ended_at": None, "pid": None, "worker_pid": None,
             "queued_at": time.time(), "attempt": run.attempt + 1,
-            "options": replace(run.options, **settings).to_json()}
+            "options": replace(run.options, from_scratch=from_scratch).to_json()}
         self.writer.write(None, [
             AttemptArchived(run_id=run.id, only_if_status=list(RESUMABLE)),
             run_update(run.id, only_if=RESUMABLE, **fields),

@@ -133,7 +133,7 @@ class LabService:
         return run
 
     def op_resume_run(self, run_id: str, from_scratch: bool = False) -> Run:
-        run = self.runs.resume(run_id, {"from_scratch": from_scratch})
+        run = self.runs.resume(run_id, from_scratch)
         self.scheduler.wake()
         return run
 

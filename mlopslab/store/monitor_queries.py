@@ -13,6 +13,7 @@ from mlopslab.core.budgets import Budget
 from mlopslab.core.clock import utc_naive
 from mlopslab.core.cost import Holding, Use
 from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
+from mlopslab.core.run import RunResources
 
 if TYPE_CHECKING:
     from mlopslab.store.db import Store
@@ -75,12 +76,11 @@ def holdings(store: Store, since: float | None, now: float | None = None) -> lis
         list(_bound(since))).fetchall()
     found = []
     for run_id, project, user, start, end, resources, gpu_ids in rows:
-        res = _json(resources)
+        res = RunResources.from_json(_json(resources))
         found.append(Holding(
             kind="run", id=run_id, project=project, user=user, start=float(start),
-            end=float(end) if end is not None else now, gpus=float(res.get("gpus") or 0),
-            cpus=float(res.get("cpus") or 0), memory_gb=float(res.get("memory_gb") or 0),
-            gpu_model=_model(_json(gpu_ids, []), names)))
+            end=float(end) if end is not None else now, gpus=res.gpus, cpus=res.cpus,
+            memory_gb=res.memory_gb or 0.0, gpu_model=_model(_json(gpu_ids, []), names)))
     return found
 
 
