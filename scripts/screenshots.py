@@ -7,7 +7,8 @@ It runs `mlopslab demo --keep-running` into a new lab (two tabular-classifier ru
 an mlp-digits run, breast-cancer @1 and @2 promoted through their gates, deployed
 blue/green and rolled back), then two more runs: a deliberately weak tabular one
 (breast-cancer @3, which the gates refuse) and a shorter mlp-digits one. About two
-minutes. Then `runs ls` and `runs show` as the CLI prints them, and every TUI screen
+minutes. Then budgets that those runs have spent (their alerts are real ones), `runs ls`
+and `runs show` as the CLI prints them, and every TUI screen
 at the real time. GPU panels show the recorded two-GPU machine (`mlopslab tui
 --demo-gpus`) except where a screenshot says otherwise. With --keep the lab stays
 (undeployed, its service stopped); --lab LAB takes such a lab instead of making one. The H100
@@ -23,6 +24,7 @@ librsvg drops the no-break spaces a run starts with, so words ran together in th
 
 from __future__ import annotations
 
+import getpass
 import html
 import os
 import re
@@ -67,6 +69,18 @@ SHOTS = [
     Scenario("model-lineage", "models", ("enter", "down", "l"), size=(100, 24)),
     Scenario("deployments", "deployments", size=(100, 24)),
     Scenario("deployments-80x24", "deployments"),
+    Scenario("alerts", "alerts", size=(120, 36)),
+    Scenario("alerts-80x24", "alerts"),
+    Scenario("cost", "cost", size=(120, 36)),
+    Scenario("cost-80x24", "cost"),
+    Scenario("cost-by-run", "cost", ("b", "b"), size=(120, 36)),
+]
+
+# after the runs: budgets the demo's runs have spent (so their alerts are real), and a hard one
+BUDGETS = [
+    ("--project", "default", "--daily", "0.0002", "--monthly", "0.0005", "--soft"),
+    ("--user", getpass.getuser(), "--monthly", "5", "--soft"),
+    ("--project", "vision", "--monthly", "20", "--hard"),
 ]
 
 MORE_RUNS = [
@@ -109,7 +123,9 @@ def make_lab(root: Path) -> Path:
                    capture_output=True)
     for args in MORE_RUNS:
         mlopslab(root, "run", *args)
-    time.sleep(6)  # the service registers the weak run's model (breast-cancer @3)
+    for args in BUDGETS:
+        mlopslab(root, "budget", "set", *args)
+    time.sleep(6)  # the service registers the weak run's model (breast-cancer @3), the alert rules run
     return root
 
 
