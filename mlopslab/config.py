@@ -151,6 +151,30 @@ class SloSection(_Section):
     deployment: dict[str, SloLimits] = Field(default_factory=dict, description="By deployment.")
 
 
+class RetrainPolicy(_Section):
+    """When labelled feedback shows a deployment's model is no longer good enough,
+    retrain it (docs/monitoring.md#decisions)."""
+
+    metric: str | None = Field(
+        None, description="The metric scored on feedback (default: the version's primary metric).")
+    min_value: float | None = Field(
+        None, description="Retrain when a metric to maximize is below this.")
+    max_value: float | None = Field(
+        None, description="Retrain when a metric to minimize is above this.")
+    data: dict[str, str] = Field(
+        default_factory=dict, description="The newest data to retrain on: a recipe data input's "
+        "name to a file (inputs not named keep the version's run's data).")
+    cooldown: Duration = Field(
+        "1h", description="No new retraining of this deployment sooner than this after the last.")
+
+
+class RetrainSection(_Section):
+    """[retrain]: retraining policies per deployment ([retrain.deployment.NAME]). With
+    none, feedback is scored and kept, and nothing is retrained."""
+
+    deployment: dict[str, RetrainPolicy] = Field(default_factory=dict, description="By deployment.")
+
+
 class AlertsSection(_Section):
     """[alerts]: where new and resolved alerts are sent, besides the lab (off when
     empty). Delivery is retried and never holds up the lab service."""
@@ -165,6 +189,40 @@ class AlertsSection(_Section):
         "", description="Name of an environment variable of the lab service holding a "
         "bearer token for the webhook (the token itself is never stored or logged).")
     retry_s: float = Field(30.0, gt=0, description="Wait before retrying a failed delivery.")
+
+
+class DriftSection(_Section):
+    """[drift]: the inputs of each deployment against its model's training data
+    (docs/monitoring.md, "Drift"). Each model server samples its inputs; the lab
+    service collects them and checks them in windows."""
+
+    interval_s: float = Field(
+        5.0, gt=0, description="How often the samples of every live replica are collected "
+        "and new whole windows checked.")
+    window_rows: int = Field(
+        1000, ge=50, description="Rows in one window: each window is compared with the "
+        "training data on its own.")
+    alpha: float = Field(
+        0.01, gt=0, lt=1, description="Chance that a window of inputs that did not drift "
+        "is called drifted (over all its features and tests, after the correction).")
+    correction: str = Field(
+        "bh", pattern="^(bh|bonferroni)$", description="How alpha is shared among a "
+        "window's tests: bh (Benjamini-Hochberg) or bonferroni.")
+    k: int = Field(3, ge=1, description="A deployment drifts when k ...")
+    n: int = Field(5, ge=1, description="... of its last n windows drifted (the alert).")
+    psi_bins: int = Field(
+        10, ge=2, le=50, description="PSI bins per numeric feature (of about equal "
+        "training-data mass).")
+    fine_bins: int = Field(
+        100, ge=10, le=1000, description="Equal-width bins per numeric feature between its "
+        "0.5% and 99.5% training quantiles, for the KS test (its statistic is exact to "
+        "one bin).")
+    max_categories: int = Field(
+        20, ge=1, description="A feature whose training values are whole numbers with at "
+        "most this many distinct values is categorical (chi-square).")
+    keep_rows: int = Field(
+        100_000, ge=1000, description="Sampled rows kept per deployment version (the "
+        "oldest checked ones go).")
 
 
 class QuotaLimits(_Section):
@@ -195,7 +253,9 @@ class LabConfig(_Section):
     monitor: MonitorSection = MonitorSection()
     cost: CostSection = CostSection()
     slo: SloSection = SloSection()
+    retrain: RetrainSection = RetrainSection()
     alerts: AlertsSection = AlertsSection()
+    drift: DriftSection = DriftSection()
 
 
 def load_config(lab_root: Path) -> LabConfig:
@@ -247,6 +307,8 @@ def _comment(text: str | None) -> list[str]:
 def _tables(prefix: str, entries: dict[str, BaseModel]) -> list[str]:
     """Sub-tables such as [quotas.project.vision]; an example when there are none."""
     if not entries:
+        if prefix.startswith("retrain."):
+            return [f"# [{prefix}.web]", "# min_value = 0.9", '# data = { train = "data/latest.csv" }']
         if prefix.startswith("slo."):
             return [f"# [{prefix}.\"*\"]", "# p99_ms = 50.0", "# max_error_rate = 0.01",
                     '# window = "5m"']
@@ -256,7 +318,8 @@ def _tables(prefix: str, entries: dict[str, BaseModel]) -> list[str]:
     for name, model in entries.items():
         lines += ["", f"[{prefix}.{json.dumps(name)}]"]
         for key, value in model.model_dump(exclude_none=True).items():
-            lines.append(f"{key} = {_toml_value(value)}")
+            shown = _inline_table(value) if isinstance(value, dict) else _toml_value(value)
+            lines.append(f"{key} = {shown}")
     return lines
 
 

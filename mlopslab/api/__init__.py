@@ -13,7 +13,7 @@ dispatches from this table (service/server.py) and the typed client
 
 from __future__ import annotations
 
-from mlopslab.api import deploy, monitor, queue, registry, runs, service
+from mlopslab.api import deploy, drift, monitor, queue, registry, runs, service
 from mlopslab.api.operation import NoArgs, Operation, Request
 
 PROTOCOL_VERSION = 2
@@ -23,8 +23,8 @@ older service answers it with UnknownOperation). 1: before the table (no "v").""
 OPERATIONS: dict[str, Operation] = {
     op.name: op
     for op in (*service.OPERATIONS, *runs.OPERATIONS, *queue.OPERATIONS, *registry.OPERATIONS,
-               *deploy.OPERATIONS, *monitor.OPERATIONS)
+               *deploy.OPERATIONS, *monitor.OPERATIONS, *drift.OPERATIONS)
 }
 
-__all__ = ["OPERATIONS", "PROTOCOL_VERSION", "NoArgs", "Operation", "Request", "deploy",
+__all__ = ["OPERATIONS", "PROTOCOL_VERSION", "NoArgs", "Operation", "Request", "deploy", "drift",
            "monitor", "queue", "registry", "runs", "service"]

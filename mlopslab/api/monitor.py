@@ -8,6 +8,7 @@ from mlopslab.api.operation import NoArgs, Request, read, write
 from mlopslab.core.alerts import Alert
 from mlopslab.core.budgets import BudgetUse
 from mlopslab.core.cost import CostReport
+from mlopslab.core.decisions import Decision, FeedbackResult
 from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
 from mlopslab.core.serving_health import ServingHealth
 
@@ -54,6 +55,17 @@ class HealthOf(Request):
     until: float | None = None
 
 
+class FeedbackOf(Request):
+    deployment: str
+    data: str  # a file of labelled rows (the model's features and its target column)
+    actor: str | None = None
+
+
+class DecisionsOf(Request):
+    deployment: str | None = None
+    limit: int = Field(200, ge=1, le=10_000)
+
+
 class AckAlert(Request):
     id: str  # an id, or a unique prefix or suffix of one
     actor: str | None = None
@@ -82,5 +94,11 @@ SERVING_HEALTH = read("serving_health", HealthOf, ServingHealth,
                       "A deployment's requests, errors, latency quantiles and load over a window, "
                       "from its model servers' own counters.")
 
+FEEDBACK = write("feedback", FeedbackOf, FeedbackResult,
+                 "Score labelled rows with a deployment's active version; below its retraining "
+                 "policy, decide to retrain (a run through the queue, then gates, then deploy).")
+DECISIONS = read("decisions", DecisionsOf, list[Decision],
+                 "Retraining decisions, newest first, each with its status and reason.")
+
 OPERATIONS = (GPU_HISTORY, GPU_USE, COST, BUDGETS, BUDGET_SET, BUDGET_CLEAR, ALERTS, ALERT_ACK,
-              SERVING_HEALTH)
+              SERVING_HEALTH, FEEDBACK, DECISIONS)

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 
 from mlopslab.client.connection import Connection
-from mlopslab.client.groups import Deployments, Models, Monitor, Queue, Runs, Service
+from mlopslab.client.groups import Deployments, Drift, Models, Monitor, Queue, Runs, Service
 from mlopslab.core.errors import ServiceUnreachable
 from mlopslab.core.events import Event
 from mlopslab.lab import Lab
@@ -34,6 +34,7 @@ class LabClient:
         self.models = Models(self.connection)
         self.deployments = Deployments(self.connection)
         self.monitor = Monitor(self.connection)
+        self.drift = Drift(self.connection)
 
     def write(self, events: Sequence[Event], batch_id: str | None = None) -> str:
         """Deliver events durably: committed by the service, or spooled. Returns 'ok'/'spooled'."""

@@ -12,13 +12,14 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from mlopslab.api import deploy as deploy_api
-from mlopslab.api import monitor, queue, registry, runs, service
+from mlopslab.api import drift, monitor, queue, registry, runs, service
 from mlopslab.api.operation import Operation
 from mlopslab.client.connection import Connection
 from mlopslab.core.alerts import Alert
 from mlopslab.core.budgets import BudgetUse
 from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.cost import CostReport
+from mlopslab.core.decisions import Decision, FeedbackResult
 from mlopslab.core.deployments import (
     Deployment,
     DeploymentDetail,
@@ -27,6 +28,7 @@ from mlopslab.core.deployments import (
     Undeployed,
     WatchPolicy,
 )
+from mlopslab.core.drift_reports import DriftReport
 from mlopslab.core.events import Event
 from mlopslab.core.gate_reports import GateVerdict
 from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
@@ -273,6 +275,7 @@ GpuPoints = list[GpuPoint]
 OwnerUses = list[OwnerGpuUse]
 BudgetUses = list[BudgetUse]
 Alerts = list[Alert]
+Decisions = list[Decision]
 
 
 class Monitor(Group):
@@ -312,6 +315,20 @@ class Monitor(Group):
     def ack(self, id: str, actor: str | None = None) -> Alert:
         return self._send(monitor.ALERT_ACK, id=id, actor=actor)
 
+    @sends(monitor.FEEDBACK)
+    def feedback(self, deployment: str, data: str, actor: str | None = None) -> FeedbackResult:
+        return self._send(monitor.FEEDBACK, deployment=deployment, data=data, actor=actor)
+
+    @sends(monitor.DECISIONS)
+    def decisions(self, deployment: str | None = None, limit: int = 200) -> Decisions:
+        return self._send(monitor.DECISIONS, deployment=deployment, limit=limit)
+
     @sends(monitor.SERVING_HEALTH)
     def serving_health(self, name: str, since: float, until: float | None = None) -> ServingHealth:
         return self._send(monitor.SERVING_HEALTH, name=name, since=since, until=until)
+
+
+class Drift(Group):
+    @sends(drift.DRIFT)
+    def report(self, name: str, windows: int = 20) -> DriftReport:
+        return self._send(drift.DRIFT, name=name, windows=windows)

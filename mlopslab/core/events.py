@@ -45,8 +45,10 @@ Older producers sent all of these as one kind, `deployment_event`, with keys `ev
 (the same object as above, its `kind` among them) and `ts`; spool files and run
 processes of that version may still send it, so it is read into the types above.
 
-The monitor's events (GPU readings, budgets, alerts) are in core/monitor_events.py,
-with their wire keys; they are part of `Event` and of this codec.
+The monitor's events (GPU readings, budgets, alerts, drift) are in
+core/monitor_events.py and the decisions' (feedback, retraining) in
+core/decision_events.py, with their wire keys; they are part of `Event` and of this
+codec.
 
 Keys in [brackets] are left out when they are None, as today's producers do. A field
 with a default may be missing from a decoded object (older producers left it out);
@@ -63,6 +65,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import MISSING, dataclass, field, fields
 from typing import Any, ClassVar
 
+from mlopslab.core.decision_events import DECISION_EVENTS, DecisionEvent
 from mlopslab.core.errors import EventError
 from mlopslab.core.monitor_events import MONITOR_EVENTS, MonitorEvent
 
@@ -383,13 +386,13 @@ Event = (
     RunCreated | RunUpdated | AttemptArchived | ParamsLogged | DatasetVersioned | StepStarted
     | StepFinished | MetricsLogged | LogsWritten | ArtifactRecorded | ActionAudited | QuotaChanged
     | ModelVersionRegistered | GatesChecked | AliasMoved | EvaluationSetAdded | DeploymentChanged
-    | DeploymentVersionServed | DeploymentHappening | MonitorEvent
+    | DeploymentVersionServed | DeploymentHappening | MonitorEvent | DecisionEvent
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
     RunCreated, RunUpdated, AttemptArchived, ParamsLogged, DatasetVersioned, StepStarted,
     StepFinished, MetricsLogged, LogsWritten, ArtifactRecorded, ActionAudited, QuotaChanged,
     ModelVersionRegistered, GatesChecked, AliasMoved, EvaluationSetAdded, DeploymentChanged,
-    DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS, *MONITOR_EVENTS,
+    DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS, *MONITOR_EVENTS, *DECISION_EVENTS,
 )
 
 

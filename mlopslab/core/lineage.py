@@ -1,4 +1,5 @@
-"""Lineage: the graph data version -> run -> model version -> gate report -> deployment.
+"""Lineage: the graph data version -> run -> model version -> gate report -> deployment,
+and deployment -> retraining decision -> run.
 
 The store answers "what is next to this node" (`Neighbours`); this module walks
 the graph both ways from any node, so a model version leads back to the data it
@@ -57,8 +58,16 @@ class DeploymentNode(Node):
     serving: str | None  # NAME@N it serves, if any
 
 
+@dataclass(frozen=True, kw_only=True)
+class DecisionNode(Node):
+    """A retraining decision (core/decisions.py): deployment -> decision -> run."""
+
+    decision_status: str
+    reason: str
+
+
 # the most specific first (a reply's nodes are told apart by the fields they carry)
-LineageNode = DataNode | RunNode | ModelNode | GateNode | DeploymentNode | Node
+LineageNode = DataNode | RunNode | ModelNode | GateNode | DeploymentNode | DecisionNode | Node
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""The monitor's events: GPU readings, their compaction, budgets and alerts.
+"""The monitor's events: GPU readings, their compaction, budgets, alerts, serving
+health and drift.
 
 They are store events like those of core/events.py (which includes them in `Event`
 and its codec) and go through the same group writer; the lab service makes them.
@@ -18,6 +19,13 @@ and its codec) and go through the same group writer; the lab service makes them.
     serving_scrape      ts, deployment, version, seconds, requests, errors, rejected,
                         buckets: [[le, cumulative count], ...], latency_sum_s, queue_depth,
                         batches, batch_rows (differences from the previous scrape)
+    drift_sample        ts, deployment, version, instance, seq, first_row, rows: [[x0, x1, ...],
+                        ...], dropped, keep_from (the served rows a server sampled)
+    drift_reference     ts, model_version_id, source, rows, features: [{name, index, kind,
+                        rows, counts, lo, scale, groups, categories}, ...], problem
+    drift_window        ts, deployment, version, model_version_id, index, first_row, rows,
+                        drifted, features: [{feature, kind, psi, ks, ..., drifted}, ...]
+    drift_review        ts, id, deployment, version, model_version_id, features, message
 """
 
 from __future__ import annotations
@@ -137,7 +145,73 @@ class ServingScraped:
     batch_rows: float
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftSampled:
+    """Rows a deployment's model server sampled from its inputs (serving/sampling.py),
+    read after sequence number `seq - len(rows)` of server `instance`; they are the
+    deployment version's rows `first_row`, `first_row + 1`, ... Rows before `keep_from`
+    are no longer needed (checked, and past the retention)."""
+
+    kind: ClassVar[str] = "drift_sample"
+    ts: float
+    deployment: str
+    version: str
+    instance: str
+    seq: int  # the sequence number of the last row
+    first_row: int
+    rows: Sequence[Sequence[float]]
+    dropped: int = 0  # rows the server overwrote before they were read
+    keep_from: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftReferenceProfiled:
+    """The training data profile of a model version (core/drift.py `FeatureReference`s),
+    or why there is none (`problem`)."""
+
+    kind: ClassVar[str] = "drift_reference"
+    ts: float
+    model_version_id: str
+    source: str
+    rows: int
+    features: Sequence[Mapping[str, Any]] = ()
+    problem: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftWindowChecked:
+    """One window of a deployment version's sampled rows compared with its reference
+    (core/drift.py `FeatureScore`s)."""
+
+    kind: ClassVar[str] = "drift_window"
+    ts: float
+    deployment: str
+    version: str
+    model_version_id: str
+    index: int
+    first_row: int
+    rows: int
+    drifted: bool
+    features: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DriftReviewOpened:
+    """A deployment started drifting: a review item (no retraining is started for drift)."""
+
+    kind: ClassVar[str] = "drift_review"
+    ts: float
+    id: str
+    deployment: str
+    version: str
+    model_version_id: str
+    features: Sequence[str]
+    message: str
+
+
 MONITOR_EVENTS = (GpuSampled, GpuHistoryCompacted, BudgetChanged, AlertRaised, AlertSeen,
-                  AlertResolved, AlertAcked, AlertDelivered, ServingScraped)
+                  AlertResolved, AlertAcked, AlertDelivered, ServingScraped, DriftSampled,
+                  DriftReferenceProfiled, DriftWindowChecked, DriftReviewOpened)
 MonitorEvent = (GpuSampled | GpuHistoryCompacted | BudgetChanged | AlertRaised | AlertSeen
-                | AlertResolved | AlertAcked | AlertDelivered | ServingScraped)
+                | AlertResolved | AlertAcked | AlertDelivered | ServingScraped | DriftSampled
+                | DriftReferenceProfiled | DriftWindowChecked | DriftReviewOpened)

@@ -24,7 +24,7 @@ from mlopslab.core.errors import NotFound, RefError
 
 MODEL_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]*"
 ALIAS_NAME = r"[A-Za-z][A-Za-z0-9_-]*"
-KINDS = ("model", "run", "data", "gate", "deployment")
+KINDS = ("model", "run", "data", "gate", "deployment", "decision")
 _MODEL_REF = re.compile(rf"^(?P<name>{MODEL_NAME}?)(?:@(?P<version>\d+|latest)|:(?P<alias>{ALIAS_NAME}))?$")
 
 

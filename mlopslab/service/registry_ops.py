@@ -322,6 +322,8 @@ class RegistryOps:
             return q.gate_node(self.store, ref.key)
         if ref.kind == "deployment":
             return q.deployment_node(self.store, ref.key)
+        if ref.kind == "decision":
+            return q.decision_node(self.store, ref.key)
         raise NotFound(f"no {ref.kind} '{ref.key}'")
 
 

@@ -37,6 +37,7 @@ from mlopslab.core.service_status import ServiceStatus
 from mlopslab.lab import Lab
 from mlopslab.monitor.gpu import open_source
 from mlopslab.service.capacity import CapacityOracle
+from mlopslab.service.decision_ops import DecisionOps
 from mlopslab.service.deploy_ops import DeployOps
 from mlopslab.service.dispatch import Handlers, call, handler_table
 from mlopslab.service.drift_ops import DriftWatch
@@ -85,10 +86,13 @@ class LabService:
         self.monitor.rules.extra.append(self.serving.conditions)
         self.drift = DriftWatch(lab, self.store, self.config, self.deploy.deployments.overview)
         self.monitor.rules.extra.append(self.drift.conditions)
+        self.decisions = DecisionOps(lab, self.config, self.store, self.writer, self.registry,
+                                     self.deploy, self.op_submit_run)
         self.handlers = handler_table(self.own_handlers(), self.queries.handlers(),
                                       self.queue.handlers(), self.registry.handlers(),
                                       self.deploy.handlers(), self.monitor.handlers(),
-                                      self.serving.handlers(), self.drift.handlers())
+                                      self.serving.handlers(), self.drift.handlers(),
+                                      self.decisions.handlers())
 
     # operations -----------------------------------------------------------
 
@@ -202,6 +206,7 @@ class LabService:
                              ("watchdog", self.watch),
                              ("deployments", lambda: self.deploy.loop(self.stopping)),
                              ("serving-health", lambda: self.serving.loop(self.writer, self.stopping)),
+                             ("decisions", lambda: self.decisions.loop(self.stopping)),
                              ("drift", lambda: self.drift.loop(self.writer, self.stopping)),
                              *self.monitor.threads(self.stopping)):
             threading.Thread(target=target, daemon=True, name=name).start()

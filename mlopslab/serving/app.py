@@ -8,6 +8,7 @@
     POST /v2/models/{name}[/versions/{v}]/infer
     GET  /metrics                              Prometheus text format
     GET  /v2/models/{name}/features            per-feature input statistics (JSON)
+    GET  /v2/samples?after=SEQ[&limit=N]       sampled input rows after SEQ (serving/sampling.py)
 
 Plain ASGI without a framework: the request path is short and this is the hot loop.
 """
@@ -24,6 +25,7 @@ from mlopslab.serving.config import ServerConfig
 from mlopslab.serving.metrics import Metrics
 from mlopslab.serving.model import Model
 from mlopslab.serving.protocol import BadRequest, dumps, encode_infer, parse_infer
+from mlopslab.serving.sampling import InputSampler, sampled_input
 
 Scope = dict[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
@@ -40,6 +42,8 @@ class ModelServer:
         self.metrics = Metrics(config.name, config.version)
         self.batcher = Batcher(self._run, config.max_batch_size, config.max_wait_ms / 1000,
                                config.max_queue, self.metrics.batch)
+        sampled = sampled_input(self.model.inputs)
+        self.sampler = InputSampler(sampled, config.sample_rate, config.sample_rows) if sampled else None
         self.ready = False
         prefix = f"/v2/models/{config.name}"
         self._model_paths = {prefix, f"{prefix}/versions/{config.version}"}
@@ -47,6 +51,8 @@ class ModelServer:
     def _run(self, feeds: dict[str, Any]) -> dict[str, Any]:
         values = self.model.run(feeds)
         self.metrics.features.observe(feeds)
+        if self.sampler is not None:
+            self.sampler.observe(feeds)
         return values
 
     def metadata(self) -> dict[str, Any]:
@@ -92,7 +98,16 @@ class ModelServer:
             return await self._infer(scope, receive)
         if method != "GET":
             return _error(405, f"{path} takes GET")
+        if path == "/v2/samples":
+            return self._samples(scope.get("query_string", b""))
         return self._get(path)
+
+    def _samples(self, query: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        args = dict(part.split(b"=", 1) for part in query.split(b"&") if b"=" in part)
+        after, limit = _int(args.get(b"after", b"0")), _int(args.get(b"limit", b"10000"))
+        if self.sampler is None:
+            return 200, dumps({"input": None, "rows": [], "reason": "the model has no 2-D numeric input"}), JSON
+        return 200, dumps(self.sampler.after(after, limit)), JSON
 
     def _get(self, path: str) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
         if path == "/v2/health/live":

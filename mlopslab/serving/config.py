@@ -23,6 +23,8 @@ class ServerConfig:
     device: str = "auto"  # auto (CUDA when present), cpu, cuda
     intra_op_threads: int = 1  # ONNX Runtime threads per call
     drain_timeout_s: float = 10.0  # graceful shutdown: time given to in-flight requests
+    sample_rate: float = 1.0  # share of input rows kept for drift checks (0: none); serving/sampling.py
+    sample_rows: int = 10_000  # the sample's ring buffer: the latest rows kept until read
 
     @property
     def batching(self) -> bool:

@@ -307,6 +307,53 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         CREATE INDEX serving_health_deployment ON serving_health (deployment, ts);
         """,
     ),
+    (
+        9,
+        "drift: sampled inputs, training data profiles, checked windows, review items",
+        """
+        CREATE TABLE drift_samples (
+            deployment VARCHAR NOT NULL, version VARCHAR NOT NULL, row_no BIGINT NOT NULL,
+            ts TIMESTAMP NOT NULL, x DOUBLE[] NOT NULL
+        );
+        CREATE TABLE drift_cursors (
+            deployment VARCHAR NOT NULL, version VARCHAR NOT NULL, instance VARCHAR NOT NULL,
+            seq BIGINT NOT NULL, next_row BIGINT NOT NULL, dropped BIGINT NOT NULL,
+            updated_at TIMESTAMP NOT NULL, PRIMARY KEY (deployment, version, instance)
+        );
+        CREATE TABLE drift_references (
+            model_version_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, rows BIGINT NOT NULL,
+            features JSON NOT NULL, problem VARCHAR, created_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE drift_windows (
+            deployment VARCHAR NOT NULL, version VARCHAR NOT NULL,
+            model_version_id VARCHAR NOT NULL, idx INTEGER NOT NULL, first_row BIGINT NOT NULL,
+            rows INTEGER NOT NULL, checked_at TIMESTAMP NOT NULL, drifted BOOLEAN NOT NULL,
+            features JSON NOT NULL, PRIMARY KEY (deployment, version, idx)
+        );
+        CREATE TABLE drift_reviews (
+            id VARCHAR PRIMARY KEY, deployment VARCHAR NOT NULL, version VARCHAR NOT NULL,
+            model_version_id VARCHAR NOT NULL, opened_at TIMESTAMP NOT NULL,
+            features JSON NOT NULL, message VARCHAR NOT NULL, status VARCHAR NOT NULL
+        );
+        """,
+    ),
+    (
+        10,
+        "decisions: labelled feedback scored per deployment, and the retraining it decided",
+        """
+        CREATE TABLE feedback (
+            id VARCHAR PRIMARY KEY, deployment VARCHAR NOT NULL, version VARCHAR NOT NULL,
+            ts TIMESTAMP NOT NULL, data VARCHAR NOT NULL, rows BIGINT NOT NULL,
+            metric VARCHAR NOT NULL, value DOUBLE NOT NULL, threshold DOUBLE, below BOOLEAN NOT NULL
+        );
+        CREATE TABLE decisions (
+            id VARCHAR PRIMARY KEY, deployment VARCHAR NOT NULL, kind VARCHAR NOT NULL,
+            reason VARCHAR NOT NULL, status VARCHAR NOT NULL, from_version VARCHAR NOT NULL,
+            run_id VARCHAR, new_version VARCHAR, report_id VARCHAR,
+            created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, detail JSON
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

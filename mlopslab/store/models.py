@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from mlopslab.core.errors import NotFound
 from mlopslab.core.gate_reports import GateReport, GateReportInfo, GateReportSummary
 from mlopslab.core.gates import Check, GatesSpec
-from mlopslab.core.lineage import DataNode, DeploymentNode, Edge, GateNode, ModelNode, Node, RunNode, Way
+from mlopslab.core.lineage import (
+    DataNode,
+    DecisionNode,
+    DeploymentNode,
+    Edge,
+    GateNode,
+    ModelNode,
+    Node,
+    RunNode,
+    Way,
+)
 from mlopslab.core.model_versions import (
     FeatureSchema,
     GateResult,
@@ -245,6 +255,20 @@ def deployment_node(store: Store, name: str) -> DeploymentNode:
         serving=f"{d['model_name']}@{d['active_version']}" if d["active_version"] else None)
 
 
+def decision_node(store: Store, decision_id: str) -> DecisionNode:
+    from mlopslab.store.decision_store import decision
+
+    found = decision(store, decision_id)
+    if found is None:
+        raise NotFound(f"no decision '{decision_id}'", "list them with `mlopslab decisions`")
+    return DecisionNode(f"decision:{found.id}", "decision", f"{found.kind} {found.deployment}",
+                        decision_status=found.status, reason=found.reason)
+
+
+def _decisions(store: Store, sql: str, key: str) -> list[DecisionNode]:
+    return [decision_node(store, r["id"]) for r in rows(store, sql, [key])]
+
+
 def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
     """What is directly upstream or downstream of `node` (see core/lineage.py)."""
     kind, key = node.ref.split(":", 1)
@@ -263,6 +287,8 @@ def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
         if way == "up":
             for r in rows(store, "SELECT DISTINCT dataset_hash FROM run_inputs WHERE run_id = ?", [key]):
                 found.append(("input of", "in", data_node(store, r["dataset_hash"])))
+            for made in _decisions(store, "SELECT id FROM decisions WHERE run_id = ?", key):
+                found.append(("retrained by", "in", made))
         else:
             for v in rows(store, "SELECT name, version FROM model_versions WHERE run_id = ?", [key]):
                 found.append(("produced", "out", model_node(store, get_version(store, v["name"], v["version"]))))
@@ -286,6 +312,16 @@ def neighbours(store: Store, node: Node, way: Way) -> list[tuple[Edge, Node]]:
                       "JOIN model_versions m ON m.id = dv.model_version_id "
                       "WHERE dv.deployment = ? ORDER BY m.version", [key]):
             found.append(("deployed as", "in", model_node(store, get_version(store, d["name"], d["version"]))))
+    elif kind == "deployment" and way == "down":
+        for made in _decisions(store, "SELECT id FROM decisions WHERE deployment = ? ORDER BY created_at",
+                               key):
+            found.append(("decided", "out", made))
+    elif kind == "decision":
+        for d in rows(store, "SELECT deployment, run_id FROM decisions WHERE id = ?", [key]):
+            if way == "up":
+                found.append(("decided", "in", deployment_node(store, d["deployment"])))
+            elif d["run_id"]:
+                found.append(("retrained by", "out", run_node(store, d["run_id"])))
     elif kind == "gate" and way == "up":
         gated = gate_report(store, key)
         found.append(("gated by", "in", model_node(store, get_version(store, gated.name, gated.version))))

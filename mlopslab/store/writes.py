@@ -32,7 +32,9 @@ from mlopslab.core.events import (
     StepFinished,
     StepStarted,
 )
+from mlopslab.store.decision_store import DECISION_WRITERS
 from mlopslab.store.deployment_writes import DEPLOY_WRITERS
+from mlopslab.store.drift_writes import DRIFT_WRITERS
 from mlopslab.store.model_writes import MODEL_WRITERS
 from mlopslab.store.monitor_writes import MONITOR_WRITERS
 
@@ -263,7 +265,8 @@ _STAGES: tuple[tuple[tuple[type[Any], ...], Apply], ...] = (
     ((ActionAudited,), _each(_audit)),
     ((QuotaChanged,), _each(_quota)),
     *(((kind,), _each(write))
-      for kind, write in {**MODEL_WRITERS, **DEPLOY_WRITERS, **MONITOR_WRITERS}.items()),
+      for kind, write in {**MODEL_WRITERS, **DEPLOY_WRITERS, **MONITOR_WRITERS,
+                          **DRIFT_WRITERS, **DECISION_WRITERS}.items()),
     ((MetricsLogged,), _insert_metrics),
     ((LogsWritten,), _insert_logs),
 )

@@ -140,6 +140,7 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
         "alerts": lambda: client.monitor.alerts(all=True),
         "alert_ack": lambda: client.monitor.ack(alert.id, actor="test"),
         "serving_health": lambda: client.monitor.serving_health("web", since=time.time() - 300),
+        "decisions": lambda: client.monitor.decisions("web"),
         "stop": lambda: client.service.stop(stop_ray=False),
     }
 

@@ -14,7 +14,7 @@ from mlopslab.client import groups
 from mlopslab.service.dispatch import handler_table
 
 GROUPS = (groups.Service, groups.Runs, groups.Queue, groups.Models, groups.Deployments,
-          groups.Monitor)
+          groups.Monitor, groups.Drift)
 
 
 def client_methods() -> dict[str, list[Any]]:

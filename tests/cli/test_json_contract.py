@@ -210,7 +210,8 @@ GPU = {
 COST_LINE = {"key": "str", "gpu_hours_allocated": "float", "gpu_hours_busy": "float", "idle_gpu_hours": "float",
              "busy_pct": "float|null", "cpu_hours": "float", "memory_gb_hours": "float", "energy_kwh": "float",
              "cost_allocated": "float", "cost_used": "float", "idle_waste": "float", "energy_cost": "float",
-             "unpriced_gpu_hours": "float", "unmeasured_gpu_hours": "float", "peak_gpu_memory": "int", "currency": "str"}
+             "unpriced_gpu_hours": "float", "unmeasured_gpu_hours": "float", "peak_gpu_memory": "int",
+             "currency": "str"}
 COST = {"by": "str", "since": "timestamp|null", "until": "timestamp", "currency": "str", "lines": [COST_LINE],
         "total": COST_LINE}
 BUDGET = {"scope": "str", "name": "str", "daily": "float|null", "monthly": "float|null", "hard": "bool",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from mlopslab.core.decision_events import DECISION_EVENTS, DecisionChanged, FeedbackScored
 from mlopslab.core.errors import EventError, MlopslabError
 from mlopslab.core.events import (
     DEPLOYMENT_HAPPENINGS,
@@ -52,6 +53,10 @@ from mlopslab.core.monitor_events import (
     AlertResolved,
     AlertSeen,
     BudgetChanged,
+    DriftReferenceProfiled,
+    DriftReviewOpened,
+    DriftSampled,
+    DriftWindowChecked,
     GpuHistoryCompacted,
     GpuSampled,
     ServingScraped,
@@ -115,9 +120,27 @@ EXAMPLES: list[Event] = [
     AlertResolved(id="al-1", ts=T0),
     AlertAcked(id="al-1", ts=T0, actor="ada"),
     AlertDelivered(id="al-1", channel="webhook", event="raised", ok=False, error="HTTP 500", ts=T0),
+    FeedbackScored(id="fb-1", deployment="churn", version="churn@2", ts=T0, data="/f.csv", rows=50,
+                   metric="accuracy", value=0.61, threshold=0.9, below=True),
+    DecisionChanged(id="dc-1", deployment="churn", decision="retrain", reason="accuracy 0.61",
+                    status="retraining", from_version="churn@2", run_id=RUN, ts=T0,
+                    detail={"data": {"train": "/new.csv"}}),
     ServingScraped(ts=T0, deployment="churn", version="2", seconds=10.0, requests=100, errors=1,
                    rejected=0, buckets=[[0.001, 40], [0.01, 99], ["+Inf", 100]], latency_sum_s=0.4,
                    queue_depth=0, batches=50, batch_rows=100),
+    DriftSampled(ts=T0, deployment="churn", version="2", instance="9f3c", seq=3, first_row=10,
+                 rows=[[0.5, 1.0], [0.25, 2.0], [1.5, 1.0]], dropped=1, keep_from=None),
+    DriftReferenceProfiled(ts=T0, model_version_id="mv1", source="training data sha256:ab", rows=4,
+                           features=[{"name": "tenure", "index": 0, "kind": "categorical", "rows": 4,
+                                      "counts": [3, 1], "lo": 0.0, "scale": 0.0, "groups": None,
+                                      "categories": [1.0, 2.0]}]),
+    DriftWindowChecked(ts=T0, deployment="churn", version="2", model_version_id="mv1", index=0,
+                       first_row=0, rows=1000, drifted=True,
+                       features=[{"feature": "tenure", "kind": "categorical", "chi2": 30.5,
+                                  "chi2_threshold": 6.6, "chi2_p": 1e-8, "p_threshold": 0.01,
+                                  "drifted": True}]),
+    DriftReviewOpened(ts=T0, id="r1", deployment="churn", version="2", model_version_id="mv1",
+                      features=["tenure"], message="deployment churn: inputs drift"),
 ]
 LEGACY = "deployment_event"  # how each deployment happening travelled before it had a type
 
@@ -155,7 +178,7 @@ def test_the_wire_examples_cover_every_kind() -> None:
     types (the old form of each is below), and the monitor's, which the lab service makes
     and writes itself (they have no older form)."""
     happenings = {cls.kind for cls in DEPLOYMENT_HAPPENINGS}
-    monitor = {cls.kind for cls in MONITOR_EVENTS}
+    monitor = {cls.kind for cls in (*MONITOR_EVENTS, *DECISION_EVENTS)}
     assert {d["kind"] for d in _wire_examples()} - {LEGACY} == KINDS - happenings - monitor
     assert {d["event"]["kind"] for d in _old_deployment_events()} == happenings
 
