@@ -245,3 +245,16 @@ async def test_header_keeps_the_badge_and_the_clock_at_80_columns(monitor_lab: L
         top = header(app)
         assert "⚠ 3 alerts" in top and top.rstrip().endswith("12:00"), top
         assert app.screen.query_one(LabHeader).alerts is not None
+
+
+def test_every_screen_can_be_opened_first_from_the_cli() -> None:
+    """`mlopslab tui --screen` offers exactly the app's screens (the CLI lists them
+    itself, so that it need not import Textual to show its help)."""
+    import click
+
+    from mlopslab.cli.tui_cmd import tui
+    from mlopslab.tui.app import SCREENS
+
+    option = next(p for p in tui.params if p.name == "start")
+    assert isinstance(option.type, click.Choice)
+    assert set(option.type.choices) == {name for name, _, _, _ in SCREENS}
