@@ -134,12 +134,20 @@ def as_json(done: subprocess.CompletedProcess[str]) -> Any:
         return {"stdout": done.stdout[-2000:], "stderr": done.stderr[-2000:]}
 
 
-def service(lab: Path, op: str) -> Any:
-    from mlopslab.client import LabClient
-    from mlopslab.lab import Lab
+def gpu_view(lab: Path) -> Any:
+    """`mlopslab gpu --json`: the service's GPU reading with each process's owner."""
+    return as_json(mlopslab(lab, "gpu", "--json"))
 
-    with LabClient(Lab(lab)) as client:
-        return client.call(op)
+
+USE_KEYS = ("gpu_hours_allocated", "gpu_hours_busy", "busy_pct", "energy_kwh", "peak_gpu_memory",
+            "cost_allocated", "cost_used", "idle_waste", "unpriced_gpu_hours", "unmeasured_gpu_hours")
+
+
+def use_of(lab: Path, run_ids: list[str]) -> dict[str, Any]:
+    """What the monitor says each run held and used (`mlopslab cost --by run`)."""
+    cost = as_json(mlopslab(lab, "cost", "--by", "run", "--since", "all", "--json"))
+    lines = {line["key"]: line for line in cost.get("lines", [])}
+    return {r: {k: lines.get(r, {}).get(k) for k in USE_KEYS} for r in run_ids}
 
 
 def facts_of(lab: Path, run_id: str) -> dict[str, Any]:
@@ -189,7 +197,8 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="mlopslab-gpu-check-")) / "lab"
     lab = init_lab(root, "gpu-check").root
     config = (lab / "mlopslab.toml").read_text().replace(
-        "watchdog_interval_s = 1.0", "watchdog_interval_s = 0.5")
+        "watchdog_interval_s = 1.0", "watchdog_interval_s = 0.5").replace(
+        "process_interval_s = 5.0", "process_interval_s = 1.0")
     (lab / "mlopslab.toml").write_text(config)
     recipe = lab / "recipes" / "gpu-probe"
     recipe.mkdir()
@@ -209,19 +218,20 @@ def main() -> int:
         time.sleep(1)
         views = []
         for _ in range(40):
-            view = service(lab, "gpus")
-            owned = view["owners"]
-            if owned:
+            view = gpu_view(lab)
+            if any(p.get("owner") for p in view.get("processes", [])):
                 views.append(view)
                 break
             time.sleep(0.5)
-        report["service_gpu_view_during_run1"] = views[-1] if views else service(lab, "gpus")
+        report["service_gpu_view_during_run1"] = views[-1] if views else gpu_view(lab)
         step("TUI screens while run 1 holds the GPU")
         report["tui"] = tui_shots(lab, out)
         report["run1"] = summary(as_json(mlopslab(lab, "runs", "show", run_id, "--json")))
         done = wait(lab, run_id)
         report["run1"] = summary(done) | {"facts": facts_of(lab, run_id)}
-        print(json.dumps(report["run1"], indent=1))
+        time.sleep(2)  # the monitor's last readings of it are committed
+        report["run1_use"] = use_of(lab, [run_id])[run_id]
+        print(json.dumps(report["run1"], indent=1), json.dumps(report["run1_use"], indent=1))
 
         step("run 2: PyTorch asked for 4 GiB with a 2 GiB limit (framework cap)")
         over = mlopslab(lab, "run", "gpu-probe", "--json", "--set", "mode=torch_over", "--set", "gb=4")
@@ -237,8 +247,7 @@ def main() -> int:
         report["run3"] = summary(run3) | {"facts": facts, "exit": bypass.returncode}
         if facts.get("allocated_at") and run3.get("ended_at"):
             report["watchdog_reaction_s"] = round(ts(run3["ended_at"]) - facts["allocated_at"], 3)
-        after = service(lab, "gpus")["snapshot"]
-        report["gpu_processes_after_kill"] = [d["processes"] for d in after["devices"]]
+        report["gpu_processes_after_kill"] = gpu_view(lab).get("processes")
         print(json.dumps(report["run3"], indent=1), report.get("watchdog_reaction_s"))
 
         step("runs 4+5: two 0.5-GPU runs on the one GPU")
@@ -246,6 +255,8 @@ def main() -> int:
                                  "--set", "gb=0.5", "--set", "hold_s=6"))["id"] for _ in range(2)]
         halves = [wait(lab, r) for r in pair]
         report["half_gpu_pair"] = [summary(r) | {"facts": facts_of(lab, r["id"])} for r in halves]
+        time.sleep(2)
+        report["half_gpu_pair_use"] = use_of(lab, pair)
         a, b = halves
         report["half_gpu_pair_overlap_s"] = round(
             min(ts(a["ended_at"]), ts(b["ended_at"])) - max(ts(a["started_at"]), ts(b["started_at"])), 3)
@@ -332,13 +343,17 @@ def markdown(r: dict[str, Any]) -> str:
                        ("run3", "allocation behind PyTorch's back")):
         run = r.get(key) or {}
         lines += [f"### {key}: {title}", "", "```json", json.dumps(run, indent=1, default=str), "```", ""]
+    lines += ["### run1 as the monitor saw it: GPU held versus busy, energy, cost", "", "```json",
+              json.dumps(r.get("run1_use"), indent=1, default=str), "```", ""]
     lines += ["### The service's GPU view during run1 (owners of GPU processes)", "", "```json",
               json.dumps(r.get("service_gpu_view_during_run1"), indent=1, default=str)[:4000], "```", "",
               f"Watchdog reaction (allocation done -> run ended as killed): {r.get('watchdog_reaction_s')} s",
               "", f"GPU processes after the kill: {r.get('gpu_processes_after_kill')}", "",
               "### Two 0.5-GPU runs", "", "```json",
               json.dumps(r.get("half_gpu_pair"), indent=1, default=str), "```",
-              f"They overlapped for {r.get('half_gpu_pair_overlap_s')} s.", "",
+              f"They overlapped for {r.get('half_gpu_pair_overlap_s')} s. Held versus busy, each "
+              "(one GPU's use split by the two processes' memory):", "", "```json",
+              json.dumps(r.get("half_gpu_pair_use"), indent=1, default=str), "```", "",
               f"### More GPUs than the machine has: {r.get('too_many_gpus')}", ""]
     return "\n".join(lines)
 
