@@ -141,6 +141,7 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
         "alert_ack": lambda: client.monitor.ack(alert.id, actor="test"),
         "serving_health": lambda: client.monitor.serving_health("web", since=time.time() - 300),
         "decisions": lambda: client.monitor.decisions("web"),
+        "drift": lambda: client.drift.report("web"),
         "stop": lambda: client.service.stop(stop_ray=False),
     }
 
