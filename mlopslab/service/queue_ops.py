@@ -84,13 +84,11 @@ class QueueOps:
     def op_gpus(self) -> GpuReport:
         """The latest GPU snapshot and which run or deployment owns each GPU process."""
         watchdog, sampler = self.service.watchdog, self.service.monitor.sampler
-        latest = sampler.latest
-        if latest is not None and latest.devices and time.time() - latest.ts < 5.0:
-            # the monitor's reading: it also knows deployments' replicas
-            owners = {str(pid): owner for pid, owner in sampler.owners.items()}
-            return GpuReport(snapshot=latest, owners=owners, kills=watchdog.kills[-20:])
         snap = watchdog.snapshot()
-        return GpuReport(snapshot=snap, owners=watchdog.owners(snap), kills=watchdog.kills[-20:])
+        owners = watchdog.owners(snap)
+        for pid, owner in sampler.owners.items():  # the monitor also knows deployments' replicas
+            owners.setdefault(str(pid), owner)
+        return GpuReport(snapshot=snap, owners=owners, kills=watchdog.kills[-20:])
 
     def _write(self, scope: str, name: str, limits: dict[str, Any] | None, actor: str | None,
                action: str) -> None:
