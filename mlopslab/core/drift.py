@@ -2,7 +2,8 @@
 
 The reference is a profile of the training data (`profile`): per numeric feature the
 counts of its values in `fine_bins` equal-width bins between its 0.5% and 99.5%
-quantiles (plus one bin below and one above), and the groups of fine bins that make
+quantiles (plus one bin below and one above; a right-skewed feature is binned on
+ln(1 + value - min)), and the groups of fine bins that make
 `psi_bins` bins of about equal reference mass; per categorical feature (integer
 values, at most `max_categories` of them) the count of each value. A window of served
 rows is binned the same way (in DuckDB: store/drift_queries.py, the same arithmetic as
@@ -63,6 +64,7 @@ class FeatureReference:
     lo: float = 0.0  # numeric: the fine bins span [lo, lo + fine_bins / scale)
     scale: float = 0.0  # fine bins per unit
     groups: list[int] | None = None  # numeric: the first fine bin of each PSI bin
+    shift: float | None = None  # numeric and skewed: binned as ln(1 + max(value - shift, 0))
     categories: list[float] | None = None  # categorical: the values, in the order of counts
 
     @classmethod
@@ -100,11 +102,20 @@ class FeatureScore:
 # the profile --------------------------------------------------------------------
 
 
-def fine_bin(values: np.ndarray, lo: float, scale: float, fine_bins: int) -> np.ndarray:
+def skew_transform(values: np.ndarray, shift: float | None) -> np.ndarray:
+    """A right-skewed feature (amounts, durations) is binned on ln(1 + value - shift), so that
+    equal-width fine bins each hold little of it. The SQL of store/drift_queries.py computes
+    the same."""
+    return values if shift is None else np.log(1.0 + np.maximum(values - shift, 0.0))
+
+
+def fine_bin(values: np.ndarray, lo: float, scale: float, fine_bins: int,
+             shift: float | None = None) -> np.ndarray:
     """Fine bin of each value: 0 below `lo`, 1..fine_bins inside, fine_bins + 1 above (and
     NaN). The SQL of store/drift_queries.py computes the same."""
-    raw = np.floor((values - lo) * scale)
-    return (np.clip(np.nan_to_num(raw, nan=fine_bins), -1, fine_bins) + 1).astype(np.int64)
+    raw = np.floor((skew_transform(values, shift) - lo) * scale)
+    clipped = np.clip(np.nan_to_num(raw, nan=fine_bins), -1, fine_bins) + 1
+    return np.asarray(clipped, dtype=np.int64)
 
 
 def profile(columns: Mapping[str, np.ndarray], policy: DriftPolicy) -> list[FeatureReference]:
@@ -121,13 +132,22 @@ def _feature(name: str, index: int, values: np.ndarray, policy: DriftPolicy) -> 
         counts = [int(c) for c in np.unique(finite, return_counts=True)[1]]
         return FeatureReference(name, index, CATEGORICAL, len(values), counts,
                                 categories=[float(v) for v in distinct])
-    lo, hi = (float(q) for q in np.quantile(finite, [0.005, 0.995]))
+    shift = float(distinct[0]) if _skewed(finite) else None
+    binned = skew_transform(finite, shift)
+    lo, hi = (float(q) for q in np.quantile(binned, [0.005, 0.995]))
     if hi <= lo:
-        lo, hi = float(distinct[0]), float(distinct[-1])
+        lo, hi = float(binned.min()), float(binned.max())
     scale = policy.fine_bins / (hi - lo)
-    counts = np.bincount(fine_bin(values, lo, scale, policy.fine_bins), minlength=policy.fine_bins + 2)
-    return FeatureReference(name, index, NUMERIC, len(values), [int(c) for c in counts], lo, scale,
-                            psi_groups(counts, policy.psi_bins))
+    binned_counts = np.bincount(fine_bin(values, lo, scale, policy.fine_bins, shift),
+                                minlength=policy.fine_bins + 2)
+    return FeatureReference(name, index, NUMERIC, len(values), [int(c) for c in binned_counts], lo,
+                            scale, psi_groups(binned_counts, policy.psi_bins), shift)
+
+
+def _skewed(values: np.ndarray) -> bool:
+    """Right-skewed: sample skewness over 1 (a lognormal's is 6, an exponential's 2)."""
+    spread = values.std()
+    return bool(spread > 0 and np.mean(((values - values.mean()) / spread) ** 3) > 1.0)
 
 
 def psi_groups(counts: np.ndarray, psi_bins: int) -> list[int]:
@@ -180,7 +200,7 @@ def _category_slots(categories: np.ndarray, values: np.ndarray) -> np.ndarray:
 def counts_of(references: Sequence[FeatureReference], rows: np.ndarray) -> np.ndarray:
     """The count matrix of one window of rows (rows x features) binned in numpy, as
     DuckDB bins them (for tests and small windows)."""
-    keys = [fine_bin(rows[:, r.index], r.lo, r.scale, len(r.counts) - 2) if r.kind == NUMERIC
+    keys = [fine_bin(rows[:, r.index], r.lo, r.scale, len(r.counts) - 2, r.shift) if r.kind == NUMERIC
             else rows[:, r.index] for r in references]
     n = rows.shape[0]
     return tally(references, 1, np.zeros(n * len(references)), np.repeat(np.arange(len(references)), n),
@@ -215,7 +235,7 @@ def corrected_levels(pvalues: np.ndarray, alpha: float, correction: str) -> list
 def _ks_scale(en: np.ndarray) -> np.ndarray:
     """Stephens' finite-size factor: P(D > d) ~ Q_KS((sqrt(en) + 0.12 + 0.11 / sqrt(en)) d)."""
     root = np.sqrt(np.maximum(en, 1.0))
-    return root + 0.12 + 0.11 / root
+    return np.asarray(root + 0.12 + 0.11 / root, dtype=np.float64)
 
 
 def _numeric(ref: FeatureReference, window: np.ndarray) -> dict[str, Any]:

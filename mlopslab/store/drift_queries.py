@@ -22,14 +22,17 @@ if TYPE_CHECKING:
 
 _COUNTS = """
     SELECT u.w, u.f, CASE WHEN p.cat THEN u.v
-                          ELSE least(greatest(floor((u.v - p.lo) * p.scale), -1), p.bins) + 1 END AS key,
+                          WHEN p.shift IS NULL
+                          THEN least(greatest(floor((u.v - p.lo) * p.scale), -1), p.bins) + 1
+                          ELSE least(greatest(floor((ln(1.0 + greatest(u.v - p.shift, 0.0)) - p.lo)
+                                                    * p.scale), -1), p.bins) + 1 END AS key,
            count(*)::DOUBLE AS n
     FROM (SELECT (row_no - $first) // $size AS w, unnest(range(len(x))) AS f, unnest(x) AS v
           FROM drift_samples
           WHERE deployment = $deployment AND version = $version AND row_no >= $first AND row_no < $end) u
     JOIN (SELECT unnest(range(len($lo::DOUBLE[]))) AS f, unnest($lo::DOUBLE[]) AS lo,
                  unnest($scale::DOUBLE[]) AS scale, unnest($bins::BIGINT[]) AS bins,
-                 unnest($cat::BOOLEAN[]) AS cat) p ON u.f = p.f
+                 unnest($cat::BOOLEAN[]) AS cat, unnest($shift::DOUBLE[]) AS shift) p ON u.f = p.f
     GROUP BY ALL
 """
 
@@ -42,10 +45,11 @@ def window_counts(store: Store, deployment: str, version: str, first_row: int, w
     params = {"deployment": deployment, "version": version, "first": first_row, "size": window_rows,
               "end": first_row + windows * window_rows, "lo": [r.lo for r in references],
               "scale": [r.scale for r in references],
-              "bins": [max(0, len(r.counts) - 2) for r in references], "cat": cat}
-    got = store.cursor().execute(_COUNTS, params).arrow()
-    columns = [np.asarray(got.column(i).to_numpy(), dtype=np.float64) for i in range(4)]
-    return tally(references, windows, columns[0], columns[1], columns[2], columns[3])
+              "bins": [max(0, len(r.counts) - 2) for r in references], "cat": cat,
+              "shift": [r.shift for r in references]}
+    got = store.cursor().execute(_COUNTS, params).fetchnumpy()
+    w, f, key, n = (np.asarray(got[c], dtype=np.float64) for c in ("w", "f", "key", "n"))
+    return tally(references, windows, w, f, key, n)
 
 
 def model_version_of(store: Store, deployment: str, version: str) -> dict[str, Any] | None:
