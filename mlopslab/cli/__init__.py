@@ -107,6 +107,15 @@ def lab_of(ctx: click.Context) -> Any:
     return find_lab(ctx.find_root().obj.get("lab_path"))
 
 
+def scope_of(project: str | None, user: str | None, example: str) -> tuple[str, str]:
+    """("project", P) or ("user", U) from a command's --project/--user, exactly one given."""
+    from mlopslab.core.errors import ConfigError
+
+    if bool(project) == bool(user):
+        raise ConfigError("give exactly one of --project NAME or --user NAME", f"e.g. `{example}`")
+    return ("project", project) if project else ("user", user)  # type: ignore[return-value]
+
+
 def client_of(ctx: click.Context) -> LabClient:
     """The lab service client of this command, opened once, closed when it ends."""
     from mlopslab.client import LabClient

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlopslab.cli import cli, client_of
+from mlopslab.cli import cli, client_of, scope_of
+from mlopslab.core.cost import money as amount
 
 if TYPE_CHECKING:
     from mlopslab.cli.grid import Grid
@@ -136,6 +137,7 @@ def hours(value: float) -> str:
 
 
 def money(value: float) -> str:
+    """A cost cell of the narrow tables: cents, `<0.01` under half a cent."""
     if value == 0:
         return "0.00"
     return f"{value:.2f}" if value >= 0.005 else "<0.01"
@@ -153,11 +155,7 @@ def budget() -> None:
 
 
 def _scope(project: str | None, user: str | None) -> tuple[str, str]:
-    from mlopslab.core.errors import ConfigError
-
-    if bool(project) == bool(user):
-        raise ConfigError("give exactly one of --project NAME or --user NAME")
-    return ("project", project) if project else ("user", user)  # type: ignore[return-value]
+    return scope_of(project, user, "mlopslab budget set --project vision --daily 50")
 
 
 @budget.command("set")
@@ -270,7 +268,7 @@ def _budget_table(uses: list[BudgetUse]) -> None:
 
 
 def _limit(value: float | None) -> str:
-    return money(value) if value else "-"
+    return amount(value) if value else "-"
 
 
 def _share(use: BudgetUse, period: str) -> str:
@@ -285,5 +283,5 @@ def _limits_text(use: BudgetUse) -> str:
     b, parts = use.budget, []
     for period, limit in (("daily", b.daily), ("monthly", b.monthly)):
         if limit:
-            parts.append(f"{money(limit)} {use.currency} {period} ({_pct(use, period):.0f}% spent)")
+            parts.append(f"{amount(limit)} {use.currency} {period} ({_pct(use, period):.0f}% spent)")
     return ", ".join(parts) + (", hard" if b.hard else "")

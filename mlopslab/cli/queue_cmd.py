@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mlopslab.cli import cli, lab_of
+from mlopslab.cli import cli, lab_of, scope_of
 
 if TYPE_CHECKING:
     from mlopslab.client import LabClient
@@ -108,11 +108,7 @@ def quota() -> None:
 
 
 def _scope(project: str | None, user: str | None) -> tuple[str, str]:
-    from mlopslab.core.errors import ConfigError
-
-    if bool(project) == bool(user):
-        raise ConfigError("give exactly one of --project NAME or --user NAME")
-    return ("project", project) if project else ("user", user)  # type: ignore[return-value]
+    return scope_of(project, user, "mlopslab quota set --project vision --max-gpus 2")
 
 
 @quota.command("set")

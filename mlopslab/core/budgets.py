@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from mlopslab.core.alerts import Condition
+from mlopslab.core.cost import money
 
 SCOPES = ("project", "user")
 PERIODS = ("daily", "monthly")
@@ -54,11 +55,6 @@ class BudgetUse:
     @property
     def exhausted(self) -> bool:
         return any((self.share(p) or 0.0) >= 1.0 for p in PERIODS)
-
-
-def money(amount: float) -> str:
-    """An amount with cents, or with 4 significant digits when under 1 (0.0042)."""
-    return f"{amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"{amount:.4g}"
 
 
 def period_key(period: str, now: datetime) -> str:

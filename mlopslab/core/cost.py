@@ -130,6 +130,12 @@ class Owner:
     user: str | None
 
 
+def money(amount: float) -> str:
+    """An amount as people read it: cents (`1,204.50`), or 4 significant digits under a
+    cent (`0.0042`), so a small amount or limit never reads as 0.00."""
+    return f"{amount:.4g}" if 0 < abs(amount) < 0.01 else f"{amount:,.2f}"
+
+
 def day_of(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d")
 

@@ -34,19 +34,11 @@ class ServerCounters:
 
 
 @dataclass(frozen=True)
-class HealthSample:
-    """What one server answered between two scrapes (`seconds` apart)."""
+class HealthSample(ServerCounters):
+    """What one server answered between two scrapes, `seconds` apart (the counters'
+    differences; `queue_depth` is the later reading)."""
 
-    ts: float
     seconds: float
-    requests: float
-    errors: float
-    rejected: float
-    buckets: Buckets
-    latency_sum_s: float
-    queue_depth: float
-    batches: float
-    batch_rows: float
 
 
 def difference(before: ServerCounters | None, now: ServerCounters,

@@ -26,6 +26,7 @@ from mlopslab.core.run import Run, RunSpec
 from mlopslab.core.runs import FINAL
 from mlopslab.lab import Lab
 from mlopslab.service.dispatch import Handlers
+from mlopslab.service.loops import every
 from mlopslab.store import decision_store as dq
 from mlopslab.store import models as mq
 
@@ -77,11 +78,7 @@ class DecisionOps:
     # the loop ----------------------------------------------------------------
 
     def loop(self, stopping: threading.Event) -> None:
-        while not stopping.wait(ADVANCE_INTERVAL_S):
-            try:
-                self.advance()
-            except Exception as e:  # noqa: BLE001 - keep deciding
-                print(f"decisions: {e!r}", file=sys.stderr, flush=True)
+        every(ADVANCE_INTERVAL_S, stopping, "decisions", self.advance)
 
     def advance(self) -> None:
         """Move every open decision on as far as it can go now."""

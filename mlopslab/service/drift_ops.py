@@ -14,7 +14,6 @@ See docs/monitoring.md, "Drift".
 from __future__ import annotations
 
 import json
-import sys
 import threading
 import time
 import urllib.request
@@ -51,6 +50,7 @@ from mlopslab.core.monitor_events import (
 from mlopslab.evaluation.onnx_model import read_table
 from mlopslab.lab import Lab
 from mlopslab.service.dispatch import Handlers
+from mlopslab.service.loops import every
 from mlopslab.store import drift_queries as q
 
 if TYPE_CHECKING:
@@ -96,11 +96,7 @@ class DriftWatch:
         return {api.DRIFT: self.op_drift}
 
     def loop(self, writer: GroupWriter, stopping: threading.Event) -> None:
-        while not stopping.wait(self.config.drift.interval_s):
-            try:
-                self.tick(writer)
-            except Exception as e:  # noqa: BLE001 - keep watching
-                print(f"drift: {e!r}", file=sys.stderr, flush=True)
+        every(self.config.drift.interval_s, stopping, "drift", lambda: self.tick(writer))
 
     def tick(self, writer: GroupWriter) -> int:
         """Collect every live replica's new samples, then check new whole windows; the

@@ -26,6 +26,7 @@ from mlopslab.monitor.delivery import Channel, channels
 from mlopslab.monitor.sampler import GpuSampler
 from mlopslab.service.alert_rules import AlertRules
 from mlopslab.service.dispatch import Handlers
+from mlopslab.service.loops import every
 from mlopslab.store import monitor_queries as q
 
 if TYPE_CHECKING:
@@ -66,16 +67,15 @@ class MonitorOps:
     # the loops --------------------------------------------------------------
 
     def sample_loop(self, stopping: threading.Event) -> None:
-        while not stopping.wait(self.config.monitor.interval_s):
-            with _logged("GPU sampling"):
-                events = [e for e in (self.sampler.tick(), self.sampler.compaction()) if e]
-                if events:
-                    self.writer.submit(None, events)  # never waits on the commit
+        every(self.config.monitor.interval_s, stopping, "GPU sampling", self.sample)
+
+    def sample(self) -> None:
+        events = [e for e in (self.sampler.tick(), self.sampler.compaction()) if e]
+        if events:
+            self.writer.submit(None, events)  # never waits on the commit
 
     def alert_loop(self, stopping: threading.Event) -> None:
-        while not stopping.wait(self.config.monitor.alerts_interval_s):
-            with _logged("alert rules"):
-                self.evaluate()
+        every(self.config.monitor.alerts_interval_s, stopping, "alert rules", self.evaluate)
 
     def evaluate(self, now: float | None = None) -> list[Any]:
         """Run the rules once and write what changed; the events written."""
@@ -89,9 +89,8 @@ class MonitorOps:
         return events
 
     def delivery_loop(self, channel: Channel, stopping: threading.Event) -> None:
-        while not stopping.wait(DELIVERY_INTERVAL_S):
-            with _logged(f"alert delivery to {channel.name}"):
-                self.deliver(channel)
+        every(DELIVERY_INTERVAL_S, stopping, f"alert delivery to {channel.name}",
+              lambda: self.deliver(channel))
 
     def deliver(self, channel: Channel, now: float | None = None) -> int:
         """Try every undelivered alert once on `channel`; how many were delivered."""
@@ -225,21 +224,6 @@ def _say(event: AlertRaised | AlertResolved) -> None:
               f"{event.message}", file=sys.stderr, flush=True)
     else:
         print(f"alert {event.id} resolved", file=sys.stderr, flush=True)
-
-
-class _logged:
-    """Report and swallow an error of one round of a loop: the loop goes on."""
-
-    def __init__(self, what: str) -> None:
-        self.what = what
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: Any, error: Any, tb: Any) -> bool:
-        if error is not None:
-            print(f"{self.what}: {error!r}", file=sys.stderr, flush=True)
-        return True
 
 
 def replica_roots(deployments: list[Any]) -> dict[int, GpuOwner]:

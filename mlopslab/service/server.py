@@ -10,7 +10,6 @@ starts the local Ray cluster on first use. See docs/architecture.md.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import fcntl
 import os
 import signal
@@ -41,6 +40,7 @@ from mlopslab.service.decision_ops import DecisionOps
 from mlopslab.service.deploy_ops import DeployOps
 from mlopslab.service.dispatch import Handlers, call, handler_table
 from mlopslab.service.drift_ops import DriftWatch
+from mlopslab.service.loops import logged
 from mlopslab.service.monitor_ops import MonitorOps, replica_roots
 from mlopslab.service.prometheus import serve_metrics
 from mlopslab.service.queries import Queries
@@ -171,12 +171,7 @@ class LabService:
     def gpu_roots(self) -> dict[int, GpuOwner]:
         """The processes whose trees own GPU processes: runs' and their steps' workers,
         deployments' replicas."""
-        roots = replica_roots(self.deploy.deployments.overview())
-        for run in self.store.active_runs():
-            for pid in (run.pid, run.worker_pid):
-                if pid:
-                    roots[int(pid)] = GpuOwner(kind="run", id=run.id)
-        return roots
+        return {**replica_roots(self.deploy.deployments.overview()), **self.watchdog.run_roots()}
 
     def ingest_spool(self) -> int:
         count = 0
@@ -188,7 +183,7 @@ class LabService:
 
     def watch(self) -> None:
         while not self.stopping.wait(self.config.gpu.watchdog_interval_s):
-            with _logged("watchdog"):
+            with logged("watchdog"):
                 if self.watchdog.check():
                     self.scheduler.wake()
 
@@ -212,10 +207,10 @@ class LabService:
             threading.Thread(target=target, daemon=True, name=name).start()
         last_spool = 0.0
         while not self.stopping.wait(self.config.service.supervise_interval_s):
-            with _logged("supervise"):
+            with logged("supervise"):
                 self.runs.supervise()
             if time.monotonic() - last_spool > SPOOL_INTERVAL_S:
-                with _logged("spool"):
+                with logged("spool"):
                     self.ingest_spool()
                 last_spool = time.monotonic()
 
@@ -268,14 +263,6 @@ def _same_protocol(message: dict[str, Any]) -> None:
 
 def _ends_run(event: Event) -> bool:
     return isinstance(event, RunUpdated) and event.fields.get("status") in FINAL
-
-
-@contextlib.contextmanager
-def _logged(what: str) -> Any:
-    try:
-        yield
-    except Exception as e:  # noqa: BLE001 - the loop must go on
-        print(f"{what} failed: {e!r}", file=sys.stderr, flush=True)
 
 
 def serve(lab: Lab) -> int:

@@ -12,7 +12,6 @@ mlopslab.toml) and its health (endpoint or active version down).
 
 from __future__ import annotations
 
-import sys
 import threading
 import time
 import urllib.request
@@ -31,6 +30,7 @@ from mlopslab.core.errors import NotFound
 from mlopslab.core.monitor_events import ServingScraped
 from mlopslab.core.serving_health import ServerCounters, ServingHealth, difference, summarize
 from mlopslab.service.dispatch import Handlers
+from mlopslab.service.loops import every
 from mlopslab.store import serving_queries as q
 
 if TYPE_CHECKING:
@@ -90,13 +90,12 @@ class ServingWatch:
         return self.health(name, since, until)
 
     def loop(self, writer: GroupWriter, stopping: threading.Event) -> None:
-        while not stopping.wait(self.config.monitor.serving_interval_s):
-            try:
-                events = self.tick()
-                if events:
-                    writer.submit(None, events)
-            except Exception as e:  # noqa: BLE001 - keep watching
-                print(f"serving health: {e!r}", file=sys.stderr, flush=True)
+        def scrape() -> None:
+            events = self.tick()
+            if events:
+                writer.submit(None, events)
+
+        every(self.config.monitor.serving_interval_s, stopping, "serving health", scrape)
 
     def tick(self) -> list[ServingScraped]:
         """Scrape every live replica once; what each answered since the last time."""

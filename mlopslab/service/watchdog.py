@@ -18,6 +18,7 @@ import psutil
 
 from mlopslab.core.gpus import GpuKill, GpuOwner, GpuSnapshot, GpuSource
 from mlopslab.core.run import Run
+from mlopslab.monitor.owners import owners_of
 
 if TYPE_CHECKING:
     from mlopslab.service.runs import RunManager
@@ -57,18 +58,12 @@ class Watchdog:
 
     def owners(self, snap: GpuSnapshot) -> dict[str, GpuOwner]:
         """Which run owns each GPU process, by pid (as text)."""
-        roots: dict[int, str] = {}
-        for run in self.store.active_runs():
-            for pid in (run.pid, run.worker_pid):
-                if pid:
-                    roots[int(pid)] = run.id
-        found: dict[str, GpuOwner] = {}
-        for device in snap.devices:
-            for proc in device.processes:
-                owner = _owner(proc.pid, roots)
-                if owner:
-                    found[str(proc.pid)] = GpuOwner(kind="run", id=owner)
-        return found
+        return {str(pid): owner for pid, owner in owners_of(snap, self.run_roots()).items()}
+
+    def run_roots(self) -> dict[int, GpuOwner]:
+        """Active runs' processes and their steps' workers: the roots of their GPU processes."""
+        return {int(pid): GpuOwner(kind="run", id=run.id) for run in self.store.active_runs()
+                for pid in (run.pid, run.worker_pid) if pid}
 
 
 def _limits(run: Run) -> tuple[float | None, float | None]:
@@ -112,15 +107,3 @@ def _rss(pids: set[int]) -> int:
         except psutil.Error:
             pass
     return total
-
-
-def _owner(pid: int, roots: dict[int, str]) -> str | None:
-    if pid in roots:
-        return roots[pid]
-    try:
-        for parent in psutil.Process(pid).parents():
-            if parent.pid in roots:
-                return roots[parent.pid]
-    except psutil.Error:
-        pass
-    return None

@@ -20,6 +20,7 @@ from textual.widgets import DataTable, Static
 
 from mlopslab.core.budgets import PERIODS, BudgetUse
 from mlopslab.core.cost import CostLine, CostReport
+from mlopslab.core.cost import money as money_text
 from mlopslab.tui.format import bar
 from mlopslab.tui.screens.base import LabScreen
 
@@ -39,17 +40,12 @@ def window(name: str, now: float) -> tuple[float | None, str]:
     return None, "all time"
 
 
-def amount_text(amount: float) -> str:
-    """Two decimals; a small amount with 4 significant digits rather than as 0.00."""
-    return f"{amount:.4g}" if 0 < abs(amount) < 0.01 else f"{amount:,.2f}"
-
-
 def money(amount: float, line: CostLine) -> Text:
     """An amount; `+?` in yellow when the line also has GPU-hours with no price (so the
     amount is not all of it), and `unpriced` rather than 0 when nothing of it is priced."""
     if line.unpriced_gpu_hours and not amount:
         return Text("unpriced", "yellow", justify="right")
-    text = Text(amount_text(amount), justify="right")
+    text = Text(money_text(amount), justify="right")
     if line.unpriced_gpu_hours:
         text.append(" +?", "yellow")
     return text
@@ -80,9 +76,9 @@ def totals(report: CostReport, label: str) -> Text:
     lines = report.lines
     if not lines:
         return Text.assemble(" nothing has cost anything", (f"  ({label}, by {report.by})", "dim"))
-    text = Text.assemble(" ", (f"{amount_text(sum(c.cost_allocated for c in lines))} {report.currency}", "bold"),
-                         f" by allocation, {amount_text(sum(c.cost_used for c in lines))} by use, idle GPU waste ",
-                         (amount_text(sum(c.idle_waste for c in lines)), "yellow"), f"  ({label}, by {report.by})")
+    text = Text.assemble(" ", (f"{money_text(sum(c.cost_allocated for c in lines))} {report.currency}", "bold"),
+                         f" by allocation, {money_text(sum(c.cost_used for c in lines))} by use, idle GPU waste ",
+                         (money_text(sum(c.idle_waste for c in lines)), "yellow"), f"  ({label}, by {report.by})")
     unpriced = sum(c.unpriced_gpu_hours for c in lines)
     if unpriced:
         text.append(f"\n +? and {unpriced:,.2f} GPU-h on GPUs with no price ([cost] gpu_hourly)", "yellow")
@@ -96,7 +92,7 @@ def budget_bar(use: BudgetUse, period: str, warn: float, width: int) -> Text:
         return Text("—", "dim")
     spent = use.spent_today if period == "daily" else use.spent_month
     style = "red" if share >= 1.0 else "yellow" if share >= warn else "green"
-    return Text.assemble((bar(share, width), f"{style} on grey23"), f" {amount_text(spent)}/{amount_text(limit)}",
+    return Text.assemble((bar(share, width), f"{style} on grey23"), f" {money_text(spent)}/{money_text(limit)}",
                          (f" {100 * share:.0f}%", style))
 
 
