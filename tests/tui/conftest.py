@@ -23,13 +23,14 @@ SNAPSHOTS = Path(__file__).parent / "__snapshots__"
 
 
 class StepClock:
-    """A replay clock that moves half a second each time it is read."""
+    """A replay clock that moves half a second each time it is read (`step` 0: stands)."""
 
     def __init__(self) -> None:
         self.t = 0.0
+        self.step = 0.5
 
     def __call__(self) -> float:
-        self.t += 0.5
+        self.t += self.step
         return self.t
 
 
@@ -66,7 +67,8 @@ def make_app(lab: Lab, start: str = "dashboard", history: int = 40, gpu_source: 
     if gpu_source is None:
         for _ in range(history):
             app.gpu_history.add(source.sample())
-        replay_clock.t = 0.0  # the app's own first sample reads a fixed frame
+        # the app's own samples all read one fixed frame, however many a screen takes
+        replay_clock.t, replay_clock.step = 0.5, 0.0
     return app
 
 
