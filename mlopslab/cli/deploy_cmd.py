@@ -33,6 +33,8 @@ def _given(**values: Any) -> dict[str, Any]:
 @click.option("--max-batch-size", type=int, help="Rows per ONNX Runtime call; 1 turns batching off (default 32).")
 @click.option("--max-wait-ms", type=float, help="Batching window (default 2).")
 @click.option("--max-queue", type=int, help="Requests waiting or running before 503 (default 256).")
+@click.option("--sample-rate", type=click.FloatRange(0, 1),
+              help="Share of input rows kept for the drift checks; 0 turns sampling off (default 1).")
 @click.option("--watch", "watch_s", type=float, help="Seconds the new version is watched (default 60).")
 @click.option("--max-error-rate", type=float, help="Roll back above this 5xx rate while watched (default 0.05).")
 @click.option("--p99-ms", type=float, help="Roll back above this p99 latency while watched (default: none).")
@@ -41,7 +43,8 @@ def _given(**values: Any) -> dict[str, Any]:
 def deploy(ctx: click.Context, ref: str, name: str | None, backend: str, port: int | None, image: str | None,
            gpus: int | None, device: str | None, memory_mb: int | None, cpus: float | None,
            max_batch_size: int | None, max_wait_ms: float | None, max_queue: int | None,
-           watch_s: float | None, max_error_rate: float | None, p99_ms: float | None, as_json: bool) -> None:
+           sample_rate: float | None, watch_s: float | None, max_error_rate: float | None,
+           p99_ms: float | None, as_json: bool) -> None:
     """Serve model REF (NAME, NAME@N, NAME:ALIAS) behind a stable endpoint.
 
     The new version starts beside the current one and takes traffic only once ready;
@@ -49,7 +52,7 @@ def deploy(ctx: click.Context, ref: str, name: str | None, backend: str, port: i
     """
     options = ServingOptions(**_given(gpus=gpus, device=device, memory_mb=memory_mb, cpus=cpus,
                                       max_batch_size=max_batch_size, max_wait_ms=max_wait_ms,
-                                      max_queue=max_queue))
+                                      max_queue=max_queue, sample_rate=sample_rate))
     watch = WatchPolicy(**_given(window_s=watch_s, max_error_rate=max_error_rate, p99_ms=p99_ms))
     shown = client_of(ctx).deployments.deploy(ref=ref, name=name, backend=backend, port=port, image=image,
                                               actor=getpass.getuser(), options=options, watch=watch)

@@ -25,7 +25,8 @@ STATUS_STYLE = {"drifting": "red", "stable": "green", "collecting": "cyan", "no 
 @click.pass_context
 def drift(ctx: click.Context, deployment: str, windows: int, as_json: bool) -> None:
     """Drift of DEPLOYMENT's inputs from its model's training data: per feature PSI and
-    KS (numeric) or chi-square (categorical) in the latest window, with their thresholds;
+    KS (numeric) or chi-square (categorical) in the latest window, with the largest
+    value each may take without drifting (MAX) and the smallest p-value (P);
     the last windows; drifting when k of the last n windows drifted ([drift])."""
     from mlopslab.cli.output import print_json
 
@@ -71,12 +72,12 @@ def _features(scores: list[FeatureScore]) -> None:
 
     from mlopslab.cli.output import Col, Grid, print_grid
 
-    grid = Grid([Col("FEATURE"), Col("KIND"), Col("PSI", justify="right"), Col("PSI MAX", justify="right"),
+    grid = Grid([Col("FEATURE"), Col("PSI", justify="right"), Col("PSI MAX", justify="right"),
                  Col("KS", justify="right"), Col("KS MAX", justify="right"), Col("P", justify="right"),
                  Col("CHI2", justify="right"), Col("CHI2 MAX", justify="right"), Col("DRIFT")])
     for s in scores:
         p = min((v for v in (s.ks_p, s.psi_p, s.chi2_p) if v is not None), default=None)
-        grid.add_row(escape(s.feature), s.kind, _num(s.psi), _num(s.psi_threshold), _num(s.ks),
+        grid.add_row(escape(s.feature), _num(s.psi), _num(s.psi_threshold), _num(s.ks),
                      _num(s.ks_threshold), "-" if p is None else f"{p:.2g}", _num(s.chi2),
                      _num(s.chi2_threshold), "[red]yes[/]" if s.drifted else "no")
     print_grid(grid)

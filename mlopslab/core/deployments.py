@@ -29,10 +29,12 @@ class ServingOptions:
     gpus: int = 0  # docker: GPUs requested from the engine (-1: all)
     memory_mb: int = 1024  # docker: memory limit
     cpus: float = 1.0  # docker: CPU limit
+    sample_rate: float = 1.0  # share of input rows each replica keeps for the drift checks (0: none)
 
     def server_args(self) -> list[str]:
         return ["--max-batch-size", str(self.max_batch_size), "--max-wait-ms", str(self.max_wait_ms),
-                "--max-queue", str(self.max_queue), "--device", self.device]
+                "--max-queue", str(self.max_queue), "--device", self.device,
+                "--sample-rate", str(self.sample_rate)]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -41,7 +41,7 @@ class ModelServer:
         self.model = model or Model(config.model_path, config.device, config.intra_op_threads)
         self.metrics = Metrics(config.name, config.version)
         self.batcher = Batcher(self._run, config.max_batch_size, config.max_wait_ms / 1000,
-                               config.max_queue, self.metrics.batch)
+                               config.max_queue, self.metrics.batch, self._observe)
         sampled = sampled_input(self.model.inputs)
         self.sampler = InputSampler(sampled, config.sample_rate, config.sample_rows) if sampled else None
         self.ready = False
@@ -49,11 +49,13 @@ class ModelServer:
         self._model_paths = {prefix, f"{prefix}/versions/{config.version}"}
 
     def _run(self, feeds: dict[str, Any]) -> dict[str, Any]:
-        values = self.model.run(feeds)
+        return self.model.run(feeds)
+
+    def _observe(self, feeds: dict[str, Any]) -> None:
+        """After a batch was answered: its inputs' statistics and the drift sample."""
         self.metrics.features.observe(feeds)
         if self.sampler is not None:
             self.sampler.observe(feeds)
-        return values
 
     def metadata(self) -> dict[str, Any]:
         return {"name": self.config.name, "versions": [self.config.version], "platform": "onnxruntime",

@@ -6,7 +6,9 @@ axis, runs the model once in a worker thread and hands each request its rows.
 Requests whose inputs cannot be stacked with the first (another trailing shape)
 wait for the next batch. When `max_queue` requests are already waiting or running,
 `submit` raises `Overloaded` at once: the server answers 503 instead of letting
-every request slow down.
+every request slow down. Work on a batch's inputs that no answer waits for (feature
+statistics, the drift sample) is `after`: it runs in its own thread once the batch's
+requests have their rows, so it never delays an answer.
 """
 
 from __future__ import annotations
@@ -40,8 +42,10 @@ class _Item:
 
 class Batcher:
     def __init__(self, run: Callable[[Arrays], Arrays], max_batch_size: int, max_wait_s: float,
-                 max_queue: int, on_batch: Callable[[int, float], None] | None = None) -> None:
+                 max_queue: int, on_batch: Callable[[int, float], None] | None = None,
+                 after: Callable[[Arrays], None] | None = None) -> None:
         self.run = run
+        self.after = after
         self.max_batch_size = max(1, max_batch_size)
         self.max_wait_s = max_wait_s if self.max_batch_size > 1 else 0.0
         self.max_queue = max_queue
@@ -50,6 +54,7 @@ class Batcher:
         self._queue: deque[_Item] = deque()
         self._wake = asyncio.Event()
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="onnxruntime")
+        self._after = ThreadPoolExecutor(1, thread_name_prefix="after-batch")
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -59,6 +64,7 @@ class Batcher:
         if self._task:
             self._task.cancel()
         self._executor.shutdown(wait=False)
+        self._after.shutdown(wait=False)
 
     async def submit(self, feeds: Arrays, rows: int) -> Arrays:
         if self.pending >= self.max_queue:
@@ -90,6 +96,8 @@ class Batcher:
                 continue
             self.on_batch(sum(i.rows for i in batch), time.perf_counter() - started)
             _split(batch, values)
+            if self.after is not None:
+                self._after.submit(self.after, merged)
 
     async def _collect(self) -> list[_Item]:
         first = self._queue.popleft()

@@ -177,7 +177,7 @@ DEPLOYMENT = {
                   "started_at": "epoch", "role": "str", "model_sha256": "str|null", "internal": "bool",
                   "alive": "bool"}],
     "options": {"max_batch_size": "int", "max_wait_ms": "float", "max_queue": "int", "device": "str", "gpus": "int",
-                "memory_mb": "int", "cpus": "float"},
+                "memory_mb": "int", "cpus": "float", "sample_rate": "float"},
     "policy": {"window_s": "float", "max_error_rate": "float", "p99_ms": "float|null", "min_requests": "int",
                "health_interval_s": "float", "health_failures": "int"},
     "created_at": "epoch", "updated_at": "epoch",

@@ -7,6 +7,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -106,12 +107,16 @@ def test_concurrent_requests_are_batched_and_each_gets_its_own_rows(server: Serv
     for x, reply in zip(xs, replies, strict=True):
         got = np.array(reply.json()["outputs"][0]["data"], np.float32).reshape(-1, 3)
         np.testing.assert_allclose(got, direct(mlp, x), rtol=1e-5)
+    # the inputs' statistics are kept after the answers went out (off their critical path)
+    deadline = time.monotonic() + 5
+    while (features := httpx.get(f"{server.url}/v2/models/iris/features").json()).get(
+            "x", {}).get("count", 0) < 128 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert features["x"]["count"] >= 128 and 1 <= features["x"]["mean"][0] <= 3
     metrics = httpx.get(f"{server.url}/metrics").text
     assert _sample(metrics, "mlopslab_batch_rows_count") < _sample(metrics, "mlopslab_batch_rows_sum")
     assert 'mlopslab_requests_total{code="200",model="iris",version="3"}' in metrics
     assert 'mlopslab_feature_mean{feature="0",input="x"}' in metrics
-    features = httpx.get(f"{server.url}/v2/models/iris/features").json()
-    assert features["x"]["count"] >= 128 and 1 <= features["x"]["mean"][0] <= 3
 
 
 def _sample(text: str, name: str) -> float:
