@@ -5,6 +5,8 @@ one drift alert and a review item, and never start a retraining run."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -54,7 +56,7 @@ def model_files(folder: Path) -> tuple[Path, Path]:
 @pytest.fixture
 def deployed(tmp_path: Path) -> Iterator[tuple[Lab, str]]:
     lab = configure(init_lab(tmp_path / "lab", "drift"),
-                    monitor={"alerts_interval_s": 0.5},
+                    monitor={"alerts_interval_s": 0.5, "serving_interval_s": 0.5},
                     drift={"interval_s": 0.5, "window_rows": WINDOW, "k": 3, "n": 5},
                     retrain={"deployment": {"web": {"min_value": 0.9}}})
     train, onnx = model_files(tmp_path)
@@ -98,6 +100,18 @@ def false_alarms(report: DriftReport) -> int:
     return sum(decide(flags[:i + 1], policy).drifting for i in range(len(flags)))
 
 
+async def deployments_screen(lab: Lab) -> str:
+    """The TUI's Deployments screen at 120x36 (at the real time), once its panels are filled."""
+    from tests.tui.conftest import make_app
+    from tests.tui.scenarios import settle
+    from tests.tui.test_fit import lines
+
+    app = make_app(lab, start="deployments", clock=time.time)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot, app)
+        return "\n".join(lines(app))
+
+
 def test_unshifted_inputs_raise_no_drift_and_shifted_ones_alert_without_retraining(
         deployed: tuple[Lab, str], monkeypatch: pytest.MonkeyPatch) -> None:
     lab, endpoint = deployed
@@ -134,6 +148,13 @@ def test_unshifted_inputs_raise_no_drift_and_shifted_ones_alert_without_retraini
         assert max(len(line) for line in table) <= 80
         as_json = mlopslab_json(lab, "drift", "web")
         assert as_json["status"] == "drifting" and as_json["latest"]["features"][0]["feature"] == "f0"
+
+        panels = asyncio.run(deployments_screen(lab))
+        assert "drift  drifting  5 of the last 5 windows drifted (alert at 3 of 5)" in panels, panels
+        f0_line = next(line for line in panels.splitlines() if line.strip().startswith("f0"))
+        assert "KS 0.4" in f0_line and "> 0.1" in f0_line, f0_line
+        assert "5 of 6 features within their thresholds" in panels
+        assert "last hour  req/s" in panels
 
         send(client, endpoint, draw(rng, 5 * WINDOW))  # the inputs are back: the alert resolves
         until(lambda: not [a for a in client.monitor.alerts() if a.rule == "drift"], timeout=30)

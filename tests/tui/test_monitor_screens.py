@@ -26,8 +26,8 @@ from mlopslab.core.serving_health import ServingHealth
 from mlopslab.lab import Lab
 from mlopslab.tui.app import LabApp
 from mlopslab.tui.backend import GpuReading
-from mlopslab.tui.screens.deployments import serving_block
 from mlopslab.tui.screens.gpus import hour_lines, owners_block, owners_of
+from mlopslab.tui.widgets.deployment_panels import drift_block, history_block, serving_block
 from mlopslab.tui.widgets.lab_header import LabHeader, alert_badge
 from tests.conftest import configure
 from tests.monitor.test_alert_delivery import memory_trace
@@ -235,6 +235,35 @@ def test_serving_health_of_the_last_five_minutes() -> None:
                           mean_ms=None, queue_depth=None, batch_rows_mean=None)
     assert "no requests" in serving_block(quiet).plain and "queue —" in serving_block(quiet).plain
     assert "not live" in serving_block(None).plain
+
+
+def test_the_last_hour_of_serving_as_sparklines() -> None:
+    t = datetime(2026, 11, 20, tzinfo=UTC)
+
+    def slice_of(rate: float, p99: float | None, errors: int = 0) -> ServingHealth:
+        return ServingHealth(deployment="bc", since=t, until=t, seconds=300.0, requests=int(rate * 300),
+                             errors=errors, rejected=0, request_rate=rate, error_rate=None, p50_ms=None,
+                             p95_ms=None, p99_ms=p99, mean_ms=None, queue_depth=None, batch_rows_mean=None)
+
+    text = history_block([slice_of(1.0, 5.0), slice_of(0.0, None), slice_of(4.0, 20.0, errors=3)]).plain
+    assert "req/s ▂▁█ max 4.00" in text and "p99 ▂▁█ max 20.0 ms" in text and "3 errors" in text
+    assert "no requests" in history_block([slice_of(0.0, None)] * 12).plain
+    assert "no requests" in history_block([]).plain
+
+
+def test_drift_block_without_a_reference_or_windows_says_why() -> None:
+    from mlopslab.core.drift import DriftPolicy
+    from mlopslab.core.drift_reports import DriftReport
+
+    def report(status: str, message: str) -> DriftReport:
+        return DriftReport(deployment="bc", version="1", model_version_id=None, status=status, drifting=False,
+                           message=message, policy=DriftPolicy(), reference=None, rows_collected=120,
+                           rows_dropped=0, latest=None, history=[], reviews=[])
+
+    assert "collecting  120 rows sampled" in drift_block(report("collecting", "120 rows sampled")).plain
+    text = drift_block(report("no reference", "the training data ? is not readable")).plain
+    assert "no reference  the training data ? is not readable" in text
+    assert drift_block(None).plain.strip() == "drift  —"
 
 
 @pytest.mark.asyncio

@@ -1,7 +1,7 @@
 """Deployments: each endpoint with its active and previous version, health, traffic and
-p99 latency per version, and the selected one's serving health over the last five
-minutes (from its model servers' own counters); `b` rolls the selected deployment back
-at once.
+p99 latency per version; under them the selected one's serving health over the last
+five minutes and the last hour (from its model servers' own counters) and its inputs'
+drift (widgets/deployment_panels.py); `b` rolls the selected deployment back at once.
 
 Register it in app.py's SCREENS as ("deployments", "7", "Deployments", DeploymentsScreen).
 """
@@ -9,7 +9,8 @@ Register it in app.py's SCREENS as ("deployments", "7", "Deployments", Deploymen
 from __future__ import annotations
 
 import getpass
-from typing import ClassVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -17,13 +18,19 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from mlopslab.core.deployments import Deployment, RolledBack
+from mlopslab.core.drift_reports import DriftReport
 from mlopslab.core.errors import NotFound
 from mlopslab.core.serving_health import ServingHealth
 from mlopslab.tui.screens.base import LabScreen, selected_key
 from mlopslab.tui.screens.confirm import ConfirmModal
+from mlopslab.tui.widgets.deployment_panels import drift_block, history_block, serving_block
+
+if TYPE_CHECKING:
+    from mlopslab.client import LabClient
 
 COLUMNS = ("name", "endpoint", "health", "active", "previous", "requests", "errors", "p99 ms", "model", "backend")
 HEALTH_WINDOW_S = 300.0
+HOUR_SLICES = 12  # the last hour's sparklines: one bar per five minutes
 
 
 HEALTH_STYLES = {"starting": "yellow", "endpoint down": "red bold", "active down": "red bold",
@@ -51,28 +58,29 @@ def detail(d: Deployment) -> Text:
     return text
 
 
-def ms(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f}"
+@dataclass(frozen=True)
+class Panels:
+    """What the panels under the table show for one deployment."""
+
+    now: ServingHealth | None  # the last five minutes (None: not live)
+    hour: list[ServingHealth]  # the last hour in HOUR_SLICES slices, oldest first
+    drift: DriftReport | None
 
 
-def serving_block(h: ServingHealth | None) -> Text:
-    """The last five minutes of serving: requests/s, error rate, latency quantiles, load."""
-    text = Text(" last 5 min ", "bold")
-    if h is None:
-        return text.append("no serving health (the deployment is not live)", "dim")
-    if not h.requests:
-        text.append("no requests", "dim")
-    else:
-        errors = h.error_rate or 0.0
-        text.append(f"{h.request_rate:,.2f} req/s  ")
-        text.append(f"errors {100 * errors:.1f}%", "red bold" if errors >= 0.05 else "yellow" if errors else "green")
-        text.append(f"  p50 {ms(h.p50_ms)}  p95 {ms(h.p95_ms)}  p99 {ms(h.p99_ms)} ms")
-    queue = "—" if h.queue_depth is None else f"{h.queue_depth:g}"
-    batch = "—" if h.batch_rows_mean is None else f"{h.batch_rows_mean:.1f}"
-    text.append(f"  queue {queue}  batch {batch}", "dim")
-    if h.rejected:
-        text.append(f"  {h.rejected} shed", "yellow")
-    return text
+def panels(client: LabClient, name: str, until: float) -> Panels:
+    try:
+        now = client.monitor.serving_health(name=name, since=until - HEALTH_WINDOW_S, until=until)
+        step = 3600.0 / HOUR_SLICES
+        hour = [client.monitor.serving_health(name=name, since=until - 3600 + i * step,
+                                              until=until - 3600 + (i + 1) * step)
+                for i in range(HOUR_SLICES)]
+    except NotFound:  # not live (undeployed), or a service without serving health
+        now, hour = None, []
+    try:
+        drift = client.drift.report(name=name, windows=10)
+    except NotFound:
+        drift = None
+    return Panels(now, hour, drift)
 
 
 class DeploymentsScreen(LabScreen):
@@ -82,7 +90,10 @@ class DeploymentsScreen(LabScreen):
             "active version (requests, errors, p99). Replica addresses are internal: calling one "
             "bypasses blue/green. Under them, the selected deployment's serving health over the last "
             "5 minutes (requests/s, error rate, p50/p95/p99 latency, queue depth, rows per batch), "
-            "from its model servers' own counters. b rolls the selected deployment back to its "
+            "from its model servers' own counters, the last hour of requests/s and p99, and whether "
+            "its inputs drift from the training data (the drifted features of the latest window, "
+            "with the statistic that broke its threshold; `mlopslab drift NAME` has every "
+            "feature). b rolls the selected deployment back to its "
             "previous version at once.")
     BINDINGS: ClassVar = [
         Binding("b", "rollback", "Rollback"),
@@ -93,6 +104,7 @@ class DeploymentsScreen(LabScreen):
         yield Static("", id="deployments-summary")
         yield DataTable(id="deployments", cursor_type="row", zebra_stripes=True)
         yield Static("", id="deployment-health")
+        yield Static("", id="deployment-drift")
         yield Static("", id="deployment-detail")
 
     def on_mount(self) -> None:
@@ -102,7 +114,7 @@ class DeploymentsScreen(LabScreen):
             table.add_column(name, key=name)
         table.focus()
         self.found: list[Deployment] = []
-        self.health: dict[str, ServingHealth | None] = {}
+        self.health: dict[str, Panels] = {}
         self._asked: str | None = None
         self.refresh_while_shown(self.action_reload)
 
@@ -132,9 +144,14 @@ class DeploymentsScreen(LabScreen):
     def _detail(self) -> None:
         chosen = next((d for d in self.found if d.name == self._selected()), None)
         self.query_one("#deployment-detail", Static).update(detail(chosen) if chosen else "")
-        name = chosen.name if chosen else None
-        shown = serving_block(self.health.get(name)) if name in self.health else Text(" last 5 min …", "dim")
-        self.query_one("#deployment-health", Static).update(shown if chosen else "")
+        found = self.health.get(chosen.name) if chosen else None
+        if found is None:
+            health, drift = Text(" last 5 min …", "dim") if chosen else Text(""), Text("")
+        else:
+            health = serving_block(found.now).append("\n").append_text(history_block(found.hour))
+            drift = drift_block(found.drift)
+        self.query_one("#deployment-health", Static).update(health)
+        self.query_one("#deployment-drift", Static).update(drift)
 
     def _ask_health(self) -> None:
         name = self._asked = self._selected()
@@ -142,18 +159,14 @@ class DeploymentsScreen(LabScreen):
             return
         backend, until = self.lab.backend, self.lab.clock()
 
-        def fetch() -> tuple[str, ServingHealth | None]:
-            try:
-                return name, backend.client.monitor.serving_health(name=name, since=until - HEALTH_WINDOW_S,
-                                                                  until=until)
-            except NotFound:  # not live (undeployed), or a service without serving health
-                return name, None
+        def fetch() -> tuple[str, Panels]:
+            return name, panels(backend.client, name, until)
 
         self.in_thread(fetch, self._show_health, group="deployment-health")
 
-    def _show_health(self, found: tuple[str, ServingHealth | None]) -> None:
-        name, health = found
-        self.health[name] = health
+    def _show_health(self, found: tuple[str, Panels]) -> None:
+        name, panels_of = found
+        self.health[name] = panels_of
         if name == self._selected():
             self._detail()
 
