@@ -1,9 +1,10 @@
-"""Operations on runs: list, count, show, metrics, logs, submit, resume, cancel."""
+"""Operations on runs: list, count, show, metrics, logs, submit, start a tracked one, resume,
+cancel."""
 
 from __future__ import annotations
 
 from mlopslab.api.operation import Request, read, write
-from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec
+from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec, TrackedRunSpec
 
 
 class ListRuns(Request):
@@ -40,6 +41,10 @@ class SubmitRun(Request):
     spec: RunSpec
 
 
+class StartTrackedRun(Request):
+    spec: TrackedRunSpec
+
+
 class ResumeRun(Request):
     run_id: str
     from_scratch: bool = False  # True: run every step again instead of reusing finished ones
@@ -60,11 +65,14 @@ METRICS = read("metrics", Metrics, list[MetricPoint], "A run's metric points, on
 LOGS = read("logs", Logs, list[LogLine], "A run's log lines after a sequence number.")
 SUBMIT_RUN = write("submit_run", SubmitRun, Run,
                    "Queue a run (rejected at once if it can never fit its quota or the cluster).")
+START_TRACKED_RUN = write("start_tracked_run", StartTrackedRun, Run,
+                          "Record a run of code that tracks itself (mlopslab.start_run): running "
+                          "at once in the caller's process, outside the queue.")
 RESUME_RUN = write("resume_run", ResumeRun, Run,
                    "Queue a failed, timed-out or killed run again, reusing its finished steps.")
 CANCEL_RUN = write("cancel_run", CancelRun, Run,
                    "Cancel a queued or running run; cancelling an ended run changes nothing.",
                    idempotent=True)
 
-OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, LOGS, SUBMIT_RUN, RESUME_RUN,
-              CANCEL_RUN)
+OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, LOGS, SUBMIT_RUN,
+              START_TRACKED_RUN, RESUME_RUN, CANCEL_RUN)

@@ -42,13 +42,13 @@ RUN_JSON_KEYS = (
     "id", "status", "reason", "recipe", "project", "user", "params", "metrics", "seed",
     "code_version", "data_version", "inputs", "artifacts", "steps", "resources", "deps", "host",
     "gpu_ids", "attempt", "priority", "queued_at", "started_at", "ended_at", "duration_s", "error",
-    "recipe_path", "pid", "worker_pid")
+    "recipe_path", "pid", "worker_pid", "kind", "args", "tags")
 
 
 def run_json(run: Run) -> dict[str, Any]:
     """The documented `runs show --json` shape (without `attempts`)."""
     full = {**iso_times(run), "user": run.user_name, "queued_at": iso_times(run.waiting_since),
-            "duration_s": duration(run)}
+            "duration_s": duration(run), "kind": run.options.kind, "args": list(run.options.args)}
     return {k: full.get(k) for k in RUN_JSON_KEYS}
 
 

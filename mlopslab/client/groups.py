@@ -50,7 +50,7 @@ from mlopslab.core.registry import (
     GatedPromotion,
     Promotion,
 )
-from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec
+from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec, TrackedRunSpec
 from mlopslab.core.service_status import ServiceStatus
 from mlopslab.core.serving_health import ServingHealth
 
@@ -131,6 +131,10 @@ class Runs(Group):
     @sends(runs.SUBMIT_RUN)
     def submit(self, spec: RunSpec) -> Run:
         return self._send(runs.SUBMIT_RUN, spec=spec)
+
+    @sends(runs.START_TRACKED_RUN)
+    def start_tracked(self, spec: TrackedRunSpec) -> Run:
+        return self._send(runs.START_TRACKED_RUN, spec=spec)
 
     @sends(runs.RESUME_RUN)
     def resume(self, run_id: str, from_scratch: bool = False) -> Run:

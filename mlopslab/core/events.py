@@ -11,6 +11,7 @@ and `event_from_json` are the only place that knows that format:
     run_update          run_id, fields, [only_if_status]                      RunUpdated
     attempt_archived    run_id, only_if_status                                AttemptArchived
     params              run_id, params                                        ParamsLogged
+    tags                run_id, tags (a null value removes the tag)           TagsSet
     dataset             run_id, name, hash, source, path, size, ts            DatasetVersioned
     step                run_id, name, idx, cache_key, status, [cached,        StepStarted (status
                         started_at, ended_at, error]                          running), StepFinished
@@ -108,6 +109,15 @@ class ParamsLogged:
     kind: ClassVar[str] = "params"
     run_id: str
     params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TagsSet:
+    """Tags of a run set (a tag already there takes the new value; None removes it)."""
+
+    kind: ClassVar[str] = "tags"
+    run_id: str
+    tags: Mapping[str, str | None]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -383,13 +393,13 @@ DEPLOYMENT_HAPPENINGS: tuple[type[DeploymentHappening], ...] = (
 )
 
 Event = (
-    RunCreated | RunUpdated | AttemptArchived | ParamsLogged | DatasetVersioned | StepStarted
+    RunCreated | RunUpdated | AttemptArchived | ParamsLogged | TagsSet | DatasetVersioned | StepStarted
     | StepFinished | MetricsLogged | LogsWritten | ArtifactRecorded | ActionAudited | QuotaChanged
     | ModelVersionRegistered | GatesChecked | AliasMoved | EvaluationSetAdded | DeploymentChanged
     | DeploymentVersionServed | DeploymentHappening | MonitorEvent | DecisionEvent
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
-    RunCreated, RunUpdated, AttemptArchived, ParamsLogged, DatasetVersioned, StepStarted,
+    RunCreated, RunUpdated, AttemptArchived, ParamsLogged, TagsSet, DatasetVersioned, StepStarted,
     StepFinished, MetricsLogged, LogsWritten, ArtifactRecorded, ActionAudited, QuotaChanged,
     ModelVersionRegistered, GatesChecked, AliasMoved, EvaluationSetAdded, DeploymentChanged,
     DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS, *MONITOR_EVENTS, *DECISION_EVENTS,

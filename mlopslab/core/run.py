@@ -54,11 +54,17 @@ class RunSettings:
     """How a run runs, besides its params and resources (the store's `options` column):
     `from_scratch` runs every step again instead of reusing cached outputs, `data` maps
     a data input's name to the file used instead of the recipe's, `ray_address` is the
-    Ray cluster it runs on (None: the lab's)."""
+    Ray cluster it runs on (None: the lab's). `kind` says what the run is: `recipe` (a
+    recipe's steps), `script` (a Python script run through the queue by `mlopslab run
+    FILE.py`, with `args` and from folder `cwd`) or `tracked` (code that called
+    `mlopslab.start_run` in its own process)."""
 
     from_scratch: bool = False
     data: dict[str, str] = field(default_factory=dict)
     ray_address: str | None = None
+    kind: str = "recipe"
+    args: tuple[str, ...] = ()
+    cwd: str | None = None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> RunSettings:
@@ -66,13 +72,23 @@ class RunSettings:
         ignored."""
         d = data or {}
         paths = d.get("data")
+        args = d.get("args")
         return cls(from_scratch=bool(d.get("from_scratch", False)),
                    data={str(k): str(v) for k, v in paths.items()} if isinstance(paths, Mapping) else {},
-                   ray_address=str(d["ray_address"]) if d.get("ray_address") else None)
+                   ray_address=str(d["ray_address"]) if d.get("ray_address") else None,
+                   kind=str(d.get("kind") or "recipe"),
+                   args=tuple(str(a) for a in args) if isinstance(args, list | tuple) else (),
+                   cwd=str(d["cwd"]) if d.get("cwd") else None)
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON object the store keeps (and a RunCreated row carries)."""
-        return asdict(self)
+        """The JSON object the store keeps (and a RunCreated row carries); a recipe run's is
+        what it was before runs had kinds (`kind`, `args` and `cwd` only when set)."""
+        found = asdict(self)
+        found["args"] = list(self.args)
+        for key, default in (("kind", "recipe"), ("args", []), ("cwd", None)):
+            if found[key] == default:
+                del found[key]
+        return found
 
 
 _RESOURCES = frozenset(f.name for f in fields(RunResources))
@@ -167,6 +183,7 @@ class Run:
     worker_pid: int | None
     exit_code: int | None
     metrics: dict[str, float | None] = field(default_factory=dict)  # last value of each
+    tags: dict[str, str] | None = None  # filled in for one run asked by id
     inputs: tuple[RunInput, ...] | None = None
     steps: tuple[RunStep, ...] | None = None
     artifacts: tuple[RunArtifact, ...] | None = None
@@ -197,6 +214,27 @@ class RunSpec:
     options: RunSettings = field(default_factory=RunSettings)
     user: str | None = None
     priority: int = 0
+
+
+@dataclass(frozen=True)
+class TrackedRunSpec:
+    """What `start_tracked_run` takes: code that called `mlopslab.start_run` in its own
+    process (mlopslab/exec/tracking.py fills it in). The run starts `running` at once,
+    outside the queue, and is ended by that process (or marked `killed` when it dies)."""
+
+    name: str  # shown where a recipe's name is: the name given, else the script's file name
+    path: str  # the calling script ("" for a notebook or `python -c`)
+    project: str
+    pid: int
+    host: str
+    user: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    seed: int | None = None
+    code_version: str | None = None
+    deps: dict[str, Any] | None = None
+    gpu_ids: list[str] = field(default_factory=list)  # CUDA_VISIBLE_DEVICES of the process
+    cwd: str | None = None
 
 
 @dataclass(frozen=True)

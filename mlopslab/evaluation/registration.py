@@ -203,9 +203,11 @@ def _model_artifact(run: Run, recipe: Recipe | None) -> RunArtifact:
 
 
 def _holdout_artifact(run: Run, recipe: Recipe | None) -> str:
+    """The run's own holdout: the recipe's [model].holdout artifact; for a run of no recipe
+    (a script's), the last artifact it saved as a holdout (`log_model(holdout=...)`)."""
     wanted = recipe.model.holdout if recipe else None
-    for artifact in run.artifacts or ():
-        if wanted and artifact.path == wanted:
+    for artifact in reversed(run.artifacts or ()):
+        if (wanted and artifact.path == wanted) or (recipe is None and artifact.kind == "holdout"):
             return artifact.sha256
     raise RegistryError(
         f"run {run.id} has no holdout data" + (f" (no artifact '{wanted}')" if wanted else ""),

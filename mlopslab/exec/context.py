@@ -1,8 +1,10 @@
 """What a step function sees: the run context `ctx`, and the event sink behind it.
 
-Metric points and log lines are buffered and sent to the lab service in batches
-(every FLUSH_S seconds, when the buffer fills, and when the step ends), never one
-request per point. A batch that cannot reach the service is spooled on disk.
+Metric points and log lines are buffered and sent to the lab service in batches by a
+background thread (every FLUSH_S seconds, at once when MAX_BUFFER points wait, and
+when the step ends), never one request per point: logging a point only appends it
+to a list, unless MAX_BEHIND points are waiting. A batch that cannot reach the
+service is spooled on disk.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ if TYPE_CHECKING:
     from mlopslab.client import LabClient
 
 FLUSH_S = 0.25
-MAX_BUFFER = 20_000
+MAX_BUFFER = 20_000  # points that wake the shipping thread at once
+MAX_BEHIND = 500_000  # points beyond which the caller waits for a flush (the service is that far behind)
 
 
 class EventSink:
@@ -39,16 +42,20 @@ class EventSink:
         self._points: list[list[Any]] = []
         self._lines: list[list[Any]] = []
         self._lock = threading.Lock()
+        self._send_lock = threading.Lock()  # one batch at a time, in order
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True, name="event-sink")
         self._thread.start()
 
     def metric(self, key: str, step: int, value: float | None) -> None:
         with self._lock:
             self._points.append([key, step, time.time(), value])
-            full = len(self._points) >= MAX_BUFFER
-        if full:
+            waiting = len(self._points)
+        if waiting >= MAX_BEHIND:
             self.flush()
+        elif waiting >= MAX_BUFFER:
+            self._wake.set()
 
     def log(self, stream: str, line: str) -> None:
         with self._lock:
@@ -59,25 +66,31 @@ class EventSink:
         self.flush(extra=events)
 
     def flush(self, extra: Sequence[Event] = ()) -> None:
-        with self._lock:
-            points, self._points = self._points, []
-            lines, self._lines = self._lines, []
-        events: list[Event] = []
-        if points:
-            events.append(MetricsLogged(run_id=self.run_id, points=points))
-        if lines:
-            events.append(LogsWritten(run_id=self.run_id, lines=lines))
-        events += extra
-        if events:
-            self.client.write(events)
+        with self._send_lock:
+            with self._lock:
+                points, self._points = self._points, []
+                lines, self._lines = self._lines, []
+            events: list[Event] = []
+            if points:
+                events.append(MetricsLogged(run_id=self.run_id, points=points))
+            if lines:
+                events.append(LogsWritten(run_id=self.run_id, lines=lines))
+            events += extra
+            if events:
+                self.client.write(events)
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         self._thread.join(timeout=5)
         self.flush()
 
     def _loop(self) -> None:
-        while not self._stop.wait(FLUSH_S):
+        while not self._stop.is_set():
+            self._wake.wait(FLUSH_S)
+            self._wake.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.flush()
             except Exception:  # noqa: BLE001, S110 - the final flush reports errors

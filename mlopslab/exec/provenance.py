@@ -50,6 +50,11 @@ def code_version(folder: Path, folder_hash: str | None = None) -> str:
     return f"git:{commit}-dirty:{digest.hexdigest()[:16]}"
 
 
+def git_commit(folder: Path) -> str | None:
+    """The commit checked out where `folder` is, or None outside git."""
+    return _git(folder, "rev-parse", "HEAD")
+
+
 def _git(folder: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(["git", *args], cwd=folder, capture_output=True, text=True,

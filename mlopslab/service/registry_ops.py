@@ -328,7 +328,8 @@ class RegistryOps:
 
 
 class AutoRegistrar(threading.Thread):
-    """Registers the model of each finished run whose recipe says `[model].register_as`."""
+    """Registers the model of each finished run whose recipe says `[model].register_as`, or
+    whose script asked for it (`log_model(register_as=...)`: the run's tags)."""
 
     def __init__(self, ops: RegistryOps, stopping: threading.Event) -> None:
         super().__init__(name="auto-register", daemon=True)
@@ -349,10 +350,13 @@ class AutoRegistrar(threading.Thread):
                 continue
             self.seen.add(run["id"])
             recipe = _recipe_or_none(run["recipe_path"])
-            if recipe is None or not recipe.model.register_as:
+            tags = q.run_tags(self.ops.store, run["id"])
+            name, target = tags.get("mlopslab.register_as"), tags.get("mlopslab.target")
+            if not (recipe and recipe.model.register_as) and not name:
                 continue
             try:
-                version = self.ops.op_register_run(run["id"], actor="auto-register")
+                version = self.ops.op_register_run(run["id"], name=None if recipe else name,
+                                                   actor="auto-register", target=None if recipe else target)
                 line = f"registered model {version.ref}"
             except MlopslabError as e:
                 line = f"model registration failed: {e.message}"

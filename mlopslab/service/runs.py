@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import RunStateError
-from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, RunCreated
-from mlopslab.core.run import Run, RunResources, RunSpec
+from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, RunCreated, TagsSet
+from mlopslab.core.run import Run, RunResources, RunSettings, RunSpec, TrackedRunSpec
 from mlopslab.core.runs import ACTIVE, RESUMABLE, run_update
 from mlopslab.processes import alive, signal_group, wait_gone
 
@@ -62,6 +62,26 @@ class RunManager:
             RunCreated(run=run),
             ParamsLogged(run_id=run_id, params=spec.params),
             _audit(spec.user, "run.submit", run_id, {"recipe": spec.recipe}),
+        ])
+        return self.store.get_run(run_id)
+
+    def track(self, spec: TrackedRunSpec) -> Run:
+        """Record a run that its own process (`spec.pid`) drives and ends."""
+        run_id = new_run_id()
+        now = time.time()
+        run = {
+            "id": run_id, "project": spec.project, "recipe": spec.name, "recipe_path": spec.path,
+            "status": "running", "user_name": spec.user, "seed": spec.seed, "params": spec.params,
+            "resources": RunResources(cpus=0.0).to_json(),
+            "options": RunSettings(kind="tracked", cwd=spec.cwd).to_json(),
+            "created_at": now, "started_at": now, "pid": spec.pid, "host": spec.host,
+            "code_version": spec.code_version, "deps": spec.deps, "gpu_ids": spec.gpu_ids or None,
+        }
+        self.writer.write(None, [
+            RunCreated(run=run),
+            ParamsLogged(run_id=run_id, params=spec.params),
+            TagsSet(run_id=run_id, tags=dict(spec.tags)),
+            _audit(spec.user, "run.track", run_id, {"name": spec.name, "path": spec.path}),
         ])
         return self.store.get_run(run_id)
 
@@ -122,8 +142,15 @@ class RunManager:
         threading.Thread(target=self._stop, args=(run,), daemon=True).start()
 
     def _stop(self, run: Run) -> None:
-        """SIGTERM to the run process's group (it cancels its step), SIGKILL after a grace."""
+        """SIGTERM to the run process's group (it cancels its step), SIGKILL after a grace.
+        A tracked run's process is the user's own (a notebook, a shell's job): it gets one
+        SIGTERM, its group nothing."""
         pid = run.pid
+        if run.options.kind == "tracked":
+            if pid and alive(pid):
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGTERM)
+            return
         if pid and alive(pid):
             signal_group(pid, signal.SIGTERM)
             if not wait_gone(pid, CANCEL_GRACE_S):
@@ -148,8 +175,10 @@ class RunManager:
         reason = f"run process (pid {pid}) ended without reporting a result"
         if code is not None and code < 0:
             reason += f" (killed by signal {-code})"
+        # a tracked run's process is the user's own: gone without an end, it was killed
+        status = "killed" if run.options.kind == "tracked" else "failed"
         self.writer.write(None, [run_update(
-            run.id, only_active=True, status="failed", reason=reason, ended_at=time.time())])
+            run.id, only_active=True, status=status, reason=reason, ended_at=time.time())])
         self._children.pop(run.id, None)
 
     @staticmethod

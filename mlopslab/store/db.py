@@ -153,7 +153,9 @@ class Store:
                    inputs=tuple(RunInput(**r) for r in self.records(
                        "SELECT name, dataset_hash AS hash, source, path FROM run_inputs "
                        "WHERE run_id = ? ORDER BY name", [found])),
-                   attempts=self._attempts(rows[0]))
+                   attempts=self._attempts(rows[0]),
+                   tags={str(k): str(v) for k, v in self.cursor().execute(
+                       "SELECT key, value FROM run_tags WHERE run_id = ? ORDER BY key", [found]).fetchall()})
 
     def _attempts(self, run: dict[str, Any]) -> tuple[Attempt, ...]:
         """Every attempt of a run, first to current: the earlier ones as they ended (a

@@ -354,6 +354,16 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        11,
+        "run tags: key and value per run (the tracking API, MLflow's tags)",
+        """
+        CREATE TABLE run_tags (
+            run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value VARCHAR NOT NULL,
+            PRIMARY KEY (run_id, key)
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -158,6 +158,11 @@ def unregistered_finished_runs(store: Store, since: datetime) -> list[dict[str, 
                 [since.astimezone(UTC).replace(tzinfo=None)])
 
 
+def run_tags(store: Store, run_id: str) -> dict[str, str]:
+    return {str(k): str(v) for k, v in store.cursor().execute(
+        "SELECT key, value FROM run_tags WHERE run_id = ?", [run_id]).fetchall()}
+
+
 # gate reports -------------------------------------------------------------
 
 

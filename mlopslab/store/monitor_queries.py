@@ -172,9 +172,10 @@ def sampled_seconds(store: Store, since: float) -> float:
 
 
 def lost_runs(store: Store, since: float) -> list[tuple[str, str, str]]:
-    """(id, project, reason) of runs failed since `since` because their process vanished."""
+    """(id, project, reason) of runs failed since `since` because their process vanished
+    (killed: a tracked run, whose process was the user's own)."""
     return [tuple(r) for r in store.cursor().execute(  # type: ignore[misc]
-        "SELECT id, project, reason FROM runs WHERE status = 'failed' AND ended_at >= ? "
+        "SELECT id, project, reason FROM runs WHERE status IN ('failed', 'killed') AND ended_at >= ? "
         "AND starts_with(reason, 'run process (pid')", [utc_naive(since)]).fetchall()]
 
 

@@ -31,6 +31,7 @@ from mlopslab.core.events import (
     RunUpdated,
     StepFinished,
     StepStarted,
+    TagsSet,
 )
 from mlopslab.store.decision_store import DECISION_WRITERS
 from mlopslab.store.deployment_writes import DEPLOY_WRITERS
@@ -127,6 +128,15 @@ def _params(con: duckdb.DuckDBPyConnection, event: ParamsLogged) -> None:
     ]
     if rows:
         con.executemany("INSERT INTO params VALUES (?, ?, ?, ?)", rows)
+
+
+def _tags(con: duckdb.DuckDBPyConnection, event: TagsSet) -> None:
+    for key, value in event.tags.items():
+        if value is None:
+            con.execute("DELETE FROM run_tags WHERE run_id = ? AND key = ?", [event.run_id, key])
+        else:
+            con.execute("INSERT INTO run_tags VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
+                        [event.run_id, key, str(value)])
 
 
 def _number(value: Any) -> float | None:
@@ -259,6 +269,7 @@ _STAGES: tuple[tuple[tuple[type[Any], ...], Apply], ...] = (
     ((AttemptArchived,), _each(_attempt_archived)),
     ((RunUpdated,), _each(_run_updated)),
     ((ParamsLogged,), _each(_params)),
+    ((TagsSet,), _each(_tags)),
     ((DatasetVersioned,), _each(_dataset)),
     ((StepStarted, StepFinished), _each(_step)),
     ((ArtifactRecorded,), _each(_artifact)),

@@ -71,7 +71,7 @@ RUN_STEP = {"name": "str", "idx": "int", "status": "str", "cached": "bool", "cac
             "started_at": "timestamp|null", "ended_at": "timestamp|null", "error": "str|null"}
 RUN = {
     "id": "str", "status": "str", "reason": "str|null", "recipe": "str", "project": "str", "user": "str",
-    "params": {"*": "scalar"}, "metrics": NUMBERS, "seed": "int",
+    "params": {"*": "scalar"}, "metrics": NUMBERS, "seed": "int|null",  # null: a tracked run without one
     "code_version": "str|null", "data_version": "str|null",
     "inputs": [RUN_INPUT], "artifacts": [RUN_ARTIFACT], "steps": [RUN_STEP],
     "resources": RESOURCES, "deps": RUN_DEPS, "host": "str|null",
@@ -79,13 +79,13 @@ RUN = {
     "attempt": "int", "priority": "int",
     "queued_at": "timestamp", "started_at": "timestamp|null", "ended_at": "timestamp|null",
     "duration_s": "float|null", "error": "str|null", "recipe_path": "str", "pid": "int|null",
-    "worker_pid": "int|null",
+    "worker_pid": "int|null", "kind": "str", "args": "array", "tags": {"*": "str"},
 }
 ATTEMPT = {"attempt": "int", "status": "str", "reason": "str|null", "error": "str|null", "exit_code": "int|null",
            "host": "str|null", "gpu_ids": "array|null", "queued_at": "timestamp", "started_at": "timestamp|null",
            "ended_at": "timestamp|null", "last_log_seq": "int|null", "duration_s": "float|null"}
 RUN_SHOW = {**RUN, "attempts": [ATTEMPT]}
-RUN_LS = {**RUN, "inputs": "null", "artifacts": "null", "steps": "null"}  # only `runs show` fills these
+RUN_LS = {**RUN, "inputs": "null", "artifacts": "null", "steps": "null", "tags": "null"}  # only `runs show` fills these
 QUEUE = {
     "runs": [{"id": "str", "status": "str", "reason": "str|null", "project": "str", "user": "str", "recipe": "str",
               "priority": "int", "resources": RESOURCES, "queued_at": "timestamp", "started_at": "timestamp|null",
