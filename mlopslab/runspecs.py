@@ -69,6 +69,39 @@ def build_specs(lab: Lab, recipe_arg: str, opts: RunOptions) -> list[RunSpec]:
     return [RunSpec(**common, params=params) for params in grid]
 
 
+SCRIPT_ONLY_RECIPES = {"sets": "--set", "sweeps": "--sweep", "data": "--data", "from_scratch": "--from-scratch"}
+
+
+def build_script_spec(lab: Lab, script_arg: str, opts: RunOptions, args: tuple[str, ...]) -> RunSpec:
+    """A Python script run through the queue (exec/script_run.py): its resources from the
+    options (1 CPU, no GPU by default), its own arguments passed on as they are."""
+    script = Path(script_arg).expanduser().resolve()
+    if not script.is_file():
+        raise RecipeError(f"{script_arg}: no such script", "give the path of a .py file (or a recipe folder)")
+    for key, flag in SCRIPT_ONLY_RECIPES.items():
+        if getattr(opts, key):
+            raise RecipeError(f"{flag} is for recipes; a script takes its own arguments",
+                              f"pass them after --: mlopslab run {script_arg} -- --your-args")
+    if opts.seed is not None and not 0 <= opts.seed <= SEED_MAX:
+        raise RecipeError(f"--seed {opts.seed}: a seed is a whole number from 0 to {SEED_MAX}")
+    return RunSpec(recipe=script.stem, recipe_path=str(script),
+                   project=opts.project or lab.config.lab.default_project,
+                   user=opts.user or getpass.getuser(), seed=opts.seed, params={},
+                   resources=_resources(_NoRecipe(script), opts), priority=int(opts.priority),
+                   options=RunSettings(ray_address=opts.ray_address, kind="script", args=tuple(args),
+                                       cwd=str(Path.cwd())))
+
+
+class _NoRecipe:
+    """What `_resources` asks of a recipe, for a script: the defaults."""
+
+    def __init__(self, script: Path) -> None:
+        from mlopslab.core.recipe import Resources
+
+        self.resources = Resources()
+        self.path = script
+
+
 def _seed(recipe: Any, given: int | None) -> int:
     seed = recipe.seed if given is None else given
     if not 0 <= seed <= SEED_MAX:

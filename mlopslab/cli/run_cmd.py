@@ -1,4 +1,4 @@
-"""`mlopslab run`: submit a recipe run (or a sweep) and follow it."""
+"""`mlopslab run`: submit a recipe run (or a sweep), or a plain Python script, and follow it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from click.core import ParameterSource
 
 from mlopslab.cli import cli, lab_of
 from mlopslab.core.errors import RecipeError
-from mlopslab.runspecs import RunOptions, build_specs, recipe_folder
+from mlopslab.runspecs import RunOptions, build_script_spec, build_specs, recipe_folder
 
 if TYPE_CHECKING:
     from mlopslab.client import LabClient
@@ -34,6 +34,7 @@ class _RunCommand(click.Command):
 
 @cli.command(cls=_RunCommand)
 @click.argument("recipe", required=False, type=click.Path())
+@click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a param.")
 @click.option("--sweep", "sweeps", multiple=True, metavar="KEY=A,B,C",
               help="One run per value (several --sweep: the cartesian product).")
@@ -61,8 +62,13 @@ class _RunCommand(click.Command):
                    "unfinished step (with RECIPE: only the run's own).")
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run(s) as JSON.")
 @click.pass_context
-def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
+def run(ctx: click.Context, recipe: str | None, script_args: tuple[str, ...], **opts: Any) -> None:
     """Run the recipe in folder RECIPE on Ray and follow it to the end.
+
+    RECIPE may be a Python script instead (`mlopslab run train.py --gpus 1 -- --lr 0.1`):
+    it runs as one step in a Ray task with the resources asked for (1 CPU by
+    default), its output is the run's logs, the arguments after -- are its own, and
+    the tracking API inside it (`mlopslab.log_metric`, ...) logs into this run.
 
     A run waits in the queue while its project's or user's quota or the cluster is
     full (`mlopslab queue` says why). Ctrl-C stops following; the run goes on.
@@ -86,7 +92,13 @@ def run(ctx: click.Context, recipe: str | None, **opts: Any) -> None:
     if recipe is None:
         raise RecipeError("give a RECIPE folder, or --resume RUN_ID",
                           "e.g. mlopslab run recipes/tabular-classifier (mlopslab run -h)")
-    specs = build_specs(lab, recipe, RunOptions.of(opts))  # every check before the service is asked
+    if recipe.endswith(".py"):
+        specs = [build_script_spec(lab, recipe, RunOptions.of(opts), script_args)]
+    elif script_args:
+        raise RecipeError(f"a recipe takes no arguments ({' '.join(script_args)})",
+                          "set its params with --set KEY=VALUE; arguments after -- are a script's")
+    else:
+        specs = build_specs(lab, recipe, RunOptions.of(opts))  # every check before the service is asked
     with LabClient(lab) as client:
         finish(client, submit(client, specs), detach=opts["detach"], as_json=opts["as_json"])
 
@@ -104,7 +116,7 @@ def submit(client: LabClient, specs: list[RunSpec]) -> list[Run]:
     return runs
 
 
-RESUME_KEEPS = {"resume_id", "recipe", "detach", "from_scratch", "as_json"}
+RESUME_KEEPS = {"resume_id", "recipe", "script_args", "detach", "from_scratch", "as_json"}
 
 
 def _refuse_changes_on_resume(ctx: click.Context) -> None:

@@ -202,13 +202,13 @@ class Run:
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What `submit_run` takes: a recipe, its resolved params and overrides
-    (mlopslab/runspecs.py builds them, after every check)."""
+    """What `submit_run` takes: a recipe (or a script: `options.kind`), its resolved params
+    and overrides (mlopslab/runspecs.py builds them, after every check)."""
 
     recipe: str
     recipe_path: str
     project: str
-    seed: int
+    seed: int | None  # None: a script run without --seed
     params: dict[str, Any]
     resources: RunResources
     options: RunSettings = field(default_factory=RunSettings)

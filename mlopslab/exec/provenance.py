@@ -50,6 +50,14 @@ def code_version(folder: Path, folder_hash: str | None = None) -> str:
     return f"git:{commit}-dirty:{digest.hexdigest()[:16]}"
 
 
+def script_code_version(script: Path) -> str:
+    """A script's code version: its repository's (git, dirty-marked) when it is in one,
+    else the sha256 of the script itself (its folder may hold anything)."""
+    if git_commit(script.parent) is not None:
+        return code_version(script.parent)
+    return f"sha256:{sha256_file(script)}"
+
+
 def git_commit(folder: Path) -> str | None:
     """The commit checked out where `folder` is, or None outside git."""
     return _git(folder, "rev-parse", "HEAD")

@@ -23,7 +23,7 @@ from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.durations import parse_duration
 from mlopslab.core.errors import DataValidationError, MlopslabError
 from mlopslab.core.events import Event
-from mlopslab.core.recipe import Recipe, load_recipe
+from mlopslab.core.recipe import load_recipe
 from mlopslab.core.run import Run
 from mlopslab.core.runs import exit_code, run_update
 from mlopslab.exec import plan
@@ -47,8 +47,14 @@ class Runner:
     def execute(self) -> str:
         self._start()
         try:
+            if self.run.options.kind == "script":
+                from mlopslab.exec.script_run import run_script
+
+                self._set_deadline(self.run.resources.time_limit)
+                run_script(self)
+                return self._end("finished", None)
             recipe = load_recipe(self.run.recipe_path)
-            self._set_deadline(recipe)
+            self._set_deadline(declared(self, recipe).time_limit)
             inputs = plan.prepare_inputs(self, recipe)
             plan.run_steps(self, recipe, inputs)
             return self._end("finished", None)
@@ -87,8 +93,7 @@ class Runner:
         self.send(run_update(self.run_id, only_if=("starting",), **fields))
         self.log("mlopslab", f"run {self.run_id} started (attempt {self.run.attempt})")
 
-    def _set_deadline(self, recipe: Recipe) -> None:
-        limit = declared(self, recipe).time_limit
+    def _set_deadline(self, limit: str | None) -> None:
         if limit:
             self.deadline = time.time() + parse_duration(limit)
             self.limit_text = limit

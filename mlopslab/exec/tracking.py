@@ -41,7 +41,6 @@ from mlopslab import artifacts
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError
 from mlopslab.core.events import DatasetVersioned, ParamsLogged, TagsSet
-from mlopslab.core.hashing import sha256_file
 from mlopslab.core.run import Run, TrackedRunSpec
 from mlopslab.core.runs import ACTIVE, run_update
 from mlopslab.exec import provenance
@@ -49,6 +48,7 @@ from mlopslab.exec.context import EventSink, artifact_event
 from mlopslab.lab import Lab, find_lab
 
 ENV_RUN = "MLOPSLAB_RUN_ID"
+ENV_SEED = "MLOPSLAB_SEED"
 STEP = "script"  # the step name artifacts of a tracked run are recorded under
 REGISTER_TAGS = ("mlopslab.register_as", "mlopslab.target")
 
@@ -334,7 +334,8 @@ def _start(lab: Lab, project: str | None, name: str | None, params: Mapping[str,
             project=project or lab.config.lab.default_project, pid=os.getpid(), host=provenance.host(),
             user=getpass.getuser(), params={str(k): _plain(v) for k, v in params.items()},
             tags={str(k): str(v) for k, v in tags.items()}, seed=_seed,
-            code_version=_code_version(script), deps=provenance.dependencies(),
+            code_version=provenance.script_code_version(script) if script else None,
+            deps=provenance.dependencies(),
             gpu_ids=[g for g in os.environ.get("CUDA_VISIBLE_DEVICES", "").split(",") if g.strip()],
             cwd=str(Path.cwd()))
         run = client.runs.start_tracked(spec=spec)
@@ -358,6 +359,10 @@ def _attach() -> TrackedRun:
         client.close()
         raise MlopslabError(f"run {run.id} ({ENV_RUN}) is {run.status}; it takes no more logging",
                             f"unset {ENV_RUN} to start a run of your own")
+    if os.environ.get(ENV_SEED, "").isdigit():  # `mlopslab run SCRIPT.py --seed N`
+        from mlopslab.exec.steps import seed_everything
+
+        seed_everything(int(os.environ[ENV_SEED]))
     return TrackedRun(lab, client, run, attached=True)
 
 
@@ -365,15 +370,6 @@ def _calling_script() -> Path | None:
     main = sys.modules.get("__main__")
     file = getattr(main, "__file__", None)
     return Path(file).resolve() if file and Path(file).is_file() else None
-
-
-def _code_version(script: Path | None) -> str | None:
-    """The script's repository's version (git, dirty-marked), else the script's own sha256."""
-    if script is None:
-        return None
-    if provenance.git_commit(script.parent) is not None:
-        return provenance.code_version(script.parent)
-    return f"sha256:{sha256_file(script)}"
 
 
 def _plain(value: Any) -> Any:
