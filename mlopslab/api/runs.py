@@ -3,8 +3,10 @@ cancel."""
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from mlopslab.api.operation import Request, read, write
-from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec, TrackedRunSpec
+from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields, RunSpec, TrackedRunSpec
 
 
 class ListRuns(Request):
@@ -45,6 +47,14 @@ class StartTrackedRun(Request):
     spec: TrackedRunSpec
 
 
+class ListProjects(Request):
+    pass
+
+
+class CreateProject(Request):
+    name: str = Field(min_length=1, max_length=200)
+
+
 class ResumeRun(Request):
     run_id: str
     from_scratch: bool = False  # True: run every step again instead of reusing finished ones
@@ -68,6 +78,10 @@ SUBMIT_RUN = write("submit_run", SubmitRun, Run,
 START_TRACKED_RUN = write("start_tracked_run", StartTrackedRun, Run,
                           "Record a run of code that tracks itself (mlopslab.start_run): running "
                           "at once in the caller's process, outside the queue.")
+LIST_PROJECTS = read("list_projects", ListProjects, list[Project], "Every project, with how many runs it has.")
+CREATE_PROJECT = write("create_project", CreateProject, Project,
+                       "Make a project before its first run (one that exists is left as it is).",
+                       idempotent=True)
 RESUME_RUN = write("resume_run", ResumeRun, Run,
                    "Queue a failed, timed-out or killed run again, reusing its finished steps.")
 CANCEL_RUN = write("cancel_run", CancelRun, Run,
@@ -75,4 +89,4 @@ CANCEL_RUN = write("cancel_run", CancelRun, Run,
                    idempotent=True)
 
 OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, LOGS, SUBMIT_RUN,
-              START_TRACKED_RUN, RESUME_RUN, CANCEL_RUN)
+              START_TRACKED_RUN, LIST_PROJECTS, CREATE_PROJECT, RESUME_RUN, CANCEL_RUN)

@@ -50,13 +50,14 @@ from mlopslab.core.registry import (
     GatedPromotion,
     Promotion,
 )
-from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields, RunSpec, TrackedRunSpec
+from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields, RunSpec, TrackedRunSpec
 from mlopslab.core.service_status import ServiceStatus
 from mlopslab.core.serving_health import ServingHealth
 
 F = TypeVar("F", bound=Callable[..., Any])
 Names = list[str]
 Runs_ = list[Run]  # `list` is a method name in some groups
+Projects = list[Project]
 MetricPoints = list[MetricPoint]
 LogLines = list[LogLine]
 QuotaUsages = list[QuotaUsage]
@@ -131,6 +132,14 @@ class Runs(Group):
     @sends(runs.SUBMIT_RUN)
     def submit(self, spec: RunSpec) -> Run:
         return self._send(runs.SUBMIT_RUN, spec=spec)
+
+    @sends(runs.LIST_PROJECTS)
+    def projects(self) -> Projects:
+        return self._send(runs.LIST_PROJECTS)
+
+    @sends(runs.CREATE_PROJECT)
+    def create_project(self, name: str) -> Project:
+        return self._send(runs.CREATE_PROJECT, name=name)
 
     @sends(runs.START_TRACKED_RUN)
     def start_tracked(self, spec: TrackedRunSpec) -> Run:

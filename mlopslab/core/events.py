@@ -12,6 +12,7 @@ and `event_from_json` are the only place that knows that format:
     attempt_archived    run_id, only_if_status                                AttemptArchived
     params              run_id, params                                        ParamsLogged
     tags                run_id, tags (a null value removes the tag)           TagsSet
+    project             name, ts                                              ProjectCreated
     dataset             run_id, name, hash, source, path, size, ts            DatasetVersioned
     step                run_id, name, idx, cache_key, status, [cached,        StepStarted (status
                         started_at, ended_at, error]                          running), StepFinished
@@ -109,6 +110,15 @@ class ParamsLogged:
     kind: ClassVar[str] = "params"
     run_id: str
     params: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProjectCreated:
+    """A project made before any run of it (MLflow's create-experiment); nothing if it exists."""
+
+    kind: ClassVar[str] = "project"
+    name: str
+    ts: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -393,13 +403,15 @@ DEPLOYMENT_HAPPENINGS: tuple[type[DeploymentHappening], ...] = (
 )
 
 Event = (
-    RunCreated | RunUpdated | AttemptArchived | ParamsLogged | TagsSet | DatasetVersioned | StepStarted
+    RunCreated | RunUpdated | AttemptArchived | ParamsLogged | TagsSet | ProjectCreated | DatasetVersioned
+    | StepStarted
     | StepFinished | MetricsLogged | LogsWritten | ArtifactRecorded | ActionAudited | QuotaChanged
     | ModelVersionRegistered | GatesChecked | AliasMoved | EvaluationSetAdded | DeploymentChanged
     | DeploymentVersionServed | DeploymentHappening | MonitorEvent | DecisionEvent
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
-    RunCreated, RunUpdated, AttemptArchived, ParamsLogged, TagsSet, DatasetVersioned, StepStarted,
+    RunCreated, RunUpdated, AttemptArchived, ParamsLogged, TagsSet, ProjectCreated, DatasetVersioned,
+    StepStarted,
     StepFinished, MetricsLogged, LogsWritten, ArtifactRecorded, ActionAudited, QuotaChanged,
     ModelVersionRegistered, GatesChecked, AliasMoved, EvaluationSetAdded, DeploymentChanged,
     DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS, *MONITOR_EVENTS, *DECISION_EVENTS,

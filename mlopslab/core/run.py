@@ -217,6 +217,15 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
+class Project:
+    """A project: runs are accounted to one (MLflow's experiments are projects)."""
+
+    name: str
+    created_at: datetime
+    runs: int  # runs in it
+
+
+@dataclass(frozen=True)
 class TrackedRunSpec:
     """What `start_tracked_run` takes: code that called `mlopslab.start_run` in its own
     process (mlopslab/exec/tracking.py fills it in). The run starts `running` at once,
@@ -225,8 +234,8 @@ class TrackedRunSpec:
     name: str  # shown where a recipe's name is: the name given, else the script's file name
     path: str  # the calling script ("" for a notebook or `python -c`)
     project: str
-    pid: int
-    host: str
+    pid: int | None  # None: no process to watch (a run made through the MLflow API)
+    host: str | None
     user: str | None = None
     params: dict[str, Any] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -235,6 +244,8 @@ class TrackedRunSpec:
     deps: dict[str, Any] | None = None
     gpu_ids: list[str] = field(default_factory=list)  # CUDA_VISIBLE_DEVICES of the process
     cwd: str | None = None
+    kind: str = "tracked"  # or "mlflow": made through the MLflow-compatible API (mlflow_compat/)
+    started_at: float | None = None  # epoch seconds (None: now)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.api import runs as api
 from mlopslab.core.filters import parse_filter, parse_sort
-from mlopslab.core.run import LogLine, MetricPoint, Run, RunFields
+from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields
 from mlopslab.service.dispatch import Handlers
 from mlopslab.store.filter_sql import compile_filter, compile_sort
 
@@ -29,7 +29,10 @@ class Queries:
     def handlers(self) -> Handlers:
         return {api.LIST_RUNS: self.op_list_runs, api.COUNT_RUNS: self.op_count_runs,
                 api.RUN_FIELDS: self.op_run_fields, api.GET_RUN: self.op_get_run,
-                api.METRICS: self.op_metrics, api.LOGS: self.op_logs}
+                api.METRICS: self.op_metrics, api.LOGS: self.op_logs, api.LIST_PROJECTS: self.op_list_projects}
+
+    def op_list_projects(self) -> list[Project]:
+        return self.store.projects()
 
     def op_list_runs(self, filter: str | None = None, sort: str | None = None,
                      limit: int = 50, offset: int = 0) -> list[Run]:

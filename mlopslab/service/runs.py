@@ -22,8 +22,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.core.errors import RunStateError
-from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, RunCreated, TagsSet
-from mlopslab.core.run import Run, RunResources, RunSettings, RunSpec, TrackedRunSpec
+from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, ProjectCreated, RunCreated, TagsSet
+from mlopslab.core.run import Project, Run, RunResources, RunSettings, RunSpec, TrackedRunSpec
 from mlopslab.core.runs import ACTIVE, RESUMABLE, run_update
 from mlopslab.processes import alive, signal_group, wait_gone
 
@@ -65,16 +65,21 @@ class RunManager:
         ])
         return self.store.get_run(run_id)
 
+    def create_project(self, name: str) -> Project:
+        self.writer.write(None, [ProjectCreated(name=name, ts=time.time())])
+        return next(p for p in self.store.projects() if p.name == name)
+
     def track(self, spec: TrackedRunSpec) -> Run:
         """Record a run that its own process (`spec.pid`) drives and ends."""
         run_id = new_run_id()
         now = time.time()
+        started = spec.started_at or now
         run = {
             "id": run_id, "project": spec.project, "recipe": spec.name, "recipe_path": spec.path,
             "status": "running", "user_name": spec.user, "seed": spec.seed, "params": spec.params,
             "resources": RunResources(cpus=0.0).to_json(),
-            "options": RunSettings(kind="tracked", cwd=spec.cwd).to_json(),
-            "created_at": now, "started_at": now, "pid": spec.pid, "host": spec.host,
+            "options": RunSettings(kind=spec.kind, cwd=spec.cwd).to_json(),
+            "created_at": min(now, started), "started_at": started, "pid": spec.pid, "host": spec.host,
             "code_version": spec.code_version, "deps": spec.deps, "gpu_ids": spec.gpu_ids or None,
         }
         self.writer.write(None, [
@@ -163,7 +168,7 @@ class RunManager:
                 self._check(run)
 
     def _check(self, run: Run) -> None:
-        if run.status == "queued":
+        if run.status == "queued" or run.options.kind == "mlflow":  # an MLflow run has no process
             return
         pid = run.pid
         child = self._children.get(run.id)

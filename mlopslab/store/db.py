@@ -22,6 +22,7 @@ from mlopslab.core.run import (
     Attempt,
     LogLine,
     MetricPoint,
+    Project,
     Run,
     RunArtifact,
     RunInput,
@@ -156,6 +157,12 @@ class Store:
                    attempts=self._attempts(rows[0]),
                    tags={str(k): str(v) for k, v in self.cursor().execute(
                        "SELECT key, value FROM run_tags WHERE run_id = ? ORDER BY key", [found]).fetchall()})
+
+    def projects(self) -> list[Project]:
+        rows = self.cursor().execute(
+            "SELECT p.name, p.created_at, (SELECT count(*) FROM runs r WHERE r.project = p.name) "
+            "FROM projects p ORDER BY p.created_at, p.name").fetchall()
+        return [Project(name=r[0], created_at=r[1].replace(tzinfo=UTC), runs=int(r[2])) for r in rows]
 
     def _attempts(self, run: dict[str, Any]) -> tuple[Attempt, ...]:
         """Every attempt of a run, first to current: the earlier ones as they ended (a

@@ -26,6 +26,7 @@ from mlopslab.core.events import (
     LogsWritten,
     MetricsLogged,
     ParamsLogged,
+    ProjectCreated,
     QuotaChanged,
     RunCreated,
     RunUpdated,
@@ -137,6 +138,11 @@ def _tags(con: duckdb.DuckDBPyConnection, event: TagsSet) -> None:
         else:
             con.execute("INSERT INTO run_tags VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET value = excluded.value",
                         [event.run_id, key, str(value)])
+
+
+def _project(con: duckdb.DuckDBPyConnection, event: ProjectCreated) -> None:
+    con.execute("INSERT INTO projects SELECT ?, ? WHERE NOT EXISTS (SELECT 1 FROM projects WHERE name = ?)",
+                [event.name, ts(event.ts), event.name])
 
 
 def _number(value: Any) -> float | None:
@@ -270,6 +276,7 @@ _STAGES: tuple[tuple[tuple[type[Any], ...], Apply], ...] = (
     ((RunUpdated,), _each(_run_updated)),
     ((ParamsLogged,), _each(_params)),
     ((TagsSet,), _each(_tags)),
+    ((ProjectCreated,), _each(_project)),
     ((DatasetVersioned,), _each(_dataset)),
     ((StepStarted, StepFinished), _each(_step)),
     ((ArtifactRecorded,), _each(_artifact)),

@@ -33,6 +33,7 @@ from mlopslab.core.events import (
     MetricsLogged,
     ModelVersionRegistered,
     ParamsLogged,
+    ProjectCreated,
     QuotaChanged,
     ReplicaRestarted,
     RunCreated,
@@ -76,6 +77,7 @@ EXAMPLES: list[Event] = [
     AttemptArchived(run_id=RUN, only_if_status=["failed", "killed"]),
     ParamsLogged(run_id=RUN, params={"lr": 0.1, "deep": True}),
     TagsSet(run_id=RUN, tags={"team": "ml", "old": None}),
+    ProjectCreated(name="vision", ts=T0),
     DatasetVersioned(run_id=RUN, name="train", hash="md5:00", source="dvc", path="/d.csv",
                      size=10, ts=T0),
     StepStarted(run_id=RUN, name="train", idx=1, cache_key="k" * 64, started_at=T0),
@@ -181,7 +183,7 @@ def test_the_wire_examples_cover_every_kind() -> None:
     and writes itself (they have no older form), and kinds newer than the recordings."""
     happenings = {cls.kind for cls in DEPLOYMENT_HAPPENINGS}
     monitor = {cls.kind for cls in (*MONITOR_EVENTS, *DECISION_EVENTS)}
-    newer = {"tags"}  # kinds made after these forms were recorded: no older producer sends them
+    newer = {"tags", "project"}  # kinds made after these forms were recorded: no older producer sends them
     assert {d["kind"] for d in _wire_examples()} - {LEGACY} == KINDS - happenings - monitor - newer
     assert {d["event"]["kind"] for d in _old_deployment_events()} == happenings
 
