@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from functools import cached_property
@@ -57,6 +58,18 @@ class Lab:
     @property
     def spool(self) -> Path:
         return self.state / "spool"
+
+    def token(self, name: str) -> str:
+        """The lab's bearer token for listener `name` (metrics, mlflow), made once in an
+        owner-only file STATE/NAME.token."""
+        path = self.state / f"{name}.token"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            tmp.touch(mode=0o600)
+            tmp.write_text(secrets.token_urlsafe(32) + "\n")
+            tmp.replace(path)
+        return path.read_text().strip()
 
     def run_dir(self, run_id: str) -> Path:
         return self.root / "runs" / run_id

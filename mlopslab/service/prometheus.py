@@ -18,11 +18,9 @@ first use, readable by its owner only). Values are read when scraped:
 from __future__ import annotations
 
 import hmac
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -34,18 +32,6 @@ from mlopslab.store import monitor_queries as q
 
 if TYPE_CHECKING:
     from mlopslab.service.monitor_ops import MonitorOps
-
-
-def metrics_token(state: Path) -> str:
-    """The lab's metrics token, made once (owner-only file)."""
-    path = state / "metrics.token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.touch(mode=0o600)
-        tmp.write_text(secrets.token_urlsafe(32) + "\n")
-        tmp.replace(path)
-    return path.read_text().strip()
 
 
 class LabCollector(Collector):
@@ -123,11 +109,11 @@ def _guarded(app: Callable[..., Any], token: str) -> Callable[..., Any]:
     return guarded
 
 
-def serve_metrics(monitor: MonitorOps, host: str, port: int, state: Path) -> WSGIServer:
+def serve_metrics(monitor: MonitorOps, host: str, port: int, token: str) -> WSGIServer:
     """Start the exporter in a thread; the server (shut it down to stop)."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(LabCollector(monitor))
-    app = _guarded(make_wsgi_app(registry), metrics_token(state))
+    app = _guarded(make_wsgi_app(registry), token)
     server = make_server(host, port, app, handler_class=_Quiet)
     threading.Thread(target=server.serve_forever, daemon=True, name="prometheus").start()
     return server

@@ -193,7 +193,7 @@ class LabService:
         if m.prometheus_port:
             where = f"http://{m.prometheus_host}:{m.prometheus_port}/metrics"
             try:
-                serve_metrics(self.monitor, m.prometheus_host, m.prometheus_port, self.lab.state)
+                serve_metrics(self.monitor, m.prometheus_host, m.prometheus_port, self.lab.token("metrics"))
                 print(f"Prometheus metrics on {where} (bearer token in "
                       f"{self.lab.state / 'metrics.token'})", file=sys.stderr, flush=True)
             except OSError as e:  # a taken port: the lab works on without the exporter
