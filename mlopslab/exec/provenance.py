@@ -12,6 +12,7 @@ from typing import Any
 
 import yaml
 
+from mlopslab.core.errors import DataValidationError
 from mlopslab.core.hashing import hash_files, md5_file, sha256_file, stable_json
 
 KEY_PACKAGES = ("mlopslab", "numpy", "scikit-learn", "skl2onnx", "onnx", "onnxruntime",
@@ -73,12 +74,20 @@ def _git(folder: Path, *args: str) -> str | None:
 
 
 def data_version(path: Path) -> dict[str, Any]:
-    """{hash, source, path, size}: the DVC md5 when a matching .dvc file tracks the
-    file, else `sha256:` of the content."""
-    dvc_md5 = _dvc_md5(path)
-    if dvc_md5 is not None and path.is_file() and md5_file(path) == dvc_md5:
-        return {"hash": f"md5:{dvc_md5}", "source": "dvc", "path": str(path),
-                "size": path.stat().st_size}
+    """{hash, source, path, size}: the DVC md5 when DVC tracks the file (a `.dvc` file
+    beside it, or an output of a `dvc.yaml` stage in `dvc.lock`), else `sha256:` of the
+    content. A tracked file whose content no longer has DVC's md5 (changed without
+    `dvc add` or `dvc repro`) is refused: DataValidationError says what to run."""
+    tracked = dvc_md5(path) if path.is_file() else None
+    if tracked is not None:
+        md5, where = tracked
+        actual = md5_file(path)
+        if actual != md5:
+            raise DataValidationError(
+                f"{path} changed since DVC recorded it: its md5 is {actual}, {where} says {md5}",
+                f"record the new version with `dvc add {path.name}` (or `dvc repro` for a stage's output) "
+                f"and commit {where}, or get the recorded one back with `dvc checkout {path.name}`")
+        return {"hash": f"md5:{md5}", "source": "dvc", "path": str(path), "size": path.stat().st_size}
     if path.is_dir():
         files = [p for p in path.rglob("*") if p.is_file()]
         return {"hash": f"sha256:{hash_files(path, files)}", "source": "content",
@@ -87,7 +96,26 @@ def data_version(path: Path) -> dict[str, Any]:
             "size": path.stat().st_size}
 
 
-def _dvc_md5(path: Path) -> str | None:
+def dvc_md5(path: Path) -> tuple[str, str] | None:
+    """The md5 DVC recorded for a file, and where it is recorded: its `.dvc` file, or the
+    `dvc.lock` of a `dvc.yaml` stage that outputs it (looked for up to the DVC repository's
+    root); None when DVC does not track the file."""
+    found = _dvc_file_md5(path)
+    if found is not None:
+        return found, path.with_name(path.name + ".dvc").name
+    resolved = path.resolve()
+    for folder in resolved.parents:
+        lock = folder / "dvc.lock"
+        if lock.is_file():
+            md5 = _lock_md5(lock, resolved.relative_to(folder).as_posix())
+            if md5 is not None:
+                return md5, str(lock)
+        if (folder / ".dvc").is_dir():  # the repository's root: no further
+            break
+    return None
+
+
+def _dvc_file_md5(path: Path) -> str | None:
     dvc_file = path.with_name(path.name + ".dvc")
     if not dvc_file.is_file():
         return None
@@ -98,6 +126,18 @@ def _dvc_md5(path: Path) -> str | None:
     for out in outs:
         if out.get("path") == path.name and "md5" in out:
             return str(out["md5"])
+    return None
+
+
+def _lock_md5(lock: Path, relative: str) -> str | None:
+    try:
+        stages = (yaml.safe_load(lock.read_text()) or {}).get("stages", {})
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    for stage in stages.values() if isinstance(stages, dict) else ():
+        for out in (stage or {}).get("outs", []) or []:
+            if isinstance(out, dict) and out.get("path") == relative and out.get("md5"):
+                return str(out["md5"])
     return None
 
 

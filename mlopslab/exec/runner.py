@@ -63,8 +63,9 @@ class Runner:
         except StepFailed as e:  # the step printed its traceback: once is enough
             return self._end("failed", str(e), e.summary, e.exit_code)
         except DataValidationError as e:
-            self.log("mlopslab", f"data validation failed:\n{e.message}")
-            return self._end("failed", "data validation failed", e.message, e.exit_code)
+            detail = e.message + (f"\nhint: {e.hint}" if e.hint else "")
+            self.log("mlopslab", f"data validation failed:\n{detail}")
+            return self._end("failed", "data validation failed", detail, e.exit_code)
         except MlopslabError as e:
             return self._end("failed", e.message, e.message, e.exit_code)
         except Exception as e:  # noqa: BLE001 - a fault of mlopslab or Ray: keep its traceback

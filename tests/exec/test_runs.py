@@ -269,6 +269,42 @@ def test_dvc_tracked_input_is_versioned_by_its_dvc_md5(lab: Lab, tmp_path: Path)
     (recipe / "steps.py").write_text((recipe / "steps.py").read_text() + "\n# edited\n")
     dirty = mlopslab_json(lab, "run", str(recipe))
     assert dirty["code_version"].startswith(f"git:{commit}-dirty:")
+    lineage = mlopslab_json(lab, "lineage", f"data:md5:{md5}")
+    runs = {n["ref"] for n in lineage["downstream"]["nodes"] if n["kind"] == "run"}
+    assert {f"run:{run['id']}", f"run:{dirty['id']}"} <= runs
+
+    # data changed without `dvc add`: refused, with what to run; nothing recorded as a new version
+    (recipe / "table.csv").write_text("a,b\n1,2\n3,4\n5,6\n")
+    changed = mlopslab(lab, "run", str(recipe), check=False)
+    assert changed.returncode == 3, changed.stdout + changed.stderr
+    assert "probe/table.csv changed since DVC recorded it" in changed.stdout + changed.stderr
+    assert "dvc add table.csv" in changed.stdout + changed.stderr
+    refused = mlopslab_json(lab, "runs", "show", mlopslab_json(lab, "runs", "ls")[0]["id"])
+    assert refused["status"] == "failed" and refused["data_version"] is None
+
+
+def test_a_dvc_stage_output_is_versioned_by_dvc_lock(tmp_path: Path) -> None:
+    from mlopslab.core.errors import DataValidationError
+    from mlopslab.exec.provenance import data_version
+
+    repo = tmp_path / "repo"
+    (repo / "data").mkdir(parents=True)
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    for cmd in (["git", "init", "-q"], [str(Path(sys.executable).with_name("dvc")), "init", "-q"]):
+        subprocess.run(cmd, cwd=repo, check=True, env=env)
+    (repo / "make.py").write_text("open('data/features.csv', 'w').write('x\\n1\\n2\\n')\n")
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    subprocess.run([dvc, "stage", "add", "-q", "-n", "features", "-d", "make.py", "-o", "data/features.csv",
+                    f"{sys.executable} make.py"], cwd=repo, check=True, env=env)
+    subprocess.run([dvc, "repro", "-q"], cwd=repo, check=True, env=env, capture_output=True)
+    out = repo / "data" / "features.csv"
+    md5 = hashlib.md5(out.read_bytes()).hexdigest()  # noqa: S324
+    found = data_version(out)
+    assert found["hash"] == f"md5:{md5}" and found["source"] == "dvc"
+    out.write_text("x\n1\n")
+    with pytest.raises(DataValidationError, match="changed since DVC recorded it") as e:
+        data_version(out)
+    assert "dvc repro" in (e.value.hint or "") and "dvc.lock" in e.value.message
 
 
 def test_ray_address_flag_runs_on_that_cluster(tmp_path: Path, ray_cluster) -> None:
