@@ -6,6 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from mlopslab.api.operation import Request, read, write
+from mlopslab.core.mlflow_registry import MlflowModel
 from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields, RunSpec, TrackedRunSpec
 
 
@@ -55,6 +56,10 @@ class CreateProject(Request):
     name: str = Field(min_length=1, max_length=200)
 
 
+class MlflowRegistryRequest(Request):
+    pass
+
+
 class ResumeRun(Request):
     run_id: str
     from_scratch: bool = False  # True: run every step again instead of reusing finished ones
@@ -82,6 +87,9 @@ LIST_PROJECTS = read("list_projects", ListProjects, list[Project], "Every projec
 CREATE_PROJECT = write("create_project", CreateProject, Project,
                        "Make a project before its first run (one that exists is left as it is).",
                        idempotent=True)
+MLFLOW_REGISTRY = read("mlflow_registry", MlflowRegistryRequest, list[MlflowModel],
+                       "MLflow's registered models with their versions and aliases (what the MLflow API "
+                       "and import keep; no gates: apart from the lab's registry).")
 RESUME_RUN = write("resume_run", ResumeRun, Run,
                    "Queue a failed, timed-out or killed run again, reusing its finished steps.")
 CANCEL_RUN = write("cancel_run", CancelRun, Run,
@@ -89,4 +97,4 @@ CANCEL_RUN = write("cancel_run", CancelRun, Run,
                    idempotent=True)
 
 OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, LOGS, SUBMIT_RUN,
-              START_TRACKED_RUN, LIST_PROJECTS, CREATE_PROJECT, RESUME_RUN, CANCEL_RUN)
+              START_TRACKED_RUN, LIST_PROJECTS, CREATE_PROJECT, MLFLOW_REGISTRY, RESUME_RUN, CANCEL_RUN)

@@ -34,6 +34,7 @@ from mlopslab.core.gate_reports import GateVerdict
 from mlopslab.core.gpu_usage import GpuPoint, OwnerGpuUse
 from mlopslab.core.gpus import GpuReport
 from mlopslab.core.lineage import Lineage
+from mlopslab.core.mlflow_registry import MlflowModel
 from mlopslab.core.model_versions import (
     ModelSummary,
     ModelVersion,
@@ -58,6 +59,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 Names = list[str]
 Runs_ = list[Run]  # `list` is a method name in some groups
 Projects = list[Project]
+MlflowModels = list[MlflowModel]
 MetricPoints = list[MetricPoint]
 LogLines = list[LogLine]
 QuotaUsages = list[QuotaUsage]
@@ -140,6 +142,10 @@ class Runs(Group):
     @sends(runs.CREATE_PROJECT)
     def create_project(self, name: str) -> Project:
         return self._send(runs.CREATE_PROJECT, name=name)
+
+    @sends(runs.MLFLOW_REGISTRY)
+    def mlflow_registry(self) -> MlflowModels:
+        return self._send(runs.MLFLOW_REGISTRY)
 
     @sends(runs.START_TRACKED_RUN)
     def start_tracked(self, spec: TrackedRunSpec) -> Run:

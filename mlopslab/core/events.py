@@ -69,6 +69,7 @@ from typing import Any, ClassVar
 
 from mlopslab.core.decision_events import DECISION_EVENTS, DecisionEvent
 from mlopslab.core.errors import EventError
+from mlopslab.core.mlflow_registry import MLFLOW_EVENTS, MlflowEvent
 from mlopslab.core.monitor_events import MONITOR_EVENTS, MonitorEvent
 
 Json = dict[str, Any]
@@ -407,14 +408,14 @@ Event = (
     | StepStarted
     | StepFinished | MetricsLogged | LogsWritten | ArtifactRecorded | ActionAudited | QuotaChanged
     | ModelVersionRegistered | GatesChecked | AliasMoved | EvaluationSetAdded | DeploymentChanged
-    | DeploymentVersionServed | DeploymentHappening | MonitorEvent | DecisionEvent
+    | DeploymentVersionServed | DeploymentHappening | MonitorEvent | DecisionEvent | MlflowEvent
 )
 EVENT_TYPES: tuple[type[Event], ...] = (
     RunCreated, RunUpdated, AttemptArchived, ParamsLogged, TagsSet, ProjectCreated, DatasetVersioned,
     StepStarted,
     StepFinished, MetricsLogged, LogsWritten, ArtifactRecorded, ActionAudited, QuotaChanged,
     ModelVersionRegistered, GatesChecked, AliasMoved, EvaluationSetAdded, DeploymentChanged,
-    DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS, *MONITOR_EVENTS, *DECISION_EVENTS,
+    DeploymentVersionServed, *DEPLOYMENT_HAPPENINGS, *MONITOR_EVENTS, *DECISION_EVENTS, *MLFLOW_EVENTS,
 )
 
 

@@ -32,6 +32,7 @@ from mlopslab.core.runs import run_update
 from mlopslab.lab import Lab
 from mlopslab.mlflow_compat import entities as e
 from mlopslab.mlflow_compat.artifacts import Artifacts
+from mlopslab.mlflow_compat.registry import Registry
 
 API = "/api/2.0/mlflow"
 Body = dict[str, Any]
@@ -61,6 +62,7 @@ class Tracking:
         self.lab, self.client = lab, client
         self.default = lab.config.lab.default_project
         self.artifacts = Artifacts(lab, client, self._run)
+        self.registry = Registry(client, MlflowError, _json)
 
     def routes(self) -> dict[tuple[str, str], Callable[[Body], Body]]:
         return {
@@ -80,6 +82,7 @@ class Tracking:
             ("POST", "/runs/log-batch"): self.log_batch,
             ("GET", "/metrics/get-history"): self.metric_history,
             ("POST", "/logged-models/search"): self.search_logged_models,
+            **self.registry.routes(),
         }
 
     def search_logged_models(self, body: Body) -> Body:

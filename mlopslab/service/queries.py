@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab.api import runs as api
 from mlopslab.core.filters import parse_filter, parse_sort
+from mlopslab.core.mlflow_registry import MlflowModel
 from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields
 from mlopslab.service.dispatch import Handlers
 from mlopslab.store.filter_sql import compile_filter, compile_sort
@@ -29,7 +30,13 @@ class Queries:
     def handlers(self) -> Handlers:
         return {api.LIST_RUNS: self.op_list_runs, api.COUNT_RUNS: self.op_count_runs,
                 api.RUN_FIELDS: self.op_run_fields, api.GET_RUN: self.op_get_run,
-                api.METRICS: self.op_metrics, api.LOGS: self.op_logs, api.LIST_PROJECTS: self.op_list_projects}
+                api.METRICS: self.op_metrics, api.LOGS: self.op_logs, api.LIST_PROJECTS: self.op_list_projects,
+                api.MLFLOW_REGISTRY: self.op_mlflow_registry}
+
+    def op_mlflow_registry(self) -> list[MlflowModel]:
+        from mlopslab.store.mlflow_store import registry
+
+        return registry(self.store)
 
     def op_list_projects(self) -> list[Project]:
         return self.store.projects()

@@ -364,6 +364,25 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        12,
+        "MLflow's model registry as its client knows it (core/mlflow_registry.py)",
+        """
+        CREATE TABLE mlflow_models (
+            name VARCHAR PRIMARY KEY, description VARCHAR NOT NULL, tags JSON NOT NULL,
+            created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE mlflow_model_versions (
+            name VARCHAR NOT NULL, version INTEGER NOT NULL, source VARCHAR NOT NULL, run_id VARCHAR,
+            status VARCHAR NOT NULL, description VARCHAR NOT NULL, tags JSON NOT NULL, user_name VARCHAR,
+            created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL, PRIMARY KEY (name, version)
+        );
+        CREATE TABLE mlflow_aliases (
+            name VARCHAR NOT NULL, alias VARCHAR NOT NULL, version INTEGER NOT NULL,
+            PRIMARY KEY (name, alias)
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

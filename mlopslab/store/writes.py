@@ -37,6 +37,7 @@ from mlopslab.core.events import (
 from mlopslab.store.decision_store import DECISION_WRITERS
 from mlopslab.store.deployment_writes import DEPLOY_WRITERS
 from mlopslab.store.drift_writes import DRIFT_WRITERS
+from mlopslab.store.mlflow_store import MLFLOW_WRITERS
 from mlopslab.store.model_writes import MODEL_WRITERS
 from mlopslab.store.monitor_writes import MONITOR_WRITERS
 
@@ -284,7 +285,7 @@ _STAGES: tuple[tuple[tuple[type[Any], ...], Apply], ...] = (
     ((QuotaChanged,), _each(_quota)),
     *(((kind,), _each(write))
       for kind, write in {**MODEL_WRITERS, **DEPLOY_WRITERS, **MONITOR_WRITERS,
-                          **DRIFT_WRITERS, **DECISION_WRITERS}.items()),
+                          **DRIFT_WRITERS, **DECISION_WRITERS, **MLFLOW_WRITERS}.items()),
     ((MetricsLogged,), _insert_metrics),
     ((LogsWritten,), _insert_logs),
 )

@@ -142,6 +142,9 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
         "serving_health": lambda: client.monitor.serving_health("web", since=time.time() - 300),
         "decisions": lambda: client.monitor.decisions("web"),
         "drift": lambda: client.drift.report("web"),
+        "list_projects": client.runs.projects,
+        "create_project": lambda: client.runs.create_project("retry"),
+        "mlflow_registry": client.runs.mlflow_registry,
         "stop": lambda: client.service.stop(stop_ray=False),
     }
 

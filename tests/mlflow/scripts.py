@@ -28,6 +28,15 @@ for i, (lr, team) in enumerate([(0.1, "vision"), (0.01, "vision"), (0.03, "nlp")
                 f.write("the data had duplicates")
             mlflow.log_artifact(path)
             mlflow.log_artifact(path, artifact_path="reports")
+        names.append(run.info.run_id)
+
+client = mlflow.MlflowClient()
+client.create_registered_model("digits", tags={"team": "vision"}, description="the digits model")
+for run_id in names[:2]:
+    client.create_model_version("digits", source=f"runs:/{run_id}/model", run_id=run_id, tags={"from": run_id[-4:]})
+client.set_registered_model_alias("digits", "champion", "2")
+client.set_registered_model_alias("digits", "old", "1")
+client.delete_registered_model_alias("digits", "old")
 '''
 
 READ = '''
@@ -65,5 +74,15 @@ for r in client.search_runs([exp.experiment_id], "", max_results=100):
         "artifacts": files, "notes": text, "experiment": r.info.experiment_id == exp.experiment_id,
     }
 found["runs"] = runs
+names = {r.info.run_id: r.info.run_name for r in client.search_runs([exp.experiment_id], "", max_results=100)}
+model = client.get_registered_model("digits")
+champion = client.get_model_version_by_alias("digits", "champion")
+found["registry"] = {
+    "aliases": {k: str(v) for k, v in model.aliases.items()}, "description": model.description, "tags": model.tags,
+    "latest": [str(v.version) for v in model.latest_versions],
+    "champion": [str(champion.version), names[champion.run_id], champion.tags.get("from") is not None],
+    "versions": [[str(v.version), names[v.run_id], v.status] for v in client.search_model_versions("name='digits'")],
+    "models": [m.name for m in client.search_registered_models()],
+}
 print(json.dumps(found, sort_keys=True))
 '''

@@ -68,6 +68,8 @@ def test_an_mlflow_script_logs_into_the_lab_and_reads_back_what_sqlite_gives(
     assert len(ours["runs"]["run-0"]["loss_steps"]) == 1000
     assert ours["runs"]["child"]["parent"] == "run-1"
     assert ours["runs"]["run-2"]["notes"] == "the data had duplicates"
+    assert ours["registry"] == theirs["registry"]
+    assert ours["registry"]["aliases"] == {"champion": "2"} and ours["registry"]["champion"][1] == "run-1"
 
     # what the lab itself holds, as `mlopslab runs` shows it
     listed = {r["recipe"]: r for r in mlopslab_json(lab, "runs", "ls", "--limit", "100")}
@@ -80,6 +82,9 @@ def test_an_mlflow_script_logs_into_the_lab_and_reads_back_what_sqlite_gives(
     with LabClient(lab) as client:
         loss = client.runs.metrics(run_id=listed["run-0"]["id"], key="loss")
         assert [p.step for p in loss] == list(range(1000)) and loss[-1].value == pytest.approx(1 / 1000)
+        digits = next(m for m in client.runs.mlflow_registry() if m.name == "digits")
+        assert digits.aliases == {"champion": 2} and [v.run_id for v in digits.versions] == [
+            listed["run-0"]["id"], listed["run-1"]["id"]]
 
 
 def test_no_token_no_entry_and_what_is_not_supported_says_so_in_mlflows_format(
