@@ -7,7 +7,16 @@ from pydantic import Field
 
 from mlopslab.api.operation import Request, read, write
 from mlopslab.core.mlflow_registry import MlflowModel
-from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields, RunSpec, TrackedRunSpec
+from mlopslab.core.run import (
+    ImportedRun,
+    LogLine,
+    MetricPoint,
+    Project,
+    Run,
+    RunFields,
+    RunSpec,
+    TrackedRunSpec,
+)
 
 
 class ListRuns(Request):
@@ -56,6 +65,10 @@ class CreateProject(Request):
     name: str = Field(min_length=1, max_length=200)
 
 
+class ImportRun(Request):
+    run: ImportedRun
+
+
 class MlflowRegistryRequest(Request):
     pass
 
@@ -90,6 +103,9 @@ CREATE_PROJECT = write("create_project", CreateProject, Project,
 MLFLOW_REGISTRY = read("mlflow_registry", MlflowRegistryRequest, list[MlflowModel],
                        "MLflow's registered models with their versions and aliases (what the MLflow API "
                        "and import keep; no gates: apart from the lab's registry).")
+IMPORT_RUN = write("import_run", ImportRun, Run,
+                   "Record a run of another tracker under its own id, status and times; importing "
+                   "it again updates its status, times, params and tags.", idempotent=True)
 RESUME_RUN = write("resume_run", ResumeRun, Run,
                    "Queue a failed, timed-out or killed run again, reusing its finished steps.")
 CANCEL_RUN = write("cancel_run", CancelRun, Run,
@@ -97,4 +113,5 @@ CANCEL_RUN = write("cancel_run", CancelRun, Run,
                    idempotent=True)
 
 OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, LOGS, SUBMIT_RUN,
-              START_TRACKED_RUN, LIST_PROJECTS, CREATE_PROJECT, MLFLOW_REGISTRY, RESUME_RUN, CANCEL_RUN)
+              START_TRACKED_RUN, LIST_PROJECTS, CREATE_PROJECT, MLFLOW_REGISTRY, IMPORT_RUN, RESUME_RUN,
+              CANCEL_RUN)

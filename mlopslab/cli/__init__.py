@@ -158,4 +158,4 @@ def main() -> None:
 from mlopslab.cli import demo, lab_cmd, queue_cmd, run_cmd, runs_cmd, tui_cmd  # noqa: E402, F401, I001
 from mlopslab.cli import artifacts_cmd, deploy_cmd, evalset_cmd, models_cmd  # noqa: E402, F401, I001
 from mlopslab.cli import alerts_cmd, cost_cmd, gpu_cmd  # noqa: E402, F401, I001
-from mlopslab.cli import decisions_cmd, drift_cmd, mlflow_cmd  # noqa: E402, F401, I001
+from mlopslab.cli import decisions_cmd, drift_cmd, import_cmd, mlflow_cmd  # noqa: E402, F401, I001

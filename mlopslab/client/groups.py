@@ -51,7 +51,7 @@ from mlopslab.core.registry import (
     GatedPromotion,
     Promotion,
 )
-from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields, RunSpec, TrackedRunSpec
+from mlopslab.core.run import ImportedRun, LogLine, MetricPoint, Project, Run, RunFields, RunSpec, TrackedRunSpec
 from mlopslab.core.service_status import ServiceStatus
 from mlopslab.core.serving_health import ServingHealth
 
@@ -142,6 +142,10 @@ class Runs(Group):
     @sends(runs.CREATE_PROJECT)
     def create_project(self, name: str) -> Project:
         return self._send(runs.CREATE_PROJECT, name=name)
+
+    @sends(runs.IMPORT_RUN)
+    def import_run(self, run: ImportedRun) -> Run:
+        return self._send(runs.IMPORT_RUN, run=run)
 
     @sends(runs.MLFLOW_REGISTRY)
     def mlflow_registry(self) -> MlflowModels:

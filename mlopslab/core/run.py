@@ -249,6 +249,24 @@ class TrackedRunSpec:
 
 
 @dataclass(frozen=True)
+class ImportedRun:
+    """What `import_run` takes: a run of another tracker (MLflow) under its own id, with
+    its own status and times (mlflow_compat/importer.py). Importing it again updates it."""
+
+    id: str
+    project: str
+    name: str
+    status: str  # a lab status: running, finished, failed, killed
+    source: str  # where it came from, e.g. the MLflow tracking URI
+    created_at: float  # epoch seconds
+    started_at: float | None = None
+    ended_at: float | None = None
+    user: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class MetricPoint:
     """One logged value of a metric."""
 

@@ -21,9 +21,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from mlopslab.core.errors import RunStateError
+from mlopslab.core.errors import NotFound, RunStateError
 from mlopslab.core.events import ActionAudited, AttemptArchived, ParamsLogged, ProjectCreated, RunCreated, TagsSet
-from mlopslab.core.run import Project, Run, RunResources, RunSettings, RunSpec, TrackedRunSpec
+from mlopslab.core.run import ImportedRun, Project, Run, RunResources, RunSettings, RunSpec, TrackedRunSpec
 from mlopslab.core.runs import ACTIVE, RESUMABLE, run_update
 from mlopslab.processes import alive, signal_group, wait_gone
 
@@ -68,6 +68,27 @@ class RunManager:
     def create_project(self, name: str) -> Project:
         self.writer.write(None, [ProjectCreated(name=name, ts=time.time())])
         return next(p for p in self.store.projects() if p.name == name)
+
+    def import_run(self, run: ImportedRun) -> Run:
+        """A run of another tracker under its own id; an import of it again updates it."""
+        try:
+            self.store.get_run(run.id)
+            exists = True
+        except NotFound:
+            exists = False
+        events: list[Any] = []
+        if not exists:
+            events.append(RunCreated(run={
+                "id": run.id, "project": run.project, "recipe": run.name, "recipe_path": run.source,
+                "status": run.status, "user_name": run.user, "params": run.params,
+                "resources": RunResources(cpus=0.0).to_json(), "options": RunSettings(kind="mlflow").to_json(),
+                "created_at": run.created_at, "started_at": run.started_at, "ended_at": run.ended_at}))
+        else:
+            events.append(run_update(run.id, status=run.status, started_at=run.started_at, ended_at=run.ended_at,
+                                     params=run.params))
+        events += [ParamsLogged(run_id=run.id, params=run.params), TagsSet(run_id=run.id, tags=dict(run.tags))]
+        self.writer.write(None, events)
+        return self.store.get_run(run.id)
 
     def track(self, spec: TrackedRunSpec) -> Run:
         """Record a run that its own process (`spec.pid`) drives and ends."""

@@ -114,6 +114,7 @@ class LabService:
                 api.WRITE: self.op_write, api.STOP: self.op_stop,
                 runs.SUBMIT_RUN: self.op_submit_run, runs.RESUME_RUN: self.op_resume_run,
                 runs.START_TRACKED_RUN: self.runs.track, runs.CREATE_PROJECT: self.runs.create_project,
+                runs.IMPORT_RUN: self.runs.import_run,
                 runs.CANCEL_RUN: self.op_cancel_run}
 
     def op_hello(self) -> service_api.Hello:

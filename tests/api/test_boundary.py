@@ -25,6 +25,7 @@ from mlopslab.client import LabClient, daemon
 from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.errors import BadRequest, ServiceOutdated, ServiceUnreachable, UnknownOperation
 from mlopslab.core.monitor_events import AlertRaised
+from mlopslab.core.run import ImportedRun
 from mlopslab.lab import Lab
 from mlopslab.processes import alive, wait_gone
 from tests.conftest import configure, mlopslab
@@ -145,6 +146,9 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
         "list_projects": client.runs.projects,
         "create_project": lambda: client.runs.create_project("retry"),
         "mlflow_registry": client.runs.mlflow_registry,
+        "import_run": lambda: client.runs.import_run(ImportedRun(
+            id="0123456789abcdef0123456789abcdef", project="imported", name="old", status="finished",
+            source="sqlite:///x.db", created_at=time.time() - 60)),
         "stop": lambda: client.service.stop(stop_ray=False),
     }
 

@@ -38,6 +38,8 @@ def server(tmp_path: Path) -> Iterator[tuple[Lab, str]]:
 def run_script(code: str, uri: str, folder: Path, token: str | None = None) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
     env.update(MLFLOW_TRACKING_URI=uri, GIT_PYTHON_REFRESH="quiet")
+    if uri.startswith("file:"):
+        env["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 keeps its file store for old histories only
     if token:
         env["MLFLOW_TRACKING_TOKEN"] = token
     folder.mkdir(parents=True, exist_ok=True)
