@@ -52,6 +52,10 @@ def demo(path: str | None, keep_running: bool) -> None:
                 ids.append(_run(client, lab, recipe, sets))
                 if recipe == TABULAR:
                     versions.append(_registered(client, ids[-1]))
+            n = len(DEMO_RUNS) + 2
+            say(f"[bold]{n}. mlopslab run scripts/train_logreg.py -- --C 0.5[/]  (a plain script, tracked with "
+                "mlopslab.start_run)")
+            ids.append(_run_script(client, lab))
             final = [client.runs.get(run_id=i) for i in ids]
             console.print(runs_table(final, metric_keys=4))
             if any(r.status != "finished" for r in final):
@@ -82,8 +86,10 @@ def _say_end(lab: Lab, endpoint: str | None, keep_running: bool, seconds: float,
     else:
         say(f"undeployed {MODEL} (its endpoint is gone) and stopped the lab service and Ray "
             "(--keep-running leaves them up)")
-    say(f"done in {seconds:.0f}s. Look around (the TUI starts the service again):")
-    for command in ("mlopslab", "mlopslab runs ls", f"mlopslab runs show {ids[0]}",
+    say(f"done in {seconds:.0f}s. Open the TUI on this lab (it starts the service again): "
+        f"mlopslab --lab {lab.root} tui")
+    say("Or look around from the command line:")
+    for command in ("mlopslab runs ls", f"mlopslab runs show {ids[0]}",
                     f"mlopslab models ls {MODEL}", f"mlopslab lineage model:{MODEL}:champion"):
         say(f"  mlopslab --lab {lab.root} {command.removeprefix('mlopslab').strip()}".rstrip())
 
@@ -92,7 +98,7 @@ def serve_demo(client: LabClient, lab: Lab, versions: list[int], keep_running: b
     """Gate and promote the tabular runs' two versions, deploy blue/green, infer, roll back;
     the stable endpoint."""
     first, second = versions[0], versions[1]
-    step = len(DEMO_RUNS) + 2
+    step = len(DEMO_RUNS) + 3
     for number in (first, second):
         say(f"[bold]{step}. mlopslab gate {MODEL}@{number}[/]  (against the champion, on the evaluation set)")
         _show_gate(client.models.gate(ref=f"{MODEL}@{number}", actor="demo"))
@@ -184,6 +190,46 @@ def _infer(endpoint: str, rows: list[list[float]]) -> str:
     outputs = {o["name"]: o["data"] for o in answer["outputs"]}
     label = next(iter(outputs.values()))
     return f"version {answer.get('model_version')} predicts {label} for {len(rows)} rows in {ms:.1f} ms"
+
+
+SCRIPT = """\
+# A plain training script: the tracking API makes it a run of the lab (docs/tracking.md).
+import sys
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+
+import mlopslab
+
+data = sys.argv[sys.argv.index("--data") + 1]
+c = float(sys.argv[sys.argv.index("--C") + 1])
+with mlopslab.start_run(name="train_logreg", params={"C": c}) as run:
+    run.log_input(data)
+    table = np.genfromtxt(data, delimiter=",", names=True, dtype=None, encoding="utf-8")
+    features = [n for n in table.dtype.names if n not in ("target", "group")]
+    x = np.column_stack([table[n] for n in features]).astype(float)
+    x_train, x_test, y_train, y_test = train_test_split(x, table["target"], test_size=0.25, random_state=0)
+    model = LogisticRegression(C=c, max_iter=2000).fit(x_train, y_train)
+    run.log_metrics({"accuracy": model.score(x_test, y_test), "train_accuracy": model.score(x_train, y_train)})
+    run.log_model(model, sample_input=x_test[:1])
+    print(f"accuracy {model.score(x_test, y_test):.4f}")
+"""
+
+
+def _run_script(client: LabClient, lab: Lab) -> str:
+    """Write the demo's plain script into the lab and run it as `mlopslab run SCRIPT.py` does."""
+    from mlopslab.cli.follow import follow_logs
+    from mlopslab.runspecs import RunOptions, build_script_spec
+
+    script = lab.root / "scripts" / "train_logreg.py"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(SCRIPT)
+    data = lab.recipes / TABULAR / "data" / "breast_cancer.csv"
+    spec = build_script_spec(lab, str(script), RunOptions(), ("--C", "0.5", "--data", str(data)))
+    run = client.runs.submit(spec=spec)
+    follow_logs(client, run.id, _Quiet())
+    return run.id
 
 
 def _run(client: LabClient, lab: Lab, recipe: str, sets: list[str]) -> str:

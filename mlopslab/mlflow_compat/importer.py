@@ -70,6 +70,13 @@ def open_source(uri: str) -> Any:
         os.environ["MLFLOW_ALLOW_FILE_STORE"] = "true"  # MLflow 3 reads its old file stores only when told
     if uri.startswith("sqlite:///") and not Path(uri.removeprefix("sqlite:///")).is_file():
         raise MlopslabError(f"{uri}: no such sqlite file", "give the path of an existing MLflow database")
+    import mlflow
+
+    # some of MLflow's client calls make a client of the process's own tracking URI inside
+    # (listing a run's artifacts looks for logged models): it must be this store, never a
+    # default ./mlflow.db made in the current folder
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     try:
         client.search_experiments(max_results=1)

@@ -47,6 +47,7 @@ from mlopslab.core.events import (
     event_from_json,
     event_to_json,
 )
+from mlopslab.core.mlflow_registry import MlflowAliasSet, MlflowModelSaved, MlflowVersionSaved
 from mlopslab.core.monitor_events import (
     MONITOR_EVENTS,
     AlertAcked,
@@ -78,6 +79,9 @@ EXAMPLES: list[Event] = [
     ParamsLogged(run_id=RUN, params={"lr": 0.1, "deep": True}),
     TagsSet(run_id=RUN, tags={"team": "ml", "old": None}),
     ProjectCreated(name="vision", ts=T0),
+    MlflowModelSaved(name="digits", description="d", tags={"team": "ml"}, ts=T0),
+    MlflowVersionSaved(name="digits", version=1, source="runs:/abc/model", run_id="abc", ts=T0),
+    MlflowAliasSet(name="digits", alias="champion", version=None, ts=T0),
     DatasetVersioned(run_id=RUN, name="train", hash="md5:00", source="dvc", path="/d.csv",
                      size=10, ts=T0),
     StepStarted(run_id=RUN, name="train", idx=1, cache_key="k" * 64, started_at=T0),
@@ -183,7 +187,8 @@ def test_the_wire_examples_cover_every_kind() -> None:
     and writes itself (they have no older form), and kinds newer than the recordings."""
     happenings = {cls.kind for cls in DEPLOYMENT_HAPPENINGS}
     monitor = {cls.kind for cls in (*MONITOR_EVENTS, *DECISION_EVENTS)}
-    newer = {"tags", "project"}  # kinds made after these forms were recorded: no older producer sends them
+    # kinds made after these forms were recorded: no older producer sends them
+    newer = {"tags", "project", "mlflow_model", "mlflow_version", "mlflow_alias"}
     assert {d["kind"] for d in _wire_examples()} - {LEGACY} == KINDS - happenings - monitor - newer
     assert {d["event"]["kind"] for d in _old_deployment_events()} == happenings
 

@@ -5,6 +5,7 @@ import adds nothing; what changed in MLflow is added once."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +30,11 @@ def imported(lab: Lab, uri: str) -> dict[str, Any]:
     return result
 
 
-def test_an_mlflow_sqlite_store_imports_whole_and_a_second_import_adds_nothing(tmp_path: Path) -> None:
+def test_an_mlflow_sqlite_store_imports_whole_and_a_second_import_adds_nothing(
+        tmp_path: Path, mlflow_store: tuple[Path, dict[str, Any]]) -> None:
+    shutil.copy(mlflow_store[0], tmp_path / "mlflow.db")  # this test adds to it
     sqlite = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    run_script(LOG, sqlite, tmp_path / "log")
-    theirs = json.loads(run_script(READ, sqlite, tmp_path / "read-sqlite"))
+    theirs = mlflow_store[1]
     lab = init_lab(tmp_path / "lab", "imported")
     try:
         first = imported(lab, sqlite)
