@@ -63,6 +63,7 @@ class Tracking:
         self.default = lab.config.lab.default_project
         self.artifacts = Artifacts(lab, client, self._run)
         self.registry = Registry(client, MlflowError, _json)
+        self._known: set[str] = set()  # run ids seen (runs are never deleted): a metric needs no lookup
 
     def routes(self) -> dict[tuple[str, str], Callable[[Body], Body]]:
         return {
@@ -220,11 +221,15 @@ class Tracking:
         return {}
 
     def log_batch(self, body: Body) -> Body:
-        run = self._run(str(body.get("run_id") or ""))
+        run_id = str(body.get("run_id") or "")
+        if body.get("params") or run_id not in self._known:
+            run = self._run(run_id)
+            self._known.add(run.id)
+            run_id = run.id
         events: list[Event] = []
         metrics = body.get("metrics") or []
         if metrics:
-            events.append(MetricsLogged(run_id=run.id, points=[
+            events.append(MetricsLogged(run_id=run_id, points=[
                 [str(m["key"]), int(m.get("step") or 0), int(m.get("timestamp") or time.time() * 1000) / 1000,
                  _value(m.get("value"))] for m in metrics]))
         params = {str(p["key"]): str(p.get("value", "")) for p in body.get("params") or []}
@@ -236,10 +241,10 @@ class Tracking:
                                       f"param '{key}' of run '{run.id}' is '{e.param_text(merged[key])}' already; "
                                       f"a param cannot be changed (to '{value}')")
                 merged[key] = value
-            events += [ParamsLogged(run_id=run.id, params=merged), run_update(run.id, params=merged)]
+            events += [ParamsLogged(run_id=run_id, params=merged), run_update(run_id, params=merged)]
         tags = {str(t["key"]): str(t.get("value", "")) for t in body.get("tags") or []}
         if tags:
-            events.append(TagsSet(run_id=run.id, tags=tags))
+            events.append(TagsSet(run_id=run_id, tags=tags))
         if events:
             self.client.write(events)
         return {}
