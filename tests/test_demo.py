@@ -33,7 +33,7 @@ def test_demo_makes_a_lab_runs_the_recipes_and_cleans_up(tmp_path: Path) -> None
     # a plain script, run through the queue, tracked with the tracking API inside it
     script = next(r for r in runs if r["recipe"] == "train_logreg")
     assert script["kind"] == "script" and script["metrics"]["accuracy"] > 0.9
-    assert script["params"] == {"C": 0.5} and "mlopslab run scripts/train_logreg.py" in done.stdout
+    assert script["params"] == {"C": 0.5} and "mlopslab run scripts/train_logreg.py -- --C 0.5 --data" in done.stdout
     assert f"mlopslab --lab {tmp_path / 'demo'} tui" in done.stdout
     # the models were promoted through their gates, deployed blue/green and rolled back
     assert "champion is now breast-cancer@1" in done.stdout

@@ -53,8 +53,8 @@ def demo(path: str | None, keep_running: bool) -> None:
                 if recipe == TABULAR:
                     versions.append(_registered(client, ids[-1]))
             n = len(DEMO_RUNS) + 2
-            say(f"[bold]{n}. mlopslab run scripts/train_logreg.py -- --C 0.5[/]  (a plain script, tracked with "
-                "mlopslab.start_run)")
+            say(f"[bold]{n}. mlopslab run scripts/train_logreg.py -- --C 0.5 --data "
+                f"recipes/{TABULAR}/data/breast_cancer.csv[/]  (a plain script, tracked with mlopslab.start_run)")
             ids.append(_run_script(client, lab))
             final = [client.runs.get(run_id=i) for i in ids]
             console.print(runs_table(final, metric_keys=4))
