@@ -191,6 +191,18 @@ class AlertsSection(_Section):
     retry_s: float = Field(30.0, gt=0, description="Wait before retrying a failed delivery.")
 
 
+class MlflowSection(_Section):
+    """[mlflow]: mirror the lab into an MLflow (docs/mlflow.md, "The mirror"). Off unless
+    mirror_uri is set. The lab service logs every run, its params, metrics, tags and
+    artifacts, and the registry's versions and champion moves there, in the background."""
+
+    mirror_uri: str = Field(
+        "", description="An MLflow tracking URI (sqlite:///PATH or http://HOST:PORT) to mirror "
+        "into; empty: no mirror. A server's token comes from MLFLOW_TRACKING_TOKEN in the lab "
+        "service's environment, never from this file.")
+    mirror_interval_s: float = Field(10.0, gt=0, description="How often what is new is sent to the mirror.")
+
+
 class DriftSection(_Section):
     """[drift]: the inputs of each deployment against its model's training data
     (docs/monitoring.md, "Drift"). Each model server samples its inputs; the lab
@@ -256,6 +268,7 @@ class LabConfig(_Section):
     retrain: RetrainSection = RetrainSection()
     alerts: AlertsSection = AlertsSection()
     drift: DriftSection = DriftSection()
+    mlflow: MlflowSection = MlflowSection()
 
 
 def load_config(lab_root: Path) -> LabConfig:

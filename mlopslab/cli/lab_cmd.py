@@ -132,6 +132,10 @@ def _show(the_lab: Lab, answer: ServiceStatus | None, as_json: bool,
                f"{plural(answer.active_runs, 'active run')}")
     click.echo(f"  lab  {answer.name} ({answer.lab})")
     click.echo(f"  ray  {ray.address + (' (local)' if ray.local else '') if ray else 'not started'}")
+    if answer.mirror is not None:
+        m = answer.mirror
+        state = f"{m.behind} of {plural(m.runs, 'run')} still to send" if m.behind else f"all {m.runs} runs sent"
+        click.echo(f"  mlflow mirror  {m.uri}: {state}" + (f"; last error: {m.last_error}" if m.last_error else ""))
     _show_runtime(runtime)
 
 

@@ -8,14 +8,30 @@ only through its gates.
     mlflow_model    name, description, tags, ts
     mlflow_version  name, version, source, run_id, status, description, tags, user, ts
     mlflow_alias    name, alias, version (null: removed), ts
+    mirror_run      run_id, mlflow_run_id, params, points, artifacts, ended, ts
+    mirror_version  name, version, mlflow_version, champion, ts
+
+The last two are the mirror's progress ([mlflow] mirror_uri: service/mlflow_mirror.py).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import ClassVar
+from typing import Any, ClassVar
+
+
+def param_text(value: Any) -> str:
+    """A param as MLflow keeps it: a string (numbers as Python writes them, others as JSON)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
+    return json.dumps(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,8 +68,34 @@ class MlflowAliasSet:
     ts: float
 
 
-MLFLOW_EVENTS = (MlflowModelSaved, MlflowVersionSaved, MlflowAliasSet)
-MlflowEvent = MlflowModelSaved | MlflowVersionSaved | MlflowAliasSet
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MirrorRunProgressed:
+    """How far a lab run has been mirrored into the [mlflow] mirror (service/mlflow_mirror.py)."""
+
+    kind: ClassVar[str] = "mirror_run"
+    run_id: str
+    mlflow_run_id: str
+    params: int  # params sent
+    points: int  # metric points sent, in the store's order
+    artifacts: int  # artifacts sent, in the run's order
+    ended: bool  # its end (status, time) sent
+    ts: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MirrorVersionMade:
+    """A lab model version made in the mirror's registry, and the alias `champion` there."""
+
+    kind: ClassVar[str] = "mirror_version"
+    name: str
+    version: int
+    mlflow_version: int
+    champion: bool  # the mirror's `champion` alias points at it
+    ts: float
+
+
+MLFLOW_EVENTS = (MlflowModelSaved, MlflowVersionSaved, MlflowAliasSet, MirrorRunProgressed, MirrorVersionMade)
+MlflowEvent = MlflowModelSaved | MlflowVersionSaved | MlflowAliasSet | MirrorRunProgressed | MirrorVersionMade
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from mlopslab.core.cluster import ClusterInfo
+
+
+@dataclass(frozen=True)
+class MirrorStatus:
+    """The MLflow mirror ([mlflow] mirror_uri): how many runs it sends, how many are not
+    all there yet, and how its last pass went."""
+
+    uri: str  # without a password or token in it
+    runs: int
+    behind: int
+    last_error: str | None
+    last_pass: datetime | None  # the last pass that went through
 
 
 @dataclass(frozen=True)
@@ -19,3 +32,4 @@ class ServiceStatus:
     commits: int  # write groups committed since it started
     active_runs: int
     ray: ClusterInfo | None  # None until the first run (or `lab start --ray`) starts it
+    mirror: MirrorStatus | None = None  # None: no [mlflow] mirror_uri

@@ -27,6 +27,7 @@ from starlette.routing import Route
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.events import Event, MetricsLogged, ParamsLogged, TagsSet
+from mlopslab.core.mlflow_registry import param_text
 from mlopslab.core.run import Project, TrackedRunSpec
 from mlopslab.core.runs import run_update
 from mlopslab.lab import Lab
@@ -236,9 +237,9 @@ class Tracking:
         if params:
             merged = dict(run.params or {})
             for key, value in params.items():
-                if key in merged and e.param_text(merged[key]) != value:
+                if key in merged and param_text(merged[key]) != value:
                     raise MlflowError("INVALID_PARAMETER_VALUE",
-                                      f"param '{key}' of run '{run.id}' is '{e.param_text(merged[key])}' already; "
+                                      f"param '{key}' of run '{run.id}' is '{param_text(merged[key])}' already; "
                                       f"a param cannot be changed (to '{value}')")
                 merged[key] = value
             events += [ParamsLogged(run_id=run_id, params=merged), run_update(run_id, params=merged)]

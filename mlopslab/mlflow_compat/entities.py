@@ -12,12 +12,11 @@ own protobuf JSON and searches use MLflow's own filter and order code.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 from mlflow.entities import Experiment, Metric, Param, Run, RunData, RunInfo, RunTag
 
+from mlopslab.core.mlflow_registry import param_text
 from mlopslab.core.run import MetricPoint, Project
 from mlopslab.core.run import Run as LabRun
 
@@ -46,16 +45,6 @@ def experiment(p: Project, default_project: str) -> Experiment:
     created = ms(p.created_at)
     return Experiment(experiment_id=eid, name=p.name, artifact_location=f"mlflow-artifacts:/{eid}",
                       lifecycle_stage="active", tags=[], creation_time=created, last_update_time=created)
-
-
-def param_text(value: Any) -> str:
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(value)
 
 
 def latest(points: list[MetricPoint]) -> list[Metric]:

@@ -41,6 +41,7 @@ from mlopslab.service.deploy_ops import DeployOps
 from mlopslab.service.dispatch import Handlers, call, handler_table
 from mlopslab.service.drift_ops import DriftWatch
 from mlopslab.service.loops import logged
+from mlopslab.service.mlflow_mirror import MlflowMirror
 from mlopslab.service.monitor_ops import MonitorOps, replica_roots
 from mlopslab.service.prometheus import serve_metrics
 from mlopslab.service.queries import Queries
@@ -85,6 +86,7 @@ class LabService:
         self.serving = ServingWatch(self.store, self.config, self.deploy.deployments.overview)
         self.monitor.rules.extra.append(self.serving.conditions)
         self.drift = DriftWatch(lab, self.store, self.config, self.deploy.deployments.overview)
+        self.mirror = MlflowMirror(lab, self.store, self.config.mlflow)
         self.monitor.rules.extra.append(self.drift.conditions)
         self.decisions = DecisionOps(lab, self.config, self.store, self.writer, self.registry,
                                      self.deploy, self.op_submit_run)
@@ -125,7 +127,8 @@ class LabService:
         return ServiceStatus(
             pid=os.getpid(), lab=str(self.lab.root), name=self.config.lab.name, version=__version__,
             uptime_s=round(time.time() - self.started_at, 3), commits=self.writer.commits,
-            active_runs=len(self.store.active_runs()), ray=self.cluster_info(start=False))
+            active_runs=len(self.store.active_runs()), ray=self.cluster_info(start=False),
+            mirror=self.mirror.status())
 
     def op_write(self, batch_id: str, events: list[Event]) -> bool:
         fresh = self.writer.write(batch_id, events)
@@ -205,6 +208,7 @@ class LabService:
                              ("serving-health", lambda: self.serving.loop(self.writer, self.stopping)),
                              ("decisions", lambda: self.decisions.loop(self.stopping)),
                              ("drift", lambda: self.drift.loop(self.writer, self.stopping)),
+                             ("mlflow mirror", lambda: self.mirror.loop(self.writer, self.stopping)),
                              *self.monitor.threads(self.stopping)):
             threading.Thread(target=target, daemon=True, name=name).start()
         last_spool = 0.0

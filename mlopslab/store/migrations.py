@@ -383,6 +383,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        13,
+        "the MLflow mirror's progress: per run, per model version",
+        """
+        CREATE TABLE mlflow_mirror_runs (
+            run_id VARCHAR PRIMARY KEY, mlflow_run_id VARCHAR NOT NULL, params INTEGER NOT NULL,
+            points BIGINT NOT NULL, artifacts INTEGER NOT NULL, ended BOOLEAN NOT NULL,
+            updated_at TIMESTAMP NOT NULL
+        );
+        CREATE TABLE mlflow_mirror_versions (
+            name VARCHAR NOT NULL, version INTEGER NOT NULL, mlflow_version INTEGER NOT NULL,
+            champion BOOLEAN NOT NULL, updated_at TIMESTAMP NOT NULL, PRIMARY KEY (name, version)
+        );
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -195,6 +195,7 @@ LAB_STATUS = {
     "commits": "int", "active_runs": "int",
     "ray": {"address": "str|null", "local": "bool", "pid": "int|null", "token_path": "str|null"},
     "onnxruntime": {"packages": {"*": "str"}, "version": "str|null", "providers": ["str"], "problem": "str|null"},
+    "mirror": "null",  # no [mlflow] mirror_uri in this lab; tests/mlflow/test_mirror.py has one
 }
 
 # the monitor: GPUs now, cost, budgets, alerts

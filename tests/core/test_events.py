@@ -47,7 +47,13 @@ from mlopslab.core.events import (
     event_from_json,
     event_to_json,
 )
-from mlopslab.core.mlflow_registry import MlflowAliasSet, MlflowModelSaved, MlflowVersionSaved
+from mlopslab.core.mlflow_registry import (
+    MirrorRunProgressed,
+    MirrorVersionMade,
+    MlflowAliasSet,
+    MlflowModelSaved,
+    MlflowVersionSaved,
+)
 from mlopslab.core.monitor_events import (
     MONITOR_EVENTS,
     AlertAcked,
@@ -82,6 +88,8 @@ EXAMPLES: list[Event] = [
     MlflowModelSaved(name="digits", description="d", tags={"team": "ml"}, ts=T0),
     MlflowVersionSaved(name="digits", version=1, source="runs:/abc/model", run_id="abc", ts=T0),
     MlflowAliasSet(name="digits", alias="champion", version=None, ts=T0),
+    MirrorRunProgressed(run_id=RUN, mlflow_run_id="abc", params=2, points=300, artifacts=1, ended=True, ts=T0),
+    MirrorVersionMade(name="digits", version=1, mlflow_version=3, champion=True, ts=T0),
     DatasetVersioned(run_id=RUN, name="train", hash="md5:00", source="dvc", path="/d.csv",
                      size=10, ts=T0),
     StepStarted(run_id=RUN, name="train", idx=1, cache_key="k" * 64, started_at=T0),
@@ -188,7 +196,7 @@ def test_the_wire_examples_cover_every_kind() -> None:
     happenings = {cls.kind for cls in DEPLOYMENT_HAPPENINGS}
     monitor = {cls.kind for cls in (*MONITOR_EVENTS, *DECISION_EVENTS)}
     # kinds made after these forms were recorded: no older producer sends them
-    newer = {"tags", "project", "mlflow_model", "mlflow_version", "mlflow_alias"}
+    newer = {"tags", "project", "mlflow_model", "mlflow_version", "mlflow_alias", "mirror_run", "mirror_version"}
     assert {d["kind"] for d in _wire_examples()} - {LEGACY} == KINDS - happenings - monitor - newer
     assert {d["event"]["kind"] for d in _old_deployment_events()} == happenings
 
