@@ -159,6 +159,7 @@ def kill_while_answering(lab: Lab, client: LabClient, call: Callable[[], Any]) -
     pid = daemon.read_pid(lab)
     assert pid is not None and alive(pid)
     os.kill(pid, signal.SIGSTOP)
+    stopped(pid)  # SIGSTOP takes effect thread by thread: a busy thread could still answer
     outcome: dict[str, Any] = {}
 
     def send() -> None:
@@ -173,8 +174,26 @@ def kill_while_answering(lab: Lab, client: LabClient, call: Callable[[], Any]) -
     os.kill(pid, signal.SIGKILL)
     sender.join(120)
     assert not sender.is_alive()
+    wait_gone(pid, 10)  # a killed process with threads in I/O takes a moment to go
     assert daemon.read_pid(lab) != pid or not alive(pid), (pid, outcome)
     return outcome
+
+
+def stopped(pid: int, timeout: float = 10) -> None:
+    """Wait until every thread of `pid` is stopped (state T in /proc), then a little more."""
+    deadline = time.monotonic() + timeout
+    tasks = Path(f"/proc/{pid}/task")
+    while time.monotonic() < deadline:
+        states = []
+        for task in tasks.iterdir():
+            try:
+                states.append((task / "stat").read_text().rsplit(")", 1)[1].split()[0])
+            except OSError:
+                continue
+        if states and all(state in ("T", "t") for state in states):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"the service {pid} did not stop within {timeout}s")
 
 
 def test_every_idempotent_operation_is_retried_after_the_service_is_killed(lab: Lab, tmp_path: Path) -> None:
