@@ -35,6 +35,11 @@ def test_demo_makes_a_lab_runs_the_recipes_and_cleans_up(tmp_path: Path) -> None
     assert script["kind"] == "script" and script["metrics"]["accuracy"] > 0.9
     assert script["params"] == {"C": 0.5} and "mlopslab run scripts/train_logreg.py -- --C 0.5 --data" in done.stdout
     assert f"mlopslab --lab {tmp_path / 'demo'} tui" in done.stdout
+    # the demo lab is a git repository with its datasets under DVC: runs record DVC's md5 and a git commit
+    assert "git init, dvc init, dvc add: 2 datasets under DVC" in done.stdout
+    tabular = mlopslab_json(lab, "runs", "show", next(r["id"] for r in runs if r["recipe"] == "tabular-classifier"))
+    assert tabular["inputs"][0]["source"] == "dvc" and tabular["data_version"].startswith("md5:")
+    assert tabular["code_version"].startswith("git:") and "-dirty" not in tabular["code_version"]
     # the models were promoted through their gates, deployed blue/green and rolled back
     assert "champion is now breast-cancer@1" in done.stdout
     assert "version 1 predicts" in done.stdout and "version 2 predicts" in done.stdout

@@ -39,6 +39,10 @@ def demo(path: str | None, keep_running: bool) -> None:
     root = Path(path) if path else Path(tempfile.mkdtemp(prefix="mlopslab-demo-"))
     lab = init_lab(root / "lab" if not path else root, "demo")
     say(f"[bold]1. mlopslab init[/] {lab.root}")
+    write_script(lab)
+    versioned = version_data(lab)
+    say(f"   git init, dvc init, dvc add: {versioned}" if versioned else
+        "   git or dvc is not installed: the data is versioned by its sha256")
     started = time.monotonic()
     ids: list[str] = []
     versions: list[int] = []
@@ -217,14 +221,49 @@ with mlopslab.start_run(name="train_logreg", params={"C": c}) as run:
 """
 
 
+def write_script(lab: Lab) -> Path:
+    script = lab.root / "scripts" / "train_logreg.py"
+    script.parent.mkdir(exist_ok=True)
+    script.write_text(SCRIPT)
+    return script
+
+
+def version_data(lab: Lab) -> str | None:
+    """Put the lab's recipes and script under git and the recipes' datasets under DVC
+    (`git init`, `dvc init`, `dvc add`, a commit), so runs record a git code version and
+    DVC's md5 of their data; what was done, or None when git or dvc is not installed."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    git = shutil.which("git")
+    dvc = shutil.which("dvc") or str(Path(sys.executable).with_name("dvc"))
+    if git is None or not Path(dvc).is_file():
+        return None
+    data = sorted(str(p.relative_to(lab.root)) for p in lab.recipes.glob("*/data/*") if p.is_file())
+    ignore = lab.root / ".gitignore"  # the lab's own (its store, artifacts, runs), and its deployments
+    kept = ignore.read_text() if ignore.is_file() else ""
+    ignore.write_text(kept + "".join(f"{line}\n" for line in ("deployments/",) if line not in kept.split()))
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "GIT_AUTHOR_NAME": "mlopslab demo",
+           "GIT_AUTHOR_EMAIL": "demo@localhost", "GIT_COMMITTER_NAME": "mlopslab demo",
+           "GIT_COMMITTER_EMAIL": "demo@localhost"}
+    for command in ([git, "init", "-q"], [dvc, "init", "-q"], [dvc, "add", "-q", *data],
+                    [git, "add", ".gitignore", ".dvc", ".dvcignore", "recipes", "scripts", "mlopslab.toml"],
+                    [git, "commit", "-qm", "the demo lab; its datasets under DVC"]):
+        done = subprocess.run(command, cwd=lab.root, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise MlopslabError(f"{Path(command[0]).name} {command[1]} failed in {lab.root}: "
+                                f"{(done.stderr or done.stdout).strip()[:300]}")
+    return f"{len(data)} datasets under DVC ({', '.join(Path(d).name for d in data)}), committed"
+
+
 def _run_script(client: LabClient, lab: Lab) -> str:
-    """Write the demo's plain script into the lab and run it as `mlopslab run SCRIPT.py` does."""
+    """Run the demo's plain script as `mlopslab run SCRIPT.py` does."""
     from mlopslab.cli.follow import follow_logs
     from mlopslab.runspecs import RunOptions, build_script_spec
 
     script = lab.root / "scripts" / "train_logreg.py"
-    script.parent.mkdir(exist_ok=True)
-    script.write_text(SCRIPT)
     data = lab.recipes / TABULAR / "data" / "breast_cancer.csv"
     spec = build_script_spec(lab, str(script), RunOptions(), ("--C", "0.5", "--data", str(data)))
     run = client.runs.submit(spec=spec)
