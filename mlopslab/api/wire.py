@@ -66,6 +66,14 @@ def parse_request(message: Message) -> tuple[Operation, Request]:
         raise BadRequest(f"bad request for {op.name}: {_problems(e)}") from e
 
 
+def build_request(op: Operation, fields: Message) -> Request:
+    """A client's request, checked as the service checks it: BadRequest when it does not fit."""
+    try:
+        return op.request.model_validate(fields)
+    except ValidationError as e:
+        raise BadRequest(f"bad request for {op.name}: {_problems(e)}") from None
+
+
 def reply_line(op: Operation, result: Any) -> bytes:
     """A result as its reply line, dumped by pydantic-core from its declared type
     (timestamps as ISO 8601 text)."""

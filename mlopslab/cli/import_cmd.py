@@ -39,7 +39,7 @@ def import_mlflow_cmd(ctx: click.Context, uri: str, as_json: bool) -> None:
         print_json({"uri": uri, "matches": counts.matches, "mlflow": counts.mlflow, "lab": counts.lab,
                     "added_runs": counts.added_runs, "updated_runs": counts.updated_runs,
                     "unchanged_runs": counts.unchanged_runs, "added_metric_points": counts.added_points,
-                    "added_artifacts": counts.added_artifacts})
+                    "added_artifacts": counts.added_artifacts, "problems": counts.problems})
     else:
         click.echo(f"{counts.added_runs} runs added, {counts.updated_runs} updated, {counts.unchanged_runs} "
                    f"unchanged; {counts.added_points} metric points and {counts.added_artifacts} artifacts added")
@@ -48,6 +48,8 @@ def import_mlflow_cmd(ctx: click.Context, uri: str, as_json: bool) -> None:
             same = counts.mlflow[name] == counts.lab[name]
             grid.add_row(name, str(counts.mlflow[name]), str(counts.lab[name]), "ok" if same else "DIFFERS")
         print_grid(grid)
+        for problem in counts.problems:
+            click.echo(f"not imported: {problem}", err=True)
     if not counts.matches:
         raise MlopslabError("the lab does not hold what MLflow has (see the counts above)",
                             "import again; if it still differs, report it with the counts")

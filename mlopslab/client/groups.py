@@ -80,7 +80,9 @@ class Group:
         self._connection = connection
 
     def _send(self, op: Operation, **fields: Any) -> Any:
-        return self._connection.call(op, op.request(**fields))
+        from mlopslab.api.wire import build_request
+
+        return self._connection.call(op, build_request(op, fields))
 
 
 class Service(Group):

@@ -50,6 +50,7 @@ class Counts:
     added_artifacts: int = 0
     run_ids: list[str] = field(default_factory=list)
     model_names: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)  # what the lab refused (the import goes on)
 
     @property
     def matches(self) -> bool:
@@ -93,11 +94,19 @@ def import_mlflow(lab: Lab, lab_client: LabClient, uri: str, say: Callable[[str]
     known = {p.name for p in lab_client.runs.projects()}
     for exp in experiments:
         counts.mlflow["experiments"] += 1
-        if exp.name not in known:
-            lab_client.runs.create_project(name=exp.name)
         runs = list(_pages(_runs_of(source, exp.experiment_id)))
+        try:
+            if exp.name not in known:
+                lab_client.runs.create_project(name=exp.name)
+        except MlopslabError as e:  # the rest goes on; the counts show what is missing
+            counts.problems.append(f"experiment {exp.name[:80]!r} and its {len(runs)} runs: {e.message}")
+            _count_skipped(source, runs, counts)
+            continue
         for n, mlflow_run in enumerate(runs, 1):
-            _import_run(lab, lab_client, source, uri, exp.name, mlflow_run, counts)
+            try:
+                _import_run(lab, lab_client, source, uri, exp.name, mlflow_run, counts)
+            except MlopslabError as e:
+                counts.problems.append(f"run {mlflow_run.info.run_id}: {e.message}")
             if n % 50 == 0 or n == len(runs):
                 say(f"experiment {exp.name}: {n}/{len(runs)} runs")
     _import_registry(lab_client, source, counts)
@@ -109,6 +118,16 @@ def _runs_of(source: Any, experiment_id: str) -> Callable[[str | None], Any]:
     def fetch(token: str | None) -> Any:  # active runs (a deleted run is not imported)
         return source.search_runs([experiment_id], "", run_view_type=1, max_results=1000, page_token=token)
     return fetch
+
+
+def _count_skipped(source: Any, runs: list[Any], counts: Counts) -> None:
+    """What MLflow has in runs that could not be imported (so the counts show it missing)."""
+    for r in runs:
+        counts.mlflow["runs"] += 1
+        counts.mlflow["params"] += len(r.data.params)
+        counts.mlflow["tags"] += len(r.data.tags)
+        counts.mlflow["metric points"] += sum(len(source.get_metric_history(r.info.run_id, k)) for k in r.data.metrics)
+        counts.mlflow["artifacts"] += sum(1 for _ in _artifact_files(source, r.info.run_id, None))
 
 
 def _pages(fetch: Callable[[str | None], Any]) -> Iterator[Any]:

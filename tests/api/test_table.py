@@ -74,3 +74,15 @@ def test_a_handler_table_refuses_a_missing_a_doubled_or_a_foreign_operation() ->
     stranger = Operation(first.name, first.request, first.reply, True, False, "not the table's")
     with pytest.raises(RuntimeError, match="not in"):
         handler_table({**{op: h for op, h in everything.items() if op is not first}, stranger: lambda: None})
+
+
+def test_a_client_request_that_does_not_fit_is_a_bad_request_not_a_traceback() -> None:
+    import pytest
+
+    from mlopslab.api import runs
+    from mlopslab.api.wire import build_request
+    from mlopslab.core.errors import BadRequest
+
+    with pytest.raises(BadRequest, match=r"bad request for create_project: name: string should have at most 200"):
+        build_request(runs.CREATE_PROJECT, {"name": "a" * 250})
+    assert build_request(runs.CREATE_PROJECT, {"name": "vision"}).name == "vision"  # type: ignore[attr-defined]

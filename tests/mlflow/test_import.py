@@ -96,3 +96,34 @@ print(json.dumps([{"run_name": r.info.run_name, "run_id": r.info.run_id,
 '''
     found: list[dict[str, str]] = json.loads(run_script(code, uri, folder / "ids"))
     return found
+
+
+LONG_NAME = '''
+import mlflow
+mlflow.set_experiment("a" * 250)
+with mlflow.start_run(run_name="kept-out"):
+    mlflow.log_param("lr", 0.1)
+    mlflow.log_metric("loss", 0.5)
+mlflow.set_experiment("fits")
+with mlflow.start_run(run_name="kept"):
+    mlflow.log_metric("loss", 0.4)
+'''
+
+
+def test_what_the_lab_refuses_shows_in_the_counts_and_the_import_exits_1(tmp_path: Path) -> None:
+    sqlite = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    run_script(LONG_NAME, sqlite, tmp_path / "log")  # MLflow takes a 250-character experiment name
+    lab = init_lab(tmp_path / "lab", "refusing")
+    try:
+        done = mlopslab(lab, "import", "mlflow", sqlite, check=False)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "the lab does not hold what MLflow has" in done.stderr and "Traceback" not in done.stderr
+        assert "not imported: experiment 'aaaa" in done.stderr
+        table = {line.split()[0] + (" " + line.split()[1] if line.split()[1].isalpha() else ""): line
+                 for line in done.stdout.splitlines()[2:] if line.strip()}
+        assert table["runs"].split()[1:] == ["2", "1", "DIFFERS"]
+        assert table["experiments"].split()[1:] == ["3", "2", "DIFFERS"]  # Default, the long one, fits
+        kept = mlopslab_json(lab, "runs", "ls")
+        assert [r["recipe"] for r in kept] == ["kept"]
+    finally:
+        mlopslab(lab, "lab", "stop", check=False)
