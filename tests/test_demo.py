@@ -44,6 +44,10 @@ def test_demo_makes_a_lab_runs_the_recipes_and_cleans_up(tmp_path: Path) -> None
     assert "champion is now breast-cancer@1" in done.stdout
     assert "version 1 predicts" in done.stdout and "version 2 predicts" in done.stdout
     assert "switched back in" in done.stdout
+    from mlopslab.deploy.docker import engine_problem
+
+    backend = "process" if engine_problem() else "docker"  # Docker when an engine answers
+    assert f"mlopslab deploy breast-cancer@1 --backend {backend}" in done.stdout
     versions = mlopslab_json(lab, "models", "ls", "breast-cancer")
     assert len(versions) == 2
     assert mlopslab_json(lab, "deployments", "ls") == [], "the demo left its deployment running"

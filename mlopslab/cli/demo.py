@@ -109,14 +109,20 @@ def serve_demo(client: LabClient, lab: Lab, versions: list[int], keep_running: b
         say(f"[bold]{step + 1}. mlopslab promote {MODEL}@{number}[/]  (only through passing gates)")
         _show_promotion(client.models.promote(ref=f"{MODEL}@{number}", actor="demo"))
         step += 2
-    say(f"[bold]{step}. mlopslab deploy {MODEL}@{first} --backend process[/]")
-    shown = client.deployments.deploy(ref=f"{MODEL}@{first}", name=MODEL, backend="process")
+    from mlopslab.deploy.docker import engine_problem
+
+    problem = engine_problem()
+    backend = "process" if problem else "docker"
+    if problem:
+        say(f"   {problem.split(':')[0]}: the process backend serves it")
+    say(f"[bold]{step}. mlopslab deploy {MODEL}@{first} --backend {backend}[/]")
+    shown = client.deployments.deploy(ref=f"{MODEL}@{first}", name=MODEL, backend=backend)
     endpoint = shown.endpoint
     rows = _holdout_rows(lab, 3)
     say(f"   stable endpoint {endpoint}")
     say(f"   {_infer(endpoint, rows)}")
     say(f"[bold]{step + 1}. mlopslab deploy {MODEL}@{second}[/]  (blue/green on the same endpoint)")
-    client.deployments.deploy(ref=f"{MODEL}@{second}", name=MODEL, backend="process")
+    client.deployments.deploy(ref=f"{MODEL}@{second}", name=MODEL, backend=backend)
     say(f"   {_infer(endpoint, rows)}")
     say(f"[bold]{step + 2}. mlopslab rollback {MODEL}[/]")
     rolled = client.deployments.rollback(name=MODEL, actor="demo", reason="demo")
