@@ -94,21 +94,22 @@ def import_mlflow(lab: Lab, lab_client: LabClient, uri: str, say: Callable[[str]
     known = {p.name for p in lab_client.runs.projects()}
     for exp in experiments:
         counts.mlflow["experiments"] += 1
-        runs = list(_pages(_runs_of(source, exp.experiment_id)))
         try:
             if exp.name not in known:
                 lab_client.runs.create_project(name=exp.name)
         except MlopslabError as e:  # the rest goes on; the counts show what is missing
-            counts.problems.append(f"experiment {exp.name[:80]!r} and its {len(runs)} runs: {e.message}")
-            _count_skipped(source, runs, counts)
+            counts.problems.append(f"experiment {exp.name[:80]!r} and its runs: {e.message}")
+            _count_skipped(source, _pages(_runs_of(source, exp.experiment_id)), counts)
             continue
-        for n, mlflow_run in enumerate(runs, 1):
+        n = 0
+        for n, mlflow_run in enumerate(_pages(_runs_of(source, exp.experiment_id)), 1):  # a page at a time
             try:
                 _import_run(lab, lab_client, source, uri, exp.name, mlflow_run, counts)
             except MlopslabError as e:
                 counts.problems.append(f"run {mlflow_run.info.run_id}: {e.message}")
-            if n % 50 == 0 or n == len(runs):
-                say(f"experiment {exp.name}: {n}/{len(runs)} runs")
+            if n % 50 == 0:
+                say(f"experiment {exp.name}: {n} runs")
+        say(f"experiment {exp.name}: {n} runs imported")
     _import_registry(lab_client, source, counts)
     _count_lab(lab_client, experiments, counts)
     return counts
@@ -120,7 +121,7 @@ def _runs_of(source: Any, experiment_id: str) -> Callable[[str | None], Any]:
     return fetch
 
 
-def _count_skipped(source: Any, runs: list[Any], counts: Counts) -> None:
+def _count_skipped(source: Any, runs: Iterator[Any], counts: Counts) -> None:
     """What MLflow has in runs that could not be imported (so the counts show it missing)."""
     for r in runs:
         counts.mlflow["runs"] += 1
