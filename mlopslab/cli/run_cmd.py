@@ -63,7 +63,7 @@ class _RunCommand(click.Command):
 @click.option("--json", "as_json", is_flag=True, help="Print the finished run(s) as JSON.")
 @click.pass_context
 def run(ctx: click.Context, recipe: str | None, script_args: tuple[str, ...], **opts: Any) -> None:
-    """Run the recipe in folder RECIPE on Ray and follow it to the end.
+    """Run the recipe in folder RECIPE (or a Python script) on Ray and follow it to the end.
 
     RECIPE may be a Python script instead (`mlopslab run train.py --gpus 1 -- --lr 0.1`):
     it runs as one step in a Ray task with the resources asked for (1 CPU by
