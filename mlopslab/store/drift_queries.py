@@ -66,7 +66,7 @@ def model_version_of(store: Store, deployment: str, version: str) -> dict[str, A
 def run_inputs(store: Store, run_id: str) -> list[tuple[str, str, str]]:
     """A run's data inputs: (name, hash, path)."""
     rows = store.cursor().execute(
-        "SELECT name, hash, path FROM run_inputs WHERE run_id = ? ORDER BY name", [run_id]).fetchall()
+        "SELECT name, dataset_hash, path FROM run_inputs WHERE run_id = ? ORDER BY name", [run_id]).fetchall()
     return [(str(r[0]), str(r[1] or ""), str(r[2] or "")) for r in rows]
 
 

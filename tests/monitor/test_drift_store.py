@@ -60,3 +60,16 @@ def test_sql_bin_counts_equal_the_numpy_binning(tmp_path: Path) -> None:
             np.testing.assert_array_equal(got[w], want)
     finally:
         store.close()
+
+
+def test_a_runs_declared_inputs_are_read_back_for_its_training_profile(tmp_path: Path) -> None:
+    """A version registered from a recipe run is profiled from the run's inputs."""
+    from mlopslab.core.events import DatasetVersioned
+
+    store = Store(tmp_path / "lab.duckdb")
+    try:
+        store.write([(None, [DatasetVersioned(run_id="r1", name="train", hash="md5:abc", source="dvc",
+                                              path="/data/train.csv", size=10, ts=1.0)])])
+        assert q.run_inputs(store, "r1") == [("train", "md5:abc", "/data/train.csv")]
+    finally:
+        store.close()
