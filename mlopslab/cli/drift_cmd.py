@@ -40,7 +40,7 @@ def drift(ctx: click.Context, deployment: str, windows: int, as_json: bool) -> N
 def _show(r: DriftReport) -> None:
     from rich.markup import escape
 
-    from mlopslab.cli.output import console
+    from mlopslab.cli.output import console, local_time
 
     out = console
     p = r.policy
@@ -62,24 +62,36 @@ def _show(r: DriftReport) -> None:
         for w in r.history:
             mark = "[red]drift[/]" if w.drifted else "[green]ok[/]"
             named = ", ".join(w.drifted_features[:6]) + (" ..." if len(w.drifted_features) > 6 else "")
-            out.print(f"  {w.index:>5}  {w.checked_at:%Y-%m-%d %H:%M:%S}  {mark}  {escape(named)}")
+            out.print(f"  {w.index:>5}  {local_time(w.checked_at)}  {mark}  {escape(named)}")
     for review in r.reviews[:3]:
-        out.print(f"\nreview {review.id} opened {review.opened_at:%Y-%m-%d %H:%M}: {escape(review.message)}")
+        out.print(f"\nreview {review.id} opened {local_time(review.opened_at)}: {escape(review.message)}")
 
 
 def _features(scores: list[FeatureScore]) -> None:
+    """The latest window per feature; the tests no feature had (chi-square in a model of
+    numbers only) are left out."""
     from rich.markup import escape
 
     from mlopslab.cli.output import Col, Grid, print_grid
 
-    grid = Grid([Col("FEATURE"), Col("PSI", justify="right"), Col("PSI MAX", justify="right"),
-                 Col("KS", justify="right"), Col("KS MAX", justify="right"), Col("P", justify="right"),
-                 Col("CHI2", justify="right"), Col("CHI2 MAX", justify="right"), Col("DRIFT")])
+    numeric = any(s.kind == "numeric" for s in scores)
+    categorical = any(s.kind == "categorical" for s in scores)
+    cols = [Col("FEATURE")]
+    if numeric:
+        cols += [Col(h, justify="right") for h in ("PSI", "PSI MAX", "KS", "KS MAX")]
+    cols.append(Col("P", justify="right"))
+    if categorical:
+        cols += [Col(h, justify="right") for h in ("CHI2", "CHI2 MAX")]
+    grid = Grid([*cols, Col("DRIFT")])
     for s in scores:
         p = min((v for v in (s.ks_p, s.psi_p, s.chi2_p) if v is not None), default=None)
-        grid.add_row(escape(s.feature), _num(s.psi), _num(s.psi_threshold), _num(s.ks),
-                     _num(s.ks_threshold), "-" if p is None else f"{p:.2g}", _num(s.chi2),
-                     _num(s.chi2_threshold), "[red]yes[/]" if s.drifted else "no")
+        row = [escape(s.feature)]
+        if numeric:
+            row += [_num(s.psi), _num(s.psi_threshold), _num(s.ks), _num(s.ks_threshold)]
+        row.append("-" if p is None else f"{p:.2g}")
+        if categorical:
+            row += [_num(s.chi2), _num(s.chi2_threshold)]
+        grid.add_row(*row, "[red]yes[/]" if s.drifted else "no")
     print_grid(grid)
 
 

@@ -106,7 +106,10 @@ class DriftWatch:
         if sampled:
             writer.write(None, sampled)
         checked = 0
-        for version in {(e.deployment, e.version) for e in sampled}:
+        # every served version, not only those sampled now: rows stored while a check
+        # could not run (a service restart, a profile that failed) are checked as well
+        served = {(d.name, r.version) for d in deployments for r in d.replicas if r.role != "stopped"}
+        for version in served | {(e.deployment, e.version) for e in sampled}:
             events = self.check(*version, writer)
             checked += sum(isinstance(e, DriftWindowChecked) for e in events)
             if events:
