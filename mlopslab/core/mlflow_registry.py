@@ -22,6 +22,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, ClassVar
 
+STATUS_TO_MLFLOW = {"queued": "SCHEDULED", "starting": "SCHEDULED", "running": "RUNNING",
+                    "finished": "FINISHED", "failed": "FAILED", "timed_out": "FAILED",
+                    "killed": "KILLED", "cancelled": "KILLED"}
+STATUS_FROM_MLFLOW = {"RUNNING": "running", "SCHEDULED": "running", "FINISHED": "finished",
+                      "FAILED": "failed", "KILLED": "killed"}
+
 
 def param_text(value: Any) -> str:
     """A param as MLflow keeps it: a string (numbers as Python writes them, others as JSON)."""

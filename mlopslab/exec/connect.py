@@ -62,8 +62,11 @@ def declared(runner: RunAttempt, recipe: Recipe) -> RunResources:
 
 
 def resources(runner: RunAttempt, recipe: Recipe) -> dict[str, float]:
+    return ray_options(declared(runner, recipe))
+
+
+def ray_options(wants: RunResources) -> dict[str, float]:
     """Ray task options: Ray places CPUs, GPUs (sets CUDA_VISIBLE_DEVICES) and memory."""
-    wants = declared(runner, recipe)
     options = {"num_cpus": wants.cpus, "num_gpus": wants.gpus}
     if wants.memory_gb:
         options["memory"] = float(int(wants.memory_gb * GIB))

@@ -31,6 +31,7 @@ from mlopslab.exec import provenance
 from mlopslab.exec.context import EventSink
 from mlopslab.exec.outcome import StepFailed
 from mlopslab.exec.reporter import RunAttempt
+from mlopslab.exec.steps import gpu_ids
 from mlopslab.lab import Lab
 
 STEP = "script"
@@ -72,15 +73,13 @@ def _finished(run_id: str, key: str, started: float, status: str, error: str | N
 def _remote(runner: RunAttempt, script: Path) -> Any:
     import ray
 
-    r = runner.run.resources
-    options: dict[str, Any] = {"num_cpus": r.cpus, "num_gpus": r.gpus}
-    if r.memory_gb:
-        options["memory"] = float(int(r.memory_gb * 1024**3))
+    from mlopslab.exec.connect import ray_options
+
     spec = {"lab": str(runner.lab.root), "run_id": runner.run_id, "script": str(script),
             "args": list(runner.run.options.args), "cwd": runner.run.options.cwd or str(script.parent),
             "seed": runner.run.seed}
     task = ray.remote(max_retries=0, num_returns=1)(execute_script)
-    return task.options(**options).remote(spec)
+    return task.options(**ray_options(runner.run.resources)).remote(spec)
 
 
 def execute_script(spec: dict[str, Any]) -> int:
@@ -96,7 +95,7 @@ def execute_script(spec: dict[str, Any]) -> int:
             proc = subprocess.Popen([sys.executable, spec["script"], *spec["args"]], cwd=spec["cwd"], env=env,
                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     preexec_fn=_die_with_parent)  # noqa: PLW1509 - one libc call, no Python
-            sink.send([run_update(spec["run_id"], worker_pid=proc.pid, gpu_ids=_gpu_ids())])
+            sink.send([run_update(spec["run_id"], worker_pid=proc.pid, gpu_ids=gpu_ids())])
             pumps = [threading.Thread(target=_pump, args=(stream, name, sink), daemon=True)
                      for stream, name in ((proc.stdout, "stdout"), (proc.stderr, "stderr"))]
             for pump in pumps:
@@ -123,11 +122,3 @@ def _die_with_parent() -> None:
     except (OSError, AttributeError):  # not Linux: the worker's own cleanup has to do
         pass
 
-
-def _gpu_ids() -> list[Any]:
-    try:
-        import ray
-
-        return list(ray.get_gpu_ids())
-    except Exception:  # noqa: BLE001 - outside Ray: no GPUs assigned
-        return []

@@ -52,14 +52,14 @@ def _assigned_gpus(spec: dict[str, Any]) -> dict[str, Any]:
     """The GPUs Ray gave this step, recorded as it starts (also for runs that never end well)."""
     if not spec["resources"].gpus:
         return {}
-    return {"gpu_ids": _gpu_ids()}
+    return {"gpu_ids": gpu_ids()}
 
 
 def _limit_gpu_memory(resources: RunResources) -> None:
     if not resources.gpus:
         return
     visible = os.environ.get("CUDA_VISIBLE_DEVICES")
-    print(f"mlopslab: GPUs {_gpu_ids() or 'none'} (CUDA_VISIBLE_DEVICES={visible!r})")
+    print(f"mlopslab: GPUs {gpu_ids() or 'none'} (CUDA_VISIBLE_DEVICES={visible!r})")
     for line in gpu_limits.apply(resources):
         print(f"mlopslab: GPU memory limit: {line}")
 
@@ -96,12 +96,13 @@ def _context(spec: dict[str, Any], lab: Lab, sink: EventSink, inputs: dict[str, 
     return RunContext(
         run_id=spec["run_id"], step=spec["step"], params=spec["params"], seed=spec["seed"],
         data={k: Path(v) for k, v in spec["data"].items()}, inputs=inputs, workdir=workdir,
-        gpu_ids=_gpu_ids(), model_name=spec["model_name"], sink=sink,
+        gpu_ids=gpu_ids(), model_name=spec["model_name"], sink=sink,
         artifact_root=lab.artifacts, resources=spec["resources"],
     )
 
 
-def _gpu_ids() -> list[Any]:
+def gpu_ids() -> list[Any]:
+    """The GPUs Ray gave this task (none outside Ray)."""
     try:
         import ray
 

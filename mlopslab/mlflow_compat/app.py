@@ -16,7 +16,6 @@ from collections.abc import Callable
 from typing import Any
 
 from mlflow.protos import service_pb2 as pb
-from mlflow.utils.proto_json_utils import message_to_json
 from mlflow.utils.search_utils import SearchExperimentsUtils, SearchUtils
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -27,33 +26,18 @@ from starlette.routing import Route
 from mlopslab.client import LabClient
 from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.events import Event, MetricsLogged, ParamsLogged, TagsSet
-from mlopslab.core.mlflow_registry import param_text
+from mlopslab.core.mlflow_registry import STATUS_FROM_MLFLOW, param_text
 from mlopslab.core.run import Project, TrackedRunSpec
 from mlopslab.core.runs import run_update
 from mlopslab.lab import Lab
 from mlopslab.mlflow_compat import entities as e
 from mlopslab.mlflow_compat.artifacts import Artifacts
 from mlopslab.mlflow_compat.registry import Registry
+from mlopslab.mlflow_compat.wire import Body, MlflowError, as_list, page, tags_of, to_json
 
 API = "/api/2.0/mlflow"
-Body = dict[str, Any]
 TERMINAL = {"FINISHED", "FAILED", "KILLED"}
 MAX_RESULTS = 50_000
-
-
-class MlflowError(Exception):
-    """An error in MLflow's own format: its `error_code` and an HTTP status."""
-
-    STATUS = {"RESOURCE_DOES_NOT_EXIST": 404, "RESOURCE_ALREADY_EXISTS": 400, "INVALID_PARAMETER_VALUE": 400,
-              "ENDPOINT_NOT_FOUND": 404, "NOT_IMPLEMENTED": 501, "UNAUTHENTICATED": 401, "INTERNAL_ERROR": 500}
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code, self.message = code, message
-
-    def response(self) -> JSONResponse:
-        return JSONResponse({"error_code": self.code, "message": self.message},
-                            status_code=self.STATUS.get(self.code, 400))
 
 
 class Tracking:
@@ -63,7 +47,7 @@ class Tracking:
         self.lab, self.client = lab, client
         self.default = lab.config.lab.default_project
         self.artifacts = Artifacts(lab, client, self._run)
-        self.registry = Registry(client, MlflowError, _json)
+        self.registry = Registry(client)
         self._known: set[str] = set()  # run ids seen (runs are never deleted): a metric needs no lookup
 
     def routes(self) -> dict[tuple[str, str], Callable[[Body], Body]]:
@@ -116,7 +100,7 @@ class Tracking:
 
     def get_experiment(self, body: Body) -> Body:
         found = e.experiment(self._experiment(str(body.get("experiment_id", ""))), self.default)
-        return _json(pb.GetExperiment.Response(experiment=found.to_proto()))
+        return to_json(pb.GetExperiment.Response(experiment=found.to_proto()))
 
     def get_experiment_by_name(self, body: Body) -> Body:
         name = str(body.get("experiment_name", ""))
@@ -125,19 +109,17 @@ class Tracking:
             found = self.client.runs.create_project(name=name)
         if found is None:
             raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"no experiment named '{name}'")
-        return _json(pb.GetExperimentByName.Response(experiment=e.experiment(found, self.default).to_proto()))
+        return to_json(pb.GetExperimentByName.Response(experiment=e.experiment(found, self.default).to_proto()))
 
     def search_experiments(self, body: Body) -> Body:
         if not any(p.name == self.default for p in self._projects()):
             self.client.runs.create_project(name=self.default)
         found = [e.experiment(p, self.default) for p in self._projects()]
-        found = SearchExperimentsUtils.filter(found, body.get("filter") or "")
-        found = SearchExperimentsUtils.sort(found, _list(body.get("order_by")) or ["creation_time DESC"])
-        page, token = SearchUtils.paginate(found, body.get("page_token"), int(body.get("max_results") or 1000))
-        reply = pb.SearchExperiments.Response(experiments=[x.to_proto() for x in page])
+        chosen, token = page(found, body, SearchExperimentsUtils, ["creation_time DESC"], 1000)
+        reply = pb.SearchExperiments.Response(experiments=[x.to_proto() for x in chosen])
         if token:
             reply.next_page_token = token
-        return _json(reply)
+        return to_json(reply)
 
     # runs -------------------------------------------------------------------------
 
@@ -155,7 +137,7 @@ class Tracking:
         from mlflow.utils.name_utils import _generate_random_name
 
         project = self._experiment(str(body.get("experiment_id") or e.DEFAULT_ID))
-        tags = {str(t["key"]): str(t.get("value", "")) for t in body.get("tags") or []}
+        tags = tags_of(body)
         name = str(body.get("run_name") or tags.get("mlflow.runName") or _generate_random_name())
         tags["mlflow.runName"] = name
         start = body.get("start_time")
@@ -163,7 +145,7 @@ class Tracking:
                               host=None, user=str(body.get("user_id") or tags.get("mlflow.user") or "") or None,
                               tags=tags, kind="mlflow", started_at=int(start) / 1000 if start else None)
         run = self.client.runs.start_tracked(spec=spec)
-        return _json(pb.CreateRun.Response(run=self._entity(run.id).to_proto()))
+        return to_json(pb.CreateRun.Response(run=self._entity(run.id).to_proto()))
 
     def update_run(self, body: Body) -> Body:
         run = self._run(str(body.get("run_id") or body.get("run_uuid") or ""))
@@ -171,33 +153,30 @@ class Tracking:
         status = body.get("status")
         if status in TERMINAL:
             end = body.get("end_time")
-            events.append(run_update(run.id, only_active=True, status=e.STATUS_FROM_MLFLOW[status],
+            events.append(run_update(run.id, only_active=True, status=STATUS_FROM_MLFLOW[status],
                                      ended_at=int(end) / 1000 if end else time.time()))
         if body.get("run_name"):
             events.append(TagsSet(run_id=run.id, tags={"mlflow.runName": str(body["run_name"])}))
         if events:
             self.client.write(events)
-        return _json(pb.UpdateRun.Response(run_info=self._entity(run.id).info.to_proto()))
+        return to_json(pb.UpdateRun.Response(run_info=self._entity(run.id).info.to_proto()))
 
     def get_run(self, body: Body) -> Body:
-        return _json(pb.GetRun.Response(run=self._entity(str(body.get("run_id") or body.get("run_uuid") or ""))
+        return to_json(pb.GetRun.Response(run=self._entity(str(body.get("run_id") or body.get("run_uuid") or ""))
                                         .to_proto()))
 
     def search_runs(self, body: Body) -> Body:
-        wanted = {e.project_of(str(x), self.default) for x in _list(body.get("experiment_ids"))}
+        wanted = {e.project_of(str(x), self.default) for x in as_list(body.get("experiment_ids"))}
         view = body.get("run_view_type") or "ACTIVE_ONLY"
         runs = [] if view == "DELETED_ONLY" else [
             r for r in self.client.runs.list(limit=100_000) if r.project in wanted]
         found = [e.run(self.client.runs.get(run_id=r.id), list(self.client.runs.metrics(run_id=r.id)),
                        self.default) for r in runs]
-        found = SearchUtils.filter(found, body.get("filter") or "")
-        found = SearchUtils.sort(found, _list(body.get("order_by")))
-        limit = min(int(body.get("max_results") or 1000), MAX_RESULTS)
-        page, token = SearchUtils.paginate(found, body.get("page_token"), limit)
-        reply = pb.SearchRuns.Response(runs=[r.to_proto() for r in page])
+        chosen, token = page(found, body, SearchUtils, [], 1000, MAX_RESULTS)
+        reply = pb.SearchRuns.Response(runs=[r.to_proto() for r in chosen])
         if token:
             reply.next_page_token = token
-        return _json(reply)
+        return to_json(reply)
 
     # logging ----------------------------------------------------------------------
 
@@ -243,7 +222,7 @@ class Tracking:
                                       f"a param cannot be changed (to '{value}')")
                 merged[key] = value
             events += [ParamsLogged(run_id=run_id, params=merged), run_update(run_id, params=merged)]
-        tags = {str(t["key"]): str(t.get("value", "")) for t in body.get("tags") or []}
+        tags = tags_of(body)
         if tags:
             events.append(TagsSet(run_id=run_id, tags=tags))
         if events:
@@ -253,25 +232,13 @@ class Tracking:
     def metric_history(self, body: Body) -> Body:
         run = self._run(str(body.get("run_id") or body.get("run_uuid") or ""))
         points = self.client.runs.metrics(run_id=run.id, key=str(body.get("metric_key", "")))
-        return _json(pb.GetMetricHistory.Response(metrics=[e.metric(p).to_proto() for p in points]))
+        return to_json(pb.GetMetricHistory.Response(metrics=[e.metric(p).to_proto() for p in points]))
 
 
 def _value(raw: Any) -> float | None:
     """A metric value as MLflow sends it (a number, or "NaN"/"Infinity" text); NaN is null here."""
     value = float(raw)
     return None if value != value else value
-
-
-def _list(raw: Any) -> list[str]:
-    if raw is None:
-        return []
-    return [str(x) for x in raw] if isinstance(raw, list) else [str(raw)]
-
-
-def _json(message: Any) -> Body:
-    import json
-
-    return dict(json.loads(message_to_json(message)))
 
 
 # the HTTP app -----------------------------------------------------------------------

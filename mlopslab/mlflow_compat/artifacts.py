@@ -22,6 +22,7 @@ from mlopslab.core.events import ArtifactRecorded
 from mlopslab.core.hashing import sha256_bytes
 from mlopslab.core.run import Run
 from mlopslab.lab import Lab
+from mlopslab.mlflow_compat.wire import MlflowError
 
 STEP = "mlflow"
 
@@ -33,8 +34,6 @@ class Artifacts:
         self.lab, self.client, self.run_of = lab, client, run_of
 
     def handle(self, method: str, path: str, query: dict[str, str], body: bytes) -> Response:
-        from mlopslab.mlflow_compat.app import MlflowError
-
         rest = path.removeprefix(self.ROOT).strip("/")
         if method == "GET" and not rest:
             return self.listing(query.get("path", ""))
@@ -46,8 +45,6 @@ class Artifacts:
         raise MlflowError("NOT_IMPLEMENTED", f"{method} on artifacts is not supported")
 
     def _locate(self, rest: str) -> tuple[Run, str]:
-        from mlopslab.mlflow_compat.app import MlflowError
-
         parts = rest.split("/")
         if len(parts) < 3 or parts[2] != "artifacts":
             raise MlflowError("INVALID_PARAMETER_VALUE",
@@ -64,8 +61,6 @@ class Artifacts:
         return JSONResponse({})
 
     def download(self, run: Run, relative: str) -> Response:
-        from mlopslab.mlflow_compat.app import MlflowError
-
         found = [a for a in run.artifacts or () if a.path == relative]
         if not found:
             raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"run '{run.id}' has no artifact '{relative}'")

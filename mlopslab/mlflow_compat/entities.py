@@ -12,25 +12,14 @@ own protobuf JSON and searches use MLflow's own filter and order code.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from mlflow.entities import Experiment, Metric, Param, Run, RunData, RunInfo, RunTag
 
-from mlopslab.core.mlflow_registry import param_text
+from mlopslab.core.clock import epoch_ms
+from mlopslab.core.mlflow_registry import STATUS_TO_MLFLOW, param_text
 from mlopslab.core.run import MetricPoint, Project
 from mlopslab.core.run import Run as LabRun
 
 DEFAULT_ID = "0"
-STATUS_TO_MLFLOW = {"queued": "SCHEDULED", "starting": "SCHEDULED", "running": "RUNNING",
-                    "finished": "FINISHED", "failed": "FAILED", "timed_out": "FAILED",
-                    "killed": "KILLED", "cancelled": "KILLED"}
-STATUS_FROM_MLFLOW = {"RUNNING": "running", "SCHEDULED": "running", "FINISHED": "finished",
-                      "FAILED": "failed", "KILLED": "killed"}
-
-
-def ms(value: datetime | None) -> int | None:
-    return None if value is None else int(round(value.timestamp() * 1000))
-
 
 def experiment_id(project: str, default_project: str) -> str:
     return DEFAULT_ID if project == default_project else project
@@ -42,7 +31,7 @@ def project_of(experiment: str, default_project: str) -> str:
 
 def experiment(p: Project, default_project: str) -> Experiment:
     eid = experiment_id(p.name, default_project)
-    created = ms(p.created_at)
+    created = epoch_ms(p.created_at)
     return Experiment(experiment_id=eid, name=p.name, artifact_location=f"mlflow-artifacts:/{eid}",
                       lifecycle_stage="active", tags=[], creation_time=created, last_update_time=created)
 
@@ -60,7 +49,7 @@ def latest(points: list[MetricPoint]) -> list[Metric]:
 
 
 def metric(p: MetricPoint) -> Metric:
-    return Metric(p.key, float("nan") if p.value is None else p.value, ms(p.ts) or 0, p.step)
+    return Metric(p.key, float("nan") if p.value is None else p.value, epoch_ms(p.ts) or 0, p.step)
 
 
 def run(r: LabRun, points: list[MetricPoint], default_project: str) -> Run:
@@ -70,7 +59,7 @@ def run(r: LabRun, points: list[MetricPoint], default_project: str) -> Run:
     if r.user_name:
         tags.setdefault("mlflow.user", r.user_name)
     info = RunInfo(run_id=r.id, experiment_id=eid, user_id=r.user_name or "", status=STATUS_TO_MLFLOW[r.status],
-                   start_time=ms(r.started_at or r.created_at) or 0, end_time=ms(r.ended_at),
+                   start_time=epoch_ms(r.started_at or r.created_at) or 0, end_time=epoch_ms(r.ended_at),
                    lifecycle_stage="active", artifact_uri=f"mlflow-artifacts:/{eid}/{r.id}/artifacts",
                    run_name=name)
     data = RunData(metrics=latest(points), params=[Param(k, param_text(v)) for k, v in (r.params or {}).items()],

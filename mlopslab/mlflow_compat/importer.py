@@ -26,12 +26,12 @@ from typing import Any
 
 from mlopslab import artifacts
 from mlopslab.client import LabClient
+from mlopslab.core.clock import epoch_ms as _ms
 from mlopslab.core.errors import MlopslabError, NotFound
 from mlopslab.core.events import ArtifactRecorded, Event, MetricsLogged
-from mlopslab.core.mlflow_registry import MlflowAliasSet, MlflowModelSaved, MlflowVersionSaved
+from mlopslab.core.mlflow_registry import STATUS_FROM_MLFLOW, MlflowAliasSet, MlflowModelSaved, MlflowVersionSaved
 from mlopslab.core.run import ImportedRun
 from mlopslab.lab import Lab
-from mlopslab.mlflow_compat.entities import STATUS_FROM_MLFLOW
 
 STEP = "mlflow"
 POINTS_PER_WRITE = 50_000
@@ -260,10 +260,6 @@ def _count_lab(lab_client: LabClient, experiments: list[Any], counts: Counts) ->
     counts.lab["registered models"] = len(registry)
     counts.lab["model versions"] = sum(len(m.versions) for m in registry)
     counts.lab["aliases"] = sum(len(m.aliases) for m in registry)
-
-
-def _ms(value: Any) -> int | None:
-    return None if value is None else int(round(value.timestamp() * 1000))
 
 
 def _quoted(name: str) -> str:

@@ -12,9 +12,10 @@ from typing import Any
 from mlflow.entities.model_registry import ModelVersion, ModelVersionTag, RegisteredModel, RegisteredModelTag
 from mlflow.entities.model_registry.registered_model_alias import RegisteredModelAlias
 from mlflow.protos import model_registry_pb2 as pb
-from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils, SearchUtils
+from mlflow.utils.search_utils import SearchModelUtils, SearchModelVersionUtils
 
 from mlopslab.client import LabClient
+from mlopslab.core.clock import epoch_ms
 from mlopslab.core.mlflow_registry import (
     MlflowAliasSet,
     MlflowModel,
@@ -22,15 +23,12 @@ from mlopslab.core.mlflow_registry import (
     MlflowVersion,
     MlflowVersionSaved,
 )
-from mlopslab.mlflow_compat.entities import ms
-
-Body = dict[str, Any]
+from mlopslab.mlflow_compat.wire import Body, MlflowError, page, tags_of, to_json
 
 
 class Registry:
-    def __init__(self, client: LabClient, error: Callable[[str, str], Exception],
-                 to_json: Callable[[Any], Body]) -> None:
-        self.client, self.error, self.json = client, error, to_json
+    def __init__(self, client: LabClient) -> None:
+        self.client = client
         self._lock = threading.Lock()  # one new version number at a time
 
     def routes(self) -> dict[tuple[str, str], Callable[[Body], Body]]:
@@ -58,92 +56,88 @@ class Registry:
     def _model(self, name: str) -> MlflowModel:
         found = self._models().get(name)
         if found is None:
-            raise self.error("RESOURCE_DOES_NOT_EXIST", f"no registered model named '{name}'")
+            raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"no registered model named '{name}'")
         return found
 
     def _version(self, name: str, version: Any) -> tuple[MlflowModel, MlflowVersion]:
         model = self._model(name)
         found = next((v for v in model.versions if str(v.version) == str(version)), None)
         if found is None:
-            raise self.error("RESOURCE_DOES_NOT_EXIST", f"no version {version} of registered model '{name}'")
+            raise MlflowError("RESOURCE_DOES_NOT_EXIST", f"no version {version} of registered model '{name}'")
         return model, found
 
     @staticmethod
     def version_entity(model: MlflowModel, v: MlflowVersion) -> ModelVersion:
-        return ModelVersion(name=v.name, version=str(v.version), creation_timestamp=ms(v.created_at) or 0,
-                            last_updated_timestamp=ms(v.updated_at), description=v.description, user_id=v.user,
+        return ModelVersion(name=v.name, version=str(v.version), creation_timestamp=epoch_ms(v.created_at) or 0,
+                            last_updated_timestamp=epoch_ms(v.updated_at), description=v.description, user_id=v.user,
                             current_stage="None", source=v.source, run_id=v.run_id, status=v.status,
                             tags=[ModelVersionTag(k, t) for k, t in v.tags.items()],
                             aliases=[a for a, n in model.aliases.items() if n == v.version])
 
     def model_entity(self, m: MlflowModel) -> RegisteredModel:
         latest = [self.version_entity(m, m.versions[-1])] if m.versions else []
-        return RegisteredModel(name=m.name, creation_timestamp=ms(m.created_at),
-                               last_updated_timestamp=ms(m.updated_at), description=m.description,
+        return RegisteredModel(name=m.name, creation_timestamp=epoch_ms(m.created_at),
+                               last_updated_timestamp=epoch_ms(m.updated_at), description=m.description,
                                latest_versions=latest,
                                tags=[RegisteredModelTag(k, t) for k, t in m.tags.items()],
                                aliases=[RegisteredModelAlias(a, str(n)) for a, n in m.aliases.items()])
 
     def get_model(self, body: Body) -> Body:
-        return self.json(pb.GetRegisteredModel.Response(
+        return to_json(pb.GetRegisteredModel.Response(
             registered_model=self.model_entity(self._model(str(body.get("name", "")))).to_proto()))
 
     def search_models(self, body: Body) -> Body:
         found = [self.model_entity(m) for m in self._models().values()]
-        found = SearchModelUtils.filter(found, body.get("filter") or "")
-        found = SearchModelUtils.sort(found, _list(body.get("order_by")) or ["name ASC"])
-        page, token = SearchUtils.paginate(found, body.get("page_token"), int(body.get("max_results") or 100))
-        reply = pb.SearchRegisteredModels.Response(registered_models=[m.to_proto() for m in page])
+        chosen, token = page(found, body, SearchModelUtils, ["name ASC"], 100)
+        reply = pb.SearchRegisteredModels.Response(registered_models=[m.to_proto() for m in chosen])
         if token:
             reply.next_page_token = token
-        return self.json(reply)
+        return to_json(reply)
 
     def latest_versions(self, body: Body) -> Body:
         model = self._model(str(body.get("name", "")))
         latest = [self.version_entity(model, model.versions[-1])] if model.versions else []
-        return self.json(pb.GetLatestVersions.Response(model_versions=[v.to_proto() for v in latest]))
+        return to_json(pb.GetLatestVersions.Response(model_versions=[v.to_proto() for v in latest]))
 
     def get_version(self, body: Body) -> Body:
         model, version = self._version(str(body.get("name", "")), body.get("version"))
-        return self.json(pb.GetModelVersion.Response(model_version=self.version_entity(model, version).to_proto()))
+        return to_json(pb.GetModelVersion.Response(model_version=self.version_entity(model, version).to_proto()))
 
     def search_versions(self, body: Body) -> Body:
         found = [self.version_entity(m, v) for m in self._models().values() for v in m.versions]
-        found = SearchModelVersionUtils.filter(found, body.get("filter") or "")
-        found = SearchModelVersionUtils.sort(found, _list(body.get("order_by")) or ["name ASC", "version_number DESC"])
-        page, token = SearchUtils.paginate(found, body.get("page_token"), int(body.get("max_results") or 10_000))
-        reply = pb.SearchModelVersions.Response(model_versions=[v.to_proto() for v in page])
+        chosen, token = page(found, body, SearchModelVersionUtils, ["name ASC", "version_number DESC"], 10_000)
+        reply = pb.SearchModelVersions.Response(model_versions=[v.to_proto() for v in chosen])
         if token:
             reply.next_page_token = token
-        return self.json(reply)
+        return to_json(reply)
 
     def get_by_alias(self, body: Body) -> Body:
         model = self._model(str(body.get("name", "")))
         alias = str(body.get("alias", ""))
         if alias not in model.aliases:
-            raise self.error("INVALID_PARAMETER_VALUE", f"registered model '{model.name}' has no alias '{alias}'")
+            raise MlflowError("INVALID_PARAMETER_VALUE", f"registered model '{model.name}' has no alias '{alias}'")
         _, version = self._version(model.name, model.aliases[alias])
         found = self.version_entity(model, version).to_proto()
-        return self.json(pb.GetModelVersionByAlias.Response(model_version=found))
+        return to_json(pb.GetModelVersionByAlias.Response(model_version=found))
 
     # writing ----------------------------------------------------------------------
 
     def create_model(self, body: Body) -> Body:
         name = str(body.get("name") or "").strip()
         if not name:
-            raise self.error("INVALID_PARAMETER_VALUE", "a registered model needs a name")
+            raise MlflowError("INVALID_PARAMETER_VALUE", "a registered model needs a name")
         if name in self._models():
-            raise self.error("RESOURCE_ALREADY_EXISTS", f"registered model '{name}' already exists")
+            raise MlflowError("RESOURCE_ALREADY_EXISTS", f"registered model '{name}' already exists")
         self.client.write([MlflowModelSaved(name=name, description=str(body.get("description") or ""),
-                                            tags=_tags(body), ts=time.time())])
+                                            tags=tags_of(body), ts=time.time())])
         made = self.model_entity(self._model(name)).to_proto()
-        return self.json(pb.CreateRegisteredModel.Response(registered_model=made))
+        return to_json(pb.CreateRegisteredModel.Response(registered_model=made))
 
     def update_model(self, body: Body) -> Body:
         model = self._model(str(body.get("name", "")))
         self.client.write([MlflowModelSaved(name=model.name, description=str(body.get("description") or ""),
                                             tags=model.tags, ts=time.time())])
-        return self.json(pb.UpdateRegisteredModel.Response(
+        return to_json(pb.UpdateRegisteredModel.Response(
             registered_model=self.model_entity(self._model(model.name)).to_proto()))
 
     def create_version(self, body: Body) -> Body:
@@ -154,9 +148,9 @@ class Registry:
             self.client.write([MlflowVersionSaved(
                 name=name, version=number, source=str(body.get("source") or ""),
                 run_id=str(body["run_id"]) if body.get("run_id") else None,
-                description=str(body.get("description") or ""), tags=_tags(body), ts=time.time())])
+                description=str(body.get("description") or ""), tags=tags_of(body), ts=time.time())])
         model, version = self._version(name, number)
-        return self.json(pb.CreateModelVersion.Response(model_version=self.version_entity(model, version).to_proto()))
+        return to_json(pb.CreateModelVersion.Response(model_version=self.version_entity(model, version).to_proto()))
 
     def update_version(self, body: Body) -> Body:
         model, v = self._version(str(body.get("name", "")), body.get("version"))
@@ -164,7 +158,7 @@ class Registry:
                                               status=v.status, description=str(body.get("description") or ""),
                                               tags=v.tags, user=v.user, ts=time.time())])
         model, v = self._version(v.name, v.version)
-        return self.json(pb.UpdateModelVersion.Response(model_version=self.version_entity(model, v).to_proto()))
+        return to_json(pb.UpdateModelVersion.Response(model_version=self.version_entity(model, v).to_proto()))
 
     def set_alias(self, body: Body) -> Body:
         model, version = self._version(str(body.get("name", "")), body.get("version"))
@@ -178,12 +172,3 @@ class Registry:
                                           ts=time.time())])
         return {}
 
-
-def _tags(body: Body) -> dict[str, str]:
-    return {str(t["key"]): str(t.get("value", "")) for t in body.get("tags") or []}
-
-
-def _list(raw: Any) -> list[str]:
-    if raw is None:
-        return []
-    return [str(x) for x in raw] if isinstance(raw, list) else [str(raw)]

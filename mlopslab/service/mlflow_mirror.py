@@ -25,8 +25,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mlopslab.core.mlflow_registry import MirrorRunProgressed, MirrorVersionMade, param_text
+from mlopslab.core.clock import epoch_ms
+from mlopslab.core.mlflow_registry import STATUS_TO_MLFLOW, MirrorRunProgressed, MirrorVersionMade, param_text
 from mlopslab.core.run import Run
+from mlopslab.core.runs import FINAL
 from mlopslab.core.service_status import MirrorStatus
 from mlopslab.service.loops import every
 from mlopslab.store import mlflow_store as q
@@ -38,8 +40,7 @@ if TYPE_CHECKING:
     from mlopslab.store.db import Store
 
 BATCH = 1000  # MLflow takes at most 1,000 metrics in one log_batch
-ENDED = {"finished": "FINISHED", "failed": "FAILED", "timed_out": "FAILED", "killed": "KILLED",
-         "cancelled": "KILLED"}
+ENDED = {status: STATUS_TO_MLFLOW[status] for status in FINAL}
 TAG = "mlopslab.run_id"
 
 
@@ -125,7 +126,7 @@ class MlflowMirror:
             progress()
         if run.status in ENDED:
             client.set_terminated(mlflow_id, ENDED[run.status],
-                                  round(run.ended_at.timestamp() * 1000) if run.ended_at else None)
+                                  epoch_ms(run.ended_at))
             progress(ended=True)
         elif state is None:
             progress()
@@ -137,7 +138,7 @@ class MlflowMirror:
         if found:
             return str(found[0].info.run_id)
         started = run.started_at or run.created_at
-        made = client.create_run(experiment, start_time=round(started.timestamp() * 1000), run_name=run.recipe,
+        made = client.create_run(experiment, start_time=epoch_ms(started), run_name=run.recipe,
                                  tags={TAG: run.id, "mlflow.user": run.user_name or "",
                                        **{k: v for k, v in (run.tags or {}).items() if not k.startswith("mlflow.")}})
         return str(made.info.run_id)
