@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -203,6 +203,16 @@ class MlflowSection(_Section):
     mirror_interval_s: float = Field(10.0, gt=0, description="How often what is new is sent to the mirror.")
 
 
+class DeploySection(_Section):
+    """[deploy]: how deployments serve their stable endpoint (docs/deployments.md)."""
+
+    proxy: Literal["auto", "haproxy", "python"] = Field(
+        "auto", description="What carries the endpoint's traffic: haproxy (driven through its "
+        "runtime API; about twice the Python gateway's throughput), python (the built-in "
+        "gateway, nothing to install) or auto (haproxy when the haproxy binary is on PATH, "
+        "else python). Read each time a deployment's gateway starts.")
+
+
 class DriftSection(_Section):
     """[drift]: the inputs of each deployment against its model's training data
     (docs/monitoring.md, "Drift"). Each model server samples its inputs; the lab
@@ -269,6 +279,7 @@ class LabConfig(_Section):
     alerts: AlertsSection = AlertsSection()
     drift: DriftSection = DriftSection()
     mlflow: MlflowSection = MlflowSection()
+    deploy: DeploySection = DeploySection()
 
 
 def load_config(lab_root: Path) -> LabConfig:

@@ -18,6 +18,7 @@ from typing import Any
 
 from mlopslab.core.deployments import GatewayStatus, VersionTraffic
 from mlopslab.core.errors import DeployError
+from mlopslab.deploy import haproxy
 from mlopslab.deploy.backend import listen
 from mlopslab.deploy.gateway import control_socket
 from mlopslab.deploy.process import running, spawn, terminate
@@ -26,18 +27,21 @@ MARKER = "mlopslab.deploy.gateway"
 START_TIMEOUT_S = 20.0
 
 
-def start(directory: Path, port: int, endpoint: socket.socket | None = None) -> int:
+def start(directory: Path, port: int, endpoint: socket.socket | None = None, proxy: str = "python") -> int:
     """Spawn the gateway for DIRECTORY serving on ENDPOINT (else a socket bound here to PORT); its pid.
 
     The socket is bound by the caller, so a taken port fails before any process runs,
     and no other program can take the port between a check and the gateway's bind.
+    PROXY is what carries the traffic: "python" (the gateway itself) or "haproxy".
     """
     directory.mkdir(parents=True, exist_ok=True)
+    haproxy.stop_leftover(directory)  # one whose gateway just died may hold the port a moment longer
     with contextlib.ExitStack() as closing:
         if endpoint is None:
             endpoint = closing.enter_context(listen(port))
         fd = endpoint.fileno()
-        args = [sys.executable, "-m", MARKER, "--dir", str(directory), "--port", str(port), "--fd", str(fd)]
+        args = [sys.executable, "-m", MARKER, "--dir", str(directory), "--port", str(port), "--fd", str(fd),
+                "--proxy", proxy]
         return spawn(args, directory / "gateway.log", pass_fds=(fd,))
 
 
@@ -60,9 +64,12 @@ def alive(pid: int | None) -> bool:
     return pid is not None and running(int(pid), MARKER)
 
 
-def stop(pid: int | None) -> None:
+def stop(pid: int | None, directory: Path | None = None) -> None:
+    """Stop gateway PID (it stops its HAProxy), and an HAProxy of DIRECTORY left without one."""
     if pid:
         terminate(int(pid), MARKER)
+    if directory is not None:
+        haproxy.stop_leftover(directory)
 
 
 def steer(directory: Path, name: str, message: dict[str, Any]) -> dict[str, Any]:

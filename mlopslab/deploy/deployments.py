@@ -50,7 +50,7 @@ from mlopslab.core.events import (
     VersionFailed,
     event_from_json,
 )
-from mlopslab.deploy import control
+from mlopslab.deploy import control, haproxy
 from mlopslab.deploy.backend import Backend, Replica, ReplicaSpec, free_port, listen
 from mlopslab.deploy.gateway import control_socket
 
@@ -59,9 +59,10 @@ READY_TIMEOUT_S = 90.0
 
 class Deployments:
     def __init__(self, root: Path, backends: dict[str, Backend],
-                 on_event: Callable[[DeploymentHappening], None] | None = None) -> None:
+                 on_event: Callable[[DeploymentHappening], None] | None = None, proxy: str = "auto") -> None:
         self.root = root
         self.backends = backends
+        self.proxy = proxy  # [deploy] proxy: what carries each endpoint's traffic (deploy/haproxy.py)
         self.on_event = on_event or (lambda event: None)
         self._held = threading.local()
         root.mkdir(parents=True, exist_ok=True)
@@ -250,7 +251,7 @@ class Deployments:
         """Stop the gateway and every replica, and remove the deployment's files."""
         name = state["name"]
         try:
-            control.stop(state.get("gateway_pid"))
+            control.stop(state.get("gateway_pid"), self.root / name)
             self._stop_others(state, set())
         finally:
             shutil.rmtree(self.root / name, ignore_errors=True)
@@ -331,7 +332,8 @@ class Deployments:
         if self._gateway_alive(state):
             return
         directory = self.root / state["name"]
-        state["gateway_pid"] = control.start(directory, state["port"], endpoint)
+        state["proxy"] = haproxy.resolve(self.proxy)
+        state["gateway_pid"] = control.start(directory, state["port"], endpoint, state["proxy"])
         self._save(state)  # before waiting: a failure still knows what to stop
         control.wait_answering(directory, state["name"], state["gateway_pid"], state["port"])
 

@@ -1,6 +1,7 @@
 """The stable endpoint of one deployment: a reverse proxy that owns the traffic switch.
 
     python -m mlopslab.deploy.gateway --dir DEPLOYMENT_DIR --port PORT [--host 127.0.0.1] [--fd FD]
+        [--proxy python|haproxy]
 
 With --fd it serves on FD, a socket its parent already bound and listens on (how
 deploy/deployments.py starts it: a taken port fails there, before anything runs).
@@ -16,6 +17,10 @@ happening of core/events.py a line, in its wire form: auto_rollback, watch_passe
 After a switch it watches the new version (deploy/policy.py): while the window
 is open, a 5xx or a broken connection from the new version is retried once on the
 previous one (still warm), and breaking the policy rolls back at once.
+
+With --proxy haproxy the same process keeps all of this but HAProxy carries the
+requests (deploy/haproxy_gateway.py): `apply` moves its route, `traffic` reads
+its counters.
 """
 
 from __future__ import annotations
@@ -92,10 +97,12 @@ class Gateway:
         os.replace(tmp, self.dir / "routes.json")
 
     def switch(self, active: Route, previous: Route | None, policy: WatchPolicy | None) -> dict[str, Any]:
+        policy = policy if previous is not None else None
+        self.apply(active, previous, watching=policy is not None)  # raises before anything changed
         self.active, self.previous = active, previous
         self.generation += 1
         self.stats[active.version] = VersionStats()
-        self.policy = policy if previous is not None else None
+        self.policy = policy
         self.watch_until = time.monotonic() + self.policy.window_s if self.policy else 0.0
         self._health_failures = 0
         self._save()
@@ -115,7 +122,14 @@ class Gateway:
         return {"generation": self.generation, "active": self.active and self.active.__dict__,
                 "previous": self.previous and self.previous.__dict__,
                 "watching": self.watching(), "pid": os.getpid(),
-                "stats": {v: s.to_dict() for v, s in self.stats.items()}}
+                "stats": self.traffic()}
+
+    def apply(self, active: Route, previous: Route | None, watching: bool) -> None:
+        """Make the data path send new requests to ACTIVE; here the routes above are the data path."""
+
+    def traffic(self) -> dict[str, dict[str, Any]]:
+        """Requests, errors and p99 per version since it became active."""
+        return {v: s.to_dict() for v, s in self.stats.items()}
 
     def record(self, event: DeploymentHappening) -> None:
         """Append what the gateway decided alone; supervision passes it on to the store."""
@@ -149,6 +163,8 @@ class Gateway:
             await asyncio.sleep(0.05)
             if not self.watching():
                 if self.policy is not None:
+                    if self.active is not None:
+                        self.apply(self.active, self.previous, watching=False)
                     self.record(WatchPassed(deployment=self.dir.name, ts=time.time(),
                                             version=self.active.version if self.active else None))
                     self.policy = None
@@ -274,19 +290,28 @@ def control_socket(directory: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     parser = argparse.ArgumentParser(prog="python -m mlopslab.deploy.gateway")
     parser.add_argument("--dir", required=True, type=Path)
     parser.add_argument("--port", required=True, type=int)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--fd", type=int, help="an inherited socket, bound and listening, to serve on")
+    parser.add_argument("--proxy", choices=["python", "haproxy"], default="python",
+                        help="what carries the traffic: this process, or HAProxy steered by it")
     args = parser.parse_args(argv)
-    gateway = Gateway(args.dir)
-    print(f"gateway on {args.host}:{args.port} for {args.dir}", file=sys.stderr, flush=True)
-    config = uvicorn.Config(gateway, host=args.host, port=args.port, log_level="warning", access_log=False,
+    print(f"gateway ({args.proxy}) on {args.host}:{args.port} for {args.dir}", file=sys.stderr, flush=True)
+    if args.proxy == "haproxy":
+        from mlopslab.deploy.haproxy_gateway import serve
+
+        return serve(args.dir, args.port, args.host, args.fd)
+    return _serve_python(Gateway(args.dir), args.host, args.port, args.fd)
+
+
+def _serve_python(gateway: Gateway, host: str, port: int, fd: int | None) -> int:
+    import uvicorn
+
+    config = uvicorn.Config(gateway, host=host, port=port, log_level="warning", access_log=False,
                             lifespan="on", timeout_graceful_shutdown=10, backlog=2048)
-    sockets = [socket.socket(fileno=args.fd)] if args.fd is not None else None
+    sockets = [socket.socket(fileno=fd)] if fd is not None else None
     server = uvicorn.Server(config)
     server.run(sockets=sockets)
     return 0 if server.started else 3  # as uvicorn.run: it never started (the port, say)

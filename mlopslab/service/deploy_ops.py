@@ -58,7 +58,8 @@ class DeployOps:
     def __init__(self, lab: Lab, store: Store, writer: GroupWriter) -> None:
         self.lab, self.store, self.writer = lab, store, writer
         self.backends: dict[str, Backend] = {"process": ProcessBackend()}
-        self.deployments = Deployments(lab.root / "deployments", self.backends, on_event=self._record)
+        self.deployments = Deployments(lab.root / "deployments", self.backends, on_event=self._record,
+                                       proxy=lab.config.deploy.proxy)
         self._docker_lock = threading.Lock()
         self._asking = threading.local()  # who asked for the change this thread is making
 

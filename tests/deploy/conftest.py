@@ -1,4 +1,5 @@
-"""Backends for the deployment contract tests: process always, docker where an engine answers."""
+"""Backends and proxies for the deployment contract tests: process always, docker where an engine answers;
+the Python gateway always, HAProxy where installed."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlopslab.core.events import DeploymentHappening
+from mlopslab.deploy import haproxy
 from mlopslab.deploy.backend import Backend
 from mlopslab.deploy.deployments import Deployments
 from mlopslab.deploy.process import ProcessBackend
@@ -35,13 +37,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(params=["python", "haproxy"])
+def proxy(request: pytest.FixtureRequest) -> str:
+    """What carries the endpoint's traffic; HAProxy where installed (CI installs it: missing, it fails there)."""
+    if request.param == "haproxy" and haproxy.binary() is None:
+        if os.environ.get("MLOPSLAB_REQUIRE_DOCKER"):  # CI: the product path must be tested
+            pytest.fail("no haproxy on PATH, but MLOPSLAB_REQUIRE_DOCKER is set (CI installs the Debian package)")
+        pytest.skip("no haproxy on PATH: the endpoint through HAProxy is not tested (apt-get install haproxy)")
+    return str(request.param)
+
+
 @pytest.fixture
-def deployments(tmp_path: Path, backend: str, request: pytest.FixtureRequest) -> Iterator[Deployments]:
+def deployments(tmp_path: Path, backend: str, proxy: str, request: pytest.FixtureRequest) -> Iterator[Deployments]:
     backends: dict[str, Backend] = {"process": ProcessBackend()}
     if backend == "docker":
         backends["docker"] = request.getfixturevalue("docker_backend")
     events: list[DeploymentHappening] = []
-    made = Deployments(tmp_path / "deployments", backends, on_event=events.append)
+    made = Deployments(tmp_path / "deployments", backends, on_event=events.append, proxy=proxy)
     made.events = events  # type: ignore[attr-defined]
     yield made
     for name in made.names():
