@@ -1,14 +1,18 @@
 """Serving throughput side by side on one model: mlopslab's server (batching on and
-off, direct and through the deployment gateway), a plain FastAPI + ONNX Runtime
-server, and `mlflow models serve` when an MLflow is at hand.
+off, direct, and through a deployment's stable endpoint with HAProxy and with the
+Python gateway), a plain FastAPI + ONNX Runtime server, and `mlflow models serve`
+when an MLflow is at hand.
 
     python benchmarks/serving_throughput.py [--seconds 3] [--levels 1,2,4,8,16,32,64]
-        [--mlflow-python /path/to/venv/bin/python]
+        [--mlflow-python /path/to/venv/bin/python] [--quick] [--results FILE]
 
 Every server gets CPU 0 (`sched_setaffinity`), the load generator CPU 1: one server
-core, one load core. Closed loop: at each concurrency level every connection sends
-its next request when the last is answered; the table gives the highest throughput
-whose p99 latency stays under 20 ms (and the concurrency that got it).
+core, one load core. A deployment's endpoint puts everything it runs on CPU 0 too
+(HAProxy, the gateway process, the replica), so the proxy is paid for out of the
+server's core. Closed loop: at each concurrency level every connection sends its
+next request when the last is answered; the table gives the highest throughput
+whose p99 latency stays under 20 ms (and the concurrency that got it). --quick
+(half a second at two levels per server) checks the harness, not the figures.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ import numpy as np
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from results import add_results_arg, record  # noqa: E402
 from serving_load import Result, run  # noqa: E402
 
 from mlopslab.deploy.backend import free_port  # noqa: E402
@@ -71,6 +76,17 @@ def oip_body() -> bytes:
 def pin(pid: int, cpu: int) -> None:
     with contextlib.suppress(OSError):
         os.sched_setaffinity(pid, {cpu})
+
+
+def pin_all(pid: int, cpu: int) -> None:
+    """Every thread of PID (one started before it was pinned keeps its own affinity) and its children."""
+    import psutil
+
+    with contextlib.suppress(psutil.Error):
+        process = psutil.Process(pid)
+        for proc in [process, *process.children(recursive=True)]:
+            for thread in proc.threads():
+                pin(thread.id, cpu)
 
 
 def wait(url: str, timeout: float = 120) -> None:
@@ -120,18 +136,23 @@ def mlopslab_server(model: Path, batching: bool) -> Iterator[tuple[int, str]]:
 
 
 @contextlib.contextmanager
-def gateway(model: Path) -> Iterator[tuple[int, str]]:
+def endpoint(model: Path, proxy: str) -> Iterator[tuple[int, str]]:
+    """A deployment of one version through PROXY ("haproxy" or "python"), all of it on CPU 0."""
     from mlopslab.core.deployments import ServingOptions
+    from mlopslab.deploy import haproxy
     from mlopslab.deploy.deployments import Deployments
     from mlopslab.deploy.process import ProcessBackend
 
     with tempfile.TemporaryDirectory() as tmp:
-        deployments = Deployments(Path(tmp), {"process": ProcessBackend()})
+        deployments = Deployments(Path(tmp), {"process": ProcessBackend()}, proxy=proxy)
         shown = deployments.deploy("mlp", model, "mlp", "1", options=ServingOptions(max_queue=4096))
         try:
-            pin(int(shown["gateway"]["pid"]), 0)
-            pin(int(shown["replicas"][0]["handle"]), 0)
-            yield shown["port"], "/v2/models/mlp/infer"
+            pids = [int(shown.gateway.pid or 0), int(shown.replicas[0].handle)]
+            if proxy == "haproxy":
+                pids.append(int((Path(tmp) / "mlp" / haproxy.PIDFILE).read_text()))
+            for pid in pids:
+                pin_all(pid, 0)
+            yield shown.port, "/v2/models/mlp/infer"
         finally:
             deployments.undeploy("mlp")
 
@@ -159,7 +180,7 @@ def mlflow_server(model: Path, python: str) -> Iterator[tuple[int, str]]:
 
 
 def sweep(port: int, path: str, body: bytes, levels: list[int], seconds: float) -> list[Result]:
-    run("127.0.0.1", port, path, body, 4, 1.0)  # warm up
+    run("127.0.0.1", port, path, body, 4, min(1.0, seconds))  # warm up
     return [run("127.0.0.1", port, path, body, c, seconds) for c in levels]
 
 
@@ -174,25 +195,40 @@ def best(results: list[Result]) -> dict[str, Any]:
                         "p99_ms": round(r.pct(99), 2), "failed": r.failed} for r in results]}
 
 
+BARE, FASTAPI = "mlopslab, batching on", "FastAPI + ONNX Runtime"
+HAPROXY = "mlopslab endpoint through HAProxy (batching on)"
+PYTHON_GATEWAY = "mlopslab endpoint through the Python gateway (batching on)"
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--levels", default="1,2,4,8,16,32,64")
+    parser.add_argument("--quick", action="store_true", help="0.5 s at concurrency 8 and 32: checks the harness")
     parser.add_argument("--mlflow-python", default=os.environ.get("MLFLOW_PYTHON"),
                         help="a Python whose environment has mlflow (e.g. a separate venv)")
     parser.add_argument("--out", type=Path, help="write the results as JSON here")
+    add_results_arg(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.seconds, args.levels = 0.5, "8,32"
     levels = [int(c) for c in args.levels.split(",")]
     pin(0, 1)
     model = make_model(Path(tempfile.mkdtemp()) / "mlp.onnx")
     body = oip_body()
     mlflow_body = json.dumps({"inputs": [json.loads(body)["inputs"][0]["data"]]}).encode()
     servers: list[tuple[str, Any, bytes]] = [
-        ("mlopslab, batching on", lambda: mlopslab_server(model, True), body),
+        (BARE, lambda: mlopslab_server(model, True), body),
         ("mlopslab, batching off", lambda: mlopslab_server(model, False), body),
-        ("mlopslab via the deployment gateway (batching on)", lambda: gateway(model), body),
-        ("FastAPI + ONNX Runtime", lambda: fastapi_server(model), body),
+        (FASTAPI, lambda: fastapi_server(model), body),
+        (PYTHON_GATEWAY, lambda: endpoint(model, "python"), body),
     ]
+    from mlopslab.deploy import haproxy
+
+    if haproxy.binary():
+        servers.insert(1, (HAPROXY, lambda: endpoint(model, "haproxy"), body))
+    else:
+        print("no haproxy on PATH: the endpoint through HAProxy is left out", file=sys.stderr)
     if args.mlflow_python:
         servers.append(("mlflow models serve", lambda: mlflow_server(model, args.mlflow_python), mlflow_body))
     report: dict[str, Any] = {}
@@ -200,14 +236,35 @@ def main() -> None:
         with start() as (port, path):
             report[name] = best(sweep(port, path, payload, levels, args.seconds))
         r = report[name]
-        print(f"{name:52s} {r['rps_p99_under_20ms']:>6} req/s at p99<20ms (c={r['concurrency']}, "
+        print(f"{name:58s} {r['rps_p99_under_20ms']:>6} req/s at p99<20ms (c={r['concurrency']}, "
               f"p99 {r['p99_ms']} ms); peak {r['peak_rps']}; failed {r['failed']}", flush=True)
-    base = report["FastAPI + ONNX Runtime"]["rps_p99_under_20ms"] or 1
+    base = report[FASTAPI]["rps_p99_under_20ms"] or 1
+    bare = report[BARE]["rps_p99_under_20ms"] or 1
     for r in report.values():
         r["vs_fastapi"] = round(r["rps_p99_under_20ms"] / base, 2)
+        r["vs_bare_server"] = round(r["rps_p99_under_20ms"] / bare, 2)
     print(json.dumps({k: {kk: v for kk, v in r.items() if kk != "levels"} for k, r in report.items()}, indent=1))
     if args.out:
         args.out.write_text(json.dumps(report, indent=1))
+    _record(args.results, report, args.quick)
+
+
+def _record(path: Path | None, report: dict[str, Any], quick: bool) -> None:
+    """One figure per server (req/s at p99 < 20 ms against FastAPI) and the endpoints' share of the bare server."""
+    note = "--quick: harness check, not a measurement" if quick else "server pinned to CPU 0, load to CPU 1"
+    peer = report[FASTAPI]["rps_p99_under_20ms"]
+    for name, r in report.items():
+        if name == FASTAPI:
+            continue
+        endpoint = name in (HAPROXY, PYTHON_GATEWAY)
+        target = "at least 2x FastAPI" if endpoint or name == BARE else ""
+        record(path, benchmark="serving_throughput", figure=f"{name}: req/s at p99 < 20 ms", unit="req/s",
+               ours=r["rps_p99_under_20ms"], lower_is_better=False, peer=FASTAPI, peer_value=peer,
+               target=target, met=(r["vs_fastapi"] >= 2.0) if target else None, note=note)
+        if endpoint:
+            record(path, benchmark="serving_throughput", figure=f"{name}: share of the bare server's req/s",
+                   unit="ratio", ours=r["vs_bare_server"], lower_is_better=False, target="at least 0.8",
+                   met=r["vs_bare_server"] >= 0.8, note=note)
 
 
 if __name__ == "__main__":
