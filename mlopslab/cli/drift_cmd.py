@@ -11,7 +11,7 @@ import click
 from mlopslab.cli import cli, client_of
 
 if TYPE_CHECKING:
-    from mlopslab.core.drift import FeatureScore
+    from mlopslab.core.drift_policy import FeatureScore
     from mlopslab.core.drift_reports import DriftReport
 
 STATUS_STYLE = {"drifting": "red", "stable": "green", "collecting": "cyan", "no reference": "yellow"}

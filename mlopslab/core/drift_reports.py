@@ -1,14 +1,14 @@
 """What `mlopslab drift DEPLOYMENT` answers: the deployment's reference, its latest
 window's scores per feature, the history of its last windows, and the decision.
-The statistics are core/drift.py's; the lab service fills these (service/drift_ops.py).
-Times are UTC (aware)."""
+The statistics are core/drift.py's (their values core/drift_policy.py's); the lab
+service fills these (service/drift_ops.py). Times are UTC (aware)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
-from mlopslab.core.drift import DriftPolicy, FeatureScore
+from mlopslab.core.drift_policy import DriftPolicy, FeatureScore
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,11 @@ classes only the accuracy metrics are defined.
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # numpy is imported where it is used: the gates read METRICS without it
+    import numpy as np
 
 DIFFERENCES = ("demographic_parity_difference", "equalized_odds_difference", "accuracy_difference")
 MINIMUMS = ("min_group_accuracy",)
@@ -24,6 +28,8 @@ METRICS = (*DIFFERENCES, *MINIMUMS)
 
 
 def group_metrics(y: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict[str, float]:
+    import numpy as np
+
     names = sorted({str(g) for g in groups.tolist()})
     groups = np.asarray([str(g) for g in groups.tolist()])
     out: dict[str, float] = {}
@@ -50,9 +56,9 @@ def group_metrics(y: np.ndarray, labels: np.ndarray, groups: np.ndarray) -> dict
 
 
 def _mean(values: np.ndarray) -> float:
-    return float(np.mean(values)) if len(values) else float("nan")
+    return float(values.mean()) if len(values) else float("nan")
 
 
 def _gap(values: object) -> float:
-    finite = [v for v in values if not np.isnan(v)]  # type: ignore[attr-defined]
+    finite = [v for v in values if not math.isnan(v)]  # type: ignore[attr-defined]
     return float(max(finite) - min(finite)) if finite else float("nan")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import numpy as np
+if TYPE_CHECKING:  # numpy is imported where it is used: the gates read direction_of without it
+    import numpy as np
 
 Direction = Literal["maximize", "minimize"]
 MAXIMIZE = {"accuracy", "f1", "precision", "recall", "roc_auc", "r2", "auc", "average_precision"}
@@ -38,6 +39,8 @@ def direction_of(metric: str, default: Direction = "maximize") -> Direction:
 
 
 def classification_scores(y: np.ndarray, pred: Predictions) -> dict[str, float]:
+    import numpy as np
+
     labels = pred.labels
     scores = {"accuracy": float(np.mean(labels == y))}
     classes = np.unique(np.concatenate([np.unique(y), np.unique(labels)]))
@@ -56,6 +59,8 @@ def classification_scores(y: np.ndarray, pred: Predictions) -> dict[str, float]:
 
 
 def regression_scores(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    import numpy as np
+
     error = predicted.astype(np.float64) - y.astype(np.float64)
     total = float(np.sum((y - np.mean(y)) ** 2))
     return {
@@ -67,6 +72,8 @@ def regression_scores(y: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 def roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
     """Area under the ROC curve by the rank-sum formula (ties get average ranks)."""
+    import numpy as np
+
     positive = positive.astype(bool)
     n_pos, n_neg = int(positive.sum()), int((~positive).sum())
     if n_pos == 0 or n_neg == 0:
@@ -85,6 +92,8 @@ def roc_auc(positive: np.ndarray, score: np.ndarray) -> float:
 
 
 def log_loss(y: np.ndarray, probs: np.ndarray, classes: np.ndarray) -> float:
+    import numpy as np
+
     index = {c: i for i, c in enumerate(classes.tolist())}
     columns = np.array([index.get(v, -1) for v in y.tolist()])
     if (columns < 0).any():
@@ -95,6 +104,8 @@ def log_loss(y: np.ndarray, probs: np.ndarray, classes: np.ndarray) -> float:
 
 def _probabilities(scores: np.ndarray) -> np.ndarray:
     """Scores as probabilities: rows already summing to 1 stay, others get a softmax."""
+    import numpy as np
+
     if np.all(scores >= 0) and np.allclose(scores.sum(axis=1), 1.0, atol=1e-3):
         return scores
     shifted: np.ndarray = np.exp(scores - scores.max(axis=1, keepdims=True))
@@ -103,6 +114,8 @@ def _probabilities(scores: np.ndarray) -> np.ndarray:
 
 
 def _prf(y: np.ndarray, labels: np.ndarray, cls: object) -> tuple[float, float, float]:
+    import numpy as np
+
     tp = float(np.sum((labels == cls) & (y == cls)))
     predicted, actual = float(np.sum(labels == cls)), float(np.sum(y == cls))
     precision = tp / predicted if predicted else 0.0
