@@ -1,8 +1,16 @@
-"""The `mlopslab` command line. Every command takes --lab; most take --json."""
+"""The `mlopslab` command line. Every command takes --lab; most take --json.
+
+A command's module is imported only when that command runs (COMMANDS says which), so
+`mlopslab runs ls` loads what listing runs needs and no more; `--help` lists every
+command from the short help texts in COMMANDS (tests/cli/test_startup.py keeps them
+equal to the commands' own).
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -73,7 +81,7 @@ class Group(_Parsing, click.Group):
     its commands and subgroups take --lab too."""
 
     command_class = Command
-    group_class = type
+    group_class: type[click.Group] | type[type] | None = type  # subgroups: of this class
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -87,7 +95,102 @@ class Group(_Parsing, click.Group):
             sys.exit(e.exit_code)
 
 
-@click.group(cls=Group, context_settings=CONTEXT, invoke_without_command=True)
+@dataclass(frozen=True)
+class Entry:
+    """A top-level command: the modules that define it (and its subcommands), and its
+    short help as `mlopslab --help` shows it."""
+
+    modules: tuple[str, ...]
+    help: str
+
+
+COMMANDS: dict[str, Entry] = {name: Entry(tuple(modules.split()), text) for name, modules, text in (
+    ("alerts", "alerts_cmd", "Open and acknowledged alerts, newest first (`--all`: resolved ones too)."),
+    ("artifacts", "artifacts_cmd",
+     "Files that runs saved and model versions carry, out of the lab's artifact store."),
+    ("budget", "cost_cmd",
+     "Per-project and per-user spending limits a UTC day and month (cost by allocation)."),
+    ("cancel", "queue_cmd",
+     "Cancel queued or running runs (a running one's step is stopped; its GPUs are freed)."),
+    ("cost", "cost_cmd",
+     "Cost by allocation (what was held) and by use (what was busy), with idle waste."),
+    ("decisions", "decisions_cmd",
+     "Retraining decisions (of DEPLOYMENT), newest first: why, the run, the new version, "
+     "and how it ended (deployed, rejected by its gates, failed)."),
+    ("demo", "demo",
+     "Make a lab in PATH (default: a new temporary folder), run the bundled recipes, gate "
+     "and promote a model, deploy it blue/green, query it and roll it back."),
+    ("deploy", "deploy_cmd", "Serve model REF (NAME, NAME@N, NAME:ALIAS) behind a stable endpoint."),
+    ("deployments", "deploy_cmd", "Deployments: endpoint, versions, health, traffic, latency."),
+    ("drift", "drift_cmd",
+     "Drift of DEPLOYMENT's inputs from its model's training data: per feature PSI and KS "
+     "(numeric) or chi-square (categorical) in the latest window, with the largest value each "
+     "may take without drifting (MAX) and the smallest p-value (P); the last windows; drifting "
+     "when k of the last n windows drifted ([drift])."),
+    ("feedback", "decisions_cmd", "Score labelled rows with DEPLOYMENT's active version."),
+    ("gate", "models_cmd",
+     "Run the gates of version REF against the champion; exit 0 on pass, 1 on fail (for CI)."),
+    ("gpu", "gpu_cmd",
+     "GPUs (utilization, memory, power, temperature) and their processes with owners."),
+    ("import", "import_cmd", "Bring another tracker's history into the lab."),
+    ("lab", "lab_cmd", "Start, inspect and stop the lab service (it starts on demand anyway)."),
+    ("lineage", "models_cmd",
+     "What REF came from and what came of it: data <-> runs <-> model versions <-> gate "
+     "reports and deployments."),
+    ("mlflow-server", "mlflow_cmd",
+     "Serve MLflow's tracking REST API for this lab on 127.0.0.1 until Ctrl-C."),
+    ("models", "models_cmd evalset_cmd artifacts_cmd", "Model versions, aliases and their history."),
+    ("promote", "models_cmd",
+     "Make REF the champion if its latest gate report passes (gates run when needed); exit 1 "
+     "if refused."),
+    ("queue", "queue_cmd",
+     "Waiting and running runs; waiting ones in the order they will start, with why each waits."),
+    ("quota", "queue_cmd",
+     "Per-project and per-user limits: concurrent GPUs and runs, GPU-hours a day, time limit."),
+    ("rollback", "deploy_cmd",
+     "Send deployment NAME's traffic back to its previous version (still warm) at once."),
+    ("run", "run_cmd",
+     "Run the recipe in folder RECIPE (or a Python script) on Ray and follow it to the end."),
+    ("runs", "runs_cmd", "List and inspect runs."),
+    ("tui", "tui_cmd", "Open the terminal UI over the lab (keys: ? for help, 1-9 screens, q quits)."),
+    ("undeploy", "deploy_cmd",
+     "Stop deployment NAME: its endpoint and every replica (history stays in the lab)."),
+)}
+"""Every top-level command but `init` (defined here), by name."""
+
+
+class Root(Group):
+    """The `mlopslab` group: it imports a command's modules when the command is used."""
+
+    group_class = Group  # its subgroups are plain groups
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *self.commands})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            for module in COMMANDS[cmd_name].modules:
+                importlib.import_module(f"mlopslab.cli.{module}")
+        return self.commands.get(cmd_name)
+
+    def resolve_command(self, ctx: click.Context,
+                        args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
+        if args and args[0] not in COMMANDS:  # an unknown command: suggest from all of them
+            for name in COMMANDS:
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """As click lists them, from COMMANDS for those not imported."""
+        listed = [(name, self.commands.get(name) or click.Command(name, help=COMMANDS[name].help))
+                  for name in self.list_commands(ctx)]
+        listed = [(name, command) for name, command in listed if not command.hidden]
+        limit = formatter.width - 6 - max(len(name) for name, _ in listed)
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in listed])
+
+
+@click.group(cls=Root, context_settings=CONTEXT, invoke_without_command=True)
 @click.version_option(__version__, prog_name="mlopslab")
 @click.option("--lab", "lab_path", type=click.Path(file_okay=False), envvar="MLOPSLAB_LAB",
               metavar="PATH", help=LAB_HELP)
@@ -135,7 +238,7 @@ def client_of(ctx: click.Context) -> LabClient:
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def init(path: str, name: str | None, ray_address: str, as_json: bool) -> None:
     """Make a lab in PATH: config file, store, artifact store and example recipes."""
-    from mlopslab.cli.output import print_json
+    from mlopslab.cli.json_output import print_json
     from mlopslab.lab import init_lab
 
     lab = init_lab(Path(path), name, ray_address)
@@ -153,9 +256,3 @@ def init(path: str, name: str | None, ray_address: str, as_json: bool) -> None:
 def main() -> None:
     cli(prog_name="mlopslab")
 
-
-# the subcommands register themselves on `cli`
-from mlopslab.cli import demo, lab_cmd, queue_cmd, run_cmd, runs_cmd, tui_cmd  # noqa: E402, F401, I001
-from mlopslab.cli import artifacts_cmd, deploy_cmd, evalset_cmd, models_cmd  # noqa: E402, F401, I001
-from mlopslab.cli import alerts_cmd, cost_cmd, gpu_cmd  # noqa: E402, F401, I001
-from mlopslab.cli import decisions_cmd, drift_cmd, import_cmd, mlflow_cmd  # noqa: E402, F401, I001

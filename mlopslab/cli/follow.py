@@ -10,15 +10,14 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 from rich.markup import escape
 
+from mlopslab.cli.json_output import run_record
 from mlopslab.cli.output import (
-    attempt_json,
     console,
     duration,
     err_console,
     fmt_value,
     local_time,
     print_json,
-    run_json,
     runs_table,
     status_text,
 )
@@ -106,11 +105,6 @@ def interrupted(runs: list[Run]) -> NoReturn:
 def _json(runs: list[Run]) -> Any:
     shown = [run_record(r) for r in runs]
     return shown if len(shown) > 1 else shown[0]
-
-
-def run_record(run: Run) -> dict[str, Any]:
-    """`runs show --json` of one run: the documented keys, then `attempts`."""
-    return {**run_json(run), "attempts": [attempt_json(a) for a in run.attempts or ()]}
 
 
 def print_attempts(run: Run) -> None:

@@ -1,13 +1,11 @@
-"""How the CLI shows things: JSON for scripts, tables (mlopslab.cli.grid) for people.
-When stdout is no terminal (a pipe, a file) lines are not limited in width, so every
-value arrives whole.
+"""How the CLI shows things: JSON for scripts (mlopslab.cli.json_output, whose names
+this module offers too), tables (mlopslab.cli.grid) for people. When stdout is no
+terminal (a pipe, a file) lines are not limited in width, so every value arrives whole.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-import sys
 from datetime import datetime
 from typing import Any
 
@@ -15,8 +13,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from mlopslab.cli.grid import Col, Grid, Role  # the commands import them from here too
+from mlopslab.cli.json_output import (  # the commands import them from here too
+    RUN_JSON_KEYS,
+    attempt_json,
+    duration,
+    iso_times,
+    print_json,
+    run_json,
+)
 from mlopslab.core.durations import format_duration
-from mlopslab.core.run import Attempt, Run
+from mlopslab.core.run import Run
 from mlopslab.core.status_style import STATUS_STYLE
 
 console = Console(highlight=False)
@@ -24,63 +30,15 @@ err_console = Console(stderr=True, highlight=False)
 for _out in (console, err_console):
     _out.soft_wrap = not _out.is_terminal  # a pipe or a file gets whole lines
 
+__all__ = ["RUN_JSON_KEYS", "Col", "Grid", "Role", "ago", "age", "attempt_json", "console",
+           "duration", "err_console", "fmt_value", "iso_times", "local_time", "plural",
+           "print_grid", "print_json", "run_detail", "run_json", "runs_table", "sort_field",
+           "status_text", "when"]
 
 
 def print_grid(grid: Grid) -> None:
     """Print a table on stdout: at the terminal's width, or whole into a pipe or file."""
     console.print(grid, crop=False)
-
-
-def print_json(value: Any) -> None:
-    """Print a reply (nouns included) as the documented --json: plain JSON data,
-    timestamps as ISO 8601 text in UTC ("2026-12-01T21:33:45+00:00")."""
-    sys.stdout.write(json.dumps(iso_times(value), indent=2, default=str) + "\n")
-    sys.stdout.flush()
-
-
-RUN_JSON_KEYS = (
-    "id", "status", "reason", "recipe", "project", "user", "params", "metrics", "seed",
-    "code_version", "data_version", "inputs", "artifacts", "steps", "resources", "deps", "host",
-    "gpu_ids", "attempt", "priority", "queued_at", "started_at", "ended_at", "duration_s", "error",
-    "recipe_path", "pid", "worker_pid", "kind", "args", "tags")
-
-
-def run_json(run: Run) -> dict[str, Any]:
-    """The documented `runs show --json` shape (without `attempts`)."""
-    full = {**iso_times(run), "user": run.user_name, "queued_at": iso_times(run.waiting_since),
-            "duration_s": duration(run), "kind": run.options.kind, "args": list(run.options.args)}
-    return {k: full.get(k) for k in RUN_JSON_KEYS}
-
-
-def attempt_json(attempt: Attempt) -> dict[str, Any]:
-    """One attempt in `runs show --json`: its fields, then `duration_s`."""
-    return {**iso_times(attempt), "duration_s": duration(attempt)}
-
-
-def iso_times(value: Any) -> Any:
-    """A noun (or a list of them) as plain JSON data with its timestamps as ISO 8601 text
-    in UTC, "2026-12-01T21:33:45+00:00": how the runs and queue --json write them."""
-    from mlopslab.api.wire import plain
-
-    return _iso(plain(value))
-
-
-def _iso(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, dict):
-        return {k: _iso(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_iso(v) for v in value]
-    return value
-
-
-def duration(run: Run | Attempt) -> float | None:
-    """Seconds from its start to its end (or to now, while it runs)."""
-    start, end = run.started_at, run.ended_at
-    if start is None:
-        return None
-    return round(((end or datetime.now(start.tzinfo)) - start).total_seconds(), 3)
 
 
 def fmt_value(value: Any) -> str:

@@ -23,7 +23,7 @@ def queue(ctx: click.Context, as_json: bool) -> None:
 
     SINCE is when a waiting run was queued or a running one started; FOR how long ago.
     """
-    from mlopslab.cli.output import iso_times, print_json
+    from mlopslab.cli.json_output import iso_times, print_json
     from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
@@ -71,7 +71,7 @@ def cancel(ctx: click.Context, run_ids: tuple[str, ...], as_json: bool) -> None:
 
     A run that already ended is left as it is and said so; the exit code is 0 either way.
     """
-    from mlopslab.cli.output import print_json, run_json
+    from mlopslab.cli.json_output import print_json, run_json
     from mlopslab.client import LabClient
 
     done = []

@@ -22,16 +22,19 @@ def runs() -> None:
 def ls(ctx: click.Context, filter_: str | None, sort: str | None, limit: int,
        as_json: bool) -> None:
     """List runs, newest first."""
-    from mlopslab.cli.output import print_grid, print_json, run_json, runs_table
     from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
         found = client.runs.list(filter=filter_, sort=sort, limit=limit)
     if as_json:
+        from mlopslab.cli.json_output import print_json, run_json
+
         print_json([run_json(r) for r in found])
     elif not found:
         click.echo("no runs" + (" match the filter" if filter_ else " yet"))
     else:
+        from mlopslab.cli.output import print_grid, runs_table
+
         print_grid(runs_table(found, sort=sort))
 
 
@@ -41,15 +44,18 @@ def ls(ctx: click.Context, filter_: str | None, sort: str | None, limit: int,
 @click.pass_context
 def show(ctx: click.Context, run_id: str, as_json: bool) -> None:
     """Everything about one run (a unique prefix or suffix of its id is enough, e.g. its last 4)."""
-    from mlopslab.cli.follow import print_attempts, run_record
-    from mlopslab.cli.output import print_json, run_detail
     from mlopslab.client import LabClient
 
     with LabClient(lab_of(ctx)) as client:
         run = client.runs.get(run_id=run_id)
     if as_json:
+        from mlopslab.cli.json_output import print_json, run_record
+
         print_json(run_record(run))
     else:
+        from mlopslab.cli.follow import print_attempts
+        from mlopslab.cli.output import run_detail
+
         run_detail(run)
         print_attempts(run)
 
