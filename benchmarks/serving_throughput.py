@@ -145,7 +145,7 @@ def endpoint(model: Path, proxy: str) -> Iterator[tuple[int, str]]:
 
     with tempfile.TemporaryDirectory() as tmp:
         deployments = Deployments(Path(tmp), {"process": ProcessBackend()}, proxy=proxy)
-        shown = deployments.deploy("mlp", model, "mlp", "1", options=ServingOptions(max_queue=4096))
+        shown = deployments.deploy("mlp", model, "mlp", "1", options=ServingOptions(max_queue=4096, max_wait_ms=1.0))
         try:
             pids = [int(shown.gateway.pid or 0), int(shown.replicas[0].handle)]
             if proxy == "haproxy":
