@@ -65,8 +65,7 @@ class Queries:
         return self.store.get_run(run_id)
 
     def op_metrics(self, run_id: str, key: str | None = None) -> list[MetricPoint]:
-        run = self.store.get_run(run_id)
-        return self.store.metric_series(run.id, key)
+        return self.store.metric_series(self.store.run_id(run_id), key)
 
     def op_logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> list[LogLine]:
         run = self.store.get_run(run_id)

@@ -174,12 +174,22 @@ class Store:
         return (*(Attempt(**a) for a in earlier), Attempt(**current, last_log_seq=None))
 
     def metric_series(self, run_id: str, key: str | None = None) -> list[MetricPoint]:
+        """A run's points (one key or all), by key, step and time; built from plain rows,
+        since a chart asks for thousands of them."""
         sql = "SELECT key, step, ts, value FROM metrics WHERE run_id = ?"
         args: list[Any] = [run_id]
         if key is not None:
             sql += " AND key = ?"
             args.append(key)
-        return [MetricPoint(**r) for r in self.records(sql + " ORDER BY key, step, ts", args)]
+        rows = self.cursor().execute(sql + " ORDER BY key, step, ts", args).fetchall()
+        return [MetricPoint(k, step, ts.replace(tzinfo=UTC), value) for k, step, ts, value in rows]
+
+    def run_id(self, run_id: str) -> str:
+        """The full id of a run given by id or by a unique prefix or suffix of it."""
+        cur = self.cursor()
+        if cur.execute("SELECT 1 FROM runs WHERE id = ?", [run_id]).fetchone():
+            return run_id
+        return self.get_run(run_id).id  # the same errors as get_run's
 
     def logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> list[LogLine]:
         return [LogLine(**r) for r in self.records(
@@ -228,8 +238,8 @@ class Store:
         if not ids:
             return found
         for row in self.cursor().execute(
-            "SELECT run_id, key, value FROM metric_last WHERE list_contains(?, run_id) "
-            "ORDER BY key", [ids]).fetchall():
+            "SELECT run_id, key, value FROM metric_last "
+            "WHERE run_id IN (SELECT unnest(?::VARCHAR[])) ORDER BY key", [ids]).fetchall():
             found[row[0]][row[1]] = row[2]
         return found
 

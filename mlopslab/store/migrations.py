@@ -398,6 +398,21 @@ MIGRATIONS: list[tuple[int, str, str]] = [
         );
         """,
     ),
+    (
+        14,
+        "metric_last: a table kept as metrics are inserted (it was a view aggregating every point)",
+        """
+        DROP VIEW metric_last;
+        CREATE TABLE metric_last (
+            run_id VARCHAR NOT NULL, key VARCHAR NOT NULL, value DOUBLE, value_step BIGINT,
+            step BIGINT NOT NULL, n BIGINT NOT NULL, PRIMARY KEY (run_id, key)
+        );
+        INSERT INTO metric_last
+            SELECT run_id, key, arg_max(value, {'step': step, 'pos': rowid}),
+                   max(step) FILTER (WHERE value IS NOT NULL), max(step), count(*)
+            FROM metrics GROUP BY run_id, key;
+        """,
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -223,7 +223,26 @@ def _insert_metrics(con: duckdb.DuckDBPyConnection, events: list[MetricsLogged])
     })
     con.register("metric_batch", batch)
     con.execute("INSERT INTO metrics SELECT * FROM metric_batch")
+    update_metric_last(con)
     con.unregister("metric_batch")
+
+
+def update_metric_last(con: duckdb.DuckDBPyConnection) -> None:
+    """Fold the registered `metric_batch` (just inserted into metrics) into metric_last:
+    per run and key, the value at the highest step (NULL values skipped, as the view did;
+    equal steps: the later point, a later batch after an earlier one), the highest step
+    and the number of points."""
+    con.execute(
+        "INSERT INTO metric_last "
+        "SELECT run_id, key, arg_max(value, {'step': step, 'pos': pos}), "
+        "max(step) FILTER (WHERE value IS NOT NULL), max(step), count(*) "
+        "FROM (SELECT *, row_number() OVER () AS pos FROM metric_batch) GROUP BY run_id, key "
+        "ON CONFLICT (run_id, key) DO UPDATE SET "
+        "value = CASE WHEN excluded.value_step >= coalesce(metric_last.value_step, excluded.value_step) "
+        "THEN excluded.value ELSE metric_last.value END, "
+        "value_step = greatest(metric_last.value_step, excluded.value_step), "
+        "step = greatest(metric_last.step, excluded.step), n = metric_last.n + excluded.n"
+    )
 
 
 def _insert_logs(con: duckdb.DuckDBPyConnection, events: list[LogsWritten]) -> None:

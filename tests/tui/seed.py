@@ -16,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from mlopslab.store.db import Store
+from mlopslab.store.writes import update_metric_last
 
 NOW = datetime(2026, 11, 20, 12, 0, 0, tzinfo=UTC).timestamp()
 RECIPES = ("tabular-classifier", "mlp-digits", "resnet-cifar", "bert-finetune")
@@ -80,12 +81,16 @@ def seed_runs(db_path: Path, n: int, now: float = NOW, active: int = 3, rng_seed
     store = Store(db_path)
     try:
         cur = store.cursor()
-        for table, columns in (("runs", runs), ("params", params), ("metrics", metrics)):
+        for table, columns in (("runs", runs), ("params", params)):
             arrow = pa.table(columns)
             cur.register("seed_batch", arrow)
             names = ", ".join(columns)
             cur.execute(f"INSERT INTO {table} ({names}) SELECT {names} FROM seed_batch")
             cur.unregister("seed_batch")
+        cur.register("metric_batch", pa.table(metrics))  # as a logged batch: last values kept
+        cur.execute("INSERT INTO metrics SELECT * FROM metric_batch")
+        update_metric_last(cur)
+        cur.unregister("metric_batch")
         cur.execute("INSERT INTO projects SELECT DISTINCT project, min(created_at) FROM runs "
                     "WHERE project NOT IN (SELECT name FROM projects) GROUP BY project")
     finally:
