@@ -16,9 +16,10 @@ from __future__ import annotations
 from mlopslab.api import deploy, drift, monitor, queue, registry, runs, service
 from mlopslab.api.operation import NoArgs, Operation, Request
 
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 """Bumped whenever a request or reply changes shape (a new operation does not: an
-older service answers it with UnknownOperation). 1: before the table (no "v")."""
+older service answers it with UnknownOperation). 1: before the table (no "v");
+2: before metric points travelled as columns (core/point_columns.py)."""
 
 OPERATIONS: dict[str, Operation] = {
     op.name: op

@@ -17,6 +17,7 @@ and `event_from_json` are the only place that knows that format:
     step                run_id, name, idx, cache_key, status, [cached,        StepStarted (status
                         started_at, ended_at, error]                          running), StepFinished
     metrics             run_id, points: [[key, step, ts, value], ...]          MetricsLogged
+                        or points as columns (core/point_columns.py)
     logs                run_id, lines: [[ts, stream, line], ...]               LogsWritten
     artifact            run_id, step, name, sha256, size, artifact_kind, ts   ArtifactRecorded
     audit               ts, actor, action, target, detail                     ActionAudited
@@ -71,6 +72,7 @@ from mlopslab.core.decision_events import DECISION_EVENTS, DecisionEvent
 from mlopslab.core.errors import EventError
 from mlopslab.core.mlflow_registry import MLFLOW_EVENTS, MlflowEvent
 from mlopslab.core.monitor_events import MONITOR_EVENTS, MonitorEvent
+from mlopslab.core.point_columns import PointColumns
 
 Json = dict[str, Any]
 Point = Sequence[Any]  # [key, step, epoch seconds, value or None]
@@ -180,7 +182,7 @@ class StepFinished:
 class MetricsLogged:
     kind: ClassVar[str] = "metrics"
     run_id: str
-    points: Sequence[Point]
+    points: Sequence[Point] | PointColumns
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -460,7 +462,7 @@ def event_to_json(event: Event) -> Json:
     for attr, key in shape.keys:
         value = getattr(event, attr)
         if value is not None or key not in shape.sparse:
-            data[key] = value
+            data[key] = value.to_json() if isinstance(value, PointColumns) else value
     if isinstance(event, StepStarted):
         data["status"] = "running"
     return data
@@ -501,7 +503,10 @@ def _decoded(cls: type[Event], data: Mapping[str, Any]) -> Event:
     if missing:
         raise EventError(f"a '{cls.kind}' event lacks {', '.join(sorted(missing))}",
                          f"it carries: {', '.join(sorted(k for k in data if k != 'kind'))}")
-    return cls(**{attr: data[key] for attr, key in shape.keys if key in data})
+    found = {attr: data[key] for attr, key in shape.keys if key in data}
+    if cls is MetricsLogged and isinstance(found["points"], Mapping):
+        found["points"] = PointColumns.from_json(found["points"])
+    return cls(**found)
 
 
 def events_to_json(events: Sequence[Event]) -> list[Json]:

@@ -2,9 +2,9 @@
 
 Metric points and log lines are buffered and sent to the lab service in batches by a
 background thread (every FLUSH_S seconds, at once when MAX_BUFFER points wait, and
-when the step ends), never one request per point: logging a point only appends it
-to a list, unless MAX_BEHIND points are waiting. A batch that cannot reach the
-service is spooled on disk.
+when the step ends), never one request per point: logging a point only appends a
+number to each of four typed arrays (core/point_columns.py), unless MAX_BEHIND
+points are waiting. A batch that cannot reach the service is spooled on disk.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import logging
 import math
 import threading
 import time
+from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from mlopslab import artifacts
 from mlopslab.core.events import ArtifactRecorded, Event, LogsWritten, MetricsLogged
+from mlopslab.core.point_columns import Floats, Ints, PointColumns
 from mlopslab.core.run import RunResources
 from mlopslab.exec.cache import StepRecord
 
@@ -39,7 +41,9 @@ class EventSink:
     def __init__(self, client: LabClient, run_id: str) -> None:
         self.client = client
         self.run_id = run_id
-        self._points: list[list[Any]] = []
+        self._keys: list[str] = []  # every key logged, in order: a point holds its index
+        self._key_ids: dict[str, int] = {}
+        self._columns = _empty_columns()
         self._lines: list[list[Any]] = []
         self._lock = threading.Lock()
         self._send_lock = threading.Lock()  # one batch at a time, in order
@@ -49,9 +53,18 @@ class EventSink:
         self._thread.start()
 
     def metric(self, key: str, step: int, value: float | None) -> None:
+        """One point; a value of None (or NaN) is stored as no value."""
         with self._lock:
-            self._points.append([key, step, time.time(), value])
-            waiting = len(self._points)
+            kid = self._key_ids.get(key)
+            if kid is None:
+                kid = self._key_ids[key] = len(self._keys)
+                self._keys.append(key)
+            index, steps, stamps, values = self._columns
+            index.append(kid)
+            steps.append(step)
+            stamps.append(time.time())
+            values.append(math.nan if value is None else value)
+            waiting = len(steps)
         if waiting >= MAX_BEHIND:
             self.flush()
         elif waiting >= MAX_BUFFER:
@@ -68,11 +81,12 @@ class EventSink:
     def flush(self, extra: Sequence[Event] = ()) -> None:
         with self._send_lock:
             with self._lock:
-                points, self._points = self._points, []
+                columns, self._columns = self._columns, _empty_columns()
+                keys = tuple(self._keys)
                 lines, self._lines = self._lines, []
             events: list[Event] = []
-            if points:
-                events.append(MetricsLogged(run_id=self.run_id, points=points))
+            if columns[1]:
+                events.append(MetricsLogged(run_id=self.run_id, points=PointColumns(keys, *columns)))
             if lines:
                 events.append(LogsWritten(run_id=self.run_id, lines=lines))
             events += extra
@@ -95,6 +109,10 @@ class EventSink:
                 self.flush()
             except Exception:  # noqa: BLE001, S110 - the final flush reports errors
                 pass
+
+
+def _empty_columns() -> tuple[Ints, Ints, Floats, Floats]:
+    return array("I"), array("q"), array("d"), array("d")
 
 
 @dataclass

@@ -256,9 +256,12 @@ class _Server(socketserver.ThreadingUnixStreamServer):
         return self.service.reply(message)
 
 
+OLDER_WRITES = (1, 2)  # protocols whose `write` this service still reads (points as rows)
+
+
 def _same_protocol(message: dict[str, Any]) -> None:
     spoken = message.get("v", 1)
-    if spoken == 1 and message.get("op") == service_api.WRITE.name:
+    if spoken in OLDER_WRITES and message.get("op") == service_api.WRITE.name:
         return  # run processes started by an older mlopslab keep delivering their events
     if spoken != PROTOCOL_VERSION:
         raise ServiceOutdated(

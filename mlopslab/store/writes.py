@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pyarrow as pa
 
 from mlopslab.core.clock import utc_naive
@@ -34,6 +35,7 @@ from mlopslab.core.events import (
     StepStarted,
     TagsSet,
 )
+from mlopslab.core.point_columns import PointColumns
 from mlopslab.store.decision_store import DECISION_WRITERS
 from mlopslab.store.deployment_writes import DEPLOY_WRITERS
 from mlopslab.store.drift_writes import DRIFT_WRITERS
@@ -206,25 +208,45 @@ def _audit(con: duckdb.DuckDBPyConnection, event: ActionAudited) -> None:
 
 
 def _insert_metrics(con: duckdb.DuckDBPyConnection, events: list[MetricsLogged]) -> None:
-    run_ids, keys, steps, stamps, values = [], [], [], [], []
-    for event in events:
-        for key, step, epoch, value in event.points:
-            run_ids.append(event.run_id)
-            keys.append(key)
-            steps.append(int(step))
-            stamps.append(int(epoch * 1_000_000))
-            values.append(None if value is None else float(value))
-    batch = pa.table({
-        "run_id": pa.array(run_ids, pa.string()),
-        "key": pa.array(keys, pa.string()),
-        "step": pa.array(steps, pa.int64()),
-        "ts": pa.array(stamps, pa.timestamp("us")),
-        "value": pa.array(values, pa.float64()),
-    })
+    tables = [_metric_table(e) for e in events]
+    batch = tables[0] if len(tables) == 1 else pa.concat_tables(tables)
     con.register("metric_batch", batch)
     con.execute("INSERT INTO metrics SELECT * FROM metric_batch")
     update_metric_last(con)
     con.unregister("metric_batch")
+
+
+_METRIC_SCHEMA = pa.schema([("run_id", pa.string()), ("key", pa.string()), ("step", pa.int64()),
+                            ("ts", pa.timestamp("us")), ("value", pa.float64())])
+
+
+def _metric_table(event: MetricsLogged) -> pa.Table:
+    """One event's points as rows of `metrics`."""
+    points = event.points
+    if isinstance(points, PointColumns):
+        return _column_table(event.run_id, points)
+    keys, steps, stamps, values = [], [], [], []
+    for key, step, epoch, value in points:
+        keys.append(key)
+        steps.append(int(step))
+        stamps.append(int(epoch * 1_000_000))
+        values.append(None if value is None else float(value))
+    return pa.table([pa.array([event.run_id] * len(keys), pa.string()), pa.array(keys, pa.string()),
+                     pa.array(steps, pa.int64()), pa.array(stamps, pa.timestamp("us")),
+                     pa.array(values, pa.float64())], schema=_METRIC_SCHEMA)
+
+
+def _column_table(run_id: str, points: PointColumns) -> pa.Table:
+    """Columns to Arrow without a Python loop: keys through a dictionary, NaN as null."""
+    n = len(points)
+    index = np.frombuffer(points.key_index, dtype=np.uint32).astype(np.int32)
+    keys = pa.DictionaryArray.from_arrays(index, pa.array(points.keys, pa.string())).cast(pa.string())
+    run_ids = pa.DictionaryArray.from_arrays(np.zeros(n, np.int32), pa.array([run_id])).cast(pa.string())
+    stamps = (np.frombuffer(points.stamps, dtype=np.float64) * 1_000_000).astype(np.int64)
+    values = np.frombuffer(points.values, dtype=np.float64)
+    return pa.table([run_ids, keys, pa.array(np.frombuffer(points.steps, dtype=np.int64)),
+                     pa.array(stamps, pa.timestamp("us")), pa.array(values, mask=np.isnan(values))],
+                    schema=_METRIC_SCHEMA)
 
 
 def update_metric_last(con: duckdb.DuckDBPyConnection) -> None:

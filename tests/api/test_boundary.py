@@ -87,21 +87,27 @@ def _stranger() -> Any:
 def test_a_client_of_another_protocol_is_told_so(lab: Lab) -> None:
     reply = raw(lab, {"op": "list_runs", "args": {}})  # protocol 1 sent no "v"
     assert reply["error"]["type"] == "ServiceOutdated"
-    assert "speaks protocol 2" in reply["error"]["message"]
+    assert f"speaks protocol {PROTOCOL_VERSION}" in reply["error"]["message"]
     assert "protocol 1" in reply["error"]["message"]
 
 
-def test_a_run_process_of_an_older_mlopslab_still_delivers_its_events(lab: Lab) -> None:
-    """Protocol 1's `write` (the same batch of event dicts) is still taken, so runs in
-    flight across an upgrade lose nothing; its answer carries what protocol 1 read."""
+@pytest.mark.parametrize("version", [None, 2])
+def test_a_run_process_of_an_older_mlopslab_still_delivers_its_events(lab: Lab, version: int | None) -> None:
+    """The `write` of protocols 1 and 2 (event dicts; metric points as rows) is still
+    taken, so runs in flight across an upgrade lose nothing."""
     with LabClient(lab) as client:
         run_id = client.runs.list(limit=1)[0].id
-    line = [time.time(), "stdout", "from an older run process"]
-    reply = raw(lab, {"op": "write", "args": {"batch_id": "v1-batch", "events": [
-        {"kind": "logs", "run_id": run_id, "lines": [line]}]}})
+    line = [time.time(), "stdout", f"from an older run process {version}"]
+    message: dict[str, Any] = {"op": "write", "args": {"batch_id": f"old-batch-{version}", "events": [
+        {"kind": "logs", "run_id": run_id, "lines": [line]},
+        {"kind": "metrics", "run_id": run_id, "points": [[f"old_{version}", 3, time.time(), 0.25]]}]}}
+    if version:
+        message["v"] = version
+    reply = raw(lab, message)
     assert reply["ok"] is True and reply["result"] is True
     with LabClient(lab) as client:
-        assert client.runs.logs(run_id)[-1].line == "from an older run process"
+        assert client.runs.logs(run_id)[-1].line == f"from an older run process {version}"
+        assert [(p.step, p.value) for p in client.runs.metrics(run_id, f"old_{version}")] == [(3, 0.25)]
 
 
 def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
@@ -262,3 +268,19 @@ def test_calls_go_on_while_a_stopped_service_goes_and_a_fresh_one_starts(lab: La
             assert time.monotonic() < deadline, "the stopped service did not go"
             with LabClient(lab) as another:  # a new connection: its hello may meet the end
                 assert another.runs.count() > 0
+
+
+def test_metric_columns_that_do_not_fit_are_refused_and_nothing_of_the_batch_is_applied(lab: Lab) -> None:
+    with LabClient(lab) as client:
+        run_id = client.runs.list(limit=1)[0].id
+    bad = {"n": 2, "keys": ["cols"], "key": "AAAAAAAAAAAAAAAA", "step": "AAAAAAAAAAAAAAAAAAAAAA==",
+           "ts": "AAAAAAAAAAAAAAAAAAAAAA==", "value": "AAAAAAAAAAAAAAAAAAAAAA=="}  # key: 3 numbers, the others 2
+    reply = raw(lab, {"v": PROTOCOL_VERSION, "op": "write", "args": {"batch_id": "bad-columns", "events": [
+        {"kind": "logs", "run_id": run_id, "lines": [[time.time(), "stdout", "never stored"]]},
+        {"kind": "metrics", "run_id": run_id, "points": bad}]}})
+    assert reply["ok"] is False and reply["error"]["type"] == "EventError"
+    assert "not all 2 long" in reply["error"]["message"]
+    with LabClient(lab) as client:
+        assert client.runs.metrics(run_id, "cols") == []
+        assert all(line.line != "never stored" for line in client.runs.logs(run_id))
+        assert client.service.ping().pid > 0
