@@ -25,9 +25,13 @@ types:
 demo:
     mlopslab demo
 
-# measure run overhead and metric throughput (docs/performance.md)
-bench:
-    python benchmarks/run_overhead.py
+# the benchmark suite, each beside its peer; writes benchmarks/README.md's summary (benchmarks/__main__.py)
+bench *ARGS:
+    python -m benchmarks {{ARGS}}
+
+# every benchmark's harness at tiny sizes, no timing judged (what CI runs)
+bench-quick:
+    python -m benchmarks --quick
 
 # regenerate screenshots/ from a seeded demo lab
 screenshots:

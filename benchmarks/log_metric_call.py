@@ -23,6 +23,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+from results import add_results_arg, record  # noqa: E402
+
 MLFLOW_CALLS = 2_000
 
 OURS = """
@@ -76,6 +80,7 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=100_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="small sizes, one repeat (CI)")
+    add_results_arg(parser)
     a = parser.parse_args()
     if a.quick:
         a.calls, a.repeats = 2_000, 1
@@ -101,6 +106,10 @@ def main() -> None:
         mine, peer = statistics.median(x[i] for x in ours), statistics.median(x[i] for x in theirs)
         ratio = mine / peer if i == 2 else peer / mine
         print(f"| {label} | {fmt.format(mine)} | {fmt.format(peer)} | {ratio:,.0f}x |")
+        record(a.results, benchmark="log_metric", figure=f"one process: {label}",
+               unit="points/s" if i == 2 else "us", ours=mine, lower_is_better=i != 2,
+               peer="MLflow log_metric (sqlite)", peer_value=peer,
+               target="under 20 us" if i == 1 else "", met=mine < 20 if i == 1 else None)
 
 
 if __name__ == "__main__":

@@ -24,12 +24,16 @@ import tempfile
 import time
 from pathlib import Path
 
-from mlopslab.config import MonitorSection
-from mlopslab.core.gpus import GpuOwner
-from mlopslab.monitor.gpu import open_source
-from mlopslab.monitor.sampler import GpuSampler
-from mlopslab.service.writer import GroupWriter
-from mlopslab.store.db import Store
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
+
+from results import add_results_arg, record  # noqa: E402
+
+from mlopslab.config import MonitorSection  # noqa: E402
+from mlopslab.core.gpus import GpuOwner  # noqa: E402
+from mlopslab.monitor.gpu import open_source  # noqa: E402
+from mlopslab.monitor.sampler import GpuSampler  # noqa: E402
+from mlopslab.service.writer import GroupWriter  # noqa: E402
+from mlopslab.store.db import Store  # noqa: E402
 
 GIB = 1024**3
 
@@ -87,6 +91,7 @@ def main() -> int:
     parser.add_argument("--gpus", type=int, default=8)
     parser.add_argument("--ticks", type=int, default=600)
     parser.add_argument("--quick", action="store_true", help="a few ticks: the harness works")
+    add_results_arg(parser)
     args = parser.parse_args()
     ticks = 20 if args.quick else args.ticks
     with tempfile.TemporaryDirectory(prefix="mlopslab-bench-monitor-") as tmp:
@@ -98,6 +103,9 @@ def main() -> int:
     print("|---:|---:|---:|---:|---:|")
     print(f"| {args.gpus} | {ticks} | {1000 * result['cpu_s_per_tick']:.2f} ms | "
           f"{1000 * result['wall_s_per_tick']:.2f} ms | {per_gpu_pct:.3f}% |")
+    record(args.results, benchmark="monitor", figure=f"GPU monitor CPU at 1 Hz per GPU, {args.gpus} GPUs",
+           unit="% of a core", ours=per_gpu_pct, lower_is_better=True, target="under 1% (issue 12)",
+           met=per_gpu_pct < 1)
     return 0
 
 

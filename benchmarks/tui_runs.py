@@ -1,6 +1,7 @@
-"""The runs screen at 1k, 10k and 100k runs, beside Textual's built-in DataTable.
+"""The runs screen at 100k and 1M runs, beside Textual's built-in DataTable.
 
-    python benchmarks/tui_runs.py [--sizes 1000,10000,100000] [--keys 20]
+    python benchmarks/tui_runs.py [--sizes 100000,1000000] [--keys 20] [--peer-max 100000]
+        [--quick] [--results FILE]
 
 For each size: a fresh lab with that many seeded runs (tests/tui/seed.py) and its
 real lab service. Then, headless (Textual's pilot, 120x40):
@@ -14,7 +15,9 @@ real lab service. Then, headless (Textual's pilot, 120x40):
   first paint includes fetching every run through the same service call (what a
   DataTable needs before it can draw) and adding the rows.
 
-Prints a Markdown table (benchmarks/README.md keeps the latest one).
+The DataTable runs only up to `--peer-max` runs: at 100k its first paint takes about
+26 s and grows with every row, so 1M would take minutes and gigabytes. Prints a
+Markdown table (benchmarks/README.md keeps the latest one).
 """
 
 from __future__ import annotations
@@ -28,16 +31,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from results import add_results_arg, record  # noqa: E402
 from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
-from mlopslab.client import (
-    LabClient,  # noqa: E402
-    daemon,  # noqa: E402
-)
+from mlopslab.client import LabClient, daemon  # noqa: E402
 from mlopslab.lab import Lab  # noqa: E402
 from mlopslab.tui.format import cell  # noqa: E402
 from mlopslab.tui.widgets.runs_table import BASE_COLUMNS, RunsTable  # noqa: E402
@@ -156,24 +157,43 @@ def ms(value: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--sizes", default="1000,10000,100000")
+    parser.add_argument("--sizes", default="100000,1000000")
     parser.add_argument("--keys", type=int, default=20)
+    parser.add_argument("--peer-max", type=int, default=100_000, help="largest size the DataTable runs at")
+    parser.add_argument("--quick", action="store_true", help="200 runs, 3 keys: checks the harness")
+    add_results_arg(parser)
     args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.keys = "200", 3
     lines = ["| runs | table | first paint | down | page down | end | home | sort by a metric |",
              "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    found: dict[int, dict[str, dict[str, float]]] = {}
     for n in (int(s) for s in args.sizes.split(",")):
         lab = make_seeded_lab(Path(tempfile.mkdtemp(prefix="mlopslab-bench-tui-")) / "lab", n)
         try:
             with LabClient(lab) as client:
                 client.service.ping()  # the service is up before either table starts
             for name, measure in (("mlopslab RunsTable", ours), ("Textual DataTable", builtin)):
+                if measure is builtin and n > args.peer_max:
+                    lines.append(f"| {n:,} | {name} | not run (over --peer-max) | | | | | |")
+                    continue
                 r = asyncio.run(measure(lab, n, args.keys))
+                found.setdefault(n, {})[name] = r
                 lines.append(f"| {n:,} | {name} | {ms(r['first_paint'])} | {ms(r['down'])} | {ms(r['pagedown'])} "
                              f"| {ms(r['end'])} | {ms(r['home'])} | {ms(r['sort'])} |")
                 print(lines[-1], file=sys.stderr, flush=True)
         finally:
             daemon.stop(lab, stop_ray=False)
     print("\n".join(lines))
+    for n, both in found.items():
+        mine, peer = both["mlopslab RunsTable"], both.get("Textual DataTable")
+        record(args.results, benchmark="tui", figure=f"runs screen first paint, {n:,} runs", unit="ms",
+               ours=mine["first_paint"] * 1000, lower_is_better=True, peer="Textual DataTable",
+               peer_value=peer["first_paint"] * 1000 if peer else None, target="under 300 ms at 1M runs",
+               met=mine["first_paint"] < 0.3 if n >= 1_000_000 else None)
+        record(args.results, benchmark="tui", figure=f"runs screen page down, {n:,} runs", unit="ms",
+               ours=mine["pagedown"] * 1000, lower_is_better=True, peer="Textual DataTable",
+               peer_value=peer["pagedown"] * 1000 if peer else None)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.metadata as md
+import json
 import os
 import platform
 import socket
@@ -157,23 +158,45 @@ def combined_data_version(versions: dict[str, dict[str, Any]]) -> str | None:
 
 def dependencies() -> dict[str, Any]:
     """Python version, key package versions, and a hash of every installed distribution.
-    Reading every distribution's metadata takes 0.3-1 s, so it is read once per process
-    and again only when a folder on sys.path changes (pip adds or removes .dist-info
-    folders there)."""
+    Reading every distribution's metadata takes 0.3-1 s, so the record is kept (in this
+    process, and in the user's cache folder for the next run process) until a
+    site-packages folder on sys.path changes: pip adds or removes .dist-info folders
+    there, which changes the folder's mtime."""
     found = _dependencies(_path_signature())
     return {**found, "packages": dict(found["packages"])}
 
 
 def _path_signature() -> tuple[tuple[str, int], ...]:
-    found = []
+    found = [(sys.executable, 0)]
     for entry in sys.path:
-        with contextlib.suppress(OSError):
-            found.append((entry, os.stat(entry or ".").st_mtime_ns))
+        if entry.rstrip("/").endswith(("site-packages", "dist-packages")):
+            with contextlib.suppress(OSError):
+                found.append((entry, os.stat(entry).st_mtime_ns))
     return tuple(found)
 
 
+def _cache_file(signature: tuple[tuple[str, int], ...]) -> Path:
+    root = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mlopslab"
+    return root / f"dependencies-{hashlib.sha256(repr(signature).encode()).hexdigest()[:20]}.json"
+
+
 @functools.lru_cache(maxsize=4)
-def _dependencies(_signature: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+def _dependencies(signature: tuple[tuple[str, int], ...]) -> dict[str, Any]:
+    cache = _cache_file(signature)
+    with contextlib.suppress(OSError, ValueError):
+        kept: dict[str, Any] = json.loads(cache.read_text())
+        if isinstance(kept.get("packages"), dict) and isinstance(kept.get("environment_sha256"), str):
+            return kept
+    found = _read_dependencies()
+    with contextlib.suppress(OSError):
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(json.dumps(found))
+        partial.replace(cache)
+    return found
+
+
+def _read_dependencies() -> dict[str, Any]:
     installed = sorted(
         f"{d.metadata['Name']}=={d.version}" for d in md.distributions() if d.metadata["Name"]
     )
