@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, create_model
 
 
 class Request(BaseModel):
-    """The arguments of one operation. Unknown fields are an error, not ignored."""
+    """The arguments of one operation. Unknown fields are an error, not ignored. Each
+    request's validator is built when it is first used (`defer_build`): a client that
+    imports the whole table sends one or two of them."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
 
 class NoArgs(Request):
