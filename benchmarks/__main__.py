@@ -94,7 +94,8 @@ def run_one(bench: Bench, a: argparse.Namespace, out: Path) -> dict[str, Any]:
     problem = (f"exit {done.returncode} (see {out / (bench.name + '.log')})" if done.returncode
                else "recorded no figure" if not rows else "")
     return {"bench": bench, "rows": rows, "stdout": done.stdout, "seconds": time.monotonic() - started,
-            "problem": problem, "peer_left_out": bool(bench.peer and not peer_python)}
+            "problem": problem,
+            "peer_left_out": bool(bench.peer and not peer_python and not any(r.get("peer_value") for r in rows))}
 
 
 def machine() -> str:

@@ -12,8 +12,9 @@ its calls are synchronous). The training loop is `for step: for metric:
 run.log_metric(key, value, step)`; one call in 16 steps is timed with perf_counter_ns
 for the p50/p99 of one call. MLflow's client logs each step's metrics together with
 `MlflowClient.log_batch` (up to 1,000 per call, its limit), its best case; its
-per-call figures are of one `log_batch` call. The peers log `--peer-runs` runs per
-writer (their rate is from those; logging 10M points through them takes hours). The
+per-call figures are of one `log_batch` call. The peers log `--peer-runs` runs of
+`--peer-steps` steps per writer (their rate is from those; logging 10M points
+through them would take hours). The
 lab service's peak RSS is sampled every 0.2 s. Repeats are interleaved.
 """
 
@@ -214,6 +215,7 @@ def main() -> None:  # noqa: PLR0915 - one run, step by step
     parser.add_argument("--metrics", type=int, default=100)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--peer-runs", type=int, default=1, help="runs per writer for the MLflow peers")
+    parser.add_argument("--peer-steps", type=int, default=250, help="steps per run for the MLflow peers")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--mlflow-server-python", default=None, metavar="PY",
                         help="a Python with full `mlflow` (its server needs Flask, which mlflow-skinny "
@@ -222,11 +224,11 @@ def main() -> None:  # noqa: PLR0915 - one run, step by step
     add_results_arg(parser)
     a = parser.parse_args()
     if a.quick:
-        a.writers, a.runs, a.metrics, a.steps, a.peer_runs, a.repeats = 2, 2, 5, 40, 1, 1
+        a.writers, a.runs, a.metrics, a.steps, a.peer_runs, a.peer_steps, a.repeats = 2, 2, 5, 40, 1, 40, 1
     from mlopslab.client import daemon
     from mlopslab.lab import init_lab
 
-    shape = (a.metrics, a.steps)
+    shape, peer_shape = (a.metrics, a.steps), (a.metrics, a.peer_steps)
     figures: dict[str, list[dict[str, Any]]] = {}
     peaks: list[int] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -248,13 +250,13 @@ def main() -> None:  # noqa: PLR0915 - one run, step by step
                     sqlite = f"sqlite:///{folder / f'mlflow-{r}.db'}"
                     make_mlflow_store(sqlite, env)
                     figures.setdefault("sqlite", []).append(
-                        writers(THEIRS, a.writers, a.peer_runs, shape, sqlite, env))
+                        writers(THEIRS, a.writers, a.peer_runs, peer_shape, sqlite, env))
                     if server:
                         figures.setdefault("server", []).append(
-                            writers(THEIRS, a.writers, a.peer_runs, shape, server, env))
+                            writers(THEIRS, a.writers, a.peer_runs, peer_shape, server, env))
                     compat_env = {**env, "MLFLOW_TRACKING_TOKEN": token}
                     figures.setdefault("compat", []).append(
-                        writers(THEIRS, a.writers, a.peer_runs, shape, ours_uri, compat_env))
+                        writers(THEIRS, a.writers, a.peer_runs, peer_shape, ours_uri, compat_env))
         finally:
             daemon.stop(lab, stop_ray=False)
     report(a, figures, peaks)
@@ -266,7 +268,7 @@ def report(a: argparse.Namespace, figures: dict[str, list[dict[str, Any]]], peak
              "compat": "MLflow log_batch, mlopslab mlflow-server"}
     total = a.writers * a.runs * a.metrics * a.steps
     print(f"{a.writers} writers x {a.runs} runs x {a.metrics} metrics x {a.steps} steps = {total:,} points "
-          f"(peers: {a.peer_runs} run(s) per writer), {a.repeats} repeats, medians (min-max)")
+          f"(peers: {a.peer_runs} run(s) of {a.peer_steps} steps per writer), {a.repeats} repeats, medians (min-max)")
     print("\n| writer | points/s until committed | p50 / p99 of one call (us) | vs MLflow sqlite |")
     print("|---|---:|---:|---:|")
     sqlite = statistics.median(f["points_s"] for f in figures["sqlite"])
