@@ -175,7 +175,8 @@ class Root(Group):
 
     def resolve_command(self, ctx: click.Context,
                         args: list[str]) -> tuple[str | None, click.Command | None, list[str]]:
-        if args and args[0] not in COMMANDS:  # an unknown command: suggest from all of them
+        if args and args[0] not in COMMANDS and args[0] not in self.commands:
+            # an unknown command: click suggests the closest of all of them
             for name in COMMANDS:
                 self.get_command(ctx, name)
         return super().resolve_command(ctx, args)

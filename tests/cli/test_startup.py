@@ -54,10 +54,21 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     daemon.stop(lab, stop_ray=False)
 
 
+def cli_modules(modules: set[str]) -> list[str]:
+    return sorted(m for m in modules if m.startswith("mlopslab.cli."))
+
+
 def test_runs_ls_json_against_a_running_service_loads_no_heavy_library(running: Lab) -> None:
     done, modules = loaded("--lab", str(running.root), "runs", "ls", "--json")
     assert len(json.loads(done.stdout)) == 5
     assert heavy(modules) == []
+    assert cli_modules(modules) == ["mlopslab.cli.json_output", "mlopslab.cli.runs_cmd"]
+
+
+def test_init_imports_no_command_module(tmp_path: Path) -> None:
+    done, modules = loaded("init", str(tmp_path / "lab"), "--json")
+    assert json.loads(done.stdout)["name"] == "lab"
+    assert cli_modules(modules) == ["mlopslab.cli.json_output"]
 
 
 def test_queue_json_and_runs_show_json_load_no_heavy_library(running: Lab) -> None:
@@ -69,8 +80,7 @@ def test_queue_json_and_runs_show_json_load_no_heavy_library(running: Lab) -> No
 def test_help_imports_no_command_module() -> None:
     done, modules = loaded("--help")
     assert "runs" in done.stdout and "mlflow-server" in done.stdout
-    commands = sorted(m for m in modules if m.startswith("mlopslab.cli."))
-    assert commands == [], f"--help imported {commands}"
+    assert cli_modules(modules) == [], f"--help imported {cli_modules(modules)}"
     assert heavy(modules) == [] and "pydantic" not in modules
 
 
