@@ -3,7 +3,7 @@ mlopslab's tracking API, beside MLflow's `log_batch` on a sqlite store, MLflow's
 tracking server, and the same MLflow client script pointed at `mlopslab mlflow-server`.
 
     python benchmarks/ingest.py [--writers 4 --runs 25 --metrics 100 --steps 1000]
-        [--peer-runs 1] [--repeats 3] [--quick] [--results FILE]
+        [--peer-runs 1] [--peer-steps STEPS] [--repeats 2] [--mlflow-server-python PY] [--quick] [--results FILE]
 
 Every writer starts at one instant (a shared start time); points/s counts from then
 until the last writer's last point is committed (mlopslab: `run.end()` returns after
@@ -215,8 +215,9 @@ def main() -> None:  # noqa: PLR0915 - one run, step by step
     parser.add_argument("--metrics", type=int, default=100)
     parser.add_argument("--steps", type=int, default=1000)
     parser.add_argument("--peer-runs", type=int, default=1, help="runs per writer for the MLflow peers")
-    parser.add_argument("--peer-steps", type=int, default=250, help="steps per run for the MLflow peers")
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--peer-steps", type=int, default=None,
+                        help="steps per run for the MLflow peers (default: --steps, the same runs)")
+    parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--mlflow-server-python", default=None, metavar="PY",
                         help="a Python with full `mlflow` (its server needs Flask, which mlflow-skinny "
                              "lacks); without it MLflow's tracking server is left out")
@@ -228,6 +229,7 @@ def main() -> None:  # noqa: PLR0915 - one run, step by step
     from mlopslab.client import daemon
     from mlopslab.lab import init_lab
 
+    a.peer_steps = a.peer_steps or a.steps
     shape, peer_shape = (a.metrics, a.steps), (a.metrics, a.peer_steps)
     figures: dict[str, list[dict[str, Any]]] = {}
     peaks: list[int] = []
