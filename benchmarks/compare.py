@@ -6,14 +6,14 @@ steps each, downsampled for a chart.
 
 A fresh lab holds the runs (2 metrics, `steps` points each, seeded straight into the
 store by benchmarks/tracking_data.py) and its real lab service answers. mlopslab is
-timed as the TUI's compare view (tui/screens/compare.py) gets its curves: the
-`metrics` operation once per run over one connection, here for the one metric
-charted; MLflow is a loop of `MlflowClient().get_metric_history` over the same runs
-in an MLflow sqlite store holding the same points (made by MLflow, filled with
-executemany). Both answers are downsampled the same way (each of 200 buckets of
-steps keeps its lowest and highest point, which keeps spikes) and checked equal.
-Repeats alternate (mlopslab, MLflow, ...) after one warm-up each; figures are the
-p50 and p95 of the whole 100-run fetch.
+timed as the TUI's compare view (tui/screens/compare.py) gets its curves: one
+`metric_curves` operation for all the runs and the one metric charted, downsampled
+in DuckDB by the service (each of 200 buckets of steps keeps its lowest and highest
+point, which keeps spikes). MLflow is a loop of `MlflowClient().get_metric_history`
+over the same runs in an MLflow sqlite store holding the same points (made by MLflow,
+filled with executemany), each history downsampled the same way in numpy; the two
+answers are checked equal. Repeats alternate (mlopslab, MLflow, ...) after one
+warm-up each; figures are the p50 and p95 of the whole 100-run fetch.
 """
 
 from __future__ import annotations
@@ -34,38 +34,36 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 from results import add_results_arg, record  # noqa: E402
 from tracking_data import Shape, make_lab, make_mlflow, run_id, summary  # noqa: E402
 
+from mlopslab.api.runs import CURVE_BUCKETS  # noqa: E402
 from mlopslab.client import LabClient, daemon  # noqa: E402
 
 KEY = "loss"
-BUCKETS = 200
+BUCKETS = CURVE_BUCKETS  # what the TUI asks for
 RATIO = 50.0
 
 Curve = tuple[np.ndarray, np.ndarray]  # steps, values
 
 
 def downsample(steps: Sequence[float], values: Sequence[float], buckets: int = BUCKETS) -> Curve:
-    """At most 2 x `buckets` points: the lowest and highest of each bucket of steps, in
-    step order (numpy throughout: it costs both sides the same, and little)."""
-    x, y = np.asarray(steps, float), np.asarray(values, float)
+    """At most 2 x `buckets` points: the lowest and highest of each of `buckets` equal
+    buckets of the step range, in step order, as the metric_curves operation keeps them
+    in DuckDB (numpy throughout: little cost on MLflow's side)."""
+    x, y = np.asarray(steps, np.int64), np.asarray(values, float)
     n = len(x)
     if n <= 2 * buckets:
-        return x, y
+        return x.astype(float), y
     order = np.argsort(x, kind="stable")
     x, y = x[order], y[order]
-    bucket = np.arange(n) * buckets // n
+    bucket = (x - x[0]) * buckets // (x[-1] - x[0] + 1)
     ranked = np.lexsort((y, bucket))  # by bucket, then value
     first = np.flatnonzero(np.r_[True, bucket[ranked][1:] != bucket[ranked][:-1]])
     last = np.r_[first[1:] - 1, n - 1]
     keep = np.unique(np.concatenate([ranked[first], ranked[last]]))
-    return x[keep], y[keep]
+    return x[keep].astype(float), y[keep]
 
 
 def ours(client: LabClient, ids: list[str]) -> list[Curve]:
-    curves = []
-    for i in ids:
-        points = [p for p in client.runs.metrics(i, KEY) if p.value is not None]
-        curves.append(downsample([p.step for p in points], [p.value for p in points]))
-    return curves
+    return [(np.asarray(c.x, float), np.asarray(c.y, float)) for c in client.runs.curves(ids, KEY, BUCKETS)]
 
 
 def peer(mlflow: Any, ids: list[str]) -> list[Curve]:
@@ -134,7 +132,7 @@ def report(args: argparse.Namespace, mine: dict[str, float], theirs: dict[str, f
         record(args.results, benchmark="compare", figure=f"one metric, {size}, {q}", unit="ms",
                ours=mine[q], lower_is_better=True, target=f"{RATIO:g}x MLflow", met=ratio >= RATIO,
                peer="MLflow get_metric_history loop (sqlite)", peer_value=theirs[q],
-               note="the metrics operation once per run, as the TUI's compare view")
+               note="one metric_curves operation for all the runs, as the TUI's compare view")
 
 
 if __name__ == "__main__":

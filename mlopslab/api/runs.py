@@ -1,11 +1,12 @@
-"""Operations on runs: list, count, show, metrics, logs, submit, start a tracked one, resume,
-cancel."""
+"""Operations on runs: list, count, show, metrics, metric curves, logs, submit, start a
+tracked one, resume, cancel."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
 from mlopslab.api.operation import Request, read, write
+from mlopslab.core.curves import CurveX, MetricCurve
 from mlopslab.core.mlflow_registry import MlflowModel
 from mlopslab.core.run import (
     ImportedRun,
@@ -41,6 +42,18 @@ class GetRun(Request):
 class Metrics(Request):
     run_id: str
     key: str | None = None
+
+
+MAX_CURVES = 500  # runs in one metric_curves request
+MAX_BUCKETS = 10_000
+CURVE_BUCKETS = 200  # up to 400 points a curve: more than a terminal chart can draw
+
+
+class MetricCurves(Request):
+    run_ids: list[str] = Field(min_length=1, max_length=MAX_CURVES)  # whole ids, not prefixes
+    key: str
+    buckets: int = Field(CURVE_BUCKETS, gt=0, le=MAX_BUCKETS)  # a curve has at most 2 x buckets points
+    x: CurveX = "step"
 
 
 class Logs(Request):
@@ -90,6 +103,10 @@ RUN_FIELDS = read("run_fields", RunFieldsRequest, RunFields,
                   "Metric and param names in the lab, and how many runs have each status.")
 GET_RUN = read("get_run", GetRun, Run, "One run by id or unique id prefix, with its attempts.")
 METRICS = read("metrics", Metrics, list[MetricPoint], "A run's metric points, one key or all.")
+METRIC_CURVES = read("metric_curves", MetricCurves, list[MetricCurve],
+                     "One metric's curve for each of many runs (in the order asked), downsampled in "
+                     "the store: each run's x range cut into `buckets` equal buckets, each keeping "
+                     "its lowest and highest point; a run with at most 2 x buckets points comes whole.")
 LOGS = read("logs", Logs, list[LogLine], "A run's log lines after a sequence number.")
 SUBMIT_RUN = write("submit_run", SubmitRun, Run,
                    "Queue a run (rejected at once if it can never fit its quota or the cluster).")
@@ -112,6 +129,6 @@ CANCEL_RUN = write("cancel_run", CancelRun, Run,
                    "Cancel a queued or running run; cancelling an ended run changes nothing.",
                    idempotent=True)
 
-OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, LOGS, SUBMIT_RUN,
+OPERATIONS = (LIST_RUNS, COUNT_RUNS, RUN_FIELDS, GET_RUN, METRICS, METRIC_CURVES, LOGS, SUBMIT_RUN,
               START_TRACKED_RUN, LIST_PROJECTS, CREATE_PROJECT, MLFLOW_REGISTRY, IMPORT_RUN, RESUME_RUN,
               CANCEL_RUN)

@@ -19,6 +19,7 @@ from mlopslab.core.alerts import Alert
 from mlopslab.core.budgets import BudgetUse
 from mlopslab.core.cluster import ClusterInfo
 from mlopslab.core.cost import CostReport
+from mlopslab.core.curves import CurveX, MetricCurve
 from mlopslab.core.decisions import Decision, FeedbackResult
 from mlopslab.core.deployments import (
     Deployment,
@@ -61,6 +62,7 @@ Runs_ = list[Run]  # `list` is a method name in some groups
 Projects = list[Project]
 MlflowModels = list[MlflowModel]
 MetricPoints = list[MetricPoint]
+MetricCurves = list[MetricCurve]
 LogLines = list[LogLine]
 QuotaUsages = list[QuotaUsage]
 
@@ -128,6 +130,12 @@ class Runs(Group):
     @sends(runs.METRICS)
     def metrics(self, run_id: str, key: str | None = None) -> MetricPoints:
         return self._send(runs.METRICS, run_id=run_id, key=key)
+
+    @sends(runs.METRIC_CURVES)
+    def curves(self, run_ids: Names, key: str, buckets: int = runs.CURVE_BUCKETS,
+               x: CurveX = "step") -> MetricCurves:
+        """One metric's curve of each run, in the order of `run_ids`, downsampled by the service."""
+        return self._send(runs.METRIC_CURVES, run_ids=run_ids, key=key, buckets=buckets, x=x)
 
     @sends(runs.LOGS)
     def logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> LogLines:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from mlopslab.api import runs as api
+from mlopslab.core.curves import CurveX, MetricCurve
 from mlopslab.core.filters import parse_filter, parse_sort
 from mlopslab.core.mlflow_registry import MlflowModel
 from mlopslab.core.run import LogLine, MetricPoint, Project, Run, RunFields
 from mlopslab.service.dispatch import Handlers
+from mlopslab.store.curve_queries import metric_curves
 from mlopslab.store.filter_sql import compile_filter, compile_sort
 
 if TYPE_CHECKING:
@@ -30,7 +32,8 @@ class Queries:
     def handlers(self) -> Handlers:
         return {api.LIST_RUNS: self.op_list_runs, api.COUNT_RUNS: self.op_count_runs,
                 api.RUN_FIELDS: self.op_run_fields, api.GET_RUN: self.op_get_run,
-                api.METRICS: self.op_metrics, api.LOGS: self.op_logs, api.LIST_PROJECTS: self.op_list_projects,
+                api.METRICS: self.op_metrics, api.METRIC_CURVES: self.op_metric_curves,
+                api.LOGS: self.op_logs, api.LIST_PROJECTS: self.op_list_projects,
                 api.MLFLOW_REGISTRY: self.op_mlflow_registry}
 
     def op_mlflow_registry(self) -> list[MlflowModel]:
@@ -66,6 +69,10 @@ class Queries:
 
     def op_metrics(self, run_id: str, key: str | None = None) -> list[MetricPoint]:
         return self.store.metric_series(self.store.run_id(run_id), key)
+
+    def op_metric_curves(self, run_ids: list[str], key: str, buckets: int = api.CURVE_BUCKETS,
+                         x: CurveX = "step") -> list[MetricCurve]:
+        return metric_curves(self.store, run_ids, key, buckets, x)
 
     def op_logs(self, run_id: str, after: int = -1, limit: int = 10_000) -> list[LogLine]:
         run = self.store.get_run(run_id)

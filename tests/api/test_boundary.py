@@ -128,6 +128,7 @@ def samples(client: LabClient, folder: Path) -> dict[str, Callable[[], Any]]:
         "list_runs": lambda: client.runs.list(limit=5), "count_runs": client.runs.count,
         "run_fields": client.runs.fields, "get_run": lambda: client.runs.get(run_id),
         "metrics": lambda: client.runs.metrics(run_id), "logs": lambda: client.runs.logs(run_id),
+        "metric_curves": lambda: client.runs.curves([run_id], "loss"),
         "cancel_run": lambda: client.runs.cancel(run_id, actor="test"),
         "queue": client.queue.show, "quotas": client.queue.quotas, "gpus": client.queue.gpus,
         "quota_set": lambda: client.queue.set_quota("project", "retry", QuotaLimits(max_runs=4), actor="test"),

@@ -1,9 +1,9 @@
 """Two or more runs side by side: params (differences in bold yellow), last
-metrics, and each metric's curves over steps in one chart."""
+metrics, and each metric's curves over steps in one chart (one metric_curves call a
+metric for all the runs, downsampled by the service)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -11,7 +11,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import DataTable
 
-from mlopslab.core.run import MetricPoint, Run
+from mlopslab.core.curves import MetricCurve
+from mlopslab.core.run import Run
 from mlopslab.tui.format import number
 from mlopslab.tui.screens.base import LabScreen
 from mlopslab.tui.widgets.metric_chart import MetricView, chart_order
@@ -37,11 +38,18 @@ class CompareScreen(LabScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
-        runs, ids = self.lab.backend.client.runs, list(self.run_ids)
-        self.in_thread(lambda: [(runs.get(i), runs.metrics(i)) for i in ids], self._loaded)
+        client, ids = self.lab.backend.client.runs, list(self.run_ids)
 
-    def _loaded(self, loaded: list[tuple[Run, list[MetricPoint]]]) -> None:
-        runs = [run for run, _ in loaded]
+        def load() -> tuple[list[Run], dict[str, list[MetricCurve]]]:
+            runs = [client.get(i) for i in ids]
+            full = [r.id for r in runs]
+            keys = sorted({k for r in runs for k in (r.metrics or {})})
+            return runs, {k: client.curves(full, k) for k in keys}
+
+        self.in_thread(load, self._loaded)
+
+    def _loaded(self, loaded: tuple[list[Run], dict[str, list[MetricCurve]]]) -> None:
+        runs, curves = loaded
         table = self.query_one(DataTable)
         table.add_column("", key="field")
         for run in runs:
@@ -58,14 +66,8 @@ class CompareScreen(LabScreen):
             differ = len({repr(v) for v in values}) > 1
             style = "bold yellow" if differ else ""
             table.add_row(Text(name, style or "cyan"), *(Text(number(v), style) for v in values))
-        series: Series = defaultdict(dict)
-        for run, points in loaded:
-            for p in points:
-                steps, values = series[p.key].setdefault(run.id, ([], []))
-                if p.value is not None:
-                    steps.append(p.step)
-                    values.append(p.value)
-        self.series = dict(series)
+        self.series = {key: {c.run_id: (c.x, c.y) for c, run in zip(of_key, runs, strict=True)
+                             if key in (run.metrics or {})} for key, of_key in curves.items()}
         self._draw()
 
     def _draw(self) -> None:
