@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -100,13 +101,16 @@ FILTERS = ["metrics.acc > 0", "metrics.loss <= 0.5 or metrics.acc is null", "not
        sort=st.sampled_from(["metrics.loss", "-metrics.acc"]))
 def test_filters_and_sorts_answer_as_the_view_did(tmp_path: Path, batches: list[list[Any]],
                                                   filter_: str, sort: str) -> None:
-    store = Store(tmp_path / f"h{abs(hash((str(batches), filter_, sort)))}.duckdb")
+    store = Store(tmp_path / f"h{uuid.uuid4().hex}.duckdb")  # hypothesis replays examples: a fresh store each
     try:
         store.write([(None, [created(f"r{i}", i) for i in range(4)])])
         seen: set[tuple[str, str, int]] = set()
         for i, pts in enumerate(batches):  # one point per run, key and step: the view broke ties anyhow
-            fresh = [p for p in pts if (p[0], p[1], p[2]) not in seen]
-            seen |= {(p[0], p[1], p[2]) for p in fresh}
+            fresh = []
+            for p in pts:  # also within a batch: two points of one step would tie
+                if (p[0], p[1], p[2]) not in seen:
+                    seen.add((p[0], p[1], p[2]))
+                    fresh.append(p)
             store.write([(f"b{i}", [MetricsLogged(run_id=r, points=[(k, s, T0, v)]) for r, k, s, v in fresh])])
         view = {(r[0], r[1]): r[2:] for r in store.cursor().execute(OLD_VIEW).fetchall()}
         assert _same(last(store), view)
