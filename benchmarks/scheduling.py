@@ -22,20 +22,13 @@ import sys
 import tempfile
 import textwrap
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
+from queue_overhead import SLEEPER, cli  # noqa: E402 - the same sleeper recipe and CLI call
 from results import add_results_arg, record  # noqa: E402
-
-SLEEPER = """
-import time
-def work(ctx):
-    print("step started", flush=True)
-    time.sleep(ctx.params["seconds"])
-"""
 
 RECIPE = """
 name = "sleeper"
@@ -69,16 +62,6 @@ found = ray.get([work.remote(seconds) for _ in range(n)])
 print(json.dumps({"submitted": submitted, "tasks": found}))
 ray.shutdown()
 """
-
-
-def cli(lab: Path, *args: str) -> Any:
-    done = subprocess.run([sys.executable, "-m", "mlopslab", "--lab", str(lab), *args, "--json"],
-                          capture_output=True, text=True, check=True)
-    return json.loads(done.stdout)
-
-
-def ts(value: str) -> float:
-    return datetime.fromisoformat(value).timestamp()
 
 
 def make_lab(root: Path) -> Path:

@@ -208,8 +208,8 @@ class DeploySection(_Section):
 
     proxy: Literal["auto", "haproxy", "python"] = Field(
         "auto", description="What carries the endpoint's traffic: haproxy (driven through its "
-        "runtime API; about twice the Python gateway's throughput), python (the built-in "
-        "gateway, nothing to install) or auto (haproxy when the haproxy binary is on PATH, "
+        "runtime API; more throughput than the Python gateway where the two share a core), python (the built-in "
+        "gateway, nothing to install) or auto (haproxy when the haproxy binary is on PATH or in /usr/sbin, "
         "else python). Read each time a deployment's gateway starts.")
 
 

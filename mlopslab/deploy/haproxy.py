@@ -48,8 +48,12 @@ WATCH = "+watch"
 PROXIES = ("auto", "haproxy", "python")
 
 
+SYSTEM_DIRS = "/usr/sbin:/sbin:/usr/local/sbin"  # where Debian puts it; not on a user's PATH there
+
+
 def binary() -> str | None:
-    return shutil.which("haproxy")
+    """The haproxy program: on PATH, else in the system folders Debian installs it to."""
+    return shutil.which("haproxy") or shutil.which("haproxy", path=SYSTEM_DIRS)
 
 
 def resolve(choice: str) -> str:

@@ -37,6 +37,15 @@ def test_auto_is_haproxy_where_installed_else_the_python_gateway(monkeypatch: py
     assert haproxy.resolve("auto") == "haproxy" and haproxy.resolve("python") == "python"
 
 
+def test_haproxy_in_usr_sbin_is_found_without_it_on_path(installed: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Debian installs it to /usr/sbin, which is not on a normal user's PATH there."""
+    if not Path("/usr/sbin/haproxy").exists():
+        pytest.skip("haproxy is installed elsewhere than /usr/sbin here")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert haproxy.binary() == "/usr/sbin/haproxy"
+    assert haproxy.resolve("auto") == "haproxy"
+
+
 def test_the_config_holds_no_value_that_was_not_checked() -> None:
     text = haproxy.render(7, {"a": "http://127.0.0.1:5001", "b": None}, "a+watch")
     assert "bind fd@7" in text and "server a 127.0.0.1:5001" in text and "server b 127.0.0.1:1 disabled" in text
