@@ -115,8 +115,15 @@ def machine() -> str:
     if haproxy:
         first = subprocess.run([haproxy, "-v"], capture_output=True, text=True, check=False).stdout.split("\n")[0]
         versions.append(first.replace("HAProxy version ", "haproxy ").split(" - ")[0])
-    return (f"{cpu}, {os.cpu_count()} cores, {mem / 1024**2:.0f} GiB, no GPU; {platform.system()} "
+    return (f"{cpu}, {os.cpu_count()} cores, {mem / 1024**2:.0f} GiB, {gpus()}; {platform.system()} "
             f"{platform.release()}; Python {platform.python_version()}; {', '.join(versions)}")
+
+
+def gpus() -> str:
+    smi = shutil.which("nvidia-smi")
+    found = subprocess.run([smi, "-L"], capture_output=True, text=True, check=False).stdout if smi else ""
+    names = [line.split(":", 1)[1].split("(")[0].strip() for line in found.splitlines() if ":" in line]
+    return f"{len(names)} GPU(s): {', '.join(sorted(set(names)))}" if names else "no GPU"
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -144,14 +151,16 @@ def summary(done: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
-def write_readme(done: list[dict[str, Any]], command: str, took: float) -> None:
+def write_readme(done: list[dict[str, Any]], command: str, took: float, quick: bool) -> None:
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    parts = [BEGIN, "## The suite's last full run", "",
-             f"Made {when} by `{command}` in {took / 60:.0f} min on {machine()}.", "",
+    whole = len(done) == len(SUITE) and not quick
+    title = "The suite's last run" + ("" if whole else " (quick sizes)" if quick else " (part of the suite)")
+    parts = [BEGIN, f"## {title}", "",
+             f"Made {when} by `{command}` in {took / 60:.1f} min on {machine()}.", "",
              *summary(done), ""]
     for item in done:
         bench = item["bench"]
-        what = f", {bench.what}" if bench.what else ""
+        what = f", {bench.what}" if bench.what and not quick else ""
         parts += [f"### {bench.name} (`{bench.script}`{what}; {item['seconds']:.0f} s)", "",
                   item["stdout"].strip() or "(no output)", ""]
     parts.append(END)
@@ -182,7 +191,8 @@ def main() -> int:
     skip = [n for n in a.skip.split(",") if n]
     unknown = sorted(set(only + skip) - set(names))
     if unknown:
-        print(f"unknown benchmark(s): {', '.join(unknown)}; the suite has: {', '.join(names)}", file=sys.stderr)
+        print(f"error: unknown benchmark(s): {', '.join(unknown)}\nhint: the suite has: {', '.join(names)}",
+              file=sys.stderr)
         return 2
     out = a.out or Path(tempfile.mkdtemp(prefix="mlopslab-bench-"))
     out.mkdir(parents=True, exist_ok=True)
@@ -202,7 +212,7 @@ def main() -> int:
     print("\n".join(summary(done)))
     print(f"\n{len(done)} benchmark(s) in {took:.0f} s; output in {out}", file=sys.stderr)
     if a.write if a.write is not None else not a.quick:
-        write_readme(done, shlex.join(["python", "-m", "benchmarks", *sys.argv[1:]]), took)
+        write_readme(done, shlex.join(["python", "-m", "benchmarks", *sys.argv[1:]]), took, a.quick)
     failed = [i["bench"].name for i in done if i["problem"]]
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)
