@@ -53,7 +53,7 @@ SHOTS = [
     Scenario("runs-filter-problem", "runs", ("slash", *"metrics.accuracy >")),
     Scenario("run-detail", "runs", ("down", "down", "down", "enter"), size=(100, 30)),
     Scenario("run-metrics", "runs", ("enter", "t", "t"), size=(100, 30)),
-    Scenario("compare", "runs", ("down", "down", "down", "space", "space", "c"), size=(120, 36)),
+    Scenario("compare", "runs", ("down", "down", "down", "down", "space", "space", "c"), size=(120, 36)),  # two tabular runs
     Scenario("queue", "queue", size=(100, 24)),
     Scenario("gpus", "gpus", size=(100, 30)),
     Scenario("gpus-none", "gpus", gpus=False),
